@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// A C library from Debian, linked in process through a module map (see `Sources/C*/module.modulemap`).
+func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "Keepsake",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "keepsake", targets: ["keepsake"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C shims: system libraries only, no code of ours beyond small inline helpers.
+        systemLibrary("CSodium", pkgConfig: "libsodium", apt: ["libsodium-dev"]),
+        systemLibrary("CFFmpeg", pkgConfig: "libavformat",
+                      apt: ["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev",
+                            "libswresample-dev", "libavfilter-dev"]),
+        systemLibrary("CExif", pkgConfig: "libexif", apt: ["libexif-dev"]),
+        systemLibrary("CHeif", pkgConfig: "libheif", apt: ["libheif-dev"]),
+        systemLibrary("CJPEG", pkgConfig: "libjpeg", apt: ["libjpeg62-turbo-dev"]),
+        systemLibrary("CLCMS2", pkgConfig: "lcms2", apt: ["liblcms2-dev"]),
+
+        // Crypto: libsodium primitives; knows nothing of media. (Not named `Crypto`, which is swift-crypto's module.)
+        .target(name: "KeepsakeCrypto", dependencies: ["CSodium"]),
+        // Media: sniffing, metadata, thumbnails, streams; knows nothing of keys.
+        .target(name: "Media", dependencies: ["CFFmpeg", "CExif", "CHeif", "CJPEG", "CLCMS2"]),
+        // Store: object backends, the library's keys and its index.
+        .target(name: "Store", dependencies: [
+            "KeepsakeCrypto",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Pipeline: discovery, the worker pool and the per-file job.
+        .target(name: "Pipeline", dependencies: [
+            "Media", "KeepsakeCrypto", "Store",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto"]),
+        .target(name: "Daemon", dependencies: ["Pipeline", "Store"]),
+        // The thin command-line front end.
+        .executableTarget(name: "keepsake", dependencies: [
+            "Pipeline", "Store", "Export", "Daemon", "Media", "KeepsakeCrypto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Shared by the test targets: where the corpus is, temp folders, running oracle tools.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "KeepsakeCryptoTests", dependencies: ["KeepsakeCrypto", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Media", "KeepsakeCrypto", "TestSupport"]),
+        // Runs the built `keepsake` binary as a user would.
+        .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The Export module; see README.md for the layout.

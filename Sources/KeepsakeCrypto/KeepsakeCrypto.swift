@@ -1,0 +1,1 @@
+// The KeepsakeCrypto module; see README.md for the layout.
