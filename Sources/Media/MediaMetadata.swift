@@ -1,0 +1,76 @@
+/// Where a metadata value came from (SPEC 3).
+public enum ValueSource: String, Sendable, Codable, Equatable {
+    case exif, quicktime, xmp, takeoutJSON = "takeout-json", filename, mtime, container
+}
+
+/// A capture time as the camera recorded it: the local wall-clock time, plus the UTC offset only when one is known.
+public struct CaptureTime: Sendable, Codable, Equatable {
+    /// ISO 8601 local date-time without offset, e.g. `2020-01-01T12:34:56` or `2020-01-01T12:34:56.123`.
+    public var local: String
+    /// Offset from UTC in seconds, when the file says it (never invented).
+    public var offsetSeconds: Int?
+    public var source: ValueSource
+
+    public init(local: String, offsetSeconds: Int?, source: ValueSource) {
+        self.local = local
+        self.offsetSeconds = offsetSeconds
+        self.source = source
+    }
+}
+
+public struct GeoLocation: Sendable, Codable, Equatable {
+    public var latitude: Double
+    public var longitude: Double
+    public var altitude: Double?
+    public var source: ValueSource
+
+    public init(latitude: Double, longitude: Double, altitude: Double?, source: ValueSource) {
+        self.latitude = latitude
+        self.longitude = longitude
+        self.altitude = altitude
+        self.source = source
+    }
+}
+
+/// An Android motion photo: a still with a video embedded in the same file.
+public struct MotionPhotoInfo: Sendable, Codable, Equatable {
+    public enum Flavour: String, Sendable, Codable { case googleXMP, samsungTrailer, heicMpvd }
+    public var flavour: Flavour
+    /// Byte offset and length of the embedded video inside the original.
+    public var videoOffset: UInt64
+    public var videoLength: UInt64
+
+    public init(flavour: Flavour, videoOffset: UInt64, videoLength: UInt64) {
+        self.flavour = flavour
+        self.videoOffset = videoOffset
+        self.videoLength = videoLength
+    }
+}
+
+/// Everything Keepsake records about a photo or video (SPEC 3). Unknown values are nil.
+public struct MediaMetadata: Sendable, Codable, Equatable {
+    public var format: MediaFormat
+    public var captureTime: CaptureTime?
+    public var location: GeoLocation?
+    public var make: String?
+    public var model: String?
+    public var lens: String?
+    /// Display size: EXIF orientation or video rotation applied.
+    public var width: Int?
+    public var height: Int?
+    /// EXIF orientation, 1...8.
+    public var orientation: Int?
+    public var durationSeconds: Double?
+    public var videoCodec: String?
+    public var audioCodec: String?
+    public var frameRate: Double?
+    /// Clockwise rotation of a video in degrees (0, 90, 180, 270).
+    public var rotation: Int?
+    /// `pq` or `hlg` for HDR video.
+    public var hdrTransfer: String?
+    /// Apple Live Photo content identifier (still: MakerNote ContentIdentifier; video: QuickTime key).
+    public var contentIdentifier: String?
+    public var motionPhoto: MotionPhotoInfo?
+
+    public init(format: MediaFormat) { self.format = format }
+}
