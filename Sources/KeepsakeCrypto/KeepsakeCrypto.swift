@@ -1,1 +1,0 @@
-// The KeepsakeCrypto module; see README.md for the layout.
