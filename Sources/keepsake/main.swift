@@ -1,7 +1,39 @@
-import CFFmpeg
-import CExif
-import CHeif
-import CJPEG
-import CLCMS2
-import CSodium
-print(avformat_version(), sodium_init(), String(cString: heif_get_version()), cmsGetEncodedCMMversion(), JPEG_LIB_VERSION, exif_data_new() != nil, cffmpeg_averror_eof())
+import ArgumentParser
+import Foundation
+import KeepsakeCrypto
+import Store
+
+/// Parses and runs the command, mapping every error to SPEC 1's exit statuses.
+func runMain() -> Int32 {
+    do {
+        var command = try Keepsake.parseAsRoot()
+        try command.run()
+        return 0
+    } catch let exit as ExitCode {
+        return exit.rawValue
+    } catch let error as LibraryError {
+        printError("keepsake: \(error)")
+        if case .noPassphrase = error { return 2 }
+        return 3
+    } catch let error as StoreError {
+        printError("keepsake: \(error)")
+        return 3
+    } catch let error as CryptoError {
+        printError("keepsake: the library is damaged: \(error)")
+        return 3
+    } catch let error as UsageError {
+        printError("keepsake: \(error.message)")
+        return 2
+    } catch {
+        let code = Keepsake.exitCode(for: error)
+        let message = Keepsake.fullMessage(for: error)
+        if code == .success {
+            print(message)
+            return 0
+        }
+        printError(message)
+        return 2
+    }
+}
+
+exit(runMain())

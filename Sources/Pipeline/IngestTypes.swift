@@ -1,0 +1,81 @@
+import Media
+import Store
+
+/// How `ingest` runs.
+public struct IngestOptions: Sendable {
+    public enum AlbumMode: Sendable, Equatable {
+        /// Files go to Uncategorized.
+        case none
+        case named(String)
+        /// Each file goes to an album named after its folder.
+        case perFolder
+    }
+
+    public var albumMode: AlbumMode
+    /// Files processed at once.
+    public var jobs: Int
+    /// Upload again what the user deleted from the library.
+    public var reuploadDeleted: Bool
+    /// Hash every file even when its path, size, mtime and inode say it is unchanged since the last run.
+    public var rehash: Bool
+    public var stream: StreamOptions
+
+    public init(albumMode: AlbumMode = .none, jobs: Int, reuploadDeleted: Bool = false, rehash: Bool = false,
+                stream: StreamOptions = StreamOptions()) {
+        self.albumMode = albumMode
+        self.jobs = max(1, jobs)
+        self.reuploadDeleted = reuploadDeleted
+        self.rehash = rehash
+        self.stream = stream
+    }
+
+    func album(for file: DiscoveredFile) -> AlbumTarget {
+        switch albumMode {
+        case .none: .uncategorized
+        case .named(let name): .named(name)
+        case .perFolder: .named(file.folderName)
+        }
+    }
+}
+
+/// What happened to one file.
+public struct FileOutcome: Sendable, Codable {
+    public enum Status: String, Sendable, Codable {
+        case stored
+        case duplicate
+        case addedToAlbum = "added-to-album"
+        case previouslyDeleted = "previously-deleted"
+        /// Not a photo or video, empty, or too large: listed with the reason, nothing stored.
+        case rejected
+        /// Could not be read or stored.
+        case failed
+    }
+
+    public var path: String
+    public var status: Status
+    public var itemId: String?
+    public var type: ItemType?
+    public var mimeType: String?
+    public var bytes: Int64
+    /// Why the file was rejected or failed.
+    public var reason: String?
+    /// The derived media (metadata, thumbnail, stream) that could not be produced for a stored file.
+    public var notProduced: [StageProblem]
+
+    init(path: String, status: Status, bytes: Int64, reason: String? = nil) {
+        self.path = path
+        self.status = status
+        self.bytes = bytes
+        self.reason = reason
+        notProduced = []
+    }
+
+    public var isFailure: Bool { status == .failed || status == .rejected }
+}
+
+/// Receives progress from the workers; called from several threads.
+public protocol IngestObserver: Sendable {
+    func started(_ file: DiscoveredFile)
+    func read(bytes: Int64)
+    func finished(_ outcome: FileOutcome)
+}

@@ -1,0 +1,90 @@
+import Foundation
+import KeepsakeCrypto
+import Media
+import Store
+
+/// What the encrypted metadata object of an item holds: enough to rebuild the item's index entry from the store.
+struct ItemDocument: Codable {
+    struct Original: Codable {
+        var role: String, name: String, path: String, size: Int64, blake2b: String, mimeType: String
+    }
+    var type: ItemType
+    var originals: [Original]
+    var metadata: MediaMetadata?
+}
+
+/// The derived media of one item: metadata, thumbnail and (for videos) the HLS stream, each encrypted into
+/// the store. A stage that fails is recorded in `item.stageProblems`; the original is kept regardless.
+struct MediaStages {
+    let library: Library
+    let options: IngestOptions
+
+    func produce(for item: inout NewItem, path: String, format: MediaFormat, written: inout [ObjectName]) throws {
+        var metadata: MediaMetadata?
+        do {
+            metadata = try MetadataReader.read(fileAt: path, format: format)
+        } catch {
+            item.stageProblems.append(StageProblem(stage: error.stage.rawValue, reason: error.description))
+        }
+        if metadata?.motionPhoto != nil { item.type = .motionPhoto }
+
+        let thumbnail: [UInt8]?
+        switch format.kind {
+        case .image:
+            thumbnail = attempt(into: &item) { () throws(MediaError) in
+                try Thumbnailer.thumbnail(fileAt: path, format: format, orientation: metadata?.orientation)
+            }
+        case .video:
+            thumbnail = try produceStream(for: &item, path: path, format: format, written: &written)
+        }
+        if let thumbnail {
+            item.thumbnailObject = try library.putSealed(thumbnail, key: item.fileKey)
+            written.append(item.thumbnailObject!)
+        }
+
+        let document = ItemDocument(type: item.type, originals: item.originals.map {
+            .init(role: $0.role, name: $0.name, path: $0.sourcePath, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
+        }, metadata: metadata)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if let metadata { item.metadataJSON = String(decoding: try encoder.encode(metadata), as: UTF8.self) }
+        item.metadataObject = try library.putSealed(Array(try encoder.encode(document)), key: item.fileKey)
+        written.append(item.metadataObject!)
+    }
+
+    /// Transcodes the video into its encrypted stream object and playlist; returns the thumbnail from the same pass.
+    private func produceStream(for item: inout NewItem, path: String, format: MediaFormat,
+                               written: inout [ObjectName]) throws -> [UInt8]? {
+        var segmentKey = randomBytes(16)
+        defer { wipe(&segmentKey) }
+        let (streamName, writer) = try library.beginObject()
+        let result: TranscodeResult
+        do {
+            result = try VideoTranscoder.transcode(fileAt: path, format: format, options: options.stream,
+                                                   segmentKey: segmentKey, iv: randomBytes(16)) { try writer.write($0) }
+        } catch {
+            writer.abort()
+            try library.discard([streamName])
+            item.stageProblems.append(StageProblem(stage: error.stage.rawValue, reason: error.description))
+            return nil
+        }
+        try writer.commit()
+        try library.markStored(streamName)
+        written.append(streamName)
+        item.streamObject = streamName
+        item.playlistObject = try library.putSealed(Array(result.playlist.utf8), key: item.fileKey)
+        written.append(item.playlistObject!)
+        guard let frame = result.thumbnailFrame else {
+            item.stageProblems.append(StageProblem(stage: "thumbnail", reason: "thumbnail: no frame could be decoded"))
+            return nil
+        }
+        return attempt(into: &item) { () throws(MediaError) in try ThumbnailEncoder.jpeg(from: frame) }
+    }
+
+    private func attempt<T>(into item: inout NewItem, _ body: () throws(MediaError) -> T) -> T? {
+        do { return try body() } catch {
+            item.stageProblems.append(StageProblem(stage: error.stage.rawValue, reason: error.description))
+            return nil
+        }
+    }
+}

@@ -1,0 +1,284 @@
+import Foundation
+import GRDB
+import KeepsakeCrypto
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where an ingested item goes: a named album, or Uncategorized.
+public enum AlbumTarget: Sendable, Hashable {
+    case uncategorized
+    case named(String)
+}
+
+/// An item ready to be committed: every object it names is already durable in the store.
+public struct NewItem: Sendable {
+    public var type: ItemType
+    public var dedupHash: String
+    public var fileKey: SecretKey
+    public var originals: [OriginalRecord]
+    public var metadataJSON: String?
+    public var metadataObject: ObjectName?
+    public var thumbnailObject: ObjectName?
+    public var streamObject: ObjectName?
+    public var playlistObject: ObjectName?
+    public var stageProblems: [StageProblem]
+    public var sourceFiles: [SourceFileRecord]
+
+    public init(type: ItemType, dedupHash: String, fileKey: SecretKey, originals: [OriginalRecord]) {
+        self.type = type
+        self.dedupHash = dedupHash
+        self.fileKey = fileKey
+        self.originals = originals
+        stageProblems = []
+        sourceFiles = []
+    }
+
+    var objectNames: [ObjectName] {
+        [metadataObject, thumbnailObject, streamObject, playlistObject].compactMap { $0 }
+            + originals.compactMap { try? ObjectName($0.objectName) }
+    }
+}
+
+/// What committing (or re-finding) an item did.
+public enum CommitOutcome: Sendable, Equatable {
+    /// A new item, stored.
+    case stored(itemId: String)
+    /// Already in the library and in the target album: nothing stored.
+    case duplicate(itemId: String)
+    /// Already in the library, now also in the target album (a reference, no new object).
+    case addedToAlbum(itemId: String)
+    /// The user deleted this item from the library; it is not uploaded again.
+    case previouslyDeleted(itemId: String)
+
+    public var itemId: String {
+        switch self {
+        case .stored(let id), .duplicate(let id), .addedToAlbum(let id), .previouslyDeleted(let id): id
+        }
+    }
+}
+
+/// An open library: its store, its index and its keys (SPEC 6).
+public final class Library: Sendable {
+    public let path: String
+    public let store: any ObjectStore
+    public let index: LibraryIndex
+    private let masterKey: SecretKey
+    private let albumKeys = Mutex<[Int64: SecretKey]>([:])
+
+    public static func storePath(library: String) -> String { library + "/store" }
+
+    /// Opens the library at `path`, creating it when the folder does not exist or is empty and `create` is true.
+    public static func open(at path: String, passphrase: String, create: Bool) throws -> Library {
+        let store = try LocalFolderStore.openExisting(root: storePath(library: path))
+        if let store, let bytes = try? store.get(KeyFile.objectName) {
+            let keyFile = try KeyFile.decode(bytes)
+            let master = try keyFile.openMasterKey(passphrase: passphrase)
+            return try Library(path: path, store: store, masterKey: master)
+        }
+        guard create else { throw LibraryError.notALibrary(path) }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        guard contents.filter({ $0 != "store" }).isEmpty else { throw LibraryError.notALibrary(path) }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let newStore = try LocalFolderStore(root: storePath(library: path))
+        let (keyFile, master) = try KeyFile.create(passphrase: passphrase)
+        try newStore.put(KeyFile.objectName, bytes: keyFile.encoded())
+        return try Library(path: path, store: newStore, masterKey: master)
+    }
+
+    private init(path: String, store: any ObjectStore, masterKey: SecretKey) throws {
+        self.path = path
+        self.store = store
+        self.masterKey = masterKey
+        self.index = try LibraryIndex(path: path + "/index.sqlite")
+    }
+
+    // MARK: Writing
+
+    /// Takes the library's single-writer lock and cleans up what a killed run left behind: partial uploads and
+    /// objects that were written but never committed. Returns how many orphans it removed.
+    public func lockForWriting() throws -> (lock: WriterLock, orphansRemoved: Int) {
+        let lock = try WriterLock(path: path + "/lock")
+        (store as? LocalFolderStore)?.removeStalePartials()
+        let orphans = try index.uncommittedObjects()
+        for name in orphans { try store.delete(name) }
+        try index.forget(orphans)
+        return (lock, orphans.count)
+    }
+
+    /// Starts writing a new object under a random name, journalled as pending.
+    public func beginObject() throws -> (ObjectName, any ObjectWriter) {
+        let name = ObjectName.randomData()
+        try index.journal(name, as: .pending)
+        return (name, try store.makeWriter(for: name))
+    }
+
+    /// Records that `name`'s writer has committed: the object is durable but not yet part of an item.
+    public func markStored(_ name: ObjectName) throws { try index.journal(name, as: .stored) }
+
+    /// Removes objects that will not be committed (a duplicate found late, or a failed file).
+    public func discard(_ names: [ObjectName]) throws {
+        for name in names { try store.delete(name) }
+        try index.forget(names)
+    }
+
+    /// Encrypts `bytes` with `key` and stores them as one new object.
+    public func putSealed(_ bytes: [UInt8], key: SecretKey) throws -> ObjectName {
+        let (name, writer) = try beginObject()
+        do {
+            let sealed = try SealingStream.seal(bytes, key: key)
+            try sealed.withUnsafeBytes { buffer in try writer.write(buffer) }
+            try writer.commit()
+        } catch {
+            writer.abort()
+            try? index.forget([name])
+            throw error
+        }
+        try markStored(name)
+        return name
+    }
+
+    /// When an item with `hash` exists, puts it in `album` (if needed) and says what happened; nil when it is new.
+    public func resolveExisting(hash: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
+                                reuploadDeleted: Bool = false) throws -> CommitOutcome? {
+        try index.write { db in try self.resolveExisting(db, hash: hash, album: album, sourceFiles: sourceFiles, reuploadDeleted: reuploadDeleted) }
+    }
+
+    private func resolveExisting(_ db: Database, hash: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
+                                 reuploadDeleted: Bool) throws -> CommitOutcome? {
+        guard let existing = try ItemRecord.filter(Column("dedupHash") == hash).fetchOne(db) else { return nil }
+        if existing.deletedAt != nil {
+            guard reuploadDeleted else { return .previouslyDeleted(itemId: existing.id) }
+            try db.execute(sql: "UPDATE items SET deletedAt = NULL WHERE id = ?", arguments: [existing.id])
+        }
+        try recordSources(db, sourceFiles, itemId: existing.id)
+        let albumId = try albumID(db, for: album)
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, existing.id]) == true {
+            return .duplicate(itemId: existing.id)
+        }
+        let fileKey = try fileKey(db, itemId: existing.id)
+        try insertMembership(db, albumId: albumId, itemId: existing.id, fileKey: fileKey)
+        return .addedToAlbum(itemId: existing.id)
+    }
+
+    /// Commits `item` in one transaction, last of all its work. If an item with the same hash was committed
+    /// meanwhile (another worker, same bytes), the new objects are discarded and the existing item is used.
+    public func commit(_ item: NewItem, album: AlbumTarget) throws -> CommitOutcome {
+        let outcome: CommitOutcome = try index.write { db in
+            if let existing = try resolveExisting(db, hash: item.dedupHash, album: album, sourceFiles: item.sourceFiles,
+                                                  reuploadDeleted: false) {
+                return existing
+            }
+            let itemId = ObjectID.random().hex
+            var problems: String?
+            if !item.stageProblems.isEmpty {
+                problems = String(decoding: try JSONEncoder().encode(item.stageProblems), as: UTF8.self)
+            }
+            try ItemRecord(id: itemId, type: item.type, dedupHash: item.dedupHash, createdAt: Date(), deletedAt: nil,
+                           metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
+                           thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
+                           playlistObject: item.playlistObject?.path, stageProblems: problems).insert(db)
+            for var original in item.originals {
+                original.itemId = itemId
+                try original.insert(db)
+            }
+            try insertMembership(db, albumId: try albumID(db, for: album), itemId: itemId, fileKey: item.fileKey)
+            for name in item.objectNames {
+                try db.execute(sql: "UPDATE objects SET state = 'committed', itemId = ? WHERE name = ?", arguments: [itemId, name.path])
+            }
+            try recordSources(db, item.sourceFiles, itemId: itemId)
+            return .stored(itemId: itemId)
+        }
+        if case .stored = outcome {} else { try discard(item.objectNames) }
+        return outcome
+    }
+
+    private func recordSources(_ db: Database, _ sources: [SourceFileRecord], itemId: String) throws {
+        for var source in sources {
+            source.itemId = itemId
+            try source.save(db)
+            try db.execute(sql: "DELETE FROM failedFiles WHERE path = ?", arguments: [source.path])
+        }
+    }
+
+    private func insertMembership(_ db: Database, albumId: Int64, itemId: String, fileKey: SecretKey) throws {
+        let wrapped = KeyWrap.wrap(fileKey, with: try albumKey(db, albumId: albumId))
+        try db.execute(sql: "INSERT INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, ?, ?)",
+                       arguments: [albumId, itemId, Data(wrapped), Date()])
+    }
+
+    private func albumID(_ db: Database, for target: AlbumTarget) throws -> Int64 {
+        let (name, kind): (String, AlbumRecord.Kind) = switch target {
+        case .uncategorized: ("", .uncategorized)
+        case .named(let name): (name, .user)
+        }
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM albums WHERE kind = ? AND name = ?", arguments: [kind.rawValue, name]) {
+            return id
+        }
+        let album = AlbumRecord(id: nil, name: name, kind: kind, wrappedKey: Data(KeyWrap.wrap(SecretKey(), with: masterKey)),
+                                createdAt: Date())
+        try album.insert(db)
+        return db.lastInsertedRowID
+    }
+
+    private func albumKey(_ db: Database, albumId: Int64) throws -> SecretKey {
+        if let key = albumKeys.withLock({ $0[albumId] }) { return key }
+        guard let wrapped = try Data.fetchOne(db, sql: "SELECT wrappedKey FROM albums WHERE id = ?", arguments: [albumId]) else {
+            throw LibraryError.corruptIndex("album \(albumId) is missing")
+        }
+        let key = try KeyWrap.unwrap(Array(wrapped), with: masterKey)
+        albumKeys.withLock { $0[albumId] = key }
+        return key
+    }
+
+    private func fileKey(_ db: Database, itemId: String) throws -> SecretKey {
+        guard let row = try Row.fetchOne(db, sql: "SELECT albumId, wrappedFileKey FROM albumItems WHERE itemId = ? LIMIT 1",
+                                         arguments: [itemId]) else {
+            throw LibraryError.corruptIndex("item \(itemId) is in no album")
+        }
+        let wrapped: Data = row["wrappedFileKey"]
+        return try KeyWrap.unwrap(Array(wrapped), with: try albumKey(db, albumId: row["albumId"]))
+    }
+
+    // MARK: Reading
+
+    /// The key that decrypts every object of `itemId`.
+    public func fileKey(of itemId: String) throws -> SecretKey {
+        try index.pool.read { db in try fileKey(db, itemId: itemId) }
+    }
+
+    /// Decrypts the object `name` with `key`, streaming the plaintext to `sink`. Throws `CryptoError` for
+    /// tampered or truncated data; `sink` may have received part of it by then.
+    public func readDecrypted(_ name: ObjectName, key: SecretKey, into sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        let opener = try OpeningStream(key: key, sink: sink)
+        try store.read(name, range: nil) { try opener.write($0) }
+        try opener.finish()
+    }
+}
+
+/// An exclusive `flock` on the library, held while one process writes to it.
+public final class WriterLock: Sendable {
+    private let fd: Int32
+
+    init(path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LibraryError.store(.io(operation: "open", path: path, errno: errno)) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw LibraryError.locked(path)
+        }
+    }
+
+    deinit { close(fd) }
+}
+
+extension LocalFolderStore {
+    /// The store at `root` if it exists, without creating anything.
+    static func openExisting(root: String) throws -> LocalFolderStore? {
+        var info = stat()
+        guard stat(root, &info) == 0 else { return nil }
+        return try LocalFolderStore(root: root)
+    }
+}

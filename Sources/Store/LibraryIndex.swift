@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+
+/// The library's SQLite index (WAL): albums, items, originals, and the journal of every object written,
+/// so that a run killed at any point can be finished or cleaned up by the next one.
+public final class LibraryIndex: Sendable {
+    let pool: DatabasePool
+
+    /// The life of an object in the store: `pending` while being written, `stored` once durable,
+    /// `committed` when the item that owns it is committed. Anything not committed after a crash is an orphan.
+    enum ObjectState: String { case pending, stored, committed }
+
+    public init(path: String) throws(LibraryError) {
+        do {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(30)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw .corruptIndex("\(path): \(error)")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE albums (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL,
+                    wrappedKey BLOB NOT NULL, createdAt DATETIME NOT NULL, UNIQUE(kind, name));
+                CREATE TABLE items (
+                    id TEXT PRIMARY KEY, type TEXT NOT NULL, dedupHash TEXT NOT NULL UNIQUE,
+                    createdAt DATETIME NOT NULL, deletedAt DATETIME, metadataJSON TEXT, metadataObject TEXT,
+                    thumbnailObject TEXT, streamObject TEXT, playlistObject TEXT, stageProblems TEXT);
+                CREATE TABLE albumItems (
+                    albumId INTEGER NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
+                    itemId TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+                    wrappedFileKey BLOB NOT NULL, addedAt DATETIME NOT NULL, PRIMARY KEY (albumId, itemId));
+                CREATE INDEX albumItems_item ON albumItems(itemId);
+                CREATE TABLE originals (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    itemId TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+                    role TEXT NOT NULL, name TEXT NOT NULL, sourcePath TEXT NOT NULL, size INTEGER NOT NULL,
+                    blake2b TEXT NOT NULL, mimeType TEXT NOT NULL, objectName TEXT NOT NULL);
+                CREATE INDEX originals_item ON originals(itemId);
+                CREATE INDEX originals_hash ON originals(blake2b);
+                CREATE TABLE objects (name TEXT PRIMARY KEY, state TEXT NOT NULL, itemId TEXT);
+                CREATE TABLE sourceFiles (
+                    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtimeNanoseconds INTEGER NOT NULL,
+                    inode INTEGER NOT NULL, itemId TEXT NOT NULL);
+                CREATE TABLE failedFiles (path TEXT PRIMARY KEY, stage TEXT NOT NULL, reason TEXT NOT NULL, at DATETIME NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(LibraryError) -> T {
+        do { return try pool.read(body) } catch { throw .corruptIndex("\(error)") }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write(body)
+    }
+
+    // MARK: Object journal
+
+    func journal(_ name: ObjectName, as state: ObjectState) throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO objects (name, state) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state",
+                           arguments: [name.path, state.rawValue])
+        }
+    }
+
+    func forget(_ names: [ObjectName]) throws {
+        try write { db in
+            for name in names { try db.execute(sql: "DELETE FROM objects WHERE name = ?", arguments: [name.path]) }
+        }
+    }
+
+    /// Objects written by runs that never committed them.
+    func uncommittedObjects() throws(LibraryError) -> [ObjectName] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM objects WHERE state != 'committed'").compactMap { try? ObjectName($0) }
+        }
+    }
+
+    public func committedObjectNames() throws(LibraryError) -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT name FROM objects WHERE state = 'committed'")) }
+    }
+
+    // MARK: Queries
+
+    public func items(inAlbum album: String? = nil) throws(LibraryError) -> [ItemRecord] {
+        try read { db in
+            if let album {
+                return try ItemRecord.fetchAll(db, sql: """
+                    SELECT items.* FROM items JOIN albumItems ON albumItems.itemId = items.id
+                    JOIN albums ON albums.id = albumItems.albumId
+                    WHERE albums.kind = 'user' AND albums.name = ? AND items.deletedAt IS NULL ORDER BY items.createdAt, items.id
+                    """, arguments: [album])
+            }
+            return try ItemRecord.fetchAll(db, sql: "SELECT * FROM items WHERE deletedAt IS NULL ORDER BY createdAt, id")
+        }
+    }
+
+    public func item(id: String) throws(LibraryError) -> ItemRecord? {
+        try read { db in try ItemRecord.fetchOne(db, key: id) }
+    }
+
+    public func originals(of itemId: String) throws(LibraryError) -> [OriginalRecord] {
+        try read { db in try OriginalRecord.filter(Column("itemId") == itemId).order(Column("id")).fetchAll(db) }
+    }
+
+    /// The user albums an item is in, by name.
+    public func albumNames(of itemId: String) throws(LibraryError) -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: """
+                SELECT albums.name FROM albums JOIN albumItems ON albumItems.albumId = albums.id
+                WHERE albumItems.itemId = ? AND albums.kind = 'user' ORDER BY albums.name
+                """, arguments: [itemId])
+        }
+    }
+
+    public func failedFiles() throws(LibraryError) -> [FailedFileRecord] {
+        try read { db in try FailedFileRecord.order(Column("path")).fetchAll(db) }
+    }
+
+    public func sourceFile(at path: String) throws(LibraryError) -> SourceFileRecord? {
+        try read { db in try SourceFileRecord.fetchOne(db, key: path) }
+    }
+
+    public func recordFailure(path: String, stage: String, reason: String) throws {
+        try write { db in try FailedFileRecord(path: path, stage: stage, reason: reason, at: Date()).save(db) }
+    }
+
+    public struct Counts: Sendable {
+        public var items = 0, images = 0, videos = 0, livePhotos = 0, motionPhotos = 0
+        public var albums = 0, originalsBytes: Int64 = 0, itemsMissingDerived = 0, uncommittedObjects = 0
+    }
+
+    public func counts() throws(LibraryError) -> Counts {
+        try read { db in
+            var counts = Counts()
+            for row in try Row.fetchAll(db, sql: "SELECT type, COUNT(*) AS n FROM items WHERE deletedAt IS NULL GROUP BY type") {
+                let n: Int = row["n"]
+                counts.items += n
+                switch ItemType(rawValue: row["type"]) {
+                case .image: counts.images = n
+                case .video: counts.videos = n
+                case .livePhoto: counts.livePhotos = n
+                case .motionPhoto: counts.motionPhotos = n
+                case nil: break
+                }
+            }
+            counts.albums = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM albums WHERE kind = 'user'") ?? 0
+            counts.originalsBytes = try Int64.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(size), 0) FROM originals JOIN items ON items.id = originals.itemId WHERE items.deletedAt IS NULL
+                """) ?? 0
+            counts.itemsMissingDerived = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM items WHERE deletedAt IS NULL AND stageProblems IS NOT NULL AND stageProblems != '[]'
+                """) ?? 0
+            counts.uncommittedObjects = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE state != 'committed'") ?? 0
+            return counts
+        }
+    }
+}

@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Objects as files under a folder: `ROOT/data/ab/abcdef…`. A writer fills `ROOT/tmp/…`, fsyncs it and
+/// renames it into place, then fsyncs the folder, so an object is either whole or absent after a crash.
+public struct LocalFolderStore: ObjectStore {
+    public let root: String
+
+    public init(root: String) throws(StoreError) {
+        self.root = root
+        for folder in [root, root + "/tmp", root + "/data", root + "/keys"] {
+            try makeDirectory(folder)
+        }
+    }
+
+    func path(of name: ObjectName) -> String {
+        let parts = name.path.split(separator: "/")
+        // Fan data objects out into 256 folders so no folder grows huge.
+        if parts.count == 2, parts[0] == "data", parts[1].count > 2 {
+            return "\(root)/data/\(parts[1].prefix(2))/\(parts[1])"
+        }
+        return "\(root)/\(name.path)"
+    }
+
+    public func makeWriter(for name: ObjectName) throws(StoreError) -> any ObjectWriter {
+        let final = path(of: name)
+        try makeDirectory(String(final[..<final.lastIndex(of: "/")!]))
+        let temp = "\(root)/tmp/\(ObjectID.random().hex).partial"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
+        return LocalObjectWriter(fd: fd, tempPath: temp, finalPath: final)
+    }
+
+    public func read(_ name: ObjectName, range: Range<UInt64>?, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let file = path(of: name)
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw errno == ENOENT ? StoreError.notFound(name.path) : StoreError.io(operation: "open", path: file, errno: errno)
+        }
+        defer { close(fd) }
+        var offset = range?.lowerBound ?? 0
+        let end = range?.upperBound ?? UInt64.max
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while offset < end {
+            let want = Int(min(UInt64(buffer.count), end - offset))
+            let got = pread(fd, buffer.baseAddress, want, off_t(offset))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.io(operation: "read", path: file, errno: errno)
+            }
+            if got == 0 { break }
+            try sink(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
+            offset += UInt64(got)
+        }
+    }
+
+    public func size(of name: ObjectName) throws(StoreError) -> UInt64? {
+        var info = stat()
+        let file = path(of: name)
+        guard stat(file, &info) == 0 else {
+            if errno == ENOENT { return nil }
+            throw .io(operation: "stat", path: file, errno: errno)
+        }
+        return UInt64(info.st_size)
+    }
+
+    public func list(prefix: String) throws(StoreError) -> [ObjectName] {
+        var names: [ObjectName] = []
+        for top in ["data", "keys"] {
+            for entry in try listFiles(under: "\(root)/\(top)") {
+                let name = try ObjectName("\(top)/\(entry.split(separator: "/").last!)")
+                if name.path.hasPrefix(prefix) { names.append(name) }
+            }
+        }
+        return names.sorted { $0.path < $1.path }
+    }
+
+    public func delete(_ name: ObjectName) throws(StoreError) {
+        let file = path(of: name)
+        guard unlink(file) == 0 || errno == ENOENT else { throw .io(operation: "delete", path: file, errno: errno) }
+    }
+
+    /// Leftover partial uploads from a killed run; safe to remove when no writer is active.
+    public func removeStalePartials() {
+        for entry in (try? listFiles(under: root + "/tmp")) ?? [] { unlink(entry) }
+    }
+}
+
+final class LocalObjectWriter: ObjectWriter {
+    private var fd: Int32
+    private let tempPath: String
+    private let finalPath: String
+
+    init(fd: Int32, tempPath: String, finalPath: String) {
+        self.fd = fd
+        self.tempPath = tempPath
+        self.finalPath = finalPath
+    }
+
+    deinit { abort() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "write", path: tempPath, errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    func commit() throws(StoreError) {
+        guard fd >= 0 else { throw .unusable("writer for \(finalPath) already closed") }
+        guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: tempPath, errno: errno) }
+        close(fd)
+        fd = -1
+        guard rename(tempPath, finalPath) == 0 else { throw .io(operation: "rename", path: finalPath, errno: errno) }
+        try syncDirectory(String(finalPath[..<finalPath.lastIndex(of: "/")!]))
+    }
+
+    func abort() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        unlink(tempPath)
+    }
+}
+
+func makeDirectory(_ path: String) throws(StoreError) {
+    if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .io(operation: "mkdir", path: path, errno: errno) }
+}
+
+func syncDirectory(_ path: String) throws(StoreError) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: path, errno: errno) }
+}
+
+/// Regular files under `folder`, recursively, as full paths.
+func listFiles(under folder: String) throws(StoreError) -> [String] {
+    guard let dir = opendir(folder) else {
+        if errno == ENOENT { return [] }
+        throw .io(operation: "list", path: folder, errno: errno)
+    }
+    defer { closedir(dir) }
+    var files: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        if name == "." || name == ".." { continue }
+        let full = "\(folder)/\(name)"
+        if entry.pointee.d_type == DT_DIR { files += try listFiles(under: full) } else { files.append(full) }
+    }
+    return files
+}

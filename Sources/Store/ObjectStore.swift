@@ -1,0 +1,93 @@
+/// The name of an object in a store: `data/<random hex>` for encrypted blobs, `keys/master` for the key file.
+/// Names reveal nothing about what an object holds.
+public struct ObjectName: Hashable, Sendable, CustomStringConvertible {
+    public let path: String
+
+    public init(_ path: String) throws(StoreError) {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_./")
+        guard !path.isEmpty, path.allSatisfy(allowed.contains), !path.hasPrefix("/"),
+              !path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
+            throw .invalidName(path)
+        }
+        self.path = path
+    }
+
+    /// A fresh random data object name.
+    public static func randomData() -> ObjectName {
+        try! ObjectName("data/" + ObjectID.random().hex)
+    }
+
+    public var description: String { path }
+}
+
+/// 128 random bits naming one data object.
+public struct ObjectID: Hashable, Sendable {
+    public let hex: String
+    public static func random() -> ObjectID { ObjectID(hex: randomBytes(16).hexString) }
+}
+
+/// A streaming upload of one object: bytes go in with `write`, and the object appears in the store only when
+/// `commit` returns. `abort` (or dropping an uncommitted writer) leaves nothing behind.
+public protocol ObjectWriter: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError)
+    func commit() throws(StoreError)
+    func abort()
+}
+
+/// The small interface every backend implements (local folder now; S3 later). Calls block: they are made
+/// from the pipeline's own worker threads, never from Swift's cooperative pool.
+public protocol ObjectStore: Sendable {
+    func makeWriter(for name: ObjectName) throws(StoreError) -> any ObjectWriter
+    /// Streams the object's bytes (or the given range of them) to `sink`, in pieces.
+    func read(_ name: ObjectName, range: Range<UInt64>?, into sink: (UnsafeRawBufferPointer) throws -> Void) throws
+    /// The object's size, or nil when it does not exist.
+    func size(of name: ObjectName) throws(StoreError) -> UInt64?
+    /// Every object name under `prefix` (e.g. `data/`).
+    func list(prefix: String) throws(StoreError) -> [ObjectName]
+    func delete(_ name: ObjectName) throws(StoreError)
+}
+
+extension ObjectStore {
+    /// Writes a small object in one call.
+    public func put(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) {
+        let writer = try makeWriter(for: name)
+        var failure: StoreError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(StoreError) { try writer.write(buffer) } catch { failure = error }
+        }
+        if let failure {
+            writer.abort()
+            throw failure
+        }
+        try writer.commit()
+    }
+
+    /// Reads a small object whole.
+    public func get(_ name: ObjectName) throws -> [UInt8] {
+        var out = [UInt8]()
+        try read(name, range: nil) { out.append(contentsOf: $0) }
+        return out
+    }
+}
+
+/// Why a store operation failed.
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidName(String)
+    case notFound(String)
+    case io(operation: String, path: String, errno: Int32)
+    case unusable(String)
+
+    public var description: String {
+        switch self {
+        case .invalidName(let name): "invalid object name \"\(name)\""
+        case .notFound(let name): "object \(name) is missing from the store"
+        case .io(let operation, let path, let code): "\(operation) \(path): \(String(cString: strerror(code)))"
+        case .unusable(let why): "store unusable: \(why)"
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import KeepsakeCrypto

@@ -1,0 +1,72 @@
+import KeepsakeCrypto
+
+/// `keepsake verify`: every object an item names is present; with `readData`, every object decrypts and
+/// every original's BLAKE2b matches the index. Objects in the store that no item names are orphans.
+public struct Verifier {
+    public struct Problem: Sendable, CustomStringConvertible {
+        public var itemId: String
+        public var object: String
+        public var reason: String
+        public var description: String { "item \(itemId), object \(object): \(reason)" }
+    }
+
+    public struct Report: Sendable {
+        public var items = 0
+        public var objectsChecked = 0
+        public var bytesRead: Int64 = 0
+        public var problems: [Problem] = []
+        public var orphans: [String] = []
+        public var isClean: Bool { problems.isEmpty }
+    }
+
+    let library: Library
+
+    public init(library: Library) { self.library = library }
+
+    public func run(readData: Bool) throws -> Report {
+        var report = Report()
+        var referenced = Set<String>()
+        for item in try library.index.items() {
+            report.items += 1
+            let key = try library.fileKey(of: item.id)
+            let originals = try library.index.originals(of: item.id)
+            var objects: [(name: String, expectedHash: String?)] = originals.map { ($0.objectName, $0.blake2b) }
+            objects += [item.metadataObject, item.thumbnailObject, item.playlistObject].compactMap { $0 }.map { ($0, nil) }
+            for (name, expectedHash) in objects {
+                referenced.insert(name)
+                report.objectsChecked += 1
+                if let problem = check(name, key: key, expectedHash: expectedHash, readData: readData, report: &report) {
+                    report.problems.append(Problem(itemId: item.id, object: name, reason: problem))
+                }
+            }
+            // The stream is AES-128 (HLS) rather than secretstream: its presence is what can be checked here.
+            if let stream = item.streamObject {
+                referenced.insert(stream)
+                report.objectsChecked += 1
+                if (try? library.store.size(of: ObjectName(stream))) ?? nil == nil {
+                    report.problems.append(Problem(itemId: item.id, object: stream, reason: "missing from the store"))
+                }
+            }
+        }
+        let stored = try library.store.list(prefix: "data/").map(\.path)
+        report.orphans = stored.filter { !referenced.contains($0) }
+        return report
+    }
+
+    private func check(_ object: String, key: SecretKey, expectedHash: String?, readData: Bool, report: inout Report) -> String? {
+        guard let name = try? ObjectName(object) else { return "invalid object name" }
+        guard let size = (try? library.store.size(of: name)) ?? nil else { return "missing from the store" }
+        guard readData else {
+            return size < UInt64(SecretStreamFormat.headerByteCount + SecretStreamFormat.chunkOverhead) ? "too short to be an encrypted object" : nil
+        }
+        let hasher = Blake2b()
+        do {
+            try library.readDecrypted(name, key: key) { hasher.update($0) }
+        } catch {
+            return "does not decrypt: \(error)"
+        }
+        report.bytesRead += Int64(size)
+        if let expectedHash, hasher.finalize().hexString != expectedHash { return "decrypts, but its BLAKE2b does not match the index" }
+        return nil
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import Media
+import Pipeline
+import Store
+
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Store every photo and video under the given folders in the library (created on first use).")
+
+    @Argument(help: "Folders (or files) to ingest.")
+    var paths: [String]
+
+    @OptionGroup var libraryOptions: LibraryOptions
+
+    @Option(help: "Put every file into this album.")
+    var album: String?
+
+    @Flag(help: "Put each file into an album named after its folder.")
+    var albumPerFolder = false
+
+    @Option(help: "Files processed at once (default: the number of cores).")
+    var jobs: Int?
+
+    @Flag(help: "Print one JSON object a line per file, then a summary object.")
+    var json = false
+
+    @Flag(help: "Store again files that were deleted from the library.")
+    var reuploadDeleted = false
+
+    @Flag(help: "Hash every file, even those unchanged (same path, size, mtime, inode) since the last run.")
+    var rehash = false
+
+    @Option(help: "x264 preset of the video streams.")
+    var videoPreset = "veryfast"
+
+    func validate() throws {
+        if album != nil && albumPerFolder { throw ValidationError("--album and --album-per-folder exclude each other") }
+        if let album, album.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--album needs a name") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+        if !presets.contains(videoPreset) { throw ValidationError("--video-preset must be one of \(presets.joined(separator: ", "))") }
+    }
+
+    func run() throws {
+        for path in paths where !FileManager.default.fileExists(atPath: path) {
+            throw UsageError(message: "\(path): no such file or folder")
+        }
+        let library = try libraryOptions.open(create: true)
+        let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
+        let options = IngestOptions(albumMode: albumMode, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                                    reuploadDeleted: reuploadDeleted, rehash: rehash, stream: StreamOptions(preset: videoPreset))
+        let (files, skips) = Ingest.discover(paths)
+        let progress = ProgressView(totalFiles: files.count, totalBytes: files.reduce(0) { $0 + $1.size },
+                                    enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
+        let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
+        progress.finish()
+        if json { printJSONLine(SummaryJSON(summary)) } else { printSummary(summary, library: library.path) }
+        if !summary.failures.isEmpty { throw ExitCode(1) }
+    }
+
+    private func printSummary(_ s: IngestSummary, library: String) {
+        let mbPerSecond = s.seconds > 0 ? Double(s.bytesRead) / 1e6 / s.seconds : 0
+        let filesPerSecond = s.seconds > 0 ? Double(s.outcomes.count) / s.seconds : 0
+        var lines = ["Keepsake ingest into \(library)",
+                     String(format: "  %d files in %.1f s (%.1f files/s, %.1f MB/s)", s.outcomes.count, s.seconds, filesPerSecond, mbPerSecond),
+                     "  stored:      \(s.stored(.image)) images, \(s.stored(.video)) videos, \(s.stored(.livePhoto)) Live Photos, "
+                        + "\(s.stored(.motionPhoto)) motion photos (\(formatBytes(s.bytesStored)))",
+                     "  duplicates:  \(s.count(.duplicate)) skipped, \(s.count(.addedToAlbum)) added to another album"
+                        + (s.count(.previouslyDeleted) > 0 ? ", \(s.count(.previouslyDeleted)) deleted earlier and not re-uploaded" : "")]
+        var skipped: [String] = []
+        if s.skipped.sidecars > 0 { skipped.append("\(s.skipped.sidecars) sidecars read as metadata") }
+        if s.skipped.hidden > 0 { skipped.append("\(s.skipped.hidden) hidden") }
+        if s.skipped.systemFiles > 0 { skipped.append("\(s.skipped.systemFiles) system files") }
+        if s.skipped.symlinkLoops > 0 { skipped.append("\(s.skipped.symlinkLoops) symlink loops") }
+        if !skipped.isEmpty { lines.append("  not walked:  " + skipped.joined(separator: ", ")) }
+        if s.orphansRemoved > 0 { lines.append("  recovered:   removed \(s.orphansRemoved) objects left by an interrupted run") }
+        let problems = s.storedWithProblems
+        if !problems.isEmpty {
+            lines.append("  stored, but not all derived media produced (\(problems.count) files):")
+            let byReason = Dictionary(grouping: problems.flatMap { outcome in outcome.notProduced.map { ($0.reason, outcome.path) } }, by: \.0)
+            for (reason, entries) in byReason.sorted(by: { $0.value.count > $1.value.count }) {
+                let names = entries.map { ($0.1 as NSString).lastPathComponent }
+                let shown = names.prefix(3).joined(separator: ", ") + (names.count > 3 ? ", and \(names.count - 3) more" : "")
+                lines.append("    \(entries.count) × \(reason): \(shown)")
+            }
+        }
+        let failures = s.failures
+        if failures.isEmpty {
+            lines.append("  failed:      none")
+        } else {
+            lines.append("  failed:      \(failures.count) files")
+            for failure in failures { lines.append("    \(failure.path): \(failure.reason ?? "unknown")") }
+        }
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+/// The `--json` summary object.
+struct SummaryJSON: Encodable {
+    var summary = true
+    var files: Int, seconds: Double, bytesRead: Int64, bytesStored: Int64
+    var images: Int, videos: Int, livePhotos: Int, motionPhotos: Int
+    var duplicates: Int, addedToAlbum: Int, previouslyDeleted: Int, rejected: Int, failed: Int, storedWithProblems: Int
+
+    init(_ s: IngestSummary) {
+        files = s.outcomes.count
+        seconds = s.seconds
+        bytesRead = s.bytesRead
+        bytesStored = s.bytesStored
+        images = s.stored(.image)
+        videos = s.stored(.video)
+        livePhotos = s.stored(.livePhoto)
+        motionPhotos = s.stored(.motionPhoto)
+        duplicates = s.count(.duplicate)
+        addedToAlbum = s.count(.addedToAlbum)
+        previouslyDeleted = s.count(.previouslyDeleted)
+        rejected = s.count(.rejected)
+        failed = s.count(.failed)
+        storedWithProblems = s.storedWithProblems.count
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A configuration mistake the user can fix (exit status 2).
+struct UsageError: Error {
+    var message: String
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Where the library is and how to unlock it; shared by every command that opens one.
+struct LibraryOptions: ParsableArguments {
+    @Option(name: .long, help: "The library folder (default: $KEEPSAKE_LIBRARY, else $XDG_DATA_HOME/keepsake).")
+    var library: String?
+
+    @Option(name: .long, help: "Read the passphrase from this file's first line (when $KEEPSAKE_PASSPHRASE is not set).")
+    var passphraseFile: String?
+
+    var libraryPath: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let library { return library }
+        if let path = environment["KEEPSAKE_LIBRARY"], !path.isEmpty { return path }
+        if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return data + "/keepsake" }
+        return NSHomeDirectory() + "/.local/share/keepsake"
+    }
+
+    /// SPEC 1: `$KEEPSAKE_PASSPHRASE`, else `--passphrase-file`, else a prompt on a terminal; never an argument.
+    func passphrase(confirmingNew: Bool) throws -> String {
+        if let value = ProcessInfo.processInfo.environment["KEEPSAKE_PASSPHRASE"], !value.isEmpty { return value }
+        if let passphraseFile {
+            guard let text = try? String(contentsOfFile: passphraseFile, encoding: .utf8) else {
+                throw UsageError(message: "cannot read the passphrase file \(passphraseFile)")
+            }
+            let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            guard !line.isEmpty else { throw UsageError(message: "the passphrase file \(passphraseFile) is empty") }
+            return line
+        }
+        guard isatty(STDIN_FILENO) != 0 else { throw LibraryError.noPassphrase }
+        let first = try prompt(confirmingNew ? "New library passphrase: " : "Passphrase: ")
+        if confirmingNew, try prompt("Repeat the passphrase: ") != first {
+            throw UsageError(message: "the passphrases do not match")
+        }
+        return first
+    }
+
+    private func prompt(_ text: String) throws -> String {
+        guard let raw = getpass(text) else { throw LibraryError.noPassphrase }
+        let value = String(cString: raw)
+        guard !value.isEmpty else { throw UsageError(message: "an empty passphrase is not allowed") }
+        return value
+    }
+
+    var libraryExists: Bool {
+        FileManager.default.fileExists(atPath: Library.storePath(library: libraryPath) + "/keys/master")
+    }
+
+    func open(create: Bool = false) throws -> Library {
+        let exists = libraryExists
+        if !exists && !create { throw LibraryError.notALibrary(libraryPath) }
+        return try Library.open(at: libraryPath, passphrase: passphrase(confirmingNew: !exists), create: create)
+    }
+}
+
+/// Byte counts for people: 1.5 MB, 320 KB.
+func formatBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+func printJSONLine<T: Encodable>(_ value: T) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    if let data = try? encoder.encode(value) {
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
