@@ -83,3 +83,23 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     process.waitUntilExit()
     return ProcessResult(status: process.terminationStatus, stdout: outData, stderr: errData)
 }
+
+/// Runs the `keepsake` binary built beside the test bundle.
+public enum Keepsake {
+    public static let binary: String = {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundle, bundle.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("keepsake").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        let fallback = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/keepsake").path
+        precondition(FileManager.default.isExecutableFile(atPath: fallback), "build keepsake first: swift build --build-tests")
+        return fallback
+    }()
+
+    /// Runs `keepsake ARGUMENTS` with `passphrase` in `$KEEPSAKE_PASSPHRASE`.
+    public static func run(_ arguments: [String], passphrase: String = "test passphrase",
+                           environment: [String: String] = [:]) throws -> ProcessResult {
+        try runProcess(binary, arguments, environment: ["KEEPSAKE_PASSPHRASE": passphrase].merging(environment) { $1 })
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import KeepsakeCrypto
+import Store
+import Testing
+import TestSupport
+
+/// `keepsake ingest` as a user runs it, on `samples/media`, with the library opened afterwards to check
+/// what is in the store.
+@Suite(.serialized) struct IngestEndToEndTests {
+    let samples = TestEnvironment.samples.appendingPathComponent("media").path
+
+    func sampleFiles() throws -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: samples)!
+        return enumerator.compactMap { $0 as? String }.map { samples + "/" + $0 }
+            .filter { var dir: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &dir) && !dir.boolValue }
+            .sorted()
+    }
+
+    @Test func ingestStoresEveryOriginalBitExactAndARerunStoresNothing() throws {
+        let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+        let first = try Keepsake.run(["ingest", samples, "--library", library, "--album-per-folder", "--json"])
+        #expect(first.status == 0, "\(first.stderrText)")
+        let lines = first.stdoutText.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let summary = try #require(lines.last)
+        #expect(summary["summary"] as? Bool == true)
+        #expect(summary["failed"] as? Int == 0 && summary["rejected"] as? Int == 0)
+
+        // Every original decrypts to the exact bytes of its source.
+        let opened = try Library.open(at: library, passphrase: "test passphrase", create: false)
+        var checked = Set<String>()
+        for item in try opened.index.items() {
+            let key = try opened.fileKey(of: item.id)
+            for original in try opened.index.originals(of: item.id) {
+                var plaintext = Data()
+                try opened.readDecrypted(ObjectName(original.objectName), key: key) { plaintext.append(contentsOf: $0) }
+                #expect(plaintext == FileManager.default.contents(atPath: original.sourcePath), "\(original.sourcePath)")
+                #expect(Blake2b.hash(Array(plaintext)).hexString == original.blake2b)
+                checked.insert(original.sourcePath)
+            }
+            #expect(try opened.index.albumNames(of: item.id).count == 1)
+        }
+        #expect(checked == Set(try sampleFiles()))
+
+        let second = try Keepsake.run(["ingest", samples, "--library", library, "--album-per-folder", "--json", "--rehash"])
+        #expect(second.status == 0)
+        let again = try #require(second.stdoutText.split(separator: "\n").last.flatMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        })
+        #expect(again["bytesStored"] as? Int == 0)
+        let items = (summary["images"] as! Int) + (summary["videos"] as! Int) + (summary["livePhotos"] as! Int) + (summary["motionPhotos"] as! Int)
+        #expect(again["duplicates"] as? Int == summary["files"] as? Int, "every file of the rerun is a duplicate")
+        #expect(try opened.index.items().count == items)
+
+        // The same files into another album are references, not new objects.
+        let objectsBefore = try opened.store.list(prefix: "data/").count
+        let third = try Keepsake.run(["ingest", samples, "--library", library, "--album", "Everything"])
+        #expect(third.status == 0)
+        #expect(try opened.store.list(prefix: "data/").count == objectsBefore)
+        #expect(try opened.index.items(inAlbum: "Everything").count == items)
+
+        let verify = try Keepsake.run(["verify", "--read-data", "--library", library])
+        #expect(verify.status == 0, "\(verify.stdoutText)")
+        #expect(verify.stdoutText.contains("no problems found"))
+    }
+
+    @Test func theStoreHoldsNoPlaintext() throws {
+        let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+        let result = try Keepsake.run(["ingest", samples, "--library", library, "--album", "Holiday in Tokyo"])
+        #expect(result.status == 0, "\(result.stderrText)")
+        var needles: [(String, [UInt8])] = [("album name", Array("Holiday in Tokyo".utf8))]
+        for file in try sampleFiles() {
+            let name = (file as NSString).lastPathComponent
+            needles.append(("file name \(name)", Array(name.utf8)))
+            let bytes = Array(FileManager.default.contents(atPath: file)!)
+            needles.append(("64 bytes from the middle of \(name)", Array(bytes[bytes.count / 2 ..< bytes.count / 2 + 64])))
+            needles.append(("hash of \(name)", Array(Blake2b.hash(bytes).hexString.utf8)))
+        }
+        let store = Library.storePath(library: library)
+        for path in FileManager.default.enumerator(atPath: store)!.compactMap({ $0 as? String }) {
+            let full = store + "/" + path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            let contents = Array(FileManager.default.contents(atPath: full)!)
+            for (what, needle) in needles {
+                #expect(!contains(contents, needle), "\(what) found in \(path)")
+                #expect(!path.contains(String(decoding: needle, as: UTF8.self)), "\(what) in an object name")
+            }
+        }
+    }
+
+    @Test func aWrongPassphraseIsExitStatus3() throws {
+        let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+        let file = try sampleFiles().first { $0.hasSuffix("tokyo.jpg") }!
+        #expect(try Keepsake.run(["ingest", file, "--library", library]).status == 0)
+        for command in [["ls"], ["status"], ["verify"], ["ingest", file]] {
+            let result = try Keepsake.run(command + ["--library", library], passphrase: "not the passphrase")
+            #expect(result.status == 3, "\(command)")
+            #expect(result.stderrText.contains("wrong passphrase"))
+        }
+        #expect(throws: LibraryError.self) { try Library.open(at: library, passphrase: "not the passphrase", create: false) }
+    }
+
+    @Test func aFlippedOrTruncatedObjectIsATypedErrorNeverGarbage() throws {
+        let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+        let file = try sampleFiles().first { $0.hasSuffix("IMG_3539.MOV") }!
+        #expect(try Keepsake.run(["ingest", file, "--library", library]).status == 0)
+        let opened = try Library.open(at: library, passphrase: "test passphrase", create: false)
+        let item = try #require(try opened.index.items().first)
+        let original = try #require(try opened.index.originals(of: item.id).first)
+        let key = try opened.fileKey(of: item.id)
+        let objectPath = try #require(FileManager.default.enumerator(atPath: Library.storePath(library: library))!
+            .compactMap { $0 as? String }.first { $0.hasSuffix(String(original.objectName.split(separator: "/").last!)) })
+        let full = Library.storePath(library: library) + "/" + objectPath
+        let pristine = try Data(contentsOf: URL(fileURLWithPath: full))
+
+        var flipped = pristine
+        flipped[pristine.count / 2] ^= 0x20
+        try flipped.write(to: URL(fileURLWithPath: full))
+        #expect(throws: CryptoError.authenticationFailed(chunk: 0)) {
+            try opened.readDecrypted(ObjectName(original.objectName), key: key) { _ in }
+        }
+        let verify = try Keepsake.run(["verify", "--read-data", "--library", library])
+        #expect(verify.status == 1)
+        #expect(verify.stdoutText.contains("failed authentication"))
+
+        try pristine.prefix(pristine.count - 100).write(to: URL(fileURLWithPath: full))
+        #expect(throws: CryptoError.self) { try opened.readDecrypted(ObjectName(original.objectName), key: key) { _ in } }
+        try pristine.prefix(SecretStreamFormat.headerByteCount).write(to: URL(fileURLWithPath: full))
+        #expect(throws: CryptoError.truncated) { try opened.readDecrypted(ObjectName(original.objectName), key: key) { _ in } }
+
+        try pristine.write(to: URL(fileURLWithPath: full))
+        #expect(try Keepsake.run(["verify", "--read-data", "--library", library]).status == 0)
+    }
+
+    @Test func usageErrorsAreExitStatus2() throws {
+        #expect(try Keepsake.run(["ingest", samples, "--album", "A", "--album-per-folder"]).status == 2)
+        #expect(try Keepsake.run(["ingest", "/no/such/folder", "--library", "/tmp/unused"]).status == 2)
+        #expect(try Keepsake.run(["frobnicate"]).status == 2)
+        let noPassphrase = try Keepsake.run(["ingest", samples, "--library", "/tmp/unused"], passphrase: "")
+        #expect(noPassphrase.status == 2)
+        #expect(noPassphrase.stderrText.contains("no passphrase"))
+    }
+
+    private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        haystack.withUnsafeBytes { h in
+            needle.withUnsafeBytes { n in memmem(h.baseAddress, h.count, n.baseAddress, n.count) != nil }
+        }
+    }
+}
