@@ -83,7 +83,7 @@ import TestSupport
             let full = store + "/" + path
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            let contents = Array(FileManager.default.contents(atPath: full)!)
+            let contents = FileManager.default.contents(atPath: full)!
             for (what, needle) in needles {
                 #expect(!contains(contents, needle), "\(what) found in \(path)")
                 #expect(!path.contains(String(decoding: needle, as: UTF8.self)), "\(what) in an object name")
@@ -144,9 +144,7 @@ import TestSupport
         #expect(noPassphrase.stderrText.contains("no passphrase"))
     }
 
-    private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        haystack.withUnsafeBytes { h in
-            needle.withUnsafeBytes { n in memmem(h.baseAddress, h.count, n.baseAddress, n.count) != nil }
-        }
+    private func contains(_ haystack: Data, _ needle: [UInt8]) -> Bool {
+        haystack.range(of: Data(needle)) != nil
     }
 }
