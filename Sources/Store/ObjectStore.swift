@@ -6,7 +6,7 @@ public struct ObjectName: Hashable, Sendable, CustomStringConvertible {
     public init(_ path: String) throws(StoreError) {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_./")
         guard !path.isEmpty, path.allSatisfy(allowed.contains), !path.hasPrefix("/"),
-              !path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
+              !path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
             throw .invalidName(path)
         }
         self.path = path

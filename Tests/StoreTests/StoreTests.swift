@@ -1,0 +1,109 @@
+import Foundation
+import KeepsakeCrypto
+@testable import Store
+import Testing
+import TestSupport
+
+@Suite struct LocalFolderStoreTests {
+    func makeStore() throws -> LocalFolderStore {
+        try LocalFolderStore(root: try TestEnvironment.makeTempDirectory().path + "/store")
+    }
+
+    @Test func putGetRangeListDelete() throws {
+        let store = try makeStore()
+        let name = ObjectName.randomData()
+        let bytes = randomBytes(3 << 20)
+        try store.put(name, bytes: bytes)
+        #expect(try store.get(name) == bytes)
+        #expect(try store.size(of: name) == UInt64(bytes.count))
+        var range = [UInt8]()
+        try store.read(name, range: 1000..<1_500_000) { range.append(contentsOf: $0) }
+        #expect(range == Array(bytes[1000..<1_500_000]))
+        #expect(try store.list(prefix: "data/") == [name])
+        try store.delete(name)
+        #expect(try store.size(of: name) == nil)
+        #expect(throws: StoreError.notFound(name.path)) { try store.get(name) }
+    }
+
+    @Test func anUncommittedWriterLeavesNothing() throws {
+        let store = try makeStore()
+        let name = ObjectName.randomData()
+        do {
+            let writer = try store.makeWriter(for: name)
+            try [1, 2, 3].withUnsafeBytes { try writer.write($0) }
+            writer.abort()
+        }
+        do {
+            let dropped = try store.makeWriter(for: ObjectName.randomData())
+            try [4, 5].withUnsafeBytes { try dropped.write($0) }
+        }
+        #expect(try store.list(prefix: "").filter { $0.path.hasPrefix("data/") }.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.root + "/tmp").isEmpty)
+    }
+
+    @Test func namesThatCouldEscapeTheStoreAreRefused() {
+        for bad in ["", "/etc/passwd", "data/../../x", "data//x", "Data/X", "data/./x"] {
+            #expect(throws: StoreError.self) { try ObjectName(bad) }
+        }
+    }
+}
+
+@Suite struct LibraryTests {
+    func makeLibrary() throws -> (Library, String) {
+        let path = try TestEnvironment.makeTempDirectory().path + "/lib"
+        return (try Library.open(at: path, passphrase: "pw", create: true), path)
+    }
+
+    func storeItem(_ library: Library, hash: String, album: AlbumTarget) throws -> CommitOutcome {
+        let key = SecretKey()
+        let name = try library.putSealed(Array("original \(hash)".utf8), key: key)
+        let original = OriginalRecord(itemId: "", role: "main", name: "x.jpg", sourcePath: "/x.jpg", size: 10,
+                                      blake2b: hash, mimeType: "image/jpeg", objectName: name.path)
+        return try library.commit(NewItem(type: .image, dedupHash: hash, fileKey: key, originals: [original]), album: album)
+    }
+
+    @Test func reopeningNeedsThePassphrase() throws {
+        let (_, path) = try makeLibrary()
+        #expect(throws: LibraryError.self) { try Library.open(at: path, passphrase: "wrong", create: false) }
+        _ = try Library.open(at: path, passphrase: "pw", create: false)
+    }
+
+    @Test func aFolderWithOtherFilesIsNeverTakenOver() throws {
+        let folder = try TestEnvironment.makeTempDirectory().path
+        #expect(FileManager.default.createFile(atPath: folder + "/holiday.jpg", contents: Data([1])))
+        #expect(throws: LibraryError.self) { try Library.open(at: folder, passphrase: "pw", create: true) }
+    }
+
+    @Test func dedupBySameAlbumOtherAlbumAndRace() throws {
+        let (library, _) = try makeLibrary()
+        guard case .stored(let id) = try storeItem(library, hash: "h1", album: .uncategorized) else { Issue.record("not stored"); return }
+        #expect(try storeItem(library, hash: "h1", album: .uncategorized) == .duplicate(itemId: id))
+        #expect(try storeItem(library, hash: "h1", album: .named("Trip")) == .addedToAlbum(itemId: id))
+        #expect(try library.index.albumNames(of: id) == ["Trip"])
+        #expect(try library.resolveExisting(hash: "h1", album: .named("Trip"), sourceFiles: []) == .duplicate(itemId: id))
+        #expect(try library.resolveExisting(hash: "h2", album: .named("Trip"), sourceFiles: []) == nil)
+        // The losing commit of a race discards its objects: only the first item's two objects remain.
+        #expect(try library.store.list(prefix: "data/").count == 1)
+        // The file key opens under either album's wrapping.
+        let key = try library.fileKey(of: id)
+        let object = try ObjectName(try library.index.originals(of: id)[0].objectName)
+        var plain = [UInt8]()
+        try library.readDecrypted(object, key: key) { plain.append(contentsOf: $0) }
+        #expect(plain == Array("original h1".utf8))
+    }
+
+    @Test func objectsOfAKilledRunAreRemovedByTheNextWriter() throws {
+        let (library, _) = try makeLibrary()
+        _ = try storeItem(library, hash: "kept", album: .uncategorized)
+        let orphan = try library.putSealed([1, 2, 3], key: SecretKey())  // stored, never committed
+        let (pendingName, writer) = try library.beginObject()           // killed mid-write
+        try [9].withUnsafeBytes { try writer.write($0) }
+        _ = pendingName
+        let (lock, removed) = try library.lockForWriting()
+        #expect(removed == 2)
+        #expect(try library.store.size(of: orphan) == nil)
+        #expect(try library.store.list(prefix: "data/").count == 1)
+        #expect(throws: LibraryError.self) { _ = try library.lockForWriting() }
+        withExtendedLifetime(lock) {}
+    }
+}
