@@ -74,11 +74,7 @@ import TestSupport
         func add(_ field: String, _ expectedValue: String, _ actual: String, _ agrees: Bool) {
             result.append(Comparison(file: expected.file, field: field, expected: expectedValue, actual: actual, agrees: agrees))
         }
-        let header = FileHandle(forReadingAtPath: path).map { handle in
-            defer { try? handle.close() }
-            return (try? handle.read(upToCount: Sniffer.headerLength)) ?? Data()
-        } ?? Data()
-        let sniffed = Sniffer.sniff(header)
+        let sniffed = sniffFile(path)
         let sniffedMime: String? = switch sniffed {
         case .media(let format): format.mimeType
         case .unsupported(let mime): mime
