@@ -92,7 +92,7 @@ private struct ItemLocation {
             let (start, overflow) = base.addingReportingOverflow(extent.offset)
             guard !overflow, start < file.size else { return nil }
             let length = extent.length == 0 ? file.size - start : extent.length
-            guard UInt64(bytes.count) + length <= limit else { return nil }
+            guard length <= limit - UInt64(bytes.count) else { return nil }
             let chunk = file.read(at: start, count: Int(length))
             guard UInt64(chunk.count) == length else { return nil }
             bytes += chunk

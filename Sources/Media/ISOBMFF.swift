@@ -8,7 +8,11 @@ struct BoxHeader: Equatable {
 
     var payloadOffset: UInt64 { offset + UInt64(headerLength) }
     var payloadLength: UInt64 { size - UInt64(headerLength) }
-    var end: UInt64 { offset + size }
+    /// Saturates rather than overflows: a damaged 64-bit size must not trap.
+    var end: UInt64 {
+        let (sum, overflow) = offset.addingReportingOverflow(size)
+        return overflow ? .max : sum
+    }
 }
 
 /// Walks ISO-BMFF boxes by their headers, bounds-checked against the space they sit in.

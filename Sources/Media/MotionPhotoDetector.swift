@@ -35,7 +35,10 @@ enum MotionPhotoDetector {
         for item in xmp.components(separatedBy: "<rdf:li").dropFirst()
         where xmpValue(item, "Item:Semantic") == "MotionPhoto" {
             let padding = xmpValue(item, "Item:Padding").flatMap(UInt64.init) ?? 0
-            if let length = xmpValue(item, "Item:Length").flatMap(UInt64.init), length > 0 { return length + padding }
+            if let length = xmpValue(item, "Item:Length").flatMap(UInt64.init), length > 0 {
+                let (total, overflow) = length.addingReportingOverflow(padding)
+                return overflow ? nil : total
+            }
         }
         return nil
     }
