@@ -98,14 +98,14 @@ enum CaptureTimeFallbacks {
         else { return nil }
         if at < chars.count, isDigit(chars[at]) { return nil }  // part of a longer number
         let timeSeparators: Set<UInt8> = [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "T")]
-        let dateEnd = at
-        var clock = WallClock(year: year, month: month, day: day, hour: 0, minute: 0, second: 0)
+        let date = WallClock(year: year, month: month, day: day, hour: 0, minute: 0, second: 0)
+        var clock = date
         if let hour = field(2, separators: timeSeparators), let minute = field(2, separators: timeSeparators),
            let second = field(2, separators: timeSeparators) {
             (clock.hour, clock.minute, clock.second) = (hour, minute, second)
-            if !clock.isValid { clock.hour = 0; clock.minute = 0; clock.second = 0; at = dateEnd }
         }
-        return CaptureTimeParsing.plausible(clock, nil, source: .filename, now: now)
+        // Digits after the date that are not a time of day (e.g. "-WA0001") leave the date alone.
+        return CaptureTimeParsing.plausible(clock.isValid ? clock : date, nil, source: .filename, now: now)
     }
 
     /// The file's modification time, an instant: recorded in UTC.
