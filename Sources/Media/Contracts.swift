@@ -16,13 +16,6 @@ public struct RGBImage: Sendable {
     }
 }
 
-public enum MetadataReader {
-    /// Reads SPEC 3's metadata of the file at `path`, including the capture-time fallbacks (sidecar, file name, mtime).
-    public static func read(fileAt path: String, format: MediaFormat) throws(MediaError) -> MediaMetadata {
-        throw MediaError(.metadata, .unsupportedFormat(format))
-    }
-}
-
 public enum Thumbnailer {
     /// The upright, sRGB thumbnail of a still image as JPEG bytes (long edge ≤ 720, ≤ 100 KB).
     /// `orientation` is the EXIF orientation when the metadata stage found one.

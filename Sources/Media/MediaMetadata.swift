@@ -3,6 +3,12 @@ public enum ValueSource: String, Sendable, Codable, Equatable {
     case exif, quicktime, xmp, takeoutJSON = "takeout-json", filename, mtime, container
 }
 
+/// A value of `MediaMetadata`, to say where it came from.
+public enum MetadataField: String, Sendable, Codable, CodingKeyRepresentable, CaseIterable {
+    case captureTime, location, make, model, lens, size, orientation, duration, videoCodec, audioCodec,
+         frameRate, rotation, hdrTransfer, contentIdentifier, motionPhoto
+}
+
 /// A capture time as the camera recorded it: the local wall-clock time, plus the UTC offset only when one is known.
 public struct CaptureTime: Sendable, Codable, Equatable {
     /// ISO 8601 local date-time without offset, e.g. `2020-01-01T12:34:56` or `2020-01-01T12:34:56.123`.
@@ -71,6 +77,8 @@ public struct MediaMetadata: Sendable, Codable, Equatable {
     /// Apple Live Photo content identifier (still: MakerNote ContentIdentifier; video: QuickTime key).
     public var contentIdentifier: String?
     public var motionPhoto: MotionPhotoInfo?
+    /// Where each value that is set came from.
+    public var sources: [MetadataField: ValueSource] = [:]
 
     public init(format: MediaFormat) { self.format = format }
 }

@@ -63,14 +63,11 @@ public enum Sniffer {
         }
         let brands = [major] + compatible
         if major == "crx " { return .cr3 }
-        // The major brand decides first; compatible brands break the tie for generic HEIF.
+        // The major brand decides, as exiftool does: `mif1` is HEIF even when `heic` is among the compatible
+        // brands; only AVIF's brands turn a generic HEIF into AVIF.
         if heicBrands.contains(major) { return .heic }
         if avifBrands.contains(major) { return .avif }
-        if heifBrands.contains(major) {
-            if brands.contains(where: avifBrands.contains) { return .avif }
-            if brands.contains(where: heicBrands.contains) { return .heic }
-            return .heif
-        }
+        if heifBrands.contains(major) { return brands.contains(where: avifBrands.contains) ? .avif : .heif }
         if major == "qt  " { return .mov }
         if major.hasPrefix("3gp") || major.hasPrefix("3g2") { return .threeGPP }
         if major.hasPrefix("M4V") { return .m4v }
@@ -148,48 +145,16 @@ public enum Sniffer {
             return prefix.contains("<svg") ? "image/svg+xml" : "application/xml"
         }
         if trimmed.hasPrefix("{") || trimmed.hasPrefix("[") { return "application/json" }
-        let sample = b.bytes.prefix(4096)
+        let sample = Array(b.bytes.prefix(4096))
         let isText = sample.allSatisfy { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || ($0 >= 0x20 && $0 != 0x7F) }
-        return isText && String(validatingUTF8: sample.map { CChar(bitPattern: $0) } + [0]) != nil
-            ? "text/plain" : "application/octet-stream"
-    }
-}
-
-/// Bounds-checked reads from a byte buffer: every accessor answers nil (or 0) past the end.
-struct ByteView {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    var count: Int { bytes.count }
-    subscript(_ index: Int) -> UInt8 { index >= 0 && index < bytes.count ? bytes[index] : 0 }
-
-    func starts(with prefix: [UInt8]) -> Bool { bytes.starts(with: prefix) }
-
-    func ascii(_ offset: Int, _ length: Int) -> String? {
-        guard offset >= 0, length >= 0, offset + length <= bytes.count else { return nil }
-        let slice = bytes[offset..<offset + length]
-        let trimmed = slice.prefix { $0 != 0 }
-        guard trimmed.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
-        return String(decoding: trimmed, as: UTF8.self)
+        return isText && isUTF8(sample, cut: b.count > sample.count) ? "text/plain" : "application/octet-stream"
     }
 
-    func uint16(_ offset: Int, littleEndian: Bool) -> UInt16? {
-        guard offset >= 0, offset + 2 <= bytes.count else { return nil }
-        let a = UInt16(bytes[offset]), b = UInt16(bytes[offset + 1])
-        return littleEndian ? a | b << 8 : a << 8 | b
-    }
-
-    func uint32(_ offset: Int, littleEndian: Bool) -> UInt32? {
-        guard offset >= 0, offset + 4 <= bytes.count else { return nil }
-        let v = (0..<4).map { UInt32(bytes[offset + $0]) }
-        return littleEndian ? v[0] | v[1] << 8 | v[2] << 16 | v[3] << 24 : v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3]
-    }
-
-    func uint32BE(_ offset: Int) -> UInt32? { uint32(offset, littleEndian: false) }
-
-    func firstIndex(of needle: [UInt8], below limit: Int) -> Int? {
-        let end = min(limit, bytes.count) - needle.count
-        guard end >= 0 else { return nil }
-        return (0...end).first { bytes[$0..<$0 + needle.count].elementsEqual(needle) }
+    /// Valid UTF-8, allowing a character split by the end of the sample when the file goes on.
+    private static func isUTF8(_ sample: [UInt8], cut: Bool) -> Bool {
+        for dropped in 0...(cut ? 3 : 0) where dropped < sample.count || dropped == 0 {
+            if String(validating: sample.dropLast(dropped), as: UTF8.self) != nil { return true }
+        }
+        return false
     }
 }

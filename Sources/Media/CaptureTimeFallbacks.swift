@@ -1,0 +1,123 @@
+import Foundation
+
+/// Where a capture time comes from when the file itself has none (SPEC 3): a Google Takeout sidecar,
+/// a date in the file name, then the file's modification time.
+enum CaptureTimeFallbacks {
+    /// What a Takeout sidecar says about its photo.
+    struct Sidecar: Equatable {
+        var captureTime: CaptureTime?
+        var location: GeoLocation?
+    }
+
+    /// The Takeout JSON next to `path`, if any: `NAME.EXT.json`, `NAME.json`, `NAME.EXT.supplemental-metadata.json`,
+    /// the same names cut to Google's 51-character limit, and `NAME.EXT(1).json` for `NAME(1).EXT`.
+    static func sidecar(for path: String, now: Int) -> Sidecar? {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent()
+        for name in sidecarNames(for: url.lastPathComponent) {
+            let candidate = folder.appendingPathComponent(name).path
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: candidate),
+                  let size = attributes[.size] as? Int, size > 0, size <= 1 << 20,
+                  let data = FileManager.default.contents(atPath: candidate),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            return parseSidecar(json, now: now)
+        }
+        return nil
+    }
+
+    static func sidecarNames(for fileName: String) -> [String] {
+        let stem = (fileName as NSString).deletingPathExtension
+        let ext = (fileName as NSString).pathExtension
+        var names = [fileName + ".json", stem + ".json",
+                     fileName + ".supplemental-metadata.json"]
+        // Google cuts the name before ".json" to 46 characters.
+        names.append(String((fileName + ".supplemental-metadata").prefix(46)) + ".json")
+        names.append(String(fileName.prefix(46)) + ".json")
+        // "IMG_1234(1).jpg" → "IMG_1234.jpg(1).json"
+        if let open = stem.lastIndex(of: "("), stem.hasSuffix(")") {
+            let counter = stem[open...], base = stem[..<open]
+            names.append("\(base).\(ext)\(counter).json")
+            names.append("\(base).\(ext).supplemental-metadata\(counter).json")
+        }
+        var seen = Set<String>()
+        return names.filter { $0 != fileName && seen.insert($0).inserted }
+    }
+
+    static func parseSidecar(_ json: [String: Any], now: Int) -> Sidecar {
+        var sidecar = Sidecar()
+        if let taken = json["photoTakenTime"] as? [String: Any], let timestamp = taken["timestamp"] {
+            let seconds = (timestamp as? String).flatMap(Int.init) ?? (timestamp as? NSNumber)?.intValue
+            sidecar.captureTime = seconds.flatMap { CaptureTimeParsing.utc(epochSeconds: $0, source: .takeoutJSON, now: now) }
+        }
+        for key in ["geoDataExif", "geoData"] {
+            guard let geo = json[key] as? [String: Any],
+                  let latitude = (geo["latitude"] as? NSNumber)?.doubleValue,
+                  let longitude = (geo["longitude"] as? NSNumber)?.doubleValue,
+                  GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) else { continue }
+            let altitude = (geo["altitude"] as? NSNumber)?.doubleValue
+            sidecar.location = GeoLocation(latitude: latitude, longitude: longitude, altitude: altitude, source: .takeoutJSON)
+            break
+        }
+        return sidecar
+    }
+
+    /// A date in the file name: `IMG_20200101_123456`, `PXL_20200101_123456789`, `Screenshot_20200101-123456`,
+    /// `signal-2020-01-01-12-34-56`, or date only (`IMG-20200101-WA0001`, midnight). No offset is known.
+    static func fromFileName(_ fileName: String, now: Int) -> CaptureTime? {
+        let digitsAndSeparators = Array(fileName.utf8)
+        var index = 0
+        while index < digitsAndSeparators.count {
+            if isDigit(digitsAndSeparators[index]) && (index == 0 || !isDigit(digitsAndSeparators[index - 1])),
+               let time = dateTime(in: digitsAndSeparators, at: index, now: now) {
+                return time
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+    /// Reads YYYY[-_]MM[-_]DD then optionally [-_ T]HH[-_.]MM[-_.]SS at `start`.
+    private static func dateTime(in chars: [UInt8], at start: Int, now: Int) -> CaptureTime? {
+        var at = start
+        func field(_ length: Int, separators: Set<UInt8>) -> Int? {
+            if at < chars.count, separators.contains(chars[at]) { at += 1 }
+            guard at + length <= chars.count else { return nil }
+            var value = 0
+            for c in chars[at..<at + length] {
+                guard isDigit(c) else { return nil }
+                value = value * 10 + Int(c - 0x30)
+            }
+            at += length
+            return value
+        }
+        let dateSeparators: Set<UInt8> = [UInt8(ascii: "-"), UInt8(ascii: "_")]
+        guard let year = field(4, separators: []), (CaptureTimeParsing.earliestYear...2100).contains(year),
+              let month = field(2, separators: dateSeparators), let day = field(2, separators: dateSeparators)
+        else { return nil }
+        if at < chars.count, isDigit(chars[at]) { return nil }  // part of a longer number
+        let timeSeparators: Set<UInt8> = [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "T")]
+        let date = WallClock(year: year, month: month, day: day, hour: 0, minute: 0, second: 0)
+        var clock = date
+        if let hour = field(2, separators: timeSeparators), let minute = field(2, separators: timeSeparators),
+           let second = field(2, separators: timeSeparators) {
+            (clock.hour, clock.minute, clock.second) = (hour, minute, second)
+        }
+        // Digits after the date that are not a time of day (e.g. "-WA0001") leave the date alone.
+        return CaptureTimeParsing.plausible(clock.isValid ? clock : date, nil, source: .filename, now: now)
+    }
+
+    /// The file's modification time, an instant: recorded in UTC.
+    static func fromModificationTime(_ seconds: Int, now: Int) -> CaptureTime? {
+        CaptureTimeParsing.utc(epochSeconds: seconds, source: .mtime, now: now)
+    }
+}
+
+extension GeoLocation {
+    /// 0,0 is how cameras without a fix write "no location"; out-of-range values are damage.
+    static func isMeaningful(latitude: Double, longitude: Double) -> Bool {
+        latitude.isFinite && longitude.isFinite && abs(latitude) <= 90 && abs(longitude) <= 180
+            && !(latitude == 0 && longitude == 0)
+    }
+}

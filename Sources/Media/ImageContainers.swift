@@ -1,0 +1,179 @@
+/// What a still image's container holds for the metadata stage, found by walking its segments, chunks or boxes.
+struct ImageContainer {
+    /// Stored pixel size, before any orientation is applied.
+    var width: Int?
+    var height: Int?
+    /// The EXIF block (TIFF data, possibly behind "Exif\0\0").
+    var exif: [UInt8]?
+    var xmp: String?
+}
+
+/// Segment and chunk walkers for JPEG, PNG, GIF, WebP, BMP, TIFF-based RAW and RAF. Each read is small and
+/// bounds-checked; a damaged structure ends the walk with what was found so far.
+enum ImageContainers {
+    private static let maximumChunk = 4 << 20
+    private static let maximumSteps = 100_000
+
+    static func read(_ file: MediaFile, format: MediaFormat) -> ImageContainer {
+        switch format {
+        case .jpeg: jpeg(file, at: 0)
+        case .png: png(file)
+        case .gif: gif(file)
+        case .webp: webp(file)
+        case .bmp: bmp(file)
+        case .raf: raf(file)
+        case .tiff, .dng, .cr2, .nef, .arw, .orf, .rw2: tiff(file)
+        default: ImageContainer()
+        }
+    }
+
+    // MARK: JPEG
+
+    private static let xmpNamespace = Array("http://ns.adobe.com/xap/1.0/".utf8) + [0]
+    private static let exifHeader = Array("Exif".utf8) + [0, 0]
+
+    static func jpeg(_ file: MediaFile, at start: UInt64) -> ImageContainer {
+        var result = ImageContainer()
+        var offset = start + 2
+        for _ in 0..<maximumSteps {
+            let head = file.view(at: offset, count: 4)
+            guard head[0] == 0xFF, head.count >= 2 else { break }
+            let marker = head[1]
+            if marker == 0xFF { offset += 1; continue }  // fill byte
+            if marker == 0x01 || (0xD0...0xD7).contains(marker) { offset += 2; continue }
+            if marker == 0xDA || marker == 0xD9 { break }  // image data or end: no more headers
+            guard let length = head.uint16BE(2), length >= 2 else { break }
+            let payload = offset + 4
+            let payloadLength = Int(length) - 2
+            switch marker {
+            case 0xE1:
+                let segment = file.read(at: payload, count: payloadLength)
+                if result.exif == nil, segment.starts(with: exifHeader) {
+                    result.exif = Array(segment.dropFirst(6))
+                } else if result.xmp == nil, segment.starts(with: xmpNamespace) {
+                    result.xmp = String(decoding: segment.dropFirst(xmpNamespace.count), as: UTF8.self)
+                }
+            case 0xC0...0xC3, 0xC5...0xC7, 0xC9...0xCB, 0xCD...0xCF:
+                let frame = file.view(at: payload, count: 5)
+                if result.width == nil, let height = frame.uint16BE(1), let width = frame.uint16BE(3), width > 0, height > 0 {
+                    result.width = Int(width)
+                    result.height = Int(height)
+                }
+            default:
+                break
+            }
+            offset = payload + UInt64(payloadLength)
+        }
+        return result
+    }
+
+    // MARK: PNG, GIF, BMP
+
+    private static func png(_ file: MediaFile) -> ImageContainer {
+        var result = ImageContainer()
+        var offset: UInt64 = 8
+        for _ in 0..<maximumSteps {
+            let head = file.view(at: offset, count: 16)
+            guard let length = head.uint32BE(0), let type = head.ascii(4, 4) else { break }
+            let data = offset + 8
+            switch type {
+            case "IHDR":
+                if let width = head.uint32BE(8), let height = head.uint32BE(12), width > 0, height > 0 {
+                    result.width = Int(width)
+                    result.height = Int(height)
+                }
+            case "eXIf" where length <= maximumChunk:
+                result.exif = file.read(at: data, count: Int(length))
+            case "IEND":
+                return result
+            default:
+                break
+            }
+            offset = data + UInt64(length) + 4
+        }
+        return result
+    }
+
+    private static func gif(_ file: MediaFile) -> ImageContainer {
+        let head = file.view(at: 0, count: 10)
+        guard let width = head.uint16(6, littleEndian: true), let height = head.uint16(8, littleEndian: true),
+              width > 0, height > 0 else { return ImageContainer() }
+        return ImageContainer(width: Int(width), height: Int(height))
+    }
+
+    private static func bmp(_ file: MediaFile) -> ImageContainer {
+        let head = file.view(at: 0, count: 26)
+        guard let headerSize = head.uint32(14, littleEndian: true) else { return ImageContainer() }
+        if headerSize == 12 {
+            guard let width = head.uint16(18, littleEndian: true), let height = head.uint16(20, littleEndian: true)
+            else { return ImageContainer() }
+            return ImageContainer(width: Int(width), height: Int(height))
+        }
+        guard let width = head.uint32(18, littleEndian: true), let height = head.uint32(22, littleEndian: true)
+        else { return ImageContainer() }
+        // Height is negative for top-down bitmaps.
+        return ImageContainer(width: Int(Int32(bitPattern: width).magnitude),
+                              height: Int(Int32(bitPattern: height).magnitude))
+    }
+
+    // MARK: WebP
+
+    private static func webp(_ file: MediaFile) -> ImageContainer {
+        var result = ImageContainer()
+        let riffEnd = min(file.size, UInt64(file.view(at: 4, count: 4).uint32(0, littleEndian: true) ?? 0) + 8)
+        var offset: UInt64 = 12
+        for _ in 0..<maximumSteps {
+            guard offset + 8 <= riffEnd else { break }
+            let head = file.view(at: offset, count: 20)
+            guard let type = head.ascii(0, 4), let length = head.uint32(4, littleEndian: true) else { break }
+            let data = offset + 8
+            switch type {
+            case "VP8X":
+                if let w = head.uint32(12, littleEndian: true), let h = head.uint32(15, littleEndian: true) {
+                    result.width = Int(w & 0xFF_FFFF) + 1
+                    result.height = Int(h & 0xFF_FFFF) + 1
+                }
+            case "VP8 " where result.width == nil:
+                if let w = head.uint16(14, littleEndian: true), let h = head.uint16(16, littleEndian: true),
+                   head.starts(at: 11, with: [0x9D, 0x01, 0x2A]) {
+                    result.width = Int(w & 0x3FFF)
+                    result.height = Int(h & 0x3FFF)
+                }
+            case "VP8L" where result.width == nil:
+                if head[8] == 0x2F {
+                    let b1 = Int(head[9]), b2 = Int(head[10]), b3 = Int(head[11]), b4 = Int(head[12])
+                    result.width = 1 + (((b2 & 0x3F) << 8) | b1)
+                    result.height = 1 + (((b4 & 0x0F) << 10) | (b3 << 2) | ((b2 & 0xC0) >> 6))
+                }
+            case "EXIF" where length <= maximumChunk:
+                result.exif = file.read(at: data, count: Int(length))
+            case "XMP " where length <= maximumChunk:
+                result.xmp = String(decoding: file.read(at: data, count: Int(length)), as: UTF8.self)
+            default:
+                break
+            }
+            offset = data + UInt64(length) + UInt64(length & 1)
+        }
+        return result
+    }
+
+    // MARK: TIFF and RAW
+
+    /// libexif looks at the first 64 KiB of an EXIF block at most, which holds IFD0 and the EXIF IFD of
+    /// TIFF-based RAW files in practice.
+    private static func tiff(_ file: MediaFile) -> ImageContainer {
+        var result = ImageContainer()
+        result.exif = file.read(at: 0, count: 0xFFF0)
+        return result
+    }
+
+    /// Fujifilm RAF: a header pointing to an embedded JPEG preview, whose APP1 carries the EXIF.
+    private static func raf(_ file: MediaFile) -> ImageContainer {
+        let head = file.view(at: 84, count: 8)
+        guard let jpegOffset = head.uint32BE(0), jpegOffset > 0, UInt64(jpegOffset) < file.size else { return ImageContainer() }
+        var preview = jpeg(file, at: UInt64(jpegOffset))
+        preview.width = nil  // the preview's size, not the sensor's
+        preview.height = nil
+        return preview
+    }
+}

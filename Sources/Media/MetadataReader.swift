@@ -1,0 +1,171 @@
+import Foundation
+
+public enum MetadataReader {
+    /// Reads SPEC 3's metadata of the file at `path`, including the capture-time fallbacks (sidecar, file name, mtime).
+    ///
+    /// Reads only headers, segments and boxes, each bounded; throws when the file's structure cannot be read at all.
+    public static func read(fileAt path: String, format: MediaFormat) throws(MediaError) -> MediaMetadata {
+        let file = try MediaFile(path: path)
+        guard file.size > 0 else { throw MediaError(.metadata, .nothingToProcess("the file is empty")) }
+        let now = Int(Date().timeIntervalSince1970)
+        var metadata = MediaMetadata(format: format)
+        switch format.kind {
+        case .image: try readImage(file, into: &metadata, now: now)
+        case .video: try readVideo(file, into: &metadata, now: now)
+        }
+        applyFallbacks(to: &metadata, file: file, now: now)
+        return metadata
+    }
+
+    // MARK: Stills
+
+    private static func readImage(_ file: MediaFile, into metadata: inout MediaMetadata, now: Int) throws(MediaError) {
+        let format = metadata.format
+        var exif: ExifFields?
+        switch format {
+        case .heic, .heif, .avif:
+            let heif = try HEIFReader.read(file)
+            exif = heif.exif.flatMap(ExifBlock.parse)
+            if let size = heif.displaySize { metadata.setSize(size.width, size.height, from: .container) }
+            if let video = heif.embeddedVideo {
+                metadata.set(\.motionPhoto, MotionPhotoInfo(flavour: .heicMpvd, videoOffset: video.offset, videoLength: video.length),
+                             .motionPhoto, from: .container)
+            }
+        case .cr3:
+            throw MediaError(.metadata, .unsupportedFormat(format))
+        default:
+            let container = ImageContainers.read(file, format: format)
+            exif = container.exif.flatMap(ExifBlock.parse)
+            guard container.width != nil || exif != nil else {
+                throw MediaError(.metadata, .corrupt("no readable image header or EXIF block in the \(format.mimeType) file"))
+            }
+            var width = container.width, height = container.height
+            if format == .tiff, width == nil { (width, height) = (exif?.imageWidth, exif?.imageHeight) }
+            if let width, let height {
+                let turned = (5...8).contains(exif?.orientation ?? 1)
+                metadata.setSize(turned ? height : width, turned ? width : height, from: .container)
+            }
+            if format == .jpeg, let motion = MotionPhotoDetector.detect(in: file, xmp: container.xmp) {
+                metadata.set(\.motionPhoto, motion, .motionPhoto, from: motion.flavour == .googleXMP ? .xmp : .container)
+            }
+        }
+        if let exif { apply(exif, to: &metadata, now: now) }
+    }
+
+    private static func apply(_ exif: ExifFields, to metadata: inout MediaMetadata, now: Int) {
+        metadata.set(\.make, exif.make, .make, from: .exif)
+        metadata.set(\.model, exif.model, .model, from: .exif)
+        metadata.set(\.lens, exif.lens, .lens, from: .exif)
+        metadata.set(\.contentIdentifier, exif.contentIdentifier, .contentIdentifier, from: .exif)
+        if let orientation = exif.orientation, (1...8).contains(orientation) {
+            metadata.set(\.orientation, orientation, .orientation, from: .exif)
+        }
+        if let dateTime = exif.dateTimeOriginal {
+            let time = CaptureTimeParsing.exif(dateTime, subSeconds: exif.subSecTimeOriginal,
+                                               offset: exif.offsetTimeOriginal, now: now)
+            metadata.set(\.captureTime, time, .captureTime, from: .exif)
+        }
+        if let latitude = exif.latitude, let longitude = exif.longitude,
+           GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) {
+            let altitude = exif.altitude.flatMap { $0.isFinite ? $0 : nil }
+            metadata.set(\.location, GeoLocation(latitude: latitude, longitude: longitude, altitude: altitude, source: .exif),
+                         .location, from: .exif)
+        }
+    }
+
+    // MARK: Videos
+
+    private static func readVideo(_ file: MediaFile, into metadata: inout MediaMetadata, now: Int) throws(MediaError) {
+        let facts = try VideoProbe.probe(path: file.path)
+        let isQuickTime = [.mp4, .mov, .m4v, .threeGPP].contains(metadata.format)
+        let tagSource: ValueSource = isQuickTime ? .quicktime : .container
+        metadata.set(\.durationSeconds, facts.durationSeconds, .duration, from: .container)
+        metadata.set(\.videoCodec, facts.videoCodec, .videoCodec, from: .container)
+        metadata.set(\.audioCodec, facts.audioCodec, .audioCodec, from: .container)
+        metadata.set(\.frameRate, facts.frameRate, .frameRate, from: .container)
+        metadata.set(\.rotation, facts.rotation, .rotation, from: .container)
+        metadata.set(\.hdrTransfer, facts.hdrTransfer, .hdrTransfer, from: .container)
+        if let width = facts.width, let height = facts.height {
+            let turned = facts.rotation % 180 == 90
+            metadata.setSize(turned ? height : width, turned ? width : height, from: .container)
+        }
+        let tags = facts.tags
+        let time = tags["com.apple.quicktime.creationdate"].flatMap { CaptureTimeParsing.container($0, source: tagSource, now: now) }
+            ?? tags["creation_time"].flatMap { CaptureTimeParsing.container($0, source: tagSource, now: now) }
+        metadata.set(\.captureTime, time, .captureTime, from: tagSource)
+        metadata.set(\.make, firstTag(tags, ["com.apple.quicktime.make", "make", "com.android.manufacturer"]), .make, from: tagSource)
+        metadata.set(\.model, firstTag(tags, ["com.apple.quicktime.model", "model", "com.android.model"]), .model, from: tagSource)
+        metadata.set(\.contentIdentifier, firstTag(tags, ["com.apple.quicktime.content.identifier"]), .contentIdentifier, from: tagSource)
+        if let text = firstTag(tags, ["com.apple.quicktime.location.ISO6709", "location"]),
+           let (latitude, longitude, altitude) = ISO6709.parse(text),
+           GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) {
+            metadata.set(\.location, GeoLocation(latitude: latitude, longitude: longitude, altitude: altitude, source: tagSource),
+                         .location, from: tagSource)
+        }
+    }
+
+    private static func firstTag(_ tags: [String: String], _ keys: [String]) -> String? {
+        for key in keys {
+            if let value = tags[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty { return value }
+        }
+        return nil
+    }
+
+    // MARK: Fallbacks
+
+    private static func applyFallbacks(to metadata: inout MediaMetadata, file: MediaFile, now: Int) {
+        let needsSidecar = metadata.captureTime == nil || metadata.location == nil
+        if needsSidecar, let sidecar = CaptureTimeFallbacks.sidecar(for: file.path, now: now) {
+            if metadata.captureTime == nil { metadata.set(\.captureTime, sidecar.captureTime, .captureTime, from: .takeoutJSON) }
+            if metadata.location == nil { metadata.set(\.location, sidecar.location, .location, from: .takeoutJSON) }
+        }
+        if metadata.captureTime == nil {
+            let name = (file.path as NSString).lastPathComponent
+            let time = CaptureTimeFallbacks.fromFileName(name, now: now)
+                ?? CaptureTimeFallbacks.fromModificationTime(file.modificationTime, now: now)
+            if let time { metadata.set(\.captureTime, time, .captureTime, from: time.source) }
+        }
+    }
+}
+
+/// ISO 6709 points as QuickTime writes them: "+34.0083-118.4979+000.000/" (degrees, optional altitude).
+enum ISO6709 {
+    static func parse(_ text: String) -> (Double, Double, Double?)? {
+        var numbers: [Double] = []
+        var current = ""
+        for character in text {
+            if character == "+" || character == "-" || character == "/" {
+                if !current.isEmpty {
+                    guard let value = Double(current) else { return nil }
+                    numbers.append(value)
+                }
+                current = character == "/" ? "" : String(character)
+                if character == "/" { break }
+            } else if character.isNumber || character == "." {
+                current.append(character)
+            } else {
+                return nil
+            }
+        }
+        if !current.isEmpty, let value = Double(current) { numbers.append(value) }
+        guard numbers.count >= 2, abs(numbers[0]) <= 90, abs(numbers[1]) <= 180 else { return nil }
+        return (numbers[0], numbers[1], numbers.count >= 3 ? numbers[2] : nil)
+    }
+}
+
+extension MediaMetadata {
+    /// Sets a value and records its source; a nil value changes nothing.
+    mutating func set<Value>(_ keyPath: WritableKeyPath<MediaMetadata, Value?>, _ value: Value?,
+                             _ field: MetadataField, from source: ValueSource) {
+        guard let value else { return }
+        self[keyPath: keyPath] = value
+        sources[field] = source
+    }
+
+    mutating func setSize(_ width: Int?, _ height: Int?, from source: ValueSource) {
+        guard let width, let height, width > 0, height > 0 else { return }
+        self.width = width
+        self.height = height
+        sources[.size] = source
+    }
+}

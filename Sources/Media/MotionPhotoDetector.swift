@@ -1,0 +1,82 @@
+import Foundation
+
+/// Finds the video embedded in an Android motion photo, and reports it only when its bytes are really there.
+enum MotionPhotoDetector {
+    private static let samsungMarker = Array("MotionPhoto_Data".utf8)
+    /// How far back from the end a Samsung trailer's video may start.
+    private static let trailerSearchLimit: UInt64 = 256 << 20
+    private static let searchChunk = 1 << 20
+
+    static func detect(in file: MediaFile, xmp: String?) -> MotionPhotoInfo? {
+        if let xmp, let fromEnd = videoDistanceFromEnd(xmp), fromEnd > 0, fromEnd < file.size {
+            let offset = file.size - fromEnd
+            if let info = verifiedVideo(in: file, at: offset, flavour: .googleXMP) { return info }
+        }
+        guard file.view(at: file.size &- 4, count: 4).ascii(0, 4) == "SEFT",
+              let marker = lastSamsungMarker(in: file) else { return nil }
+        return verifiedVideo(in: file, at: marker + UInt64(samsungMarker.count), flavour: .samsungTrailer)
+    }
+
+    /// A video is present when an `ftyp` box starts at `offset`; its length is the run of boxes that follows.
+    private static func verifiedVideo(in file: MediaFile, at offset: UInt64, flavour: MotionPhotoInfo.Flavour) -> MotionPhotoInfo? {
+        guard ISOBMFF.hasFileType(file, at: offset) else { return nil }
+        let length = ISOBMFF.extentOfBoxes(in: file, from: offset, limit: file.size)
+        guard length > 0 else { return nil }
+        // Samsung writes its marker right before the video even when the XMP points at it.
+        let before = UInt64(samsungMarker.count)
+        let isSamsung = offset >= before && file.read(at: offset - before, count: samsungMarker.count) == samsungMarker
+        return MotionPhotoInfo(flavour: isSamsung ? .samsungTrailer : flavour, videoOffset: offset, videoLength: length)
+    }
+
+    /// Google's XMP: `GCamera:MicroVideoOffset` (legacy), or the `Container:Directory` item whose semantic is
+    /// `MotionPhoto` and whose `Item:Length` counts from the end of the file.
+    static func videoDistanceFromEnd(_ xmp: String) -> UInt64? {
+        if let value = xmpValue(xmp, "GCamera:MicroVideoOffset").flatMap(UInt64.init) { return value }
+        for item in xmp.components(separatedBy: "<rdf:li").dropFirst()
+        where xmpValue(item, "Item:Semantic") == "MotionPhoto" {
+            let padding = xmpValue(item, "Item:Padding").flatMap(UInt64.init) ?? 0
+            if let length = xmpValue(item, "Item:Length").flatMap(UInt64.init), length > 0 {
+                let (total, overflow) = length.addingReportingOverflow(padding)
+                return overflow ? nil : total
+            }
+        }
+        return nil
+    }
+
+    /// A property written as an attribute (`name="value"`) or an element (`<name>value</name>`).
+    static func xmpValue(_ xmp: String, _ name: String) -> String? {
+        if let range = xmp.range(of: name + "=\"") {
+            let rest = xmp[range.upperBound...]
+            return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
+        }
+        if let range = xmp.range(of: "<" + name + ">") {
+            let rest = xmp[range.upperBound...]
+            return rest.firstIndex(of: "<").map { String(rest[..<$0]).trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        return nil
+    }
+
+    /// The last "MotionPhoto_Data" marker in the file's tail, searched backwards in overlapping chunks.
+    private static func lastSamsungMarker(in file: MediaFile) -> UInt64? {
+        let floor = file.size > trailerSearchLimit ? file.size - trailerSearchLimit : 0
+        var end = file.size
+        while end > floor {
+            let start = max(floor, end >= UInt64(searchChunk) ? end - UInt64(searchChunk) : 0)
+            let chunk = file.read(at: start, count: Int(end - start))
+            if let index = lastIndex(of: samsungMarker, in: chunk) { return start + UInt64(index) }
+            guard start > floor else { break }
+            end = start + UInt64(samsungMarker.count - 1)
+        }
+        return nil
+    }
+
+    private static func lastIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var index = haystack.count - needle.count
+        while index >= 0 {
+            if haystack[index] == needle[0], haystack[index..<index + needle.count].elementsEqual(needle) { return index }
+            index -= 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+@testable import Media
+import Testing
+import TestSupport
+
+@Suite struct CaptureTimeTests {
+    static let now = 1_800_000_000  // 2027-01-15
+
+    @Test func exifValues() {
+        let time = CaptureTimeParsing.exif("2021:08:06 11:32:22", subSeconds: "397", offset: "-07:00", now: Self.now)
+        #expect(time == CaptureTime(local: "2021-08-06T11:32:22.397", offsetSeconds: -25_200, source: .exif))
+        #expect(CaptureTimeParsing.exif("2020:01:01 00:00:00", subSeconds: nil, offset: nil, now: Self.now)?.offsetSeconds == nil)
+        // Implausible or broken dates are rejected, so the fallbacks apply.
+        #expect(CaptureTimeParsing.exif("1985:06:01 12:00:00", subSeconds: nil, offset: nil, now: Self.now) == nil)
+        #expect(CaptureTimeParsing.exif("2030:06:01 12:00:00", subSeconds: nil, offset: nil, now: Self.now) == nil)
+        #expect(CaptureTimeParsing.exif("0000:00:00 00:00:00", subSeconds: nil, offset: nil, now: Self.now) == nil)
+        #expect(CaptureTimeParsing.exif("    :  :     :  :  ", subSeconds: nil, offset: nil, now: Self.now) == nil)
+        #expect(CaptureTimeParsing.exif("2021:02:30 10:00:00", subSeconds: nil, offset: nil, now: Self.now) == nil)
+    }
+
+    @Test func containerValues() {
+        #expect(CaptureTimeParsing.container("2019-07-24T11:25:40+0300", source: .quicktime, now: Self.now)
+                == CaptureTime(local: "2019-07-24T11:25:40", offsetSeconds: 10_800, source: .quicktime))
+        #expect(CaptureTimeParsing.container("2016-05-31T17:01:35.000000Z", source: .quicktime, now: Self.now)
+                == CaptureTime(local: "2016-05-31T17:01:35", offsetSeconds: 0, source: .quicktime))
+        #expect(CaptureTimeParsing.container("2012-09-10 20:52:00", source: .container, now: Self.now)?.offsetSeconds == nil)
+        #expect(CaptureTimeParsing.container("1904-01-01T00:00:00.000000Z", source: .quicktime, now: Self.now) == nil)
+    }
+
+    @Test(arguments: [
+        ("IMG_20200101_123456.jpg", "2020-01-01T12:34:56"),
+        ("IMG-20200101-WA0001.jpg", "2020-01-01T00:00:00"),
+        ("Screenshot_20200101-123456.png", "2020-01-01T12:34:56"),
+        ("signal-2020-01-01-12-34-56-123.jpg", "2020-01-01T12:34:56"),
+        ("signal-2020-01-01-123456.jpg", "2020-01-01T12:34:56"),
+        ("PXL_20200101_123456789.jpg", "2020-01-01T12:34:56"),
+        ("VID_20191231_235959.mp4", "2019-12-31T23:59:59"),
+        ("20200101_101010.jpg", "2020-01-01T10:10:10"),
+    ])
+    func fileNameDates(name: String, local: String) {
+        #expect(CaptureTimeFallbacks.fromFileName(name, now: Self.now)
+                == CaptureTime(local: local, offsetSeconds: nil, source: .filename))
+    }
+
+    @Test(arguments: ["IMG_2908.PNG", "DSC_1234.JPG", "crash-0f5b7f736ab835dbc411ab23575a703acdde727f.fuzzed",
+                      "IMG_19800101_101010.jpg", "IMG_20201341_101010.jpg", "123420200101.jpg"])
+    func namesWithoutDates(name: String) {
+        #expect(CaptureTimeFallbacks.fromFileName(name, now: Self.now) == nil)
+    }
+
+    @Test func iso6709() {
+        #expect(ISO6709.parse("+34.0083-118.4979+000.000/")! == (34.0083, -118.4979, 0.0))
+        #expect(ISO6709.parse("+32.0929+034.8620/")! == (32.0929, 34.862, nil))
+        #expect(ISO6709.parse("garbage") == nil)
+        #expect(ISO6709.parse("+134.0-10.0/") == nil)
+    }
+
+    /// A file with no date of its own takes its sidecar's, then its name's, then its mtime; in that order.
+    @Test func fallbackOrder() throws {
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-fallback")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let jpeg = Data([0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 10, 0, 20, 1, 1, 0x11, 0, 0xFF, 0xD9])
+        let mtime = Date(timeIntervalSince1970: 1_600_000_000)  // 2020-09-13T12:26:40Z
+        func write(_ name: String) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try jpeg.write(to: url)
+            try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: url.path)
+            return url.path
+        }
+        let withSidecar = try write("IMG_20190101_101010.jpg")
+        let sidecar = #"{"title":"x","photoTakenTime":{"timestamp":"1577880000","formatted":"…"},"geoData":{"latitude":48.85,"longitude":2.35,"altitude":35.0}}"#
+        try Data(sidecar.utf8).write(to: folder.appendingPathComponent("IMG_20190101_101010.jpg.supplemental-metadata.json"))
+        let fromSidecar = try MetadataReader.read(fileAt: withSidecar, format: .jpeg)
+        #expect(fromSidecar.captureTime == CaptureTime(local: "2020-01-01T12:00:00", offsetSeconds: 0, source: .takeoutJSON))
+        #expect(fromSidecar.location == GeoLocation(latitude: 48.85, longitude: 2.35, altitude: 35, source: .takeoutJSON))
+        #expect(fromSidecar.sources[.captureTime] == .takeoutJSON)
+        #expect(fromSidecar.width == 20 && fromSidecar.height == 10)
+
+        let named = try MetadataReader.read(fileAt: try write("PXL_20210203_040506789.jpg"), format: .jpeg)
+        #expect(named.captureTime == CaptureTime(local: "2021-02-03T04:05:06", offsetSeconds: nil, source: .filename))
+
+        let plain = try MetadataReader.read(fileAt: try write("holiday.jpg"), format: .jpeg)
+        #expect(plain.captureTime == CaptureTime(local: "2020-09-13T12:26:40", offsetSeconds: 0, source: .mtime))
+    }
+
+    @Test func sidecarNames() {
+        let names = CaptureTimeFallbacks.sidecarNames(for: "IMG_1234(1).jpg")
+        #expect(names.contains("IMG_1234.jpg(1).json"))
+        #expect(names.contains("IMG_1234(1).jpg.json"))
+        let long = "PXL_20230416_120000000.PORTRAIT-01.COVER.jpg"
+        #expect(CaptureTimeFallbacks.sidecarNames(for: long).contains(String((long + ".supplemental-metadata").prefix(46)) + ".json"))
+    }
+
+    /// An implausible EXIF date (here 1985, patched into a copy of a corpus file) gives way to the fallbacks.
+    @Test func implausibleExifDateFallsBack() throws {
+        guard let corpus = TestEnvironment.corpus else { return }
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-implausible")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var data = try Data(contentsOf: corpus.appendingPathComponent("osxphotos__Tulips.jpg"))
+        let original = Data("2019:07:04 16:24:01".utf8)
+        var patched = 0
+        while let range = data.range(of: original) {
+            data.replaceSubrange(range, with: Data("1985:07:04 16:24:01".utf8))
+            patched += 1
+        }
+        #expect(patched > 0)
+        let url = folder.appendingPathComponent("IMG_20190704_162401.jpg")
+        try data.write(to: url)
+        let metadata = try MetadataReader.read(fileAt: url.path, format: .jpeg)
+        #expect(metadata.captureTime?.source == .filename)
+        #expect(metadata.model == "X-T1")
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Media
+import Testing
+import TestSupport
+
+/// Damaged copies of corpus files never crash the metadata stage: they give metadata or a typed error.
+@Suite struct RobustnessTests {
+    /// One or two small files per container format the corpus has.
+    static let samples = [
+        "androidx-media__ss-motion-photo-shortened.jpg", "androidx-media__pixel-motion-photo-shortened.jpg",
+        "metadata-extractor-images__HTC Desire.jpg", "androidx-media__non-motion-photo-shortened.png",
+        "metadata-extractor-images__Issue 201.gif", "metadata-extractor-images__HTC Desire.webp",
+        "metadata-extractor-images__Animation Lossy.webp", "libheif__example.avif",
+        "derived-truncated__osxphotos__IMG_0102.HEIC", "metadata-extractor-images__exif-at-eof.heic",
+        "androidx-media__sample_sef_slow_motion.mp4", "androidx-media__dolbyVision-hdr.MOV",
+        "metadata-extractor-images__Sony ILCE-7M3 (A7M3).mts", "metadata-extractor-images__MVI_4823.AVI",
+    ]
+
+    /// A small deterministic generator (SplitMix64), so failures reproduce.
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(1, bound))) }
+    }
+
+    static func cutPoints(size: Int) -> [Int] {
+        let small = [1, 2, 3, 4, 8, 11, 12, 16, 20, 24, 32, 40, 64, 100, 256, 512, 1000, 2048, 4096, 8192, 20_000, 65_536]
+        let fractions = stride(from: 0.05, to: 1.0, by: 0.075).map { Int(Double(size) * $0) }
+        return Array(Set((small + fractions).filter { $0 < size })).sorted()
+    }
+
+    @Test func truncatedAndCorruptedCopiesNeverCrash() throws {
+        guard let corpus = TestEnvironment.corpus else { return }
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-fuzz")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var random = SplitMix(state: 0x5EED)
+        var read = 0, failed = 0
+        let started = Date()
+        for name in Self.samples {
+            let original = try Data(contentsOf: corpus.appendingPathComponent(name))
+            guard case .media(let format) = Sniffer.sniff(original.prefix(Sniffer.headerLength)) else {
+                Issue.record("\(name) does not sniff as media")
+                continue
+            }
+            var copies: [Data] = Self.cutPoints(size: original.count).map { original.prefix($0) }
+            for round in 0..<24 {
+                var bytes = [UInt8](original)
+                // Half the copies are damaged in the headers (first 4 KiB), half anywhere.
+                let span = round % 2 == 0 ? min(4096, bytes.count) : bytes.count
+                for _ in 0..<(1 + random.below(12)) {
+                    bytes[random.below(span)] ^= UInt8(1 + random.below(255))
+                }
+                copies.append(Data(bytes))
+            }
+            for (index, copy) in copies.enumerated() {
+                let url = folder.appendingPathComponent("\(index)-\(name)")
+                try copy.write(to: url)
+                do {
+                    let metadata = try MetadataReader.read(fileAt: url.path, format: format)
+                    #expect(metadata.format == format)
+                    if let size = metadata.width { #expect(size > 0) }
+                    read += 1
+                } catch {
+                    #expect(!error.description.isEmpty)
+                    failed += 1
+                }
+                try FileManager.default.removeItem(at: url)
+            }
+        }
+        print("damaged copies: \(read) gave metadata, \(failed) a typed error, in "
+              + String(format: "%.1f s", Date().timeIntervalSince(started)))
+    }
+
+    @Test func emptyAndMissingFilesAreTypedErrors() throws {
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-empty")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let empty = folder.appendingPathComponent("empty.jpg")
+        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        #expect(throws: MediaError.self) { try MetadataReader.read(fileAt: empty.path, format: .jpeg) }
+        do {
+            _ = try MetadataReader.read(fileAt: folder.appendingPathComponent("missing.mov").path, format: .mov)
+            Issue.record("a missing file gave metadata")
+        } catch {
+            #expect(error.stage == .metadata)
+            guard case .io = error.reason else { Issue.record("expected an I/O error, got \(error)"); return }
+        }
+    }
+
+    /// The truncated corpus files: what survives is read, what is gone is an error.
+    @Test func truncatedCorpusFiles() throws {
+        guard TestEnvironment.corpus != nil else { return }
+        let heic = try #require(try corpusMetadata("derived-truncated__osxphotos__IMG_0102.HEIC"))
+        #expect(heic.captureTime?.local.hasPrefix("2021-08-06T11:32:22") == true)
+        #expect(heic.width == 2320 && heic.height == 3088)
+        let jpeg = try #require(try corpusMetadata("derived-truncated__osxphotos__IMG_1064.jpeg"))
+        #expect(jpeg.model == "iPhone 6s")
+        #expect(throws: MediaError.self) { try corpusMetadata("derived-truncated__androidx-media__portrait_4k60.mp4") }
+    }
+}
