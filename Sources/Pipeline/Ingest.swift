@@ -11,7 +11,10 @@ public struct IngestSummary: Sendable {
     public var seconds = 0.0
 
     public func count(_ status: FileOutcome.Status) -> Int { outcomes.filter { $0.status == status }.count }
-    public func stored(_ type: ItemType) -> Int { outcomes.filter { $0.status == .stored && $0.type == type }.count }
+    /// Items stored of `type` (a Live Photo's two files are one item).
+    public func stored(_ type: ItemType) -> Int {
+        Set(outcomes.filter { $0.status == .stored && $0.type == type }.compactMap(\.itemId)).count
+    }
     public var failures: [FileOutcome] { outcomes.filter(\.isFailure) }
     public var storedWithProblems: [FileOutcome] { outcomes.filter { $0.status == .stored && !$0.notProduced.isEmpty } }
     public var bytesStored: Int64 { outcomes.filter { $0.status == .stored }.reduce(0) { $0 + $1.bytes } }
@@ -22,6 +25,18 @@ public struct IngestSummary: Sendable {
 /// bounded pool of worker threads.
 public enum Ingest {
     /// Lists what would be ingested (for the progress bar's totals) without touching the library.
+    /// Groups a Live Photo's still and video into one unit (SPEC 4); every other file is a unit of its own.
+    static func pairLivePhotos(_ files: [AnalysedFile]) -> [IngestUnit] {
+        let candidates = files.map { file in
+            file.metadata.map { PairingCandidate(path: file.file.path, metadata: $0) }
+                ?? PairingCandidate(path: file.file.path, kind: file.format.kind, contentIdentifier: nil, captureTime: nil, isScreenshot: false)
+        }
+        let pairs = LivePhotoPairing.pairs(candidates)
+        let paired = Set(pairs.flatMap { [$0.still, $0.video] })
+        return pairs.map { IngestUnit(files: [files[$0.still], files[$0.video]]) }
+            + files.indices.filter { !paired.contains($0) }.map { IngestUnit(files: [files[$0]]) }
+    }
+
     public static func discover(_ roots: [String]) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
         Discovery.walk(roots)
     }
@@ -32,13 +47,29 @@ public enum Ingest {
         let (lock, orphans) = try library.lockForWriting()
         defer { withExtendedLifetime(lock) {} }
         // Largest first: long videos start early and the small files fill the other workers around them.
-        let ordered = files.sorted { $0.size != $1.size ? $0.size > $1.size : $0.path < $1.path }
         let outcomes = Mutex<[FileOutcome]>([])
-        WorkerPool.run(ordered, workers: options.jobs) { file in
+        let report: @Sendable ([FileOutcome]) -> Void = { finished in
+            outcomes.withLock { $0 += finished }
+            finished.forEach(observer.finished)
+        }
+
+        // Phase 1: type and metadata of every file, so that Live Photos can pair before anything is stored.
+        let analysed = Mutex<[AnalysedFile]>([])
+        WorkerPool.run(files, workers: options.jobs) { file in
             observer.started(file)
-            let outcome = FileJob(file: file, library: library, options: options, observer: observer).run()
-            outcomes.withLock { $0.append(outcome) }
-            observer.finished(outcome)
+            switch AnalyseJob(file: file, library: library, options: options, observer: observer).run() {
+            case .analysed(let result): analysed.withLock { $0.append(result) }
+            case .done(let outcome): report([outcome])
+            }
+        }
+
+        // Phase 2: store each unit, largest first, so long videos start early and small files fill in around them.
+        let units = pairLivePhotos(analysed.withLock { $0 }).sorted {
+            $0.size != $1.size ? $0.size > $1.size : $0.primary.file.path < $1.primary.file.path
+        }
+        WorkerPool.run(units, workers: options.jobs) { unit in
+            unit.files.forEach { observer.started($0.file) }
+            report(StoreJob(unit: unit, library: library, options: options, observer: observer).run())
         }
         var summary = IngestSummary()
         let unreadable = skips.unreadable.map { FileOutcome(path: $0.path, status: .failed, bytes: 0, reason: "cannot read: \($0.reason)") }

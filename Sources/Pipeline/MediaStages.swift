@@ -11,6 +11,8 @@ struct ItemDocument: Codable {
     var type: ItemType
     var originals: [Original]
     var metadata: MediaMetadata?
+    /// A Live Photo's video metadata (`metadata` is the still's).
+    var videoMetadata: MediaMetadata?
 }
 
 /// The derived media of one item: metadata, thumbnail and (for videos) the HLS stream, each encrypted into
@@ -19,23 +21,22 @@ struct MediaStages {
     let library: Library
     let options: IngestOptions
 
-    func produce(for item: inout NewItem, path: String, format: MediaFormat, written: inout [ObjectName]) throws {
-        var metadata: MediaMetadata?
-        do {
-            metadata = try MetadataReader.read(fileAt: path, format: format)
-        } catch {
-            item.stageProblems.append(StageProblem(stage: error.stage.rawValue, reason: error.description))
-        }
+    func produce(for item: inout NewItem, unit: IngestUnit, written: inout [ObjectName]) throws {
+        item.stageProblems += unit.files.compactMap(\.metadataProblem)
+        let metadata = unit.primary.metadata
         if metadata?.motionPhoto != nil { item.type = .motionPhoto }
 
-        let thumbnail: [UInt8]?
-        switch format.kind {
-        case .image:
+        // A Live Photo's thumbnail comes from its still; a video's from the decode pass of its stream.
+        var thumbnail: [UInt8]?
+        if unit.primary.format.kind == .image {
+            let still = unit.primary
             thumbnail = attempt(into: &item) { () throws(MediaError) in
-                try Thumbnailer.thumbnail(fileAt: path, format: format, orientation: metadata?.orientation)
+                try Thumbnailer.thumbnail(fileAt: still.file.path, format: still.format, orientation: still.metadata?.orientation)
             }
-        case .video:
-            thumbnail = try produceStream(for: &item, path: path, format: format, written: &written)
+        }
+        if let video = unit.video {
+            let frame = try produceStream(for: &item, path: video.file.path, format: video.format, written: &written)
+            if thumbnail == nil && !unit.isLivePhoto { thumbnail = frame }
         }
         if let thumbnail {
             item.thumbnailObject = try library.putSealed(thumbnail, key: item.fileKey)
@@ -44,7 +45,7 @@ struct MediaStages {
 
         let document = ItemDocument(type: item.type, originals: item.originals.map {
             .init(role: $0.role, name: $0.name, path: $0.sourcePath, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
-        }, metadata: metadata)
+        }, metadata: metadata, videoMetadata: unit.isLivePhoto ? unit.video?.metadata : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         if let metadata { item.metadataJSON = String(decoding: try encoder.encode(metadata), as: UTF8.self) }

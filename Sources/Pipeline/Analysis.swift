@@ -1,0 +1,120 @@
+import Foundation
+import Media
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The largest file Keepsake accepts (SPEC 2).
+let maximumFileSize: Int64 = 10 << 30
+
+/// A media file after the first phase: its type from its bytes, and its metadata.
+struct AnalysedFile: Sendable {
+    var file: DiscoveredFile
+    var source: SourceFileRecord
+    var format: MediaFormat
+    var metadata: MediaMetadata?
+    var metadataProblem: StageProblem?
+}
+
+/// Why a file's job stopped early: `rejected` for what is not media, `failed` for what could not be read or stored.
+enum JobStop: Error {
+    case rejected(String)
+    case failed(String)
+}
+
+/// The first phase of a file: size limits, the unchanged-file fast path, sniffing and metadata. It reads only
+/// the header and what the metadata parser needs, so pairing can see every file before anything is stored.
+struct AnalyseJob {
+    let file: DiscoveredFile
+    let library: Library
+    let options: IngestOptions
+    let observer: any IngestObserver
+
+    enum Result: Sendable {
+        case analysed(AnalysedFile)
+        /// Nothing more to do: rejected, failed, or unchanged since the last run.
+        case done(FileOutcome)
+    }
+
+    func run() -> Result {
+        do {
+            return try analyse()
+        } catch JobStop.rejected(let reason) {
+            return .done(recordFailure(.rejected, reason: reason, stage: "sniff"))
+        } catch JobStop.failed(let reason) {
+            return .done(recordFailure(.failed, reason: reason, stage: "read"))
+        } catch {
+            return .done(recordFailure(.failed, reason: "\(error)", stage: "index"))
+        }
+    }
+
+    private func recordFailure(_ status: FileOutcome.Status, reason: String, stage: String) -> FileOutcome {
+        try? library.index.recordFailure(path: file.path, stage: stage, reason: reason)
+        return FileOutcome(path: file.path, status: status, bytes: file.size, reason: reason)
+    }
+
+    private func analyse() throws -> Result {
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw JobStop.failed("cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let source = try sourceRecord(fd: fd, path: file.path)
+        if source.size == 0 { throw JobStop.rejected("empty file") }
+        if source.size > maximumFileSize { throw JobStop.rejected("too large (\(source.size) bytes; the limit is 10 GiB)") }
+        if !options.rehash, let outcome = try unchanged(source) { return .done(outcome) }
+
+        var header = [UInt8](repeating: 0, count: Sniffer.headerLength)
+        let count = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard count >= 0 else { throw JobStop.failed("read error: \(String(cString: strerror(errno)))") }
+        let format: MediaFormat
+        switch Sniffer.sniff(header.prefix(count)) {
+        case .empty: throw JobStop.rejected("empty file")
+        case .unsupported(let mime): throw JobStop.rejected("unsupported: \(mime)")
+        case .media(let sniffed): format = sniffed
+        }
+        var analysed = AnalysedFile(file: file, source: source, format: format)
+        do {
+            analysed.metadata = try MetadataReader.read(fileAt: file.path, format: format)
+        } catch {
+            analysed.metadataProblem = StageProblem(stage: error.stage.rawValue, reason: error.description)
+        }
+        return .analysed(analysed)
+    }
+
+    /// The fast path of a re-run: a file whose path, size, mtime and inode match the last ingest is not read again.
+    private func unchanged(_ source: SourceFileRecord) throws -> FileOutcome? {
+        guard let known = try library.index.sourceFile(at: source.path), known.size == source.size,
+              known.mtimeNanoseconds == source.mtimeNanoseconds, known.inode == source.inode,
+              let item = try library.index.item(id: known.itemId),
+              let existing = try library.resolveExisting(hash: item.dedupHash, album: options.album(for: file),
+                                                         sourceFiles: [source], reuploadDeleted: options.reuploadDeleted)
+        else { return nil }
+        observer.read(bytes: source.size)
+        var outcome = FileOutcome(path: file.path, existing, bytes: source.size)
+        outcome.type = item.type
+        outcome.mimeType = try library.index.originals(of: item.id).first { $0.sourcePath == source.path }?.mimeType
+        return outcome
+    }
+}
+
+/// The identity of an open file, as the index records it for the fast path.
+func sourceRecord(fd: Int32, path: String) throws -> SourceFileRecord {
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw JobStop.failed("cannot stat: \(String(cString: strerror(errno)))") }
+    return SourceFileRecord(path: path, size: Int64(info.st_size),
+                            mtimeNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                            inode: Int64(info.st_ino), itemId: "")
+}
+
+extension FileOutcome {
+    init(path: String, _ commit: CommitOutcome, bytes: Int64) {
+        let status: Status = switch commit {
+        case .stored: .stored
+        case .duplicate: .duplicate
+        case .addedToAlbum: .addedToAlbum
+        case .previouslyDeleted: .previouslyDeleted
+        }
+        self.init(path: path, status: status, bytes: bytes)
+        itemId = commit.itemId
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import KeepsakeCrypto
+import Media
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One library item to store: a single file, or a Live Photo's still and video (in that order).
+struct IngestUnit: Sendable {
+    var files: [AnalysedFile]
+    var isLivePhoto: Bool { files.count == 2 }
+    var size: Int64 { files.reduce(0) { $0 + $1.source.size } }
+    var primary: AnalysedFile { files[0] }
+    var video: AnalysedFile? { files.first { $0.format.kind == .video } }
+}
+
+/// The second phase of a unit: hashes and encrypts each original in one read pass, deduplicates, produces the
+/// derived media and commits the item, last of all.
+struct StoreJob {
+    let unit: IngestUnit
+    let library: Library
+    let options: IngestOptions
+    let observer: any IngestObserver
+
+    private static let readSize = 1 << 20
+
+    func run() -> [FileOutcome] {
+        do {
+            return try store()
+        } catch {
+            let reason = if case JobStop.failed(let why) = error { why } else { "\(error)" }
+            return unit.files.map { analysed in
+                try? library.index.recordFailure(path: analysed.file.path, stage: "store", reason: reason)
+                return FileOutcome(path: analysed.file.path, status: .failed, bytes: analysed.source.size, reason: reason)
+            }
+        }
+    }
+
+    private func store() throws -> [FileOutcome] {
+        let fileKey = SecretKey()
+        let album = options.album(for: unit.primary.file)
+        var written: [ObjectName] = []
+        do {
+            var originals: [OriginalRecord] = []
+            for analysed in unit.files {
+                let (name, hash) = try storeOriginal(analysed, key: fileKey, written: &written)
+                let role = !unit.isLivePhoto ? "main" : analysed.format.kind == .video ? "video" : "still"
+                originals.append(OriginalRecord(itemId: "", role: role, name: (analysed.file.path as NSString).lastPathComponent,
+                                                sourcePath: analysed.file.path, size: analysed.source.size, blake2b: hash,
+                                                mimeType: analysed.format.mimeType, objectName: name.path))
+            }
+            let dedupHash = originals.map(\.blake2b).joined(separator: ":")
+            let sources = unit.files.map(\.source)
+            if let existing = try library.resolveExisting(hash: dedupHash, album: album, sourceFiles: sources,
+                                                          reuploadDeleted: options.reuploadDeleted) {
+                try library.discard(written)
+                return outcomes(existing, type: nil, problems: [])
+            }
+            let type: ItemType = unit.isLivePhoto ? .livePhoto : unit.primary.format.kind == .video ? .video : .image
+            var item = NewItem(type: type, dedupHash: dedupHash, fileKey: fileKey, originals: originals)
+            item.sourceFiles = sources
+            try MediaStages(library: library, options: options).produce(for: &item, unit: unit, written: &written)
+            let committed = try library.commit(item, album: album)
+            return outcomes(committed, type: item.type, problems: item.stageProblems)
+        } catch {
+            try? library.discard(written)
+            throw error
+        }
+    }
+
+    /// Reads the file once, hashing and encrypting each chunk into a new object.
+    private func storeOriginal(_ analysed: AnalysedFile, key: SecretKey, written: inout [ObjectName]) throws -> (ObjectName, String) {
+        let fd = open(analysed.file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw JobStop.failed("cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let now = try sourceRecord(fd: fd, path: analysed.file.path)
+        guard now.size == analysed.source.size, now.mtimeNanoseconds == analysed.source.mtimeNanoseconds else {
+            throw JobStop.failed("the file changed during the run; it will be taken on the next one")
+        }
+        let (name, writer) = try library.beginObject()
+        written.append(name)
+        do {
+            let hasher = Blake2b()
+            let sealer = try SealingStream(key: key) { try writer.write($0) }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 64)
+            defer { buffer.deallocate() }
+            var total: Int64 = 0
+            while true {
+                let got = read(fd, buffer.baseAddress, buffer.count)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw JobStop.failed("read error: \(String(cString: strerror(errno)))")
+                }
+                if got == 0 { break }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<got])
+                hasher.update(chunk)
+                try sealer.write(chunk)
+                total += Int64(got)
+                observer.read(bytes: Int64(got))
+            }
+            guard total == analysed.source.size else {
+                throw JobStop.failed("the file changed while it was being read (\(analysed.source.size) → \(total) bytes)")
+            }
+            try sealer.finish()
+            try writer.commit()
+            try library.markStored(name)
+            return (name, hasher.finalize().hexString)
+        } catch {
+            writer.abort()
+            throw error
+        }
+    }
+
+    private func outcomes(_ commit: CommitOutcome, type: ItemType?, problems: [StageProblem]) -> [FileOutcome] {
+        unit.files.map { analysed in
+            var outcome = FileOutcome(path: analysed.file.path, commit, bytes: analysed.source.size)
+            outcome.type = type ?? (try? library.index.item(id: commit.itemId))??.type
+            outcome.mimeType = analysed.format.mimeType
+            if case .stored = commit { outcome.notProduced = problems }
+            return outcome
+        }
+    }
+}
