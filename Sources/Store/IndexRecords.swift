@@ -6,12 +6,12 @@ public enum ItemType: String, Codable, Sendable, DatabaseValueConvertible {
     case image, video, livePhoto, motionPhoto
 }
 
-/// An album row. Every item belongs to at least one album; files ingested without one go to the single
-/// album of kind `uncategorized`, which `ls` does not name.
+/// An album row. Every item belongs to at least one album; files ingested without one go to the album of
+/// kind `uncategorized`, which `ls` does not name. Ids are random, so albums made on two machines never clash.
 public struct AlbumRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "albums"
     public enum Kind: String, Codable, Sendable { case user, uncategorized }
-    public var id: Int64?
+    public var id: String
     public var name: String
     public var kind: Kind
     public var wrappedKey: Data

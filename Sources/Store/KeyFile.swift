@@ -12,10 +12,14 @@ struct KeyFile: Codable {
 
     /// Creates a new master key and its key file, protected by `passphrase`.
     static func create(passphrase: String) throws -> (KeyFile, SecretKey) {
-        let kdf = PassphraseKDF.moderate()
         let master = SecretKey()
-        let wrapped = KeyWrap.wrap(master, with: try kdf.deriveKey(from: passphrase))
-        return (KeyFile(kdf: kdf, wrappedMasterKey: wrapped), master)
+        return (try wrapping(master, passphrase: passphrase), master)
+    }
+
+    /// A key file for `master` under `passphrase`, with a fresh salt.
+    static func wrapping(_ master: SecretKey, passphrase: String) throws -> KeyFile {
+        let kdf = PassphraseKDF.moderate()
+        return KeyFile(kdf: kdf, wrappedMasterKey: KeyWrap.wrap(master, with: try kdf.deriveKey(from: passphrase)))
     }
 
     func openMasterKey(passphrase: String) throws -> SecretKey {

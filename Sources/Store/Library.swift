@@ -65,7 +65,9 @@ public final class Library: Sendable {
     public let store: any ObjectStore
     public let index: LibraryIndex
     private let masterKey: SecretKey
-    private let albumKeys = Mutex<[Int64: SecretKey]>([:])
+    private let albumKeys = Mutex<[String: SecretKey]>([:])
+    /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`).
+    private let commitLock = Mutex(())
 
     public static func storePath(library: String) -> String { library + "/store" }
 
@@ -92,7 +94,18 @@ public final class Library: Sendable {
         self.path = path
         self.store = store
         self.masterKey = masterKey
-        self.index = try LibraryIndex(path: path + "/index.sqlite")
+        let indexPath = path + "/index.sqlite"
+        let isNewIndex = !FileManager.default.fileExists(atPath: indexPath)
+        self.index = try LibraryIndex(path: indexPath)
+        if isNewIndex {
+            do {
+                try rebuildIndexFromStore()
+            } catch {
+                // Leave no empty index behind, or the next run would take it for a real one and skip the rebuild.
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: indexPath + suffix) }
+                throw LibraryError.corruptIndex("cannot rebuild the index from the store: \(error)")
+            }
+        }
     }
 
     // MARK: Writing
@@ -143,56 +156,101 @@ public final class Library: Sendable {
     /// When an item with `hash` exists, puts it in `album` (if needed) and says what happened; nil when it is new.
     public func resolveExisting(hash: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
                                 reuploadDeleted: Bool = false) throws -> CommitOutcome? {
-        try index.write { db in try self.resolveExisting(db, hash: hash, album: album, sourceFiles: sourceFiles, reuploadDeleted: reuploadDeleted) }
+        try commitLock.withLock { _ in
+            try resolveExistingLocked(hash: hash, album: album, sourceFiles: sourceFiles, reuploadDeleted: reuploadDeleted)
+        }
     }
 
-    private func resolveExisting(_ db: Database, hash: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
-                                 reuploadDeleted: Bool) throws -> CommitOutcome? {
-        guard let existing = try ItemRecord.filter(Column("dedupHash") == hash).fetchOne(db) else { return nil }
+    private func resolveExistingLocked(hash: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
+                                       reuploadDeleted: Bool) throws -> CommitOutcome? {
+        guard let existing = try index.read({ db in try ItemRecord.filter(Column("dedupHash") == hash).fetchOne(db) }) else {
+            return nil
+        }
         if existing.deletedAt != nil {
             guard reuploadDeleted else { return .previouslyDeleted(itemId: existing.id) }
-            try db.execute(sql: "UPDATE items SET deletedAt = NULL WHERE id = ?", arguments: [existing.id])
+            let entry = try appendJournal(.restoration(itemId: existing.id))
+            try index.write { db in try JournalEntry.restore(db, itemId: existing.id); try markCommitted(db, entry) }
         }
-        try recordSources(db, sourceFiles, itemId: existing.id)
-        let albumId = try albumID(db, for: album)
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, existing.id]) == true {
+        let albumId = try ensureAlbum(album)
+        let isMember = try index.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, existing.id]) == true
+        }
+        if isMember {
+            try index.write { db in try recordSources(db, sourceFiles, itemId: existing.id) }
             return .duplicate(itemId: existing.id)
         }
-        let fileKey = try fileKey(db, itemId: existing.id)
-        try insertMembership(db, albumId: albumId, itemId: existing.id, fileKey: fileKey)
+        let membership = try membership(albumId: albumId, fileKey: try fileKey(of: existing.id))
+        let entry = try appendJournal(.membership(itemId: existing.id, membership))
+        try index.write { db in
+            try JournalEntry.insert(db, membership, itemId: existing.id, at: Date())
+            try recordSources(db, sourceFiles, itemId: existing.id)
+            try markCommitted(db, entry)
+        }
         return .addedToAlbum(itemId: existing.id)
     }
 
-    /// Commits `item` in one transaction, last of all its work. If an item with the same hash was committed
-    /// meanwhile (another worker, same bytes), the new objects are discarded and the existing item is used.
+    /// Commits `item`, last of all its work: first its journal entry into the store, then its rows into the index
+    /// in one transaction. If an item with the same hash was committed meanwhile (another worker, same bytes), the
+    /// new objects are discarded and the existing item is used.
     public func commit(_ item: NewItem, album: AlbumTarget) throws -> CommitOutcome {
-        let outcome: CommitOutcome = try index.write { db in
-            if let existing = try resolveExisting(db, hash: item.dedupHash, album: album, sourceFiles: item.sourceFiles,
-                                                  reuploadDeleted: false) {
+        let outcome: CommitOutcome = try commitLock.withLock { _ in
+            if let existing = try resolveExistingLocked(hash: item.dedupHash, album: album, sourceFiles: item.sourceFiles,
+                                                        reuploadDeleted: false) {
                 return existing
             }
+            let albumId = try ensureAlbum(album)
             let itemId = ObjectID.random().hex
             var problems: String?
             if !item.stageProblems.isEmpty {
                 problems = String(decoding: try JSONEncoder().encode(item.stageProblems), as: UTF8.self)
             }
-            try ItemRecord(id: itemId, type: item.type, dedupHash: item.dedupHash, createdAt: Date(), deletedAt: nil,
-                           metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
-                           thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
-                           playlistObject: item.playlistObject?.path, stageProblems: problems).insert(db)
-            for var original in item.originals {
+            let record = ItemRecord(id: itemId, type: item.type, dedupHash: item.dedupHash, createdAt: Date(), deletedAt: nil,
+                                    metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
+                                    thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
+                                    playlistObject: item.playlistObject?.path, stageProblems: problems)
+            let originals = item.originals.map { original in
+                var original = original
                 original.itemId = itemId
-                try original.insert(db)
+                return original
             }
-            try insertMembership(db, albumId: try albumID(db, for: album), itemId: itemId, fileKey: item.fileKey)
-            for name in item.objectNames {
-                try db.execute(sql: "UPDATE objects SET state = 'committed', itemId = ? WHERE name = ?", arguments: [itemId, name.path])
+            let membership = try membership(albumId: albumId, fileKey: item.fileKey)
+            let objects = item.objectNames.map(\.path)
+            let entry = try appendJournal(.item(record, originals: originals, memberships: [membership], objects: objects))
+            try index.write { db in
+                try JournalEntry(time: record.createdAt, change: .item(record, originals: originals, memberships: [membership],
+                                                                       objects: objects)).apply(db, entryName: entry.path)
+                try recordSources(db, item.sourceFiles, itemId: itemId)
             }
-            try recordSources(db, item.sourceFiles, itemId: itemId)
             return .stored(itemId: itemId)
         }
         if case .stored = outcome {} else { try discard(item.objectNames) }
         return outcome
+    }
+
+    /// Marks an item deleted (`keepsake rm`): it leaves `ls` and export, and the same bytes are not uploaded again
+    /// unless `--reupload-deleted` is given. Its objects stay, so nothing is lost by a mistaken `rm`.
+    public func markDeleted(itemId: String) throws {
+        try commitLock.withLock { _ in
+            guard try index.item(id: itemId)?.deletedAt == nil else { return }
+            let entry = try appendJournal(.deletion(itemId: itemId))
+            try index.write { db in
+                try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ?", arguments: [Date(), itemId])
+                try markCommitted(db, entry)
+            }
+        }
+    }
+
+    /// Writes one journal entry into the store, journalled in the index like any object until its change commits.
+    private func appendJournal(_ change: JournalEntry.Change) throws -> ObjectName {
+        let name = JournalEntry.newName()
+        try index.journal(name, as: .pending)
+        try store.put(name, bytes: JournalEntry(time: Date(), change: change).sealed(with: masterKey))
+        try index.journal(name, as: .stored)
+        return name
+    }
+
+    private func markCommitted(_ db: Database, _ entry: ObjectName) throws {
+        try db.execute(sql: "UPDATE objects SET state = 'committed' WHERE name = ?", arguments: [entry.path])
     }
 
     private func recordSources(_ db: Database, _ sources: [SourceFileRecord], itemId: String) throws {
@@ -203,27 +261,30 @@ public final class Library: Sendable {
         }
     }
 
-    private func insertMembership(_ db: Database, albumId: Int64, itemId: String, fileKey: SecretKey) throws {
-        let wrapped = KeyWrap.wrap(fileKey, with: try albumKey(db, albumId: albumId))
-        try db.execute(sql: "INSERT INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, ?, ?)",
-                       arguments: [albumId, itemId, Data(wrapped), Date()])
+    private func membership(albumId: String, fileKey: SecretKey) throws -> JournalEntry.Membership {
+        let albumKey = try index.pool.read { db in try self.albumKey(db, albumId: albumId) }
+        return JournalEntry.Membership(albumId: albumId, wrappedFileKey: Data(KeyWrap.wrap(fileKey, with: albumKey)))
     }
 
-    private func albumID(_ db: Database, for target: AlbumTarget) throws -> Int64 {
+    /// The id of the album `target` names, creating (and journalling) it when it does not exist.
+    private func ensureAlbum(_ target: AlbumTarget) throws -> String {
         let (name, kind): (String, AlbumRecord.Kind) = switch target {
         case .uncategorized: ("", .uncategorized)
         case .named(let name): (name, .user)
         }
-        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM albums WHERE kind = ? AND name = ?", arguments: [kind.rawValue, name]) {
-            return id
+        let existing = try index.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM albums WHERE kind = ? AND name = ? ORDER BY createdAt, id LIMIT 1",
+                                arguments: [kind.rawValue, name])
         }
-        let album = AlbumRecord(id: nil, name: name, kind: kind, wrappedKey: Data(KeyWrap.wrap(SecretKey(), with: masterKey)),
-                                createdAt: Date())
-        try album.insert(db)
-        return db.lastInsertedRowID
+        if let existing { return existing }
+        let album = AlbumRecord(id: ObjectID.random().hex, name: name, kind: kind,
+                                wrappedKey: Data(KeyWrap.wrap(SecretKey(), with: masterKey)), createdAt: Date())
+        let entry = try appendJournal(.album(album))
+        try index.write { db in try JournalEntry(time: album.createdAt, change: .album(album)).apply(db, entryName: entry.path) }
+        return album.id
     }
 
-    private func albumKey(_ db: Database, albumId: Int64) throws -> SecretKey {
+    private func albumKey(_ db: Database, albumId: String) throws -> SecretKey {
         if let key = albumKeys.withLock({ $0[albumId] }) { return key }
         guard let wrapped = try Data.fetchOne(db, sql: "SELECT wrappedKey FROM albums WHERE id = ?", arguments: [albumId]) else {
             throw LibraryError.corruptIndex("album \(albumId) is missing")
@@ -240,6 +301,29 @@ public final class Library: Sendable {
         }
         let wrapped: Data = row["wrappedFileKey"]
         return try KeyWrap.unwrap(Array(wrapped), with: try albumKey(db, albumId: row["albumId"]))
+    }
+
+    // MARK: Recovery and keys
+
+    func readJournalEntry(_ name: ObjectName) throws -> JournalEntry {
+        try JournalEntry.open(try store.get(name), key: masterKey)
+    }
+
+    /// Rebuilds the index from the journal entries in the store: every entry, from every machine, in time order.
+    func rebuildIndexFromStore() throws {
+        var entries: [(name: ObjectName, entry: JournalEntry)] = []
+        for name in try store.list(prefix: "index/") {
+            entries.append((name, try readJournalEntry(name)))
+        }
+        entries.sort { ($0.entry.time, $0.name.path) < ($1.entry.time, $1.name.path) }
+        try index.write { db in
+            for (name, entry) in entries { try entry.apply(db, entryName: name.path) }
+        }
+    }
+
+    /// Re-wraps the master key under a new passphrase (`keepsake passwd`); no other object changes.
+    public func changePassphrase(to passphrase: String) throws {
+        try store.put(KeyFile.objectName, bytes: try KeyFile.wrapping(masterKey, passphrase: passphrase).encoded())
     }
 
     // MARK: Reading

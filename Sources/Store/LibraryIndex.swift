@@ -26,14 +26,15 @@ public final class LibraryIndex: Sendable {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
                 CREATE TABLE albums (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL,
-                    wrappedKey BLOB NOT NULL, createdAt DATETIME NOT NULL, UNIQUE(kind, name));
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+                    wrappedKey BLOB NOT NULL, createdAt DATETIME NOT NULL);
+                CREATE INDEX albums_name ON albums(kind, name);
                 CREATE TABLE items (
                     id TEXT PRIMARY KEY, type TEXT NOT NULL, dedupHash TEXT NOT NULL UNIQUE,
                     createdAt DATETIME NOT NULL, deletedAt DATETIME, metadataJSON TEXT, metadataObject TEXT,
                     thumbnailObject TEXT, streamObject TEXT, playlistObject TEXT, stageProblems TEXT);
                 CREATE TABLE albumItems (
-                    albumId INTEGER NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
+                    albumId TEXT NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
                     itemId TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
                     wrappedFileKey BLOB NOT NULL, addedAt DATETIME NOT NULL, PRIMARY KEY (albumId, itemId));
                 CREATE INDEX albumItems_item ON albumItems(itemId);
@@ -89,6 +90,11 @@ public final class LibraryIndex: Sendable {
     }
 
     // MARK: Queries
+
+    /// Every item deleted or not, for `verify`: a deleted item's objects are kept and are not orphans.
+    public func allItems() throws(LibraryError) -> [ItemRecord] {
+        try read { db in try ItemRecord.order(Column("createdAt"), Column("id")).fetchAll(db) }
+    }
 
     public func items(inAlbum album: String? = nil) throws(LibraryError) -> [ItemRecord] {
         try read { db in

@@ -9,7 +9,7 @@ public struct LocalFolderStore: ObjectStore {
 
     public init(root: String) throws(StoreError) {
         self.root = root
-        for folder in [root, root + "/tmp", root + "/data", root + "/keys"] {
+        for folder in [root, root + "/tmp", root + "/data", root + "/keys", root + "/index"] {
             try makeDirectory(folder)
         }
     }
@@ -68,7 +68,7 @@ public struct LocalFolderStore: ObjectStore {
 
     public func list(prefix: String) throws(StoreError) -> [ObjectName] {
         var names: [ObjectName] = []
-        for top in ["data", "keys"] {
+        for top in ["data", "keys", "index"] {
             for entry in try listFiles(under: "\(root)/\(top)") {
                 let name = try ObjectName("\(top)/\(entry.split(separator: "/").last!)")
                 if name.path.hasPrefix(prefix) { names.append(name) }

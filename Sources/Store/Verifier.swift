@@ -26,7 +26,7 @@ public struct Verifier {
     public func run(readData: Bool) throws -> Report {
         var report = Report()
         var referenced = Set<String>()
-        for item in try library.index.items() {
+        for item in try library.index.allItems() {
             report.items += 1
             let key = try library.fileKey(of: item.id)
             let originals = try library.index.originals(of: item.id)
@@ -48,9 +48,24 @@ public struct Verifier {
                 }
             }
         }
-        let stored = try library.store.list(prefix: "data/").map(\.path)
+        let committed = try library.index.committedObjectNames()
+        for name in try library.store.list(prefix: "index/") where committed.contains(name.path) {
+            referenced.insert(name.path)
+            report.objectsChecked += 1
+            if readData {
+                do { _ = try library.readJournalEntry(name) } catch {
+                    report.problems.append(Problem(itemId: "-", object: name.path, reason: "journal entry does not decrypt: \(error)"))
+                }
+            }
+        }
+        let stored = try library.store.list(prefix: "data/").map(\.path) + library.store.list(prefix: "index/").map(\.path)
         report.orphans = stored.filter { !referenced.contains($0) }
         return report
+    }
+
+    /// Deletes the orphans `report` found. The caller holds the library's writer lock, so no run is writing them.
+    public func removeOrphans(_ report: Report) throws {
+        for orphan in report.orphans { try library.store.delete(ObjectName(orphan)) }
     }
 
     private func check(_ object: String, key: SecretKey, expectedHash: String?, readData: Bool, report: inout Report) -> String? {

@@ -32,24 +32,29 @@ struct LibraryOptions: ParsableArguments {
 
     /// SPEC 1: `$KEEPSAKE_PASSPHRASE`, else `--passphrase-file`, else a prompt on a terminal; never an argument.
     func passphrase(confirmingNew: Bool) throws -> String {
-        if let value = ProcessInfo.processInfo.environment["KEEPSAKE_PASSPHRASE"], !value.isEmpty { return value }
-        if let passphraseFile {
-            guard let text = try? String(contentsOfFile: passphraseFile, encoding: .utf8) else {
-                throw UsageError(message: "cannot read the passphrase file \(passphraseFile)")
+        try Self.readPassphrase(environment: "KEEPSAKE_PASSPHRASE", file: passphraseFile,
+                                prompt: confirmingNew ? "New library passphrase: " : "Passphrase: ", confirm: confirmingNew)
+    }
+
+    static func readPassphrase(environment variable: String, file: String?, prompt text: String, confirm: Bool) throws -> String {
+        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
+        if let file {
+            guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw UsageError(message: "cannot read the passphrase file \(file)")
             }
-            let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            guard !line.isEmpty else { throw UsageError(message: "the passphrase file \(passphraseFile) is empty") }
+            let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            guard !line.isEmpty else { throw UsageError(message: "the passphrase file \(file) is empty") }
             return line
         }
         guard isatty(STDIN_FILENO) != 0 else { throw LibraryError.noPassphrase }
-        let first = try prompt(confirmingNew ? "New library passphrase: " : "Passphrase: ")
-        if confirmingNew, try prompt("Repeat the passphrase: ") != first {
+        let first = try prompt(text)
+        if confirm, try prompt("Repeat the passphrase: ") != first {
             throw UsageError(message: "the passphrases do not match")
         }
         return first
     }
 
-    private func prompt(_ text: String) throws -> String {
+    private static func prompt(_ text: String) throws -> String {
         guard let raw = getpass(text) else { throw LibraryError.noPassphrase }
         let value = String(cString: raw)
         guard !value.isEmpty else { throw UsageError(message: "an empty passphrase is not allowed") }

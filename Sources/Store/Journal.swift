@@ -1,0 +1,70 @@
+import Foundation
+import GRDB
+import KeepsakeCrypto
+
+/// One change to the library, kept in the store as an object `index/<random>` encrypted with the master key,
+/// so that the index can be rebuilt on a new machine from the store and the passphrase alone (SPEC 6).
+///
+/// Entries never change once written and carry random names, so two machines writing to one store never
+/// overwrite each other: the index is the union of all entries, replayed in time order.
+struct JournalEntry: Codable {
+    struct Membership: Codable {
+        var albumId: String
+        var wrappedFileKey: Data
+    }
+
+    enum Change: Codable {
+        case album(AlbumRecord)
+        case item(ItemRecord, originals: [OriginalRecord], memberships: [Membership], objects: [String])
+        case membership(itemId: String, Membership)
+        case deletion(itemId: String)
+        /// A deleted item taken back by `ingest --reupload-deleted`.
+        case restoration(itemId: String)
+    }
+
+    var time: Date
+    var change: Change
+
+    static func newName() -> ObjectName { try! ObjectName("index/" + ObjectID.random().hex) }
+
+    func sealed(with key: SecretKey) throws -> [UInt8] {
+        try SealingStream.seal(Array(try JSONEncoder().encode(self)), key: key)
+    }
+
+    static func open(_ bytes: [UInt8], key: SecretKey) throws -> JournalEntry {
+        try JSONDecoder().decode(JournalEntry.self, from: Data(try OpeningStream.open(bytes, key: key)))
+    }
+
+    /// Applies the entry to the index; replaying an entry twice changes nothing.
+    func apply(_ db: Database, entryName: String) throws {
+        switch change {
+        case .album(let album):
+            try album.insert(db, onConflict: .ignore)
+        case .item(let item, let originals, let memberships, let objects):
+            guard try ItemRecord.fetchOne(db, key: item.id) == nil else { break }
+            try item.insert(db)
+            for original in originals { try original.insert(db) }
+            for membership in memberships { try Self.insert(db, membership, itemId: item.id, at: time) }
+            for object in objects {
+                try db.execute(sql: "INSERT OR REPLACE INTO objects (name, state, itemId) VALUES (?, 'committed', ?)",
+                               arguments: [object, item.id])
+            }
+        case .membership(let itemId, let membership):
+            try Self.insert(db, membership, itemId: itemId, at: time)
+        case .deletion(let itemId):
+            try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [time, itemId])
+        case .restoration(let itemId):
+            try Self.restore(db, itemId: itemId)
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO objects (name, state) VALUES (?, 'committed')", arguments: [entryName])
+    }
+
+    static func restore(_ db: Database, itemId: String) throws {
+        try db.execute(sql: "UPDATE items SET deletedAt = NULL WHERE id = ?", arguments: [itemId])
+    }
+
+    static func insert(_ db: Database, _ membership: Membership, itemId: String, at time: Date) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, ?, ?)",
+                       arguments: [membership.albumId, itemId, membership.wrappedFileKey, time])
+    }
+}
