@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Media
 import Store
 import Synchronization
@@ -25,6 +26,18 @@ public struct IngestSummary: Sendable {
 /// bounded pool of worker threads.
 public enum Ingest {
     /// Lists what would be ingested (for the progress bar's totals) without touching the library.
+    private static let logger = Logger(label: "keepsake.ingest")
+
+    private static func log(_ outcome: FileOutcome) {
+        let metadata: Logger.Metadata = ["status": "\(outcome.status.rawValue)", "item": "\(outcome.itemId ?? "-")"]
+        if outcome.isFailure {
+            logger.notice("\(outcome.path): \(outcome.reason ?? "failed")", metadata: metadata)
+        } else {
+            logger.info("\(outcome.path)", metadata: metadata)
+            for problem in outcome.notProduced { logger.notice("\(outcome.path): \(problem.reason)") }
+        }
+    }
+
     /// Groups a Live Photo's still and video into one unit (SPEC 4); every other file is a unit of its own.
     static func pairLivePhotos(_ files: [AnalysedFile]) -> [IngestUnit] {
         let candidates = files.map { file in
@@ -49,6 +62,7 @@ public enum Ingest {
         // Largest first: long videos start early and the small files fill the other workers around them.
         let outcomes = Mutex<[FileOutcome]>([])
         let report: @Sendable ([FileOutcome]) -> Void = { finished in
+            for outcome in finished { log(outcome) }
             outcomes.withLock { $0 += finished }
             finished.forEach(observer.finished)
         }

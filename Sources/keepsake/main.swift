@@ -1,7 +1,18 @@
 import ArgumentParser
 import Foundation
 import KeepsakeCrypto
+import Logging
 import Store
+
+/// Logs go to stderr; `KEEPSAKE_LOG_LEVEL` (trace, debug, info, notice, warning, error) sets how much, `warning` by default.
+func bootstrapLogging() {
+    let level = ProcessInfo.processInfo.environment["KEEPSAKE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}
 
 /// Parses and runs the command, mapping every error to SPEC 1's exit statuses.
 func runMain() -> Int32 {
@@ -36,4 +47,5 @@ func runMain() -> Int32 {
     }
 }
 
+bootstrapLogging()
 exit(runMain())
