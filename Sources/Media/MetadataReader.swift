@@ -96,6 +96,12 @@ public enum MetadataReader {
         metadata.set(\.make, firstTag(tags, ["com.apple.quicktime.make", "make", "com.android.manufacturer"]), .make, from: tagSource)
         metadata.set(\.model, firstTag(tags, ["com.apple.quicktime.model", "model", "com.android.model"]), .model, from: tagSource)
         metadata.set(\.contentIdentifier, firstTag(tags, ["com.apple.quicktime.content.identifier"]), .contentIdentifier, from: tagSource)
+        if [.mpegTS, .m2ts].contains(metadata.format),
+           let avchd = AVCHDMetadata.read(file, packetSize: metadata.format == .m2ts ? 192 : 188, now: now) {
+            if metadata.captureTime == nil { metadata.set(\.captureTime, avchd.captureTime, .captureTime, from: .container) }
+            if metadata.make == nil { metadata.set(\.make, avchd.make, .make, from: .container) }
+            if metadata.model == nil { metadata.set(\.model, avchd.model, .model, from: .container) }
+        }
         if let text = firstTag(tags, ["com.apple.quicktime.location.ISO6709", "location"]),
            let (latitude, longitude, altitude) = ISO6709.parse(text),
            GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) {

@@ -49,7 +49,7 @@ import TestSupport
                 continue
             }
             var copies: [Data] = Self.cutPoints(size: original.count).map { original.prefix($0) }
-            for round in 0..<24 {
+            for round in 0..<16 {
                 var bytes = [UInt8](original)
                 // Half the copies are damaged in the headers (first 4 KiB), half anywhere.
                 let span = round % 2 == 0 ? min(4096, bytes.count) : bytes.count
