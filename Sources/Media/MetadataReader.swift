@@ -30,6 +30,8 @@ public enum MetadataReader {
             if let video = heif.embeddedVideo {
                 metadata.set(\.motionPhoto, MotionPhotoInfo(flavour: .heicMpvd, videoOffset: video.offset, videoLength: video.length),
                              .motionPhoto, from: .container)
+            } else if let motion = MotionPhotoDetector.detect(in: file, xmp: heif.xmp) {
+                metadata.set(\.motionPhoto, motion, .motionPhoto, from: motion.flavour == .googleXMP ? .xmp : .container)
             }
         case .cr3:
             throw MediaError(.metadata, .unsupportedFormat(format))

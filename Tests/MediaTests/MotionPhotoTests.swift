@@ -56,6 +56,15 @@ import TestSupport
         #expect(metadata.width == 20 && metadata.height == 10)
     }
 
+    /// HEIF keeps XMP in a `mime` item; Google's HEIC motion photos put their Container directory there.
+    @Test func heifXMPItem() throws {
+        guard let corpus = TestEnvironment.corpus else { return }
+        let file = try MediaFile(path: corpus.appendingPathComponent("ente-motion_photos__motionphoto.heic").path)
+        let summary = try HEIFReader.read(file)
+        #expect(summary.xmp?.contains("Item:Semantic=\"MotionPhoto\"") == true)
+        #expect(summary.embeddedVideo?.offset == 1_455_411)
+    }
+
     @Test func xmpDirectoryForms() {
         let attributes = """
         <Container:Directory><rdf:Seq>
