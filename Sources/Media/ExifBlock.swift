@@ -5,6 +5,10 @@ struct ExifFields: Equatable {
     var dateTimeOriginal: String?
     var subSecTimeOriginal: String?
     var offsetTimeOriginal: String?
+    /// DateTimeDigitized (exiftool: CreateDate) and its companions: the capture time when DateTimeOriginal is missing.
+    var dateTimeDigitized: String?
+    var subSecTimeDigitized: String?
+    var offsetTimeDigitized: String?
     var make: String?
     var model: String?
     var lens: String?
@@ -48,6 +52,9 @@ enum ExifBlock {
         fields.dateTimeOriginal = reader.string(exif, 0x9003)
         fields.subSecTimeOriginal = reader.string(exif, 0x9291)
         fields.offsetTimeOriginal = reader.string(exif, 0x9011)
+        fields.dateTimeDigitized = reader.string(exif, 0x9004)
+        fields.subSecTimeDigitized = reader.string(exif, 0x9292)
+        fields.offsetTimeDigitized = reader.string(exif, 0x9012)
         fields.lens = reader.string(exif, 0xA434)
         if let note = reader.raw(exif, 0x927C) { fields.contentIdentifier = AppleMakerNote.contentIdentifier(note) }
 

@@ -62,11 +62,13 @@ public enum MetadataReader {
         if let orientation = exif.orientation, (1...8).contains(orientation) {
             metadata.set(\.orientation, orientation, .orientation, from: .exif)
         }
-        if let dateTime = exif.dateTimeOriginal {
-            let time = CaptureTimeParsing.exif(dateTime, subSeconds: exif.subSecTimeOriginal,
-                                               offset: exif.offsetTimeOriginal, now: now)
-            metadata.set(\.captureTime, time, .captureTime, from: .exif)
+        let original = exif.dateTimeOriginal.flatMap {
+            CaptureTimeParsing.exif($0, subSeconds: exif.subSecTimeOriginal, offset: exif.offsetTimeOriginal, now: now)
         }
+        let digitized = exif.dateTimeDigitized.flatMap {
+            CaptureTimeParsing.exif($0, subSeconds: exif.subSecTimeDigitized, offset: exif.offsetTimeDigitized, now: now)
+        }
+        metadata.set(\.captureTime, original ?? digitized, .captureTime, from: .exif)
         if let latitude = exif.latitude, let longitude = exif.longitude,
            GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) {
             let altitude = exif.altitude.flatMap { $0.isFinite ? $0 : nil }
