@@ -25,7 +25,7 @@ public enum MetadataReader {
         switch format {
         case .heic, .heif, .avif:
             let heif = try HEIFReader.read(file)
-            exif = heif.exif.flatMap(ExifBlock.parse)
+            exif = heif.exif.flatMap { ExifBlock.parse($0) }
             if let size = heif.displaySize { metadata.setSize(size.width, size.height, from: .container) }
             if let video = heif.embeddedVideo {
                 metadata.set(\.motionPhoto, MotionPhotoInfo(flavour: .heicMpvd, videoOffset: video.offset, videoLength: video.length),
@@ -34,10 +34,14 @@ public enum MetadataReader {
                 metadata.set(\.motionPhoto, motion, .motionPhoto, from: motion.flavour == .googleXMP ? .xmp : .container)
             }
         case .cr3:
-            throw MediaError(.metadata, .unsupportedFormat(format))
+            exif = try CR3Reader.read(file)
+            if let width = exif?.imageWidth, let height = exif?.imageHeight {
+                let turned = (5...8).contains(exif?.orientation ?? 1)
+                metadata.setSize(turned ? height : width, turned ? width : height, from: .exif)
+            }
         default:
             let container = ImageContainers.read(file, format: format)
-            exif = container.exif.flatMap(ExifBlock.parse)
+            exif = container.exif.flatMap { ExifBlock.parse($0) }
             guard container.width != nil || exif != nil else {
                 throw MediaError(.metadata, .corrupt("no readable image header or EXIF block in the \(format.mimeType) file"))
             }
