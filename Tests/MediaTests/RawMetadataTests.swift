@@ -50,4 +50,17 @@ import TestSupport
         #expect(metadata.model == "NIKON D7000" && metadata.orientation == 8)
         #expect(metadata.width == 480 && metadata.height == 640)
     }
+
+    /// Panasonic RW2 and Olympus ORF: TIFF structures under their own magic numbers.
+    @Test(arguments: [([UInt8](arrayLiteral: 0x55, 0x00), MediaFormat.rw2), ([0x52, 0x4F], .orf)])
+    func vendorMagic(magic: [UInt8], format: MediaFormat) throws {
+        var bytes = TIFFBuilder(entries: [(0x010F, .ascii("Panasonic")), (0x0110, .ascii("DC-GH5"))]).build()
+        bytes.replaceSubrange(2..<4, with: magic)
+        #expect(Sniffer.sniff(bytes + [UInt8](repeating: 0, count: 32)) == .media(format))
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-raw")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("P1000001.RAW")
+        try Data(bytes).write(to: url)
+        #expect(try MetadataReader.read(fileAt: url.path, format: format).model == "DC-GH5")
+    }
 }
