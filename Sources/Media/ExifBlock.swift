@@ -24,6 +24,9 @@ struct ExifFields: Equatable {
 }
 
 extension ExifFields {
+    /// Orientations 5…8 show the stored picture turned a quarter, so width and height swap.
+    var turnsQuarter: Bool { (5...8).contains(orientation ?? 1) }
+
     /// These fields, with the gaps filled from `other`.
     func filled(from other: ExifFields) -> ExifFields {
         var result = self

@@ -4,7 +4,8 @@ struct HEIFSummary {
     /// Stored size of the primary item (`ispe`).
     var width: Int?
     var height: Int?
-    /// Counter-clockwise rotation of the primary item (`irot`), 0/90/180/270.
+    /// Counter-clockwise rotation of the primary item (`irot`), 0/90/180/270. In HEIF the transform
+    /// properties decide the display size, not the EXIF orientation.
     var rotation = 0
     /// The Exif item's payload (TIFF data, after its header-offset prefix).
     var exif: [UInt8]?
@@ -12,12 +13,6 @@ struct HEIFSummary {
     var xmp: String?
     /// Samsung's motion photo: the `mpvd` box's payload, when it holds a video.
     var embeddedVideo: (offset: UInt64, length: UInt64)?
-
-    /// Display size: `irot` applied. In HEIF the transform properties are authoritative, not EXIF orientation.
-    var displaySize: (width: Int, height: Int)? {
-        guard let width, let height else { return nil }
-        return rotation % 180 == 90 ? (height, width) : (width, height)
-    }
 }
 
 enum HEIFReader {

@@ -26,7 +26,7 @@ public enum MetadataReader {
         case .heic, .heif, .avif:
             let heif = try HEIFReader.read(file)
             exif = heif.exif.flatMap { ExifBlock.parse($0) }
-            if let size = heif.displaySize { metadata.setSize(size.width, size.height, from: .container) }
+            metadata.setSize(heif.width, heif.height, quarterTurned: heif.rotation % 180 == 90, from: .container)
             if let video = heif.embeddedVideo {
                 metadata.set(\.motionPhoto, MotionPhotoInfo(flavour: .heicMpvd, videoOffset: video.offset, videoLength: video.length),
                              .motionPhoto, from: .container)
@@ -35,10 +35,7 @@ public enum MetadataReader {
             }
         case .cr3:
             exif = try CR3Reader.read(file)
-            if let width = exif?.imageWidth, let height = exif?.imageHeight {
-                let turned = (5...8).contains(exif?.orientation ?? 1)
-                metadata.setSize(turned ? height : width, turned ? width : height, from: .exif)
-            }
+            metadata.setSize(exif?.imageWidth, exif?.imageHeight, quarterTurned: exif?.turnsQuarter == true, from: .exif)
         default:
             let container = ImageContainers.read(file, format: format)
             exif = container.exif.flatMap { ExifBlock.parse($0) }
@@ -47,10 +44,7 @@ public enum MetadataReader {
             }
             var width = container.width, height = container.height
             if format == .tiff, width == nil { (width, height) = (exif?.imageWidth, exif?.imageHeight) }
-            if let width, let height {
-                let turned = (5...8).contains(exif?.orientation ?? 1)
-                metadata.setSize(turned ? height : width, turned ? width : height, from: .container)
-            }
+            metadata.setSize(width, height, quarterTurned: exif?.turnsQuarter == true, from: .container)
             if format == .jpeg, let motion = MotionPhotoDetector.detect(in: file, xmp: container.xmp) {
                 metadata.set(\.motionPhoto, motion, .motionPhoto, from: motion.flavour == .googleXMP ? .xmp : .container)
             }
@@ -93,10 +87,7 @@ public enum MetadataReader {
         metadata.set(\.frameRate, facts.frameRate, .frameRate, from: .container)
         metadata.set(\.rotation, facts.rotation, .rotation, from: .container)
         metadata.set(\.hdrTransfer, facts.hdrTransfer, .hdrTransfer, from: .container)
-        if let width = facts.width, let height = facts.height {
-            let turned = facts.rotation % 180 == 90
-            metadata.setSize(turned ? height : width, turned ? width : height, from: .container)
-        }
+        metadata.setSize(facts.width, facts.height, quarterTurned: facts.rotation % 180 == 90, from: .container)
         let tags = facts.tags
         let time = tags["com.apple.quicktime.creationdate"].flatMap { CaptureTimeParsing.container($0, source: tagSource, now: now) }
             ?? tags["creation_time"].flatMap { CaptureTimeParsing.container($0, source: tagSource, now: now) }
@@ -176,10 +167,11 @@ extension MediaMetadata {
         sources[field] = source
     }
 
-    mutating func setSize(_ width: Int?, _ height: Int?, from source: ValueSource) {
+    /// Sets the display size from the stored one, swapping the sides when the picture is shown turned a quarter.
+    mutating func setSize(_ width: Int?, _ height: Int?, quarterTurned: Bool, from source: ValueSource) {
         guard let width, let height, width > 0, height > 0 else { return }
-        self.width = width
-        self.height = height
+        self.width = quarterTurned ? height : width
+        self.height = quarterTurned ? width : height
         sources[.size] = source
     }
 }
