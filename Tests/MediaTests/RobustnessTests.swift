@@ -77,6 +77,24 @@ import TestSupport
               + String(format: "%.1f s", Date().timeIntervalSince(started)))
     }
 
+    /// The pipeline's workers call the reader concurrently: results match a sequential run.
+    @Test func concurrentReadsAgreeWithSequentialOnes() async throws {
+        let files = try TestEnvironment.corpusFiles().compactMap { url -> (String, MediaFormat)? in
+            guard case .media(let format) = sniffFile(url.path) else { return nil }
+            return (url.path, format)
+        }
+        let sequential = files.map { try? MetadataReader.read(fileAt: $0.0, format: $0.1) }
+        let concurrent = await withTaskGroup(of: (Int, MediaMetadata?).self) { group in
+            for (index, file) in files.enumerated() {
+                group.addTask { (index, try? MetadataReader.read(fileAt: file.0, format: file.1)) }
+            }
+            var results = [MediaMetadata?](repeating: nil, count: files.count)
+            for await (index, metadata) in group { results[index] = metadata }
+            return results
+        }
+        #expect(sequential == concurrent)
+    }
+
     @Test func emptyAndMissingFilesAreTypedErrors() throws {
         let folder = try TestEnvironment.makeTempDirectory("keepsake-empty")
         defer { try? FileManager.default.removeItem(at: folder) }
