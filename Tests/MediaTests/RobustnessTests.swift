@@ -99,7 +99,7 @@ import TestSupport
         let folder = try TestEnvironment.makeTempDirectory("keepsake-empty")
         defer { try? FileManager.default.removeItem(at: folder) }
         let empty = folder.appendingPathComponent("empty.jpg")
-        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: empty.path, contents: Data()))
         #expect(throws: MediaError.self) { try MetadataReader.read(fileAt: empty.path, format: .jpeg) }
         do {
             _ = try MetadataReader.read(fileAt: folder.appendingPathComponent("missing.mov").path, format: .mov)
