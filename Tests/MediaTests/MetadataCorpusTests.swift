@@ -131,6 +131,8 @@ import TestSupport
             let expectedRotation = expected.counterClockwiseRotation.map { (360 - $0) % 360 }
             add("rotation", expectedRotation.map(String.init) ?? "-", actual(metadata?.rotation),
                 expectedRotation == metadata?.rotation)
+            add("videoCodec", expected.videoCodec ?? "-", actual(metadata?.videoCodec), expected.videoCodec == metadata?.videoCodec)
+            add("audioCodec", expected.audioCodec ?? "-", actual(metadata?.audioCodec), expected.audioCodec == metadata?.audioCodec)
         }
         add("contentIdentifier", expected.contentIdentifier ?? "-", actual(metadata?.contentIdentifier),
             expected.contentIdentifier == metadata?.contentIdentifier)
