@@ -5,6 +5,10 @@ struct ExifFields: Equatable {
     var dateTimeOriginal: String?
     var subSecTimeOriginal: String?
     var offsetTimeOriginal: String?
+    /// DateTimeDigitized (exiftool: CreateDate) and its companions: the capture time when DateTimeOriginal is missing.
+    var dateTimeDigitized: String?
+    var subSecTimeDigitized: String?
+    var offsetTimeDigitized: String?
     var make: String?
     var model: String?
     var lens: String?
@@ -19,12 +23,35 @@ struct ExifFields: Equatable {
     var imageHeight: Int?
 }
 
+extension ExifFields {
+    /// Orientations 5…8 show the stored picture turned a quarter, so width and height swap.
+    var turnsQuarter: Bool { (5...8).contains(orientation ?? 1) }
+
+    /// These fields, with the gaps filled from `other`.
+    func filled(from other: ExifFields) -> ExifFields {
+        var result = self
+        func fill<Value>(_ keyPath: WritableKeyPath<ExifFields, Value?>) {
+            if result[keyPath: keyPath] == nil { result[keyPath: keyPath] = other[keyPath: keyPath] }
+        }
+        fill(\.dateTimeOriginal); fill(\.subSecTimeOriginal); fill(\.offsetTimeOriginal)
+        fill(\.dateTimeDigitized); fill(\.subSecTimeDigitized); fill(\.offsetTimeDigitized)
+        fill(\.make); fill(\.model); fill(\.lens); fill(\.orientation)
+        fill(\.latitude); fill(\.longitude); fill(\.altitude)
+        fill(\.contentIdentifier); fill(\.imageWidth); fill(\.imageHeight)
+        return result
+    }
+}
+
 /// Reads an EXIF block (a TIFF structure) with libexif.
 enum ExifBlock {
     private static let exifHeader: [UInt8] = Array("Exif".utf8) + [0, 0]
 
+    /// Where the tags sit. Standard EXIF links IFD0 to the EXIF and GPS IFDs; Canon CR3 stores each of
+    /// them as the first IFD of a TIFF structure of its own (boxes CMT1, CMT2, CMT4).
+    enum Layout { case standard, exifIFDOnly, gpsIFDOnly }
+
     /// `bytes` starts with a TIFF header ("II*\0" / "MM\0*"), optionally preceded by "Exif\0\0".
-    static func parse(_ bytes: [UInt8]) -> ExifFields? {
+    static func parse(_ bytes: [UInt8], layout: Layout = .standard) -> ExifFields? {
         guard let tiff = tiffStart(bytes) else { return nil }
         let block = exifHeader + bytes[tiff...]
         guard let data = exif_data_new() else { return nil }
@@ -39,7 +66,11 @@ enum ExifBlock {
         let ifds = data.pointee.ifd
         let reader = EntryReader(order: order)
         var fields = ExifFields()
-        let ifd0 = ifds.0, exif = ifds.2, gps = ifds.3
+        let (ifd0, exif, gps) = switch layout {
+        case .standard: (ifds.0, ifds.2, ifds.3)
+        case .exifIFDOnly: (nil, ifds.0, nil)
+        case .gpsIFDOnly: (nil, nil, ifds.0)
+        }
         fields.make = reader.string(ifd0, 0x010F)
         fields.model = reader.string(ifd0, 0x0110)
         fields.orientation = reader.integer(ifd0, 0x0112)
@@ -48,6 +79,9 @@ enum ExifBlock {
         fields.dateTimeOriginal = reader.string(exif, 0x9003)
         fields.subSecTimeOriginal = reader.string(exif, 0x9291)
         fields.offsetTimeOriginal = reader.string(exif, 0x9011)
+        fields.dateTimeDigitized = reader.string(exif, 0x9004)
+        fields.subSecTimeDigitized = reader.string(exif, 0x9292)
+        fields.offsetTimeDigitized = reader.string(exif, 0x9012)
         fields.lens = reader.string(exif, 0xA434)
         if let note = reader.raw(exif, 0x927C) { fields.contentIdentifier = AppleMakerNote.contentIdentifier(note) }
 

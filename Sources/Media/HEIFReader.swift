@@ -4,18 +4,15 @@ struct HEIFSummary {
     /// Stored size of the primary item (`ispe`).
     var width: Int?
     var height: Int?
-    /// Counter-clockwise rotation of the primary item (`irot`), 0/90/180/270.
+    /// Counter-clockwise rotation of the primary item (`irot`), 0/90/180/270. In HEIF the transform
+    /// properties decide the display size, not the EXIF orientation.
     var rotation = 0
     /// The Exif item's payload (TIFF data, after its header-offset prefix).
     var exif: [UInt8]?
+    /// The XMP item (`mime` item of type application/rdf+xml), which Google's HEIC motion photos use.
+    var xmp: String?
     /// Samsung's motion photo: the `mpvd` box's payload, when it holds a video.
     var embeddedVideo: (offset: UInt64, length: UInt64)?
-
-    /// Display size: `irot` applied. In HEIF the transform properties are authoritative, not EXIF orientation.
-    var displaySize: (width: Int, height: Int)? {
-        guard let width, let height else { return nil }
-        return rotation % 180 == 90 ? (height, width) : (width, height)
-    }
 }
 
 enum HEIFReader {
@@ -68,6 +65,10 @@ enum HEIFReader {
                 summary.exif = bytes
             }
         }
+        if let xmpItem = parsed.xmpItems.first, let location = parsed.locations[xmpItem],
+           let bytes = location.read(from: file, idatOffset: parsed.idatOffset, limit: maximumExifSize) {
+            summary.xmp = String(decoding: bytes, as: UTF8.self)
+        }
         return summary
     }
 }
@@ -105,6 +106,7 @@ private struct ItemLocation {
 private struct MetaBox {
     var primaryItem: UInt32?
     var itemTypes: [UInt32: String] = [:]
+    var xmpItems: [UInt32] = []
     var locations: [UInt32: ItemLocation] = [:]
     var properties: [BoxHeader] = []
     var associations: [UInt32: [Int]] = [:]
@@ -145,7 +147,12 @@ private struct MetaBox {
             guard infeVersion >= 2 else { continue }
             let id = infeVersion == 2 ? view.uint16BE(at + 4).map(UInt32.init) : view.uint32BE(at + 4)
             let typeOffset = at + (infeVersion == 2 ? 8 : 10)
-            if let id, let type = ISOBMFF.fourCC(view, typeOffset) { itemTypes[id] = type }
+            guard let id, let type = ISOBMFF.fourCC(view, typeOffset) else { continue }
+            itemTypes[id] = type
+            if type == "mime", let (_, afterName) = view.cString(typeOffset + 4),
+               let (contentType, _) = view.cString(afterName), contentType == "application/rdf+xml" {
+                xmpItems.append(id)
+            }
         }
     }
 

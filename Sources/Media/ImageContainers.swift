@@ -22,7 +22,8 @@ enum ImageContainers {
         case .webp: webp(file)
         case .bmp: bmp(file)
         case .raf: raf(file)
-        case .tiff, .dng, .cr2, .nef, .arw, .orf, .rw2: tiff(file)
+        case .tiff, .dng, .cr2, .nef, .arw: tiff(file)
+        case .orf, .rw2: tiffWithVendorMagic(file)
         default: ImageContainer()
         }
     }
@@ -164,6 +165,18 @@ enum ImageContainers {
     private static func tiff(_ file: MediaFile) -> ImageContainer {
         var result = ImageContainer()
         result.exif = file.read(at: 0, count: 0xFFF0)
+        return result
+    }
+
+    /// Olympus ORF ("IIRO"/"MMOR") and Panasonic RW2 ("IIU\0") are TIFF structures under another magic
+    /// number; libexif reads them once the standard one is put back.
+    private static func tiffWithVendorMagic(_ file: MediaFile) -> ImageContainer {
+        var result = tiff(file)
+        if var exif = result.exif, exif.count >= 4 {
+            let littleEndian = exif[0] == 0x49
+            exif.replaceSubrange(2..<4, with: littleEndian ? [0x2A, 0x00] : [0x00, 0x2A])
+            result.exif = exif
+        }
         return result
     }
 

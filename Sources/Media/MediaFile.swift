@@ -15,14 +15,14 @@ final class MediaFile {
     let modificationTime: Int
     private let descriptor: Int32
 
-    init(path: String, stage: MediaError.Stage = .metadata) throws(MediaError) {
+    init(path: String) throws(MediaError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw MediaError(stage, .io("cannot open \(path): \(Self.lastError())")) }
+        guard fd >= 0 else { throw MediaError(.metadata, .io("cannot open \(path): \(Self.lastError())")) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let why = Self.lastError()
             close(fd)
-            throw MediaError(stage, .io("cannot stat \(path): \(why)"))
+            throw MediaError(.metadata, .io("cannot stat \(path): \(why)"))
         }
         self.path = path
         self.descriptor = fd

@@ -64,7 +64,8 @@ public struct MediaMetadata: Sendable, Codable, Equatable {
     /// Display size: EXIF orientation or video rotation applied.
     public var width: Int?
     public var height: Int?
-    /// EXIF orientation, 1...8.
+    /// EXIF orientation, 1...8. In HEIF/AVIF files the `irot` property turns the picture instead (libheif applies
+    /// it when decoding), so the EXIF value there is informative only; `width`/`height` follow `irot`.
     public var orientation: Int?
     public var durationSeconds: Double?
     public var videoCodec: String?

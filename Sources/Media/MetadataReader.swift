@@ -25,26 +25,26 @@ public enum MetadataReader {
         switch format {
         case .heic, .heif, .avif:
             let heif = try HEIFReader.read(file)
-            exif = heif.exif.flatMap(ExifBlock.parse)
-            if let size = heif.displaySize { metadata.setSize(size.width, size.height, from: .container) }
+            exif = heif.exif.flatMap { ExifBlock.parse($0) }
+            metadata.setSize(heif.width, heif.height, quarterTurned: heif.rotation % 180 == 90, from: .container)
             if let video = heif.embeddedVideo {
                 metadata.set(\.motionPhoto, MotionPhotoInfo(flavour: .heicMpvd, videoOffset: video.offset, videoLength: video.length),
                              .motionPhoto, from: .container)
+            } else if let motion = MotionPhotoDetector.detect(in: file, xmp: heif.xmp) {
+                metadata.set(\.motionPhoto, motion, .motionPhoto, from: motion.flavour == .googleXMP ? .xmp : .container)
             }
         case .cr3:
-            throw MediaError(.metadata, .unsupportedFormat(format))
+            exif = try CR3Reader.read(file)
+            metadata.setSize(exif?.imageWidth, exif?.imageHeight, quarterTurned: exif?.turnsQuarter == true, from: .exif)
         default:
             let container = ImageContainers.read(file, format: format)
-            exif = container.exif.flatMap(ExifBlock.parse)
+            exif = container.exif.flatMap { ExifBlock.parse($0) }
             guard container.width != nil || exif != nil else {
                 throw MediaError(.metadata, .corrupt("no readable image header or EXIF block in the \(format.mimeType) file"))
             }
             var width = container.width, height = container.height
             if format == .tiff, width == nil { (width, height) = (exif?.imageWidth, exif?.imageHeight) }
-            if let width, let height {
-                let turned = (5...8).contains(exif?.orientation ?? 1)
-                metadata.setSize(turned ? height : width, turned ? width : height, from: .container)
-            }
+            metadata.setSize(width, height, quarterTurned: exif?.turnsQuarter == true, from: .container)
             if format == .jpeg, let motion = MotionPhotoDetector.detect(in: file, xmp: container.xmp) {
                 metadata.set(\.motionPhoto, motion, .motionPhoto, from: motion.flavour == .googleXMP ? .xmp : .container)
             }
@@ -60,11 +60,13 @@ public enum MetadataReader {
         if let orientation = exif.orientation, (1...8).contains(orientation) {
             metadata.set(\.orientation, orientation, .orientation, from: .exif)
         }
-        if let dateTime = exif.dateTimeOriginal {
-            let time = CaptureTimeParsing.exif(dateTime, subSeconds: exif.subSecTimeOriginal,
-                                               offset: exif.offsetTimeOriginal, now: now)
-            metadata.set(\.captureTime, time, .captureTime, from: .exif)
+        let original = exif.dateTimeOriginal.flatMap {
+            CaptureTimeParsing.exif($0, subSeconds: exif.subSecTimeOriginal, offset: exif.offsetTimeOriginal, now: now)
         }
+        let digitized = exif.dateTimeDigitized.flatMap {
+            CaptureTimeParsing.exif($0, subSeconds: exif.subSecTimeDigitized, offset: exif.offsetTimeDigitized, now: now)
+        }
+        metadata.set(\.captureTime, original ?? digitized, .captureTime, from: .exif)
         if let latitude = exif.latitude, let longitude = exif.longitude,
            GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) {
             let altitude = exif.altitude.flatMap { $0.isFinite ? $0 : nil }
@@ -85,10 +87,7 @@ public enum MetadataReader {
         metadata.set(\.frameRate, facts.frameRate, .frameRate, from: .container)
         metadata.set(\.rotation, facts.rotation, .rotation, from: .container)
         metadata.set(\.hdrTransfer, facts.hdrTransfer, .hdrTransfer, from: .container)
-        if let width = facts.width, let height = facts.height {
-            let turned = facts.rotation % 180 == 90
-            metadata.setSize(turned ? height : width, turned ? width : height, from: .container)
-        }
+        metadata.setSize(facts.width, facts.height, quarterTurned: facts.rotation % 180 == 90, from: .container)
         let tags = facts.tags
         let time = tags["com.apple.quicktime.creationdate"].flatMap { CaptureTimeParsing.container($0, source: tagSource, now: now) }
             ?? tags["creation_time"].flatMap { CaptureTimeParsing.container($0, source: tagSource, now: now) }
@@ -96,6 +95,12 @@ public enum MetadataReader {
         metadata.set(\.make, firstTag(tags, ["com.apple.quicktime.make", "make", "com.android.manufacturer"]), .make, from: tagSource)
         metadata.set(\.model, firstTag(tags, ["com.apple.quicktime.model", "model", "com.android.model"]), .model, from: tagSource)
         metadata.set(\.contentIdentifier, firstTag(tags, ["com.apple.quicktime.content.identifier"]), .contentIdentifier, from: tagSource)
+        if [.mpegTS, .m2ts].contains(metadata.format),
+           let avchd = AVCHDMetadata.read(file, packetSize: metadata.format == .m2ts ? 192 : 188, now: now) {
+            if metadata.captureTime == nil { metadata.set(\.captureTime, avchd.captureTime, .captureTime, from: .container) }
+            if metadata.make == nil { metadata.set(\.make, avchd.make, .make, from: .container) }
+            if metadata.model == nil { metadata.set(\.model, avchd.model, .model, from: .container) }
+        }
         if let text = firstTag(tags, ["com.apple.quicktime.location.ISO6709", "location"]),
            let (latitude, longitude, altitude) = ISO6709.parse(text),
            GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) {
@@ -162,10 +167,11 @@ extension MediaMetadata {
         sources[field] = source
     }
 
-    mutating func setSize(_ width: Int?, _ height: Int?, from source: ValueSource) {
+    /// Sets the display size from the stored one, swapping the sides when the picture is shown turned a quarter.
+    mutating func setSize(_ width: Int?, _ height: Int?, quarterTurned: Bool, from source: ValueSource) {
         guard let width, let height, width > 0, height > 0 else { return }
-        self.width = width
-        self.height = height
+        self.width = quarterTurned ? height : width
+        self.height = quarterTurned ? width : height
         sources[.size] = source
     }
 }

@@ -3,8 +3,8 @@ import Foundation
 /// Finds the video embedded in an Android motion photo, and reports it only when its bytes are really there.
 enum MotionPhotoDetector {
     private static let samsungMarker = Array("MotionPhoto_Data".utf8)
-    /// How far back from the end a Samsung trailer's video may start.
-    private static let trailerSearchLimit: UInt64 = 256 << 20
+    /// How far back from the end the marker is searched for when a Samsung directory is damaged.
+    private static let trailerSearchLimit: UInt64 = 32 << 20
     private static let searchChunk = 1 << 20
 
     static func detect(in file: MediaFile, xmp: String?) -> MotionPhotoInfo? {
@@ -12,9 +12,35 @@ enum MotionPhotoDetector {
             let offset = file.size - fromEnd
             if let info = verifiedVideo(in: file, at: offset, flavour: .googleXMP) { return info }
         }
-        guard file.view(at: file.size &- 4, count: 4).ascii(0, 4) == "SEFT",
-              let marker = lastSamsungMarker(in: file) else { return nil }
-        return verifiedVideo(in: file, at: marker + UInt64(samsungMarker.count), flavour: .samsungTrailer)
+        guard let offset = samsungTrailerVideo(in: file) else { return nil }
+        return verifiedVideo(in: file, at: offset, flavour: .samsungTrailer)
+    }
+
+    /// Samsung's trailer ends with "SEFT" after its "SEFH" directory, whose entries point back (from the
+    /// directory's start) to blocks of: 2 bytes, a 2-byte type, a 4-byte name length, the name, the data.
+    /// When the directory does not add up (files cut by editors), the "MotionPhoto_Data" name is searched for.
+    private static func samsungTrailerVideo(in file: MediaFile) -> UInt64? {
+        guard file.size > 8 else { return nil }
+        let tail = file.view(at: file.size - 8, count: 8)
+        guard tail.ascii(4, 4) == "SEFT", let directoryLength = tail.uint32(0, littleEndian: true).map(UInt64.init),
+              directoryLength >= 12, directoryLength <= min(1 << 20, file.size - 8) else { return nil }
+        let directoryStart = file.size - 8 - directoryLength
+        let directory = file.view(at: directoryStart, count: Int(directoryLength))
+        guard directory.ascii(0, 4) == "SEFH", let count = directory.uint32(8, littleEndian: true) else { return nil }
+        var consistent = true
+        for index in 0..<Int(min(count, 256)) {
+            let entry = 12 + index * 12
+            guard let back = directory.uint32(entry + 4, littleEndian: true).map(UInt64.init),
+                  back >= 8, back <= directoryStart else { consistent = false; continue }
+            let blockStart = directoryStart - back
+            let nameLength = file.view(at: blockStart + 4, count: 4).uint32(0, littleEndian: true) ?? 0
+            if nameLength == UInt32(samsungMarker.count),
+               file.read(at: blockStart + 8, count: samsungMarker.count) == samsungMarker {
+                return blockStart + 8 + UInt64(nameLength)
+            }
+        }
+        guard !consistent, let marker = lastSamsungMarker(in: file) else { return nil }
+        return marker + UInt64(samsungMarker.count)
     }
 
     /// A video is present when an `ftyp` box starts at `offset`; its length is the run of boxes that follows.

@@ -111,3 +111,20 @@ import TestSupport
         #expect(metadata.model == "X-T1")
     }
 }
+
+@Suite struct AVCHDTests {
+    @Test func mdpmRecords() {
+        // Count, then tag + 4 bytes: 0x18/0x19 date (zone byte 0x44: DST, +02:00), 0xe0 maker 0x0108, 0xe4… model.
+        let records: [UInt8] = [5,
+                                0x18, 0x44, 0x20, 0x19, 0x04,
+                                0x19, 0x24, 0x22, 0x24, 0x00,
+                                0xE0, 0x01, 0x08, 0x00, 0x00,
+                                0xE4, 0x49, 0x4C, 0x43, 0x45,
+                                0xE5, 0x2D, 0x37, 0x4D, 0x33]
+        let parsed = AVCHDMetadata.parse(records, now: 1_800_000_000)
+        #expect(parsed?.captureTime == CaptureTime(local: "2019-04-24T22:24:00", offsetSeconds: 7_200, source: .container))
+        #expect(parsed?.make == "Sony")
+        #expect(parsed?.model == "ILCE-7M3")
+        #expect(AVCHDMetadata.parse([3, 0x18, 0x00], now: 1_800_000_000) == nil)
+    }
+}

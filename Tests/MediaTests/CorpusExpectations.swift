@@ -19,6 +19,8 @@ struct ExpectedFile {
     /// ffprobe's display-matrix rotation, counter-clockwise, normalised to 0..<360.
     var counterClockwiseRotation: Int?
     var contentIdentifier: String?
+    var videoCodec: String?
+    var audioCodec: String?
 
     static func load() throws -> [ExpectedFile] {
         guard let corpus = TestEnvironment.corpus else { return [] }
@@ -43,6 +45,8 @@ struct ExpectedFile {
             expected.durationSeconds = (entry["duration_s"] as? NSNumber)?.doubleValue
             expected.counterClockwiseRotation = (entry["rotation"] as? NSNumber)?.intValue
             expected.contentIdentifier = entry["content_identifier"] as? String
+            expected.videoCodec = entry["video_codec"] as? String
+            expected.audioCodec = entry["audio_codec"] as? String
             return expected
         }
     }

@@ -38,22 +38,47 @@ import TestSupport
         }
     }
 
-    /// A JPEG with only a Samsung trailer (no XMP): marker, MP4, then the SEF directory.
-    @Test func samsungTrailerWithoutXMP() throws {
+    /// A JPEG with only a Samsung trailer (no XMP): a "MotionPhoto_Data" block holding an MP4, the SEFH
+    /// directory pointing back to it, and "SEFT". With a damaged directory the block is found by its name.
+    @Test(arguments: [false, true])
+    func samsungTrailerWithoutXMP(damagedDirectory: Bool) throws {
         let folder = try TestEnvironment.makeTempDirectory("keepsake-sef")
         defer { try? FileManager.default.removeItem(at: folder) }
+        func le32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(value >> (8 * $0) & 0xFF) } }
         let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 10, 0, 20, 1, 1, 0x11, 0, 0xFF, 0xD9]
-        let ftyp: [UInt8] = [0, 0, 0, 16] + Array("ftypisom".utf8) + [0, 0, 2, 0]
-        let mdat: [UInt8] = [0, 0, 0, 12] + Array("mdat".utf8) + [1, 2, 3, 4]
-        let trailer = Array("SEFH".utf8) + [0x6A, 0, 0, 0, 0, 0, 0, 0] + [0, 0, 0, 0] + Array("SEFT".utf8)
-        let bytes = jpeg + Array("MotionPhoto_Data".utf8) + ftyp + mdat + trailer
+        let video = box("ftyp", Array("isom".utf8) + [0, 0, 2, 0]) + box("mdat", [1, 2, 3, 4])
+        let block = [0, 0, 0x30, 0x0A] + le32(16) + Array("MotionPhoto_Data".utf8) + video
+        let back = damagedDirectory ? 1 << 30 : block.count
+        let directory = Array("SEFH".utf8) + le32(106) + le32(1) + [0, 0, 0x30, 0x0A] + le32(back) + le32(block.count)
+        let bytes = jpeg + block + directory + le32(directory.count) + Array("SEFT".utf8)
         let url = folder.appendingPathComponent("20200101_101010.jpg")
         try Data(bytes).write(to: url)
         let metadata = try MetadataReader.read(fileAt: url.path, format: .jpeg)
-        let expectedOffset = UInt64(jpeg.count + 16)
-        #expect(metadata.motionPhoto == MotionPhotoInfo(flavour: .samsungTrailer, videoOffset: expectedOffset,
-                                                        videoLength: UInt64(ftyp.count + mdat.count)))
+        #expect(metadata.motionPhoto == MotionPhotoInfo(flavour: .samsungTrailer, videoOffset: UInt64(jpeg.count + 24),
+                                                        videoLength: UInt64(video.count)))
         #expect(metadata.width == 20 && metadata.height == 10)
+    }
+
+    /// A Samsung trailer without a motion photo block (other SEF data) is a plain photo.
+    @Test func samsungTrailerWithoutVideo() throws {
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-sef")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func le32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(value >> (8 * $0) & 0xFF) } }
+        let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 10, 0, 20, 1, 1, 0x11, 0, 0xFF, 0xD9]
+        let block = [0, 0, 0x01, 0x0A] + le32(14) + Array("Image_UTC_Data".utf8) + Array("1577880000000".utf8)
+        let directory = Array("SEFH".utf8) + le32(106) + le32(1) + [0, 0, 0x01, 0x0A] + le32(block.count) + le32(block.count)
+        let url = folder.appendingPathComponent("photo.jpg")
+        try Data(jpeg + block + directory + le32(directory.count) + Array("SEFT".utf8)).write(to: url)
+        #expect(try MetadataReader.read(fileAt: url.path, format: .jpeg).motionPhoto == nil)
+    }
+
+    /// HEIF keeps XMP in a `mime` item; Google's HEIC motion photos put their Container directory there.
+    @Test func heifXMPItem() throws {
+        guard let corpus = TestEnvironment.corpus else { return }
+        let file = try MediaFile(path: corpus.appendingPathComponent("ente-motion_photos__motionphoto.heic").path)
+        let summary = try HEIFReader.read(file)
+        #expect(summary.xmp?.contains("Item:Semantic=\"MotionPhoto\"") == true)
+        #expect(summary.embeddedVideo?.offset == 1_455_411)
     }
 
     @Test func xmpDirectoryForms() {

@@ -11,24 +11,6 @@ import TestSupport
         return withUnsafeBytes(of: size.bigEndian, Array.init) + Array("ftyp".utf8) + brands + [0, 0, 0, 8] + Array("mdat".utf8)
     }
 
-    static func tiff(littleEndian: Bool, entries: [(tag: UInt16, value: [UInt8])]) -> [UInt8] {
-        func u16(_ v: UInt16) -> [UInt8] { littleEndian ? [UInt8(v & 0xFF), UInt8(v >> 8)] : [UInt8(v >> 8), UInt8(v & 0xFF)] }
-        func u32(_ v: UInt32) -> [UInt8] { littleEndian ? (0..<4).map { UInt8(v >> (8 * $0) & 0xFF) } : (0..<4).reversed().map { UInt8(v >> (8 * $0) & 0xFF) } }
-        var bytes = (littleEndian ? [0x49, 0x49] : [0x4D, 0x4D]) + u16(42) + u32(8) + u16(UInt16(entries.count))
-        let dataStart = 8 + 2 + entries.count * 12 + 4
-        var data: [UInt8] = []
-        for entry in entries {
-            bytes += u16(entry.tag) + u16(2) + u32(UInt32(entry.value.count))
-            if entry.value.count <= 4 {
-                bytes += entry.value + Array(repeating: 0, count: 4 - entry.value.count)
-            } else {
-                bytes += u32(UInt32(dataStart + data.count))
-                data += entry.value
-            }
-        }
-        return bytes + u32(0) + data
-    }
-
     static func riff(_ form: String) -> [UInt8] { Array("RIFF".utf8) + [0x10, 0, 0, 0] + Array(form.utf8) + Array(repeating: 0, count: 8) }
 
     static func transportStream(packetSize: Int, packets: Int = 6) -> [UInt8] {
@@ -65,15 +47,15 @@ import TestSupport
     }
 
     @Test func tiffBasedRaw() {
-        let dng = Self.tiff(littleEndian: true, entries: [(0xC612, [1, 4, 0, 0])])
+        let dng = TIFFBuilder(entries: [(0xC612, .long(0x0000_0401))]).build()
         #expect(Sniffer.sniff(dng) == .media(.dng))
-        let nef = Self.tiff(littleEndian: false, entries: [(0x010F, Array("NIKON CORPORATION\0".utf8))])
+        let nef = TIFFBuilder(littleEndian: false, entries: [(0x010F, .ascii("NIKON CORPORATION"))]).build()
         #expect(Sniffer.sniff(nef) == .media(.nef))
-        let arw = Self.tiff(littleEndian: true, entries: [(0x010F, Array("SONY\0".utf8))])
+        let arw = TIFFBuilder(entries: [(0x010F, .ascii("SONY"))]).build()
         #expect(Sniffer.sniff(arw) == .media(.arw))
-        let plain = Self.tiff(littleEndian: true, entries: [(0x010F, Array("Canon\0".utf8))])
+        let plain = TIFFBuilder(entries: [(0x010F, .ascii("Canon"))]).build()
         #expect(Sniffer.sniff(plain) == .media(.tiff))
-        var cr2 = Self.tiff(littleEndian: true, entries: [])
+        var cr2 = TIFFBuilder(entries: []).build()
         cr2 += Array(repeating: 0, count: 16)
         cr2[8...10] = [0x43, 0x52, 0x02]
         #expect(Sniffer.sniff(cr2) == .media(.cr2))
