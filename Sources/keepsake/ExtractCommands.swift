@@ -18,8 +18,7 @@ struct ThumbCommand: ParsableCommand {
     @OptionGroup var libraryOptions: LibraryOptions
 
     func run() throws {
-        let library = try libraryOptions.open()
-        guard let item = try library.index.item(id: id) else { throw UsageError(message: "no item \(id)") }
+        let (library, item) = try libraryOptions.openItem(id)
         guard let thumbnail = item.thumbnailObject else { throw UsageError(message: "item \(id) has no thumbnail") }
         try writeDecrypted(library: library, itemId: id, object: thumbnail, to: to)
     }
@@ -39,8 +38,7 @@ struct StreamCommand: ParsableCommand {
     @OptionGroup var libraryOptions: LibraryOptions
 
     func run() throws {
-        let library = try libraryOptions.open()
-        guard let item = try library.index.item(id: id) else { throw UsageError(message: "no item \(id)") }
+        let (library, item) = try libraryOptions.openItem(id)
         guard let playlist = item.playlistObject, let stream = item.streamObject else { throw UsageError(message: "item \(id) has no stream") }
         try FileManager.default.createDirectory(atPath: to, withIntermediateDirectories: true)
         try writeDecrypted(library: library, itemId: id, object: playlist, to: to + "/playlist.m3u8")
@@ -48,6 +46,15 @@ struct StreamCommand: ParsableCommand {
         try writeAtomically(to: to + "/" + VideoTranscoder.segmentFileName) { sink in
             try library.store.read(ObjectName(stream), range: nil, into: sink)
         }
+    }
+}
+
+extension LibraryOptions {
+    /// Opens the library and finds item `id` in it.
+    func openItem(_ id: String) throws -> (Library, ItemRecord) {
+        let library = try open()
+        guard let item = try library.index.item(id: id) else { throw UsageError(message: "no item \(id)") }
+        return (library, item)
     }
 }
 
