@@ -29,6 +29,8 @@ struct AnalyseJob {
     let file: DiscoveredFile
     let library: Library
     let options: IngestOptions
+    /// What the index knew of source files when the run began (empty with `--rehash`).
+    let known: [String: LibraryIndex.KnownSourceFile]
     let observer: any IngestObserver
 
     enum Result: Sendable {
@@ -81,18 +83,25 @@ struct AnalyseJob {
         return .analysed(analysed)
     }
 
-    /// The fast path of a re-run: a file whose path, size, mtime and inode match the last ingest is not read again.
+    /// The fast path of a re-run: a file whose path, size, mtime and inode match the last ingest is not read
+    /// again. When its item is already in the target album, not even the index is touched.
     private func unchanged(_ source: SourceFileRecord) throws -> FileOutcome? {
-        guard let known = try library.index.sourceFile(at: source.path), known.size == source.size,
-              known.mtimeNanoseconds == source.mtimeNanoseconds, known.inode == source.inode,
-              let item = try library.index.item(id: known.itemId),
-              let existing = try library.resolveExisting(hash: item.dedupHash, album: options.album(for: file),
-                                                         sourceFiles: [source], reuploadDeleted: options.reuploadDeleted)
-        else { return nil }
+        guard let known = known[source.path], known.record.size == source.size,
+              known.record.mtimeNanoseconds == source.mtimeNanoseconds, known.record.inode == source.inode else { return nil }
+        let album = options.album(for: file)
+        let commit: CommitOutcome
+        if !known.isDeleted && known.albums.contains(album) {
+            commit = .duplicate(itemId: known.record.itemId)
+        } else {
+            guard let item = try library.index.item(id: known.record.itemId),
+                  let existing = try library.resolveExisting(hash: item.dedupHash, album: album, sourceFiles: [source],
+                                                             reuploadDeleted: options.reuploadDeleted) else { return nil }
+            commit = existing
+        }
         observer.read(bytes: source.size)
-        var outcome = FileOutcome(path: file.path, existing, bytes: source.size)
-        outcome.type = item.type
-        outcome.mimeType = try library.index.originals(of: item.id).first { $0.sourcePath == source.path }?.mimeType
+        var outcome = FileOutcome(path: file.path, commit, bytes: source.size)
+        outcome.type = known.itemType
+        outcome.mimeType = known.mimeType
         return outcome
     }
 }

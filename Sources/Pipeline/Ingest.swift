@@ -69,9 +69,10 @@ public enum Ingest {
 
         // Phase 1: type and metadata of every file, so that Live Photos can pair before anything is stored.
         let analysed = Mutex<[AnalysedFile]>([])
+        let known = options.rehash ? [:] : try library.index.knownSourceFiles()
         WorkerPool.run(files, workers: options.jobs) { file in
             observer.started(file)
-            switch AnalyseJob(file: file, library: library, options: options, observer: observer).run() {
+            switch AnalyseJob(file: file, library: library, options: options, known: known, observer: observer).run() {
             case .analysed(let result): analysed.withLock { $0.append(result) }
             case .done(let outcome): report([outcome])
             }

@@ -41,7 +41,10 @@ struct JournalEntry: Codable {
         case .album(let album):
             try album.insert(db, onConflict: .ignore)
         case .item(let item, let originals, let memberships, let objects):
-            guard try ItemRecord.fetchOne(db, key: item.id) == nil else { break }
+            // Two machines may have stored the same bytes into one store: the earlier item wins, and the later
+            // one's objects are left unreferenced, for `verify --repair` to remove.
+            guard try ItemRecord.fetchOne(db, key: item.id) == nil,
+                  try ItemRecord.filter(Column("dedupHash") == item.dedupHash).fetchCount(db) == 0 else { break }
             try item.insert(db)
             for original in originals { try original.insert(db) }
             for membership in memberships { try Self.insert(db, membership, itemId: item.id, at: time) }
@@ -50,7 +53,7 @@ struct JournalEntry: Codable {
                                arguments: [object, item.id])
             }
         case .membership(let itemId, let membership):
-            try Self.insert(db, membership, itemId: itemId, at: time)
+            if try ItemRecord.exists(db, key: itemId) { try Self.insert(db, membership, itemId: itemId, at: time) }
         case .deletion(let itemId):
             try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [time, itemId])
         case .restoration(let itemId):

@@ -131,6 +131,41 @@ public final class LibraryIndex: Sendable {
         try read { db in try FailedFileRecord.order(Column("path")).fetchAll(db) }
     }
 
+    /// A source file as the last run that took it left it, with what the fast path of a re-run needs.
+    public struct KnownSourceFile: Sendable {
+        public var record: SourceFileRecord
+        public var itemType: ItemType
+        public var mimeType: String?
+        public var isDeleted: Bool
+        /// The albums the item is in, as `AlbumTarget`s.
+        public var albums: Set<AlbumTarget>
+    }
+
+    /// Every known source file by path, read in one query at the start of a run, so that a re-run over many
+    /// unchanged files touches the index once rather than once a file.
+    public func knownSourceFiles() throws(LibraryError) -> [String: KnownSourceFile] {
+        try read { db in
+            var known: [String: KnownSourceFile] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT s.*, i.type, i.deletedAt, o.mimeType,
+                       (SELECT group_concat(a.kind || ':' || a.name, char(31)) FROM albumItems ai
+                        JOIN albums a ON a.id = ai.albumId WHERE ai.itemId = s.itemId) AS albums
+                FROM sourceFiles s JOIN items i ON i.id = s.itemId
+                LEFT JOIN originals o ON o.itemId = s.itemId AND o.sourcePath = s.path
+                GROUP BY s.path
+                """)
+            while let row = try rows.next() {
+                let albums = (row["albums"] as String?)?.split(separator: "\u{1F}").map { entry -> AlbumTarget in
+                    entry.hasPrefix("uncategorized:") ? .uncategorized : .named(String(entry.dropFirst("user:".count)))
+                } ?? []
+                let record = try SourceFileRecord(row: row)
+                known[record.path] = KnownSourceFile(record: record, itemType: row["type"], mimeType: row["mimeType"],
+                                                     isDeleted: row["deletedAt"] as Date? != nil, albums: Set(albums))
+            }
+            return known
+        }
+    }
+
     public func sourceFile(at path: String) throws(LibraryError) -> SourceFileRecord? {
         try read { db in try SourceFileRecord.fetchOne(db, key: path) }
     }

@@ -107,3 +107,24 @@ import TestSupport
         withExtendedLifetime(lock) {}
     }
 }
+
+@Suite struct JournalReplayTests {
+    @Test func twoMachinesStoringTheSameBytesRebuildToOneItem() throws {
+        let path = try TestEnvironment.makeTempDirectory().path + "/lib"
+        let library = try Library.open(at: path, passphrase: "pw", create: true)
+        let first = try LibraryTests().storeItem(library, hash: "same", album: .named("A"))
+        // The second machine's entry: same bytes, its own item id and key, written straight into the store.
+        let twin = ItemRecord(id: "twin", type: .image, dedupHash: "same", createdAt: Date(), deletedAt: nil, metadataJSON: nil,
+                              metadataObject: nil, thumbnailObject: nil, streamObject: nil, playlistObject: nil, stageProblems: nil)
+        let entry = JournalEntry(time: Date(), change: .item(twin, originals: [], memberships: [], objects: []))
+        let master = try KeyFile.decode(try library.store.get(KeyFile.objectName)).openMasterKey(passphrase: "pw")
+        try library.store.put(JournalEntry.newName(), bytes: try entry.sealed(with: master))
+        let later = JournalEntry(time: Date(), change: .membership(itemId: "twin", .init(albumId: "x", wrappedFileKey: Data())))
+        try library.store.put(JournalEntry.newName(), bytes: try later.sealed(with: master))
+
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + "/index.sqlite" + suffix) }
+        let rebuilt = try Library.open(at: path, passphrase: "pw", create: false)
+        #expect(try rebuilt.index.items().map(\.id) == [first.itemId])
+        #expect(try rebuilt.index.albumNames(of: first.itemId) == ["A"])
+    }
+}
