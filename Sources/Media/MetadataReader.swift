@@ -22,10 +22,12 @@ public enum MetadataReader {
     private static func readImage(_ file: MediaFile, into metadata: inout MediaMetadata, now: Int) throws(MediaError) {
         let format = metadata.format
         var exif: ExifFields?
+        var xmp: String?
         switch format {
         case .heic, .heif, .avif:
             let heif = try HEIFReader.read(file)
             exif = heif.exif.flatMap { ExifBlock.parse($0) }
+            xmp = heif.xmp
             metadata.setSize(heif.width, heif.height, quarterTurned: heif.rotation % 180 == 90, from: .container)
             if let video = heif.embeddedVideo {
                 metadata.set(\.motionPhoto, MotionPhotoInfo(flavour: .heicMpvd, videoOffset: video.offset, videoLength: video.length),
@@ -39,6 +41,7 @@ public enum MetadataReader {
         default:
             let container = ImageContainers.read(file, format: format)
             exif = container.exif.flatMap { ExifBlock.parse($0) }
+            xmp = container.xmp
             guard container.width != nil || exif != nil else {
                 throw MediaError(.metadata, .corrupt("no readable image header or EXIF block in the \(format.mimeType) file"))
             }
@@ -50,6 +53,9 @@ public enum MetadataReader {
             }
         }
         if let exif { apply(exif, to: &metadata, now: now) }
+        if metadata.captureTime == nil, let xmp {
+            metadata.set(\.captureTime, XMP.captureTime(xmp, now: now), .captureTime, from: .xmp)
+        }
     }
 
     private static func apply(_ exif: ExifFields, to metadata: inout MediaMetadata, now: Int) {

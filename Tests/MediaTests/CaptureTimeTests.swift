@@ -48,6 +48,21 @@ import TestSupport
         #expect(CaptureTimeFallbacks.fromFileName(name, now: Self.now) == nil)
     }
 
+    @Test func xmpDates() {
+        #expect(XMP.captureTime(#"<rdf:Description photoshop:DateCreated="2015-09-27T16:29:28"/>"#, now: Self.now)
+                == CaptureTime(local: "2015-09-27T16:29:28", offsetSeconds: nil, source: .xmp))
+        #expect(XMP.captureTime("<exif:DateTimeOriginal>2019-01-02T03:04:05.120+01:00</exif:DateTimeOriginal>", now: Self.now)
+                == CaptureTime(local: "2019-01-02T03:04:05.120", offsetSeconds: 3_600, source: .xmp))
+        #expect(XMP.captureTime(#"<rdf:Description xmp:CreateDate="2015-09-27"/>"#, now: Self.now) == nil)
+    }
+
+    /// An iPhone screenshot (PNG) has no EXIF, but its XMP iTXt chunk says when it was taken.
+    @Test func pngScreenshotDateFromXMP() throws {
+        guard TestEnvironment.corpus != nil else { return }
+        let metadata = try #require(try corpusMetadata("osxphotos__IMG_2908.PNG"))
+        #expect(metadata.captureTime == CaptureTime(local: "2015-09-27T16:29:28", offsetSeconds: nil, source: .xmp))
+    }
+
     @Test func iso6709() {
         #expect(ISO6709.parse("+34.0083-118.4979+000.000/")! == (34.0083, -118.4979, 0.0))
         #expect(ISO6709.parse("+32.0929+034.8620/")! == (32.0929, 34.862, nil))
