@@ -1,12 +1,31 @@
 import Foundation
 
-/// Where a capture time comes from when the file itself has none (SPEC 3): a Google Takeout sidecar,
+/// Where a capture time comes from when the file itself has none (SPEC 3): an XMP or Google Takeout sidecar,
 /// a date in the file name, then the file's modification time.
 enum CaptureTimeFallbacks {
-    /// What a Takeout sidecar says about its photo.
+    /// What a sidecar says about its photo.
     struct Sidecar: Equatable {
         var captureTime: CaptureTime?
         var location: GeoLocation?
+    }
+
+    /// The XMP sidecar next to `path` (`NAME.EXT.xmp` as darktable writes it, or `NAME.xmp` as Lightroom does):
+    /// its capture time and location.
+    static func xmpSidecar(for path: String, now: Int) -> Sidecar? {
+        let url = URL(fileURLWithPath: path)
+        let stem = url.deletingPathExtension().path
+        for candidate in [path + ".xmp", path + ".XMP", stem + ".xmp", stem + ".XMP"] {
+            guard let text = smallFile(candidate).map({ String(decoding: $0, as: UTF8.self) }) else { continue }
+            return Sidecar(captureTime: XMP.captureTime(text, now: now), location: XMP.location(text))
+        }
+        return nil
+    }
+
+    /// The contents of a sidecar-sized file (1 byte to 1 MiB), or nil.
+    private static func smallFile(_ path: String) -> Data? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? Int, size > 0, size <= 1 << 20 else { return nil }
+        return FileManager.default.contents(atPath: path)
     }
 
     /// The Takeout JSON next to `path`, if any: `NAME.EXT.json`, `NAME.json`, `NAME.EXT.supplemental-metadata.json`,
@@ -15,10 +34,7 @@ enum CaptureTimeFallbacks {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent()
         for name in sidecarNames(for: url.lastPathComponent) {
-            let candidate = folder.appendingPathComponent(name).path
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: candidate),
-                  let size = attributes[.size] as? Int, size > 0, size <= 1 << 20,
-                  let data = FileManager.default.contents(atPath: candidate),
+            guard let data = smallFile(folder.appendingPathComponent(name).path),
                   let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
             return parseSidecar(json, now: now)
         }

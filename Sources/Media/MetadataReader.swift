@@ -125,10 +125,13 @@ public enum MetadataReader {
     // MARK: Fallbacks
 
     private static func applyFallbacks(to metadata: inout MediaMetadata, file: MediaFile, now: Int) {
-        let needsSidecar = metadata.captureTime == nil || metadata.location == nil
-        if needsSidecar, let sidecar = CaptureTimeFallbacks.sidecar(for: file.path, now: now) {
-            if metadata.captureTime == nil { metadata.set(\.captureTime, sidecar.captureTime, .captureTime, from: .takeoutJSON) }
-            if metadata.location == nil { metadata.set(\.location, sidecar.location, .location, from: .takeoutJSON) }
+        let sidecars: [(ValueSource, (String, Int) -> CaptureTimeFallbacks.Sidecar?)] = [
+            (.xmp, CaptureTimeFallbacks.xmpSidecar), (.takeoutJSON, CaptureTimeFallbacks.sidecar),
+        ]
+        for (source, read) in sidecars where metadata.captureTime == nil || metadata.location == nil {
+            guard let sidecar = read(file.path, now) else { continue }
+            if metadata.captureTime == nil { metadata.set(\.captureTime, sidecar.captureTime, .captureTime, from: source) }
+            if metadata.location == nil { metadata.set(\.location, sidecar.location, .location, from: source) }
         }
         if metadata.captureTime == nil {
             let name = (file.path as NSString).lastPathComponent

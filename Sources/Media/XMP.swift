@@ -28,4 +28,29 @@ enum XMP {
         }
         return nil
     }
+
+    /// exif:GPSLatitude / exif:GPSLongitude, written "DDD,MM.mmk" or "DDD,MM,SSk" (k: N, S, E or W).
+    static func location(_ xmp: String) -> GeoLocation? {
+        guard let latitude = value(xmp, "exif:GPSLatitude").flatMap(coordinate),
+              let longitude = value(xmp, "exif:GPSLongitude").flatMap(coordinate),
+              GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) else { return nil }
+        var altitude = value(xmp, "exif:GPSAltitude").flatMap(rational)
+        if value(xmp, "exif:GPSAltitudeRef") == "1", let above = altitude { altitude = -above }
+        return GeoLocation(latitude: latitude, longitude: longitude, altitude: altitude, source: .xmp)
+    }
+
+    private static func coordinate(_ text: String) -> Double? {
+        guard let reference = text.last?.uppercased(), ["N", "S", "E", "W"].contains(reference) else { return nil }
+        let parts = text.dropLast().split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.count <= 3, !parts.contains(nil) else { return nil }
+        let value = zip(parts.map { $0! }, [1.0, 60.0, 3600.0]).reduce(0) { $0 + $1.0 / $1.1 }
+        return reference == "S" || reference == "W" ? -value : value
+    }
+
+    /// "1234/10" or "123.4".
+    private static func rational(_ text: String) -> Double? {
+        let parts = text.split(separator: "/").compactMap { Double($0) }
+        if parts.count == 2 { return parts[1] == 0 ? nil : parts[0] / parts[1] }
+        return parts.count == 1 ? parts[0] : nil
+    }
 }

@@ -98,6 +98,26 @@ import TestSupport
         #expect(plain.captureTime == CaptureTime(local: "2020-09-13T12:26:40", offsetSeconds: 0, source: .mtime))
     }
 
+    /// An XMP sidecar (darktable's NAME.EXT.xmp) comes before the Takeout JSON.
+    @Test func xmpSidecar() throws {
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-xmp")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("scan.jpg")
+        try Data([0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 10, 0, 20, 1, 1, 0x11, 0, 0xFF, 0xD9]).write(to: url)
+        let xmp = """
+        <x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description exif:DateTimeOriginal="2001-02-03T04:05:06+02:00"
+          exif:GPSLatitude="48,51.5N" exif:GPSLongitude="2,21,0E" exif:GPSAltitude="355/10" exif:GPSAltitudeRef="0"/>
+        </rdf:RDF></x:xmpmeta>
+        """
+        try Data(xmp.utf8).write(to: folder.appendingPathComponent("scan.jpg.xmp"))
+        try Data(#"{"photoTakenTime":{"timestamp":"1577880000"}}"#.utf8).write(to: folder.appendingPathComponent("scan.jpg.json"))
+        let metadata = try MetadataReader.read(fileAt: url.path, format: .jpeg)
+        #expect(metadata.captureTime == CaptureTime(local: "2001-02-03T04:05:06", offsetSeconds: 7_200, source: .xmp))
+        let location = try #require(metadata.location)
+        #expect(abs(location.latitude - 48.858333) < 1e-5 && abs(location.longitude - 2.35) < 1e-5)
+        #expect(location.altitude == 35.5 && location.source == .xmp)
+    }
+
     @Test func sidecarNames() {
         let names = CaptureTimeFallbacks.sidecarNames(for: "IMG_1234(1).jpg")
         #expect(names.contains("IMG_1234.jpg(1).json"))
