@@ -126,7 +126,7 @@ public enum MetadataReader {
 
     private static func applyFallbacks(to metadata: inout MediaMetadata, file: MediaFile, now: Int) {
         let sidecars: [(ValueSource, (String, Int) -> CaptureTimeFallbacks.Sidecar?)] = [
-            (.xmp, CaptureTimeFallbacks.xmpSidecar), (.takeoutJSON, CaptureTimeFallbacks.sidecar),
+            (.xmp, CaptureTimeFallbacks.xmpSidecar), (.takeoutJSON, CaptureTimeFallbacks.takeoutSidecar),
         ]
         for (source, read) in sidecars where metadata.captureTime == nil || metadata.location == nil {
             guard let sidecar = read(file.path, now) else { continue }

@@ -36,6 +36,8 @@ import TestSupport
         ("PXL_20200101_123456789.jpg", "2020-01-01T12:34:56"),
         ("VID_20191231_235959.mp4", "2019-12-31T23:59:59"),
         ("20200101_101010.jpg", "2020-01-01T10:10:10"),
+        ("20200101123456.jpg", "2020-01-01T12:34:56"),
+        ("Photo 2020-01-01 12.34.56.jpg", "2020-01-01T12:34:56"),
     ])
     func fileNameDates(name: String, local: String) {
         #expect(CaptureTimeFallbacks.fromFileName(name, now: Self.now)
@@ -43,7 +45,8 @@ import TestSupport
     }
 
     @Test(arguments: ["IMG_2908.PNG", "DSC_1234.JPG", "crash-0f5b7f736ab835dbc411ab23575a703acdde727f.fuzzed",
-                      "IMG_19800101_101010.jpg", "IMG_20201341_101010.jpg", "123420200101.jpg"])
+                      "IMG_19800101_101010.jpg", "IMG_20201341_101010.jpg", "123420200101.jpg",
+                      "2020010112345678.jpg", "2020010199.jpg"])
     func namesWithoutDates(name: String) {
         #expect(CaptureTimeFallbacks.fromFileName(name, now: Self.now) == nil)
     }
@@ -118,12 +121,12 @@ import TestSupport
         #expect(location.altitude == 35.5 && location.source == .xmp)
     }
 
-    @Test func sidecarNames() {
-        let names = CaptureTimeFallbacks.sidecarNames(for: "IMG_1234(1).jpg")
+    @Test func takeoutSidecarNames() {
+        let names = CaptureTimeFallbacks.takeoutSidecarNames(for: "IMG_1234(1).jpg")
         #expect(names.contains("IMG_1234.jpg(1).json"))
         #expect(names.contains("IMG_1234(1).jpg.json"))
         let long = "PXL_20230416_120000000.PORTRAIT-01.COVER.jpg"
-        #expect(CaptureTimeFallbacks.sidecarNames(for: long).contains(String((long + ".supplemental-metadata").prefix(46)) + ".json"))
+        #expect(CaptureTimeFallbacks.takeoutSidecarNames(for: long).contains(String((long + ".supplemental-metadata").prefix(46)) + ".json"))
     }
 
     /// An implausible EXIF date (here 1985, patched into a copy of a corpus file) gives way to the fallbacks.
