@@ -101,6 +101,12 @@ import TestSupport
         let empty = folder.appendingPathComponent("empty.jpg")
         #expect(FileManager.default.createFile(atPath: empty.path, contents: Data()))
         #expect(throws: MediaError.self) { try MetadataReader.read(fileAt: empty.path, format: .jpeg) }
+        #expect(mkfifo(folder.appendingPathComponent("pipe.jpg").path, 0o600) == 0)
+        for special in [folder.path, folder.appendingPathComponent("pipe.jpg").path] {
+            #expect(throws: MediaError(.metadata, .io("\(special) is not a regular file"))) {
+                try MetadataReader.read(fileAt: special, format: .jpeg)
+            }
+        }
         do {
             _ = try MetadataReader.read(fileAt: folder.appendingPathComponent("missing.mov").path, format: .mov)
             Issue.record("a missing file gave metadata")
