@@ -95,6 +95,24 @@ import TestSupport
         #expect(sequential == concurrent)
     }
 
+    /// 10 GiB files (sparse: a real JPEG's or MOV's bytes, then a hole) are read from their headers, in no time.
+    @Test(arguments: ["osxphotos__IMG_4179.jpeg", "metadata-extractor-images__with-gps.mov"])
+    func hugeFilesAreReadFromTheirHeaders(name: String) throws {
+        guard let corpus = TestEnvironment.corpus else { return }
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-huge")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent(name)
+        try FileManager.default.copyItem(at: corpus.appendingPathComponent(name), to: url)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 10 << 30)
+        try handle.close()
+        guard case .media(let format) = sniffFile(url.path) else { Issue.record("\(name) does not sniff"); return }
+        let started = Date()
+        let metadata = try MetadataReader.read(fileAt: url.path, format: format)
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(metadata.width != nil && metadata.captureTime?.source != .mtime)
+    }
+
     @Test func emptyAndMissingFilesAreTypedErrors() throws {
         let folder = try TestEnvironment.makeTempDirectory("keepsake-empty")
         defer { try? FileManager.default.removeItem(at: folder) }
