@@ -65,14 +65,11 @@ struct ByteView {
         }
     }
 
+    /// Where `needle` first starts, looking only at the bytes below `limit`.
     func firstIndex(of needle: [UInt8], below limit: Int) -> Int? {
-        firstIndex(of: needle, from: 0, below: limit)
-    }
-
-    func firstIndex(of needle: [UInt8], from start: Int, below limit: Int) -> Int? {
         let end = min(limit, bytes.count) - needle.count
-        guard !needle.isEmpty, start >= 0, end >= start else { return nil }
-        return (start...end).first { bytes[$0] == needle[0] && bytes[$0..<$0 + needle.count].elementsEqual(needle) }
+        guard !needle.isEmpty, end >= 0 else { return nil }
+        return (0...end).first { bytes[$0] == needle[0] && bytes[$0..<$0 + needle.count].elementsEqual(needle) }
     }
 }
 

@@ -1,31 +1,47 @@
 import Foundation
 
-/// Where a capture time comes from when the file itself has none (SPEC 3): a Google Takeout sidecar,
+/// Where a capture time comes from when the file itself has none (SPEC 3): an XMP or Google Takeout sidecar,
 /// a date in the file name, then the file's modification time.
 enum CaptureTimeFallbacks {
-    /// What a Takeout sidecar says about its photo.
+    /// What a sidecar says about its photo.
     struct Sidecar: Equatable {
         var captureTime: CaptureTime?
         var location: GeoLocation?
     }
 
-    /// The Takeout JSON next to `path`, if any: `NAME.EXT.json`, `NAME.json`, `NAME.EXT.supplemental-metadata.json`,
-    /// the same names cut to Google's 51-character limit, and `NAME.EXT(1).json` for `NAME(1).EXT`.
-    static func sidecar(for path: String, now: Int) -> Sidecar? {
+    /// The XMP sidecar next to `path` (`NAME.EXT.xmp` as darktable writes it, or `NAME.xmp` as Lightroom does):
+    /// its capture time and location.
+    static func xmpSidecar(for path: String, now: Int) -> Sidecar? {
         let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent()
-        for name in sidecarNames(for: url.lastPathComponent) {
-            let candidate = folder.appendingPathComponent(name).path
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: candidate),
-                  let size = attributes[.size] as? Int, size > 0, size <= 1 << 20,
-                  let data = FileManager.default.contents(atPath: candidate),
-                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
-            return parseSidecar(json, now: now)
+        let stem = url.deletingPathExtension().path
+        for candidate in [path + ".xmp", path + ".XMP", stem + ".xmp", stem + ".XMP"] {
+            guard let text = smallFile(candidate).map({ String(decoding: $0, as: UTF8.self) }) else { continue }
+            return Sidecar(captureTime: XMP.captureTime(text, now: now), location: XMP.location(text))
         }
         return nil
     }
 
-    static func sidecarNames(for fileName: String) -> [String] {
+    /// The contents of a sidecar-sized file (1 byte to 1 MiB), or nil.
+    private static func smallFile(_ path: String) -> Data? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? Int, size > 0, size <= 1 << 20 else { return nil }
+        return FileManager.default.contents(atPath: path)
+    }
+
+    /// The Takeout JSON next to `path`, if any: `NAME.EXT.json`, `NAME.json`, `NAME.EXT.supplemental-metadata.json`,
+    /// the same names cut to Google's 51-character limit, and `NAME.EXT(1).json` for `NAME(1).EXT`.
+    static func takeoutSidecar(for path: String, now: Int) -> Sidecar? {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent()
+        for name in takeoutSidecarNames(for: url.lastPathComponent) {
+            guard let data = smallFile(folder.appendingPathComponent(name).path),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            return parseTakeoutSidecar(json, now: now)
+        }
+        return nil
+    }
+
+    static func takeoutSidecarNames(for fileName: String) -> [String] {
         let stem = (fileName as NSString).deletingPathExtension
         let ext = (fileName as NSString).pathExtension
         var names = [fileName + ".json", stem + ".json",
@@ -43,7 +59,7 @@ enum CaptureTimeFallbacks {
         return names.filter { $0 != fileName && seen.insert($0).inserted }
     }
 
-    static func parseSidecar(_ json: [String: Any], now: Int) -> Sidecar {
+    static func parseTakeoutSidecar(_ json: [String: Any], now: Int) -> Sidecar {
         var sidecar = Sidecar()
         if let taken = json["photoTakenTime"] as? [String: Any], let timestamp = taken["timestamp"] {
             let seconds = (timestamp as? String).flatMap(Int.init) ?? (timestamp as? NSNumber)?.intValue
@@ -64,21 +80,16 @@ enum CaptureTimeFallbacks {
     /// A date in the file name: `IMG_20200101_123456`, `PXL_20200101_123456789`, `Screenshot_20200101-123456`,
     /// `signal-2020-01-01-12-34-56`, or date only (`IMG-20200101-WA0001`, midnight). No offset is known.
     static func fromFileName(_ fileName: String, now: Int) -> CaptureTime? {
-        let digitsAndSeparators = Array(fileName.utf8)
-        var index = 0
-        while index < digitsAndSeparators.count {
-            if isDigit(digitsAndSeparators[index]) && (index == 0 || !isDigit(digitsAndSeparators[index - 1])),
-               let time = dateTime(in: digitsAndSeparators, at: index, now: now) {
-                return time
-            }
-            index += 1
+        let chars = Array(fileName.utf8)
+        for index in chars.indices where isDigit(chars[index]) && (index == 0 || !isDigit(chars[index - 1])) {
+            if let time = dateTime(in: chars, at: index, now: now) { return time }
         }
         return nil
     }
 
     private static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
-    /// Reads YYYY[-_]MM[-_]DD then optionally [-_ T]HH[-_.]MM[-_.]SS at `start`.
+    /// Reads YYYY[-_]MM[-_]DD then optionally [-_. T]HH[-_.]MM[-_.]SS at `start`.
     private static func dateTime(in chars: [UInt8], at start: Int, now: Int) -> CaptureTime? {
         var at = start
         func field(_ length: Int, separators: Set<UInt8>) -> Int? {
@@ -96,14 +107,18 @@ enum CaptureTimeFallbacks {
         guard let year = field(4, separators: []), (CaptureTimeParsing.earliestYear...2100).contains(year),
               let month = field(2, separators: dateSeparators), let day = field(2, separators: dateSeparators)
         else { return nil }
-        if at < chars.count, isDigit(chars[at]) { return nil }  // part of a longer number
+        // Straight on from the date only a time of day may follow ("20200101123456"), else it is a longer number.
+        let joined = at < chars.count && isDigit(chars[at])
         let timeSeparators: Set<UInt8> = [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "T")]
         let date = WallClock(year: year, month: month, day: day, hour: 0, minute: 0, second: 0)
         var clock = date
+        var hasTime = false
         if let hour = field(2, separators: timeSeparators), let minute = field(2, separators: timeSeparators),
            let second = field(2, separators: timeSeparators) {
             (clock.hour, clock.minute, clock.second) = (hour, minute, second)
+            hasTime = clock.isValid
         }
+        if joined && (!hasTime || (at < chars.count && isDigit(chars[at]))) { return nil }
         // Digits after the date that are not a time of day (e.g. "-WA0001") leave the date alone.
         return CaptureTimeParsing.plausible(clock.isValid ? clock : date, nil, source: .filename, now: now)
     }

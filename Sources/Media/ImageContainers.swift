@@ -85,6 +85,8 @@ enum ImageContainers {
                 }
             case "eXIf" where length <= maximumChunk:
                 result.exif = file.read(at: data, count: Int(length))
+            case "iTXt" where length <= maximumChunk && result.xmp == nil:
+                result.xmp = pngXMP(file.read(at: data, count: Int(length)))
             case "IEND":
                 return result
             default:
@@ -93,6 +95,17 @@ enum ImageContainers {
             offset = data + UInt64(length) + 4
         }
         return result
+    }
+
+    /// An iTXt chunk's text when it is the uncompressed XMP packet: keyword "XML:com.adobe.xmp", NUL, compression
+    /// flag and method, language tag, NUL, translated keyword, NUL, text.
+    private static func pngXMP(_ chunk: [UInt8]) -> String? {
+        let keyword = Array("XML:com.adobe.xmp".utf8) + [0]
+        guard chunk.starts(with: keyword), chunk.count > keyword.count + 2, chunk[keyword.count] == 0 else { return nil }
+        let view = ByteView(chunk)
+        guard let (_, afterLanguage) = view.cString(keyword.count + 2),
+              let (_, textStart) = view.cString(afterLanguage) else { return nil }
+        return String(decoding: chunk[textStart...], as: UTF8.self)
     }
 
     private static func gif(_ file: MediaFile) -> ImageContainer {

@@ -16,13 +16,18 @@ final class MediaFile {
     private let descriptor: Int32
 
     init(path: String) throws(MediaError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw MediaError(.metadata, .io("cannot open \(path): \(Self.lastError())")) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let why = Self.lastError()
             close(fd)
             throw MediaError(.metadata, .io("cannot stat \(path): \(why)"))
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw MediaError(.metadata, .io("\(path) is not a regular file"))
         }
         self.path = path
         self.descriptor = fd

@@ -22,10 +22,12 @@ public enum MetadataReader {
     private static func readImage(_ file: MediaFile, into metadata: inout MediaMetadata, now: Int) throws(MediaError) {
         let format = metadata.format
         var exif: ExifFields?
+        var xmp: String?
         switch format {
         case .heic, .heif, .avif:
             let heif = try HEIFReader.read(file)
             exif = heif.exif.flatMap { ExifBlock.parse($0) }
+            xmp = heif.xmp
             metadata.setSize(heif.width, heif.height, quarterTurned: heif.rotation % 180 == 90, from: .container)
             if let video = heif.embeddedVideo {
                 metadata.set(\.motionPhoto, MotionPhotoInfo(flavour: .heicMpvd, videoOffset: video.offset, videoLength: video.length),
@@ -39,6 +41,7 @@ public enum MetadataReader {
         default:
             let container = ImageContainers.read(file, format: format)
             exif = container.exif.flatMap { ExifBlock.parse($0) }
+            xmp = container.xmp
             guard container.width != nil || exif != nil else {
                 throw MediaError(.metadata, .corrupt("no readable image header or EXIF block in the \(format.mimeType) file"))
             }
@@ -50,6 +53,9 @@ public enum MetadataReader {
             }
         }
         if let exif { apply(exif, to: &metadata, now: now) }
+        if metadata.captureTime == nil, let xmp {
+            metadata.set(\.captureTime, XMP.captureTime(xmp, now: now), .captureTime, from: .xmp)
+        }
     }
 
     private static func apply(_ exif: ExifFields, to metadata: inout MediaMetadata, now: Int) {
@@ -119,10 +125,13 @@ public enum MetadataReader {
     // MARK: Fallbacks
 
     private static func applyFallbacks(to metadata: inout MediaMetadata, file: MediaFile, now: Int) {
-        let needsSidecar = metadata.captureTime == nil || metadata.location == nil
-        if needsSidecar, let sidecar = CaptureTimeFallbacks.sidecar(for: file.path, now: now) {
-            if metadata.captureTime == nil { metadata.set(\.captureTime, sidecar.captureTime, .captureTime, from: .takeoutJSON) }
-            if metadata.location == nil { metadata.set(\.location, sidecar.location, .location, from: .takeoutJSON) }
+        let sidecars: [(ValueSource, (String, Int) -> CaptureTimeFallbacks.Sidecar?)] = [
+            (.xmp, CaptureTimeFallbacks.xmpSidecar), (.takeoutJSON, CaptureTimeFallbacks.takeoutSidecar),
+        ]
+        for (source, read) in sidecars where metadata.captureTime == nil || metadata.location == nil {
+            guard let sidecar = read(file.path, now) else { continue }
+            if metadata.captureTime == nil { metadata.set(\.captureTime, sidecar.captureTime, .captureTime, from: source) }
+            if metadata.location == nil { metadata.set(\.location, sidecar.location, .location, from: source) }
         }
         if metadata.captureTime == nil {
             let name = (file.path as NSString).lastPathComponent

@@ -57,27 +57,14 @@ enum MotionPhotoDetector {
     /// Google's XMP: `GCamera:MicroVideoOffset` (legacy), or the `Container:Directory` item whose semantic is
     /// `MotionPhoto` and whose `Item:Length` counts from the end of the file.
     static func videoDistanceFromEnd(_ xmp: String) -> UInt64? {
-        if let value = xmpValue(xmp, "GCamera:MicroVideoOffset").flatMap(UInt64.init) { return value }
+        if let value = XMP.value(xmp, "GCamera:MicroVideoOffset").flatMap(UInt64.init) { return value }
         for item in xmp.components(separatedBy: "<rdf:li").dropFirst()
-        where xmpValue(item, "Item:Semantic") == "MotionPhoto" {
-            let padding = xmpValue(item, "Item:Padding").flatMap(UInt64.init) ?? 0
-            if let length = xmpValue(item, "Item:Length").flatMap(UInt64.init), length > 0 {
+        where XMP.value(item, "Item:Semantic") == "MotionPhoto" {
+            let padding = XMP.value(item, "Item:Padding").flatMap(UInt64.init) ?? 0
+            if let length = XMP.value(item, "Item:Length").flatMap(UInt64.init), length > 0 {
                 let (total, overflow) = length.addingReportingOverflow(padding)
                 return overflow ? nil : total
             }
-        }
-        return nil
-    }
-
-    /// A property written as an attribute (`name="value"`) or an element (`<name>value</name>`).
-    static func xmpValue(_ xmp: String, _ name: String) -> String? {
-        if let range = xmp.range(of: name + "=\"") {
-            let rest = xmp[range.upperBound...]
-            return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
-        }
-        if let range = xmp.range(of: "<" + name + ">") {
-            let rest = xmp[range.upperBound...]
-            return rest.firstIndex(of: "<").map { String(rest[..<$0]).trimmingCharacters(in: .whitespacesAndNewlines) }
         }
         return nil
     }

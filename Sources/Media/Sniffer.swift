@@ -152,7 +152,7 @@ public enum Sniffer {
 
     /// Valid UTF-8, allowing a character split by the end of the sample when the file goes on.
     private static func isUTF8(_ sample: [UInt8], cut: Bool) -> Bool {
-        for dropped in 0...(cut ? 3 : 0) where dropped < sample.count || dropped == 0 {
+        for dropped in 0...(cut ? min(3, sample.count) : 0) {
             if String(validating: sample.dropLast(dropped), as: UTF8.self) != nil { return true }
         }
         return false

@@ -36,6 +36,8 @@ import TestSupport
         ("PXL_20200101_123456789.jpg", "2020-01-01T12:34:56"),
         ("VID_20191231_235959.mp4", "2019-12-31T23:59:59"),
         ("20200101_101010.jpg", "2020-01-01T10:10:10"),
+        ("20200101123456.jpg", "2020-01-01T12:34:56"),
+        ("Photo 2020-01-01 12.34.56.jpg", "2020-01-01T12:34:56"),
     ])
     func fileNameDates(name: String, local: String) {
         #expect(CaptureTimeFallbacks.fromFileName(name, now: Self.now)
@@ -43,9 +45,25 @@ import TestSupport
     }
 
     @Test(arguments: ["IMG_2908.PNG", "DSC_1234.JPG", "crash-0f5b7f736ab835dbc411ab23575a703acdde727f.fuzzed",
-                      "IMG_19800101_101010.jpg", "IMG_20201341_101010.jpg", "123420200101.jpg"])
+                      "IMG_19800101_101010.jpg", "IMG_20201341_101010.jpg", "123420200101.jpg",
+                      "2020010112345678.jpg", "2020010199.jpg"])
     func namesWithoutDates(name: String) {
         #expect(CaptureTimeFallbacks.fromFileName(name, now: Self.now) == nil)
+    }
+
+    @Test func xmpDates() {
+        #expect(XMP.captureTime(#"<rdf:Description photoshop:DateCreated="2015-09-27T16:29:28"/>"#, now: Self.now)
+                == CaptureTime(local: "2015-09-27T16:29:28", offsetSeconds: nil, source: .xmp))
+        #expect(XMP.captureTime("<exif:DateTimeOriginal>2019-01-02T03:04:05.120+01:00</exif:DateTimeOriginal>", now: Self.now)
+                == CaptureTime(local: "2019-01-02T03:04:05.120", offsetSeconds: 3_600, source: .xmp))
+        #expect(XMP.captureTime(#"<rdf:Description xmp:CreateDate="2015-09-27"/>"#, now: Self.now) == nil)
+    }
+
+    /// An iPhone screenshot (PNG) has no EXIF, but its XMP iTXt chunk says when it was taken.
+    @Test func pngScreenshotDateFromXMP() throws {
+        guard TestEnvironment.corpus != nil else { return }
+        let metadata = try #require(try corpusMetadata("osxphotos__IMG_2908.PNG"))
+        #expect(metadata.captureTime == CaptureTime(local: "2015-09-27T16:29:28", offsetSeconds: nil, source: .xmp))
     }
 
     @Test func iso6709() {
@@ -83,12 +101,32 @@ import TestSupport
         #expect(plain.captureTime == CaptureTime(local: "2020-09-13T12:26:40", offsetSeconds: 0, source: .mtime))
     }
 
-    @Test func sidecarNames() {
-        let names = CaptureTimeFallbacks.sidecarNames(for: "IMG_1234(1).jpg")
+    /// An XMP sidecar (darktable's NAME.EXT.xmp) comes before the Takeout JSON.
+    @Test func xmpSidecar() throws {
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-xmp")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("scan.jpg")
+        try Data([0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 10, 0, 20, 1, 1, 0x11, 0, 0xFF, 0xD9]).write(to: url)
+        let xmp = """
+        <x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description exif:DateTimeOriginal="2001-02-03T04:05:06+02:00"
+          exif:GPSLatitude="48,51.5N" exif:GPSLongitude="2,21,0E" exif:GPSAltitude="355/10" exif:GPSAltitudeRef="0"/>
+        </rdf:RDF></x:xmpmeta>
+        """
+        try Data(xmp.utf8).write(to: folder.appendingPathComponent("scan.jpg.xmp"))
+        try Data(#"{"photoTakenTime":{"timestamp":"1577880000"}}"#.utf8).write(to: folder.appendingPathComponent("scan.jpg.json"))
+        let metadata = try MetadataReader.read(fileAt: url.path, format: .jpeg)
+        #expect(metadata.captureTime == CaptureTime(local: "2001-02-03T04:05:06", offsetSeconds: 7_200, source: .xmp))
+        let location = try #require(metadata.location)
+        #expect(abs(location.latitude - 48.858333) < 1e-5 && abs(location.longitude - 2.35) < 1e-5)
+        #expect(location.altitude == 35.5 && location.source == .xmp)
+    }
+
+    @Test func takeoutSidecarNames() {
+        let names = CaptureTimeFallbacks.takeoutSidecarNames(for: "IMG_1234(1).jpg")
         #expect(names.contains("IMG_1234.jpg(1).json"))
         #expect(names.contains("IMG_1234(1).jpg.json"))
         let long = "PXL_20230416_120000000.PORTRAIT-01.COVER.jpg"
-        #expect(CaptureTimeFallbacks.sidecarNames(for: long).contains(String((long + ".supplemental-metadata").prefix(46)) + ".json"))
+        #expect(CaptureTimeFallbacks.takeoutSidecarNames(for: long).contains(String((long + ".supplemental-metadata").prefix(46)) + ".json"))
     }
 
     /// An implausible EXIF date (here 1985, patched into a copy of a corpus file) gives way to the fallbacks.

@@ -64,3 +64,18 @@ import TestSupport
         #expect(try MetadataReader.read(fileAt: url.path, format: format).model == "DC-GH5")
     }
 }
+
+@Suite struct MetadataEncodingTests {
+    /// The index stores metadata as JSON: sources become an object keyed by field name, and everything round-trips.
+    @Test func roundTripsThroughJSON() throws {
+        var metadata = MediaMetadata(format: .heic)
+        metadata.captureTime = CaptureTime(local: "2021-08-06T11:32:22.397", offsetSeconds: -25_200, source: .exif)
+        metadata.location = GeoLocation(latitude: 36.1, longitude: -115.2, altitude: nil, source: .exif)
+        metadata.motionPhoto = MotionPhotoInfo(flavour: .heicMpvd, videoOffset: 10, videoLength: 20)
+        metadata.sources = [.captureTime: .exif, .location: .exif, .motionPhoto: .container]
+        let data = try JSONEncoder().encode(metadata)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect((object["sources"] as? [String: String])?["captureTime"] == "exif")
+        #expect(try JSONDecoder().decode(MediaMetadata.self, from: data) == metadata)
+    }
+}
