@@ -242,6 +242,34 @@ public final class Library: Sendable {
         return try KeyWrap.unwrap(Array(wrapped), with: try albumKey(db, albumId: row["albumId"]))
     }
 
+    // MARK: Editing
+
+    /// Takes `itemId` out of the user album `album`. An item left in no album goes to Uncategorized, so nothing
+    /// leaves the library this way; its file key is wrapped anew with that album's key.
+    public func removeFromAlbum(itemId: String, album: String) throws {
+        try index.write { db in
+            guard let albumId = try Int64.fetchOne(db, sql: "SELECT id FROM albums WHERE kind = 'user' AND name = ?", arguments: [album]),
+                  try Bool.fetchOne(db, sql: "SELECT 1 FROM albumItems WHERE albumId = ? AND itemId = ?",
+                                    arguments: [albumId, itemId]) == true else {
+                throw LibraryEditError.notInAlbum(itemId: itemId, album: album)
+            }
+            let key = try fileKey(db, itemId: itemId)
+            try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, itemId])
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM albumItems WHERE itemId = ?", arguments: [itemId]) == 0 {
+                try insertMembership(db, albumId: try albumID(db, for: .uncategorized), itemId: itemId, fileKey: key)
+            }
+        }
+    }
+
+    /// Marks `itemId` deleted by the user: it leaves listings and exports, and `ingest` does not store its bytes
+    /// again unless told to (`--reupload-deleted`). Its objects stay in the store.
+    public func markDeleted(itemId: String) throws {
+        try index.write { db in
+            guard try ItemRecord.exists(db, key: itemId) else { throw LibraryEditError.noSuchItem(itemId) }
+            try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [Date(), itemId])
+        }
+    }
+
     // MARK: Reading
 
     /// The key that decrypts every object of `itemId`.
