@@ -1,0 +1,141 @@
+import Foundation
+import KeepsakeCrypto
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `keepsake export` (SPEC 7): decrypts the library into one folder per album, originals bit-exact beside
+/// Google Takeout sidecars, incrementally and so that a run killed at any point resumes without partial or
+/// duplicated files.
+public struct Exporter {
+    static let uncategorizedFolder = "Uncategorized"
+
+    let library: Library
+    let options: ExportOptions
+    let observer: any ExportObserver
+
+    public init(library: Library, options: ExportOptions, observer: any ExportObserver) {
+        self.library = library
+        self.options = options
+        self.observer = observer
+    }
+
+    public func run() throws -> ExportSummary {
+        let start = ContinuousClock.now
+        let target = options.target
+        try DurableFile.makeDirectory(target)
+        let lock = try ExportLock(folder: target)
+        defer { withExtendedLifetime(lock) {} }
+
+        var folder = ExportFolder(target: target, state: try ExportState.load(from: target))
+        var summary = ExportSummary()
+        summary.partialsRemoved = try folder.removePartials()
+        let planned = try ExportPlan.files(in: library, album: options.album)
+        if let album = options.album, planned.isEmpty, !folder.state.files.contains(where: { $0.key.album == album }) {
+            throw ExportError.noSuchAlbum(album)
+        }
+
+        let wanted = Set(planned.map(\.key))
+        for gone in folder.state.files where inScope(gone.key) && !wanted.contains(gone.key) {
+            if let outcome = try folder.moveToTrash(gone) {
+                summary.outcomes.append(outcome)
+                observer.finished(outcome)
+            }
+        }
+
+        let todo = planned.filter { !folder.isInPlace($0.key) }
+        summary.alreadyExported = planned.count - todo.count
+        observer.planned(files: todo.count, bytes: todo.reduce(0) { $0 + $1.original.size })
+        // New albums get their folders in a fixed order, Uncategorized first, so clashes resolve the same way every run.
+        let newAlbums = Set(todo.map(\.key.album))
+        if newAlbums.contains(nil) { folder.assignFolder(to: nil) }
+        for album in newAlbums.compactMap({ $0 }).sorted() { folder.assignFolder(to: album) }
+        for file in todo {
+            let outcome = export(file, into: &folder)
+            if outcome.status != .failed {
+                summary.bytesWritten += outcome.status == .exported ? outcome.bytes : 0
+                try folder.state.save(in: target)
+            }
+            summary.outcomes.append(outcome)
+            observer.finished(outcome)
+        }
+        if todo.isEmpty { try folder.state.save(in: target) }
+        let elapsed = ContinuousClock.now - start
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return summary
+    }
+
+    private func inScope(_ key: ExportKey) -> Bool {
+        options.album == nil || key.album == options.album
+    }
+
+    /// Exports one file and records it in `folder.state` (which the caller saves); a failure leaves no trace.
+    private func export(_ file: PlannedFile, into folder: inout ExportFolder) -> ExportOutcome {
+        var outcome = ExportOutcome(path: "", itemId: file.item.id, album: file.key.album, status: .exported,
+                                    bytes: file.original.size)
+        do {
+            let placement = try folder.place(file)
+            outcome.path = placement.relativePath
+            observer.started(exporting: placement.relativePath)
+            let source = sidecarSource(of: file)
+            if placement.adopted {
+                outcome.status = .adopted
+                observer.wrote(bytes: file.original.size)
+            } else {
+                try OriginalWriter(library: library).write(file.original, key: library.fileKey(of: file.item.id),
+                                                           to: folder.absolute(placement.relativePath),
+                                                           modified: source?.captureTime?.instant) { observer.wrote(bytes: $0) }
+            }
+            let sidecar = TakeoutSidecar(title: file.original.name, photoTaken: source?.captureTime?.instant,
+                                         creation: Instant(seconds: Int64(file.item.createdAt.timeIntervalSince1970)),
+                                         location: source?.location)
+            try folder.commit(file, placement: placement, sidecar: sidecar.encoded())
+        } catch {
+            outcome.status = .failed
+            outcome.reason = "\(error)"
+        }
+        return outcome
+    }
+
+    /// The capture time and place for `file`'s sidecar. A Live Photo's video has its own, kept in the item's
+    /// encrypted metadata document; the index holds the still's.
+    private func sidecarSource(of file: PlannedFile) -> SidecarSource? {
+        let decoder = JSONDecoder()
+        if file.item.type == .livePhoto, file.original.role == "video", let object = file.item.metadataObject,
+           let document = try? readSmallObject(object, itemId: file.item.id),
+           let video = try? decoder.decode(LivePhotoDocument.self, from: document).videoMetadata {
+            return video
+        }
+        return file.item.metadataJSON.flatMap { try? decoder.decode(SidecarSource.self, from: Data($0.utf8)) }
+    }
+
+    private func readSmallObject(_ name: String, itemId: String) throws -> Data {
+        var data = Data()
+        try library.readDecrypted(ObjectName(name), key: library.fileKey(of: itemId)) { data.append(contentsOf: $0) }
+        return data
+    }
+
+    /// The part of an item's metadata document that holds a Live Photo video's own metadata.
+    private struct LivePhotoDocument: Decodable {
+        var videoMetadata: SidecarSource?
+    }
+}
+
+/// An exclusive `flock` on the export folder, so that two exports never write into it at once.
+final class ExportLock {
+    static let fileName = ".keepsake-export.lock"
+    private let fd: Int32
+
+    init(folder: String) throws(ExportError) {
+        let path = folder + "/" + Self.fileName
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(operation: "create", path: path, errno: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw .targetLocked(folder)
+        }
+    }
+
+    deinit { close(fd) }
+}
