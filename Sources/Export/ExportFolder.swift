@@ -80,13 +80,29 @@ struct ExportFolder {
         return Placement(relativePath: folder + "/" + name, adopted: adopted)
     }
 
-    /// Writes `file`'s sidecar, makes its folder durable and records the file as exported.
+    /// Exported earlier and still there, but without its sidecar (lost, or deleted by the user).
+    func lacksSidecar(_ key: ExportKey) -> Bool {
+        guard isInPlace(key), let index = position[key] else { return false }
+        return DurableFile.content(at: sidecarPath(of: state.files[index].path)) == .nothing
+    }
+
+    /// Writes the sidecar of a file exported earlier.
+    func restoreSidecar(_ key: ExportKey, sidecar: Data) throws(ExportError) {
+        guard let index = position[key] else { return }
+        try DurableFile.write(sidecar, to: sidecarPath(of: state.files[index].path))
+    }
+
+    /// `FOLDER/metadata/NAME.json` for `FOLDER/NAME`, absolute.
+    private func sidecarPath(of relativePath: String) -> String {
+        let (folder, name) = Self.split(relativePath)
+        return absolute(folder) + "/" + PortableName.metadataFolder + "/" + name + ".json"
+    }
+
+    /// Writes `file`'s sidecar and records the file as exported. The folders are not fsynced: the state file's
+    /// own rename is, and a recorded file or sidecar that a power loss took away is written again by the next run.
     mutating func commit(_ file: PlannedFile, placement: Placement, sidecar: Data) throws(ExportError) {
         let (folder, name) = Self.split(placement.relativePath)
-        let directory = absolute(folder), metadata = directory + "/" + PortableName.metadataFolder
-        try DurableFile.write(sidecar, to: metadata + "/" + name + ".json")
-        try DurableFile.syncDirectory(directory)
-        try DurableFile.syncDirectory(metadata)
+        try DurableFile.write(sidecar, to: sidecarPath(of: placement.relativePath))
         let record = ExportState.File(key: file.key, path: placement.relativePath, size: file.original.size,
                                       blake2b: file.original.blake2b)
         if let index = position[file.key] {
@@ -104,7 +120,7 @@ struct ExportFolder {
         let (folder, name) = Self.split(file.path)
         let directory = absolute(folder)
         let trash = directory + "/" + PortableName.trashFolder
-        let sidecar = directory + "/" + PortableName.metadataFolder + "/" + name + ".json"
+        let sidecar = sidecarPath(of: file.path)
         var outcome: ExportOutcome?
         var trashedName = name
         if case .file = DurableFile.content(at: absolute(file.path)) {

@@ -44,6 +44,14 @@ public struct Exporter {
             }
         }
 
+        for file in planned where folder.lacksSidecar(file.key) {
+            do { try folder.restoreSidecar(file.key, sidecar: sidecar(for: file, source: sidecarSource(of: file))) } catch {
+                let outcome = ExportOutcome(path: "", itemId: file.item.id, album: file.key.album, status: .failed,
+                                            bytes: 0, reason: "\(error)")
+                summary.outcomes.append(outcome)
+                observer.finished(outcome)
+            }
+        }
         let todo = planned.filter { !folder.isInPlace($0.key) }
         summary.alreadyExported = planned.count - todo.count
         observer.planned(files: todo.count, bytes: todo.reduce(0) { $0 + $1.original.size })
@@ -85,17 +93,22 @@ public struct Exporter {
             } else {
                 try OriginalWriter(library: library).write(file.original, key: library.fileKey(of: file.item.id),
                                                            to: folder.absolute(placement.relativePath),
-                                                           modified: source?.captureTime?.instant) { observer.wrote(bytes: $0) }
+                                                           modified: source?.captureTime?.instant) {
+                    observer.wrote(bytes: $0)
+                }
             }
-            let sidecar = TakeoutSidecar(title: file.original.name, photoTaken: source?.captureTime?.instant,
-                                         creation: Instant(seconds: Int64(file.item.createdAt.timeIntervalSince1970)),
-                                         location: source?.location)
-            try folder.commit(file, placement: placement, sidecar: sidecar.encoded())
+            try folder.commit(file, placement: placement, sidecar: sidecar(for: file, source: source))
         } catch {
             outcome.status = .failed
             outcome.reason = "\(error)"
         }
         return outcome
+    }
+
+    private func sidecar(for file: PlannedFile, source: SidecarSource?) -> Data {
+        TakeoutSidecar(title: file.original.name, photoTaken: source?.captureTime?.instant,
+                              creation: Instant(seconds: Int64(file.item.createdAt.timeIntervalSince1970)),
+                              location: source?.location).encoded()
     }
 
     /// The capture time and place for `file`'s sidecar. A Live Photo's video has its own, kept in the item's
