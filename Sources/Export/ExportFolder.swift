@@ -1,9 +1,28 @@
 import Foundation
 
-/// The export folder and what its state file says is in it: which folder each album has, and where each
-/// exported file is. Changes here are made durable on disk first, then recorded in `state`, which the caller saves.
-struct ExportFolder {
+/// Where things are inside the export folder.
+struct ExportPaths: Sendable {
     let target: String
+
+    func absolute(_ relativePath: String) -> String { target + "/" + relativePath }
+
+    /// `FOLDER/metadata/NAME.json` for `FOLDER/NAME`, absolute.
+    func sidecar(of relativePath: String) -> String {
+        let (folder, name) = Self.split(relativePath)
+        return absolute(folder) + "/" + PortableName.metadataFolder + "/" + name + ".json"
+    }
+
+    /// `FOLDER/NAME` into its two parts (album folders are one level deep; the state file is checked for that).
+    static func split(_ relativePath: String) -> (folder: String, name: String) {
+        let slash = relativePath.firstIndex(of: "/") ?? relativePath.endIndex
+        return (String(relativePath[..<slash]), String(relativePath[relativePath.index(after: slash)...]))
+    }
+}
+
+/// The export folder and what its state file says is in it: which folder each album has, and where each
+/// exported file is. Changes are made on disk first, then recorded in `state`, which the caller saves.
+struct ExportFolder: Sendable {
+    let paths: ExportPaths
     private(set) var state: ExportState
     private var position: [ExportKey: Int] = [:]
     /// Per album folder, the clash keys of the names the state has given out.
@@ -16,12 +35,13 @@ struct ExportFolder {
     }
 
     init(target: String, state: ExportState) {
-        self.target = target
+        paths = ExportPaths(target: target)
         self.state = state
         reindex()
     }
 
-    func absolute(_ relativePath: String) -> String { target + "/" + relativePath }
+    private var target: String { paths.target }
+    private func absolute(_ relativePath: String) -> String { paths.absolute(relativePath) }
 
     /// Exported earlier and still there.
     func isInPlace(_ key: ExportKey) -> Bool {
@@ -58,8 +78,8 @@ struct ExportFolder {
     /// Where `file` goes: its recorded place when it was exported before (and has since gone missing), else its
     /// name made portable, with `(n)` when the folder already has that name for another file. A file found under
     /// a free name with exactly this original's bytes was put there by a run killed before it could record it:
-    /// it is adopted rather than exported again.
-    func place(_ file: PlannedFile) throws(ExportError) -> Placement {
+    /// it is adopted rather than exported again. The name is reserved until `record` or `release`.
+    mutating func place(_ file: PlannedFile) throws(ExportError) -> Placement {
         guard let folder = folderName(of: file.key.album) else { preconditionFailure("folders are assigned before placing") }
         let directory = absolute(folder)
         try DurableFile.makeDirectory(directory + "/" + PortableName.metadataFolder)
@@ -77,32 +97,31 @@ struct ExportFolder {
             case .folder, .other: return true
             }
         }
+        claimed[folder, default: []].insert(PortableName.clashKey(name))
         return Placement(relativePath: folder + "/" + name, adopted: adopted)
+    }
+
+    /// Gives back the name `place` reserved for a file that could not be exported.
+    mutating func release(_ placement: Placement, of key: ExportKey) {
+        guard position[key] == nil else { return }
+        let (folder, name) = ExportPaths.split(placement.relativePath)
+        claimed[folder]?.remove(PortableName.clashKey(name))
     }
 
     /// Exported earlier and still there, but without its sidecar (lost, or deleted by the user).
     func lacksSidecar(_ key: ExportKey) -> Bool {
         guard isInPlace(key), let index = position[key] else { return false }
-        return DurableFile.content(at: sidecarPath(of: state.files[index].path)) == .nothing
+        return DurableFile.content(at: paths.sidecar(of: state.files[index].path)) == .nothing
     }
 
-    /// Writes the sidecar of a file exported earlier.
-    func restoreSidecar(_ key: ExportKey, sidecar: Data) throws(ExportError) {
-        guard let index = position[key] else { return }
-        try DurableFile.write(sidecar, to: sidecarPath(of: state.files[index].path))
+    /// Where the file of `key` was exported to, if it was.
+    func recordedPath(of key: ExportKey) -> String? {
+        position[key].map { state.files[$0].path }
     }
 
-    /// `FOLDER/metadata/NAME.json` for `FOLDER/NAME`, absolute.
-    private func sidecarPath(of relativePath: String) -> String {
-        let (folder, name) = Self.split(relativePath)
-        return absolute(folder) + "/" + PortableName.metadataFolder + "/" + name + ".json"
-    }
-
-    /// Writes `file`'s sidecar and records the file as exported. The folders are not fsynced: the state file's
-    /// own rename is, and a recorded file or sidecar that a power loss took away is written again by the next run.
-    mutating func commit(_ file: PlannedFile, placement: Placement, sidecar: Data) throws(ExportError) {
-        let (folder, name) = Self.split(placement.relativePath)
-        try DurableFile.write(sidecar, to: sidecarPath(of: placement.relativePath))
+    /// Records `file` as exported, its original and sidecar being in place. The folders are not fsynced: the state
+    /// file's rename is, and a recorded file or sidecar that a power loss took away is written again by the next run.
+    mutating func record(_ file: PlannedFile, placement: Placement) {
         let record = ExportState.File(key: file.key, path: placement.relativePath, size: file.original.size,
                                       blake2b: file.original.blake2b)
         if let index = position[file.key] {
@@ -111,16 +130,15 @@ struct ExportFolder {
             position[file.key] = state.files.count
             state.files.append(record)
         }
-        claimed[folder, default: []].insert(PortableName.clashKey(name))
     }
 
     /// Moves an exported file and its sidecar into its album folder's Trash (never deletes them), forgets it,
     /// and saves the state. Nil when the file was no longer there (a killed run may have moved it already).
     mutating func moveToTrash(_ file: ExportState.File) throws(ExportError) -> ExportOutcome? {
-        let (folder, name) = Self.split(file.path)
+        let (folder, name) = ExportPaths.split(file.path)
         let directory = absolute(folder)
         let trash = directory + "/" + PortableName.trashFolder
-        let sidecar = sidecarPath(of: file.path)
+        let sidecar = paths.sidecar(of: file.path)
         var outcome: ExportOutcome?
         var trashedName = name
         if case .file = DurableFile.content(at: absolute(file.path)) {
@@ -152,14 +170,8 @@ struct ExportFolder {
         claimed = [:]
         for (index, file) in state.files.enumerated() {
             position[file.key] = index
-            let (folder, name) = Self.split(file.path)
+            let (folder, name) = ExportPaths.split(file.path)
             claimed[folder, default: []].insert(PortableName.clashKey(name))
         }
-    }
-
-    /// `FOLDER/NAME` into its two parts (album folders are one level deep).
-    private static func split(_ relativePath: String) -> (folder: String, name: String) {
-        let slash = relativePath.firstIndex(of: "/") ?? relativePath.endIndex
-        return (String(relativePath[..<slash]), String(relativePath[relativePath.index(after: slash)...]))
     }
 }

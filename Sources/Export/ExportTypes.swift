@@ -4,10 +4,13 @@ public struct ExportOptions: Sendable {
     public var target: String
     /// Only this album (a user album's name); nil for every album and Uncategorized.
     public var album: String?
+    /// Files written at once.
+    public var jobs: Int
 
-    public init(target: String, album: String? = nil) {
+    public init(target: String, album: String? = nil, jobs: Int = 4) {
         self.target = target
         self.album = album
+        self.jobs = max(1, jobs)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KeepsakeCrypto
 import Store
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import Glibc
 /// `keepsake export` (SPEC 7): decrypts the library into one folder per album, originals bit-exact beside
 /// Google Takeout sidecars, incrementally and so that a run killed at any point resumes without partial or
 /// duplicated files.
-public struct Exporter {
+public struct Exporter: Sendable {
     static let uncategorizedFolder = "Uncategorized"
 
     let library: Library
@@ -45,8 +46,9 @@ public struct Exporter {
         }
 
         for file in planned where folder.lacksSidecar(file.key) {
-            do { try folder.restoreSidecar(file.key, sidecar: sidecar(for: file, source: sidecarSource(of: file))) } catch {
-                let outcome = ExportOutcome(path: "", itemId: file.item.id, album: file.key.album, status: .failed,
+            guard let path = folder.recordedPath(of: file.key) else { continue }
+            do { try DurableFile.write(sidecar(for: file, source: sidecarSource(of: file)), to: folder.paths.sidecar(of: path)) } catch {
+                let outcome = ExportOutcome(path: path, itemId: file.item.id, album: file.key.album, status: .failed,
                                             bytes: 0, reason: "\(error)")
                 summary.outcomes.append(outcome)
                 observer.finished(outcome)
@@ -59,16 +61,13 @@ public struct Exporter {
         let newAlbums = Set(todo.map(\.key.album))
         if newAlbums.contains(nil) { folder.assignFolder(to: nil) }
         for album in newAlbums.compactMap({ $0 }).sorted() { folder.assignFolder(to: album) }
-        for file in todo {
-            let outcome = export(file, into: &folder)
-            if outcome.status != .failed {
-                summary.bytesWritten += outcome.status == .exported ? outcome.bytes : 0
-                try folder.state.save(in: target)
-            }
-            summary.outcomes.append(outcome)
-            observer.finished(outcome)
-        }
-        if todo.isEmpty { try folder.state.save(in: target) }
+        try folder.state.save(in: target)
+
+        let shared = SharedExportFolder(folder)
+        let (outcomes, stop) = exportAll(todo, into: shared)
+        for outcome in outcomes where outcome.status == .exported { summary.bytesWritten += outcome.bytes }
+        summary.outcomes += outcomes
+        if let stop { throw stop }
         let elapsed = ContinuousClock.now - start
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
@@ -78,30 +77,68 @@ public struct Exporter {
         options.album == nil || key.album == options.album
     }
 
-    /// Exports one file and records it in `folder.state` (which the caller saves); a failure leaves no trace.
-    private func export(_ file: PlannedFile, into folder: inout ExportFolder) -> ExportOutcome {
+    /// Exports `files` on `options.jobs` threads (the work is mostly waiting for fsync, which overlaps well).
+    /// Stops taking new files when the state file cannot be saved, and returns that error.
+    private func exportAll(_ files: [PlannedFile], into folder: SharedExportFolder) -> ([ExportOutcome], ExportError?) {
+        struct Progress {
+            var next = 0
+            var outcomes: [ExportOutcome] = []
+            var stop: ExportError?
+        }
+        let progress = Mutex(Progress())
+        DispatchQueue.concurrentPerform(iterations: max(1, min(options.jobs, files.count))) { _ in
+            while let file = progress.withLock({ p -> PlannedFile? in
+                guard p.stop == nil, p.next < files.count else { return nil }
+                p.next += 1
+                return files[p.next - 1]
+            }) {
+                do throws(ExportError) {
+                    let outcome = try export(file, into: folder)
+                    progress.withLock { $0.outcomes.append(outcome) }
+                    observer.finished(outcome)
+                } catch {
+                    progress.withLock { $0.stop = error }
+                }
+            }
+        }
+        return progress.withLock { ($0.outcomes, $0.stop) }
+    }
+
+    /// Exports one file and records it; a failure of the file is its outcome and leaves nothing in place, a failure
+    /// to save the state is thrown.
+    private func export(_ file: PlannedFile, into folder: SharedExportFolder) throws(ExportError) -> ExportOutcome {
         var outcome = ExportOutcome(path: "", itemId: file.item.id, album: file.key.album, status: .exported,
                                     bytes: file.original.size)
+        let placement: ExportFolder.Placement
         do {
-            let placement = try folder.place(file)
-            outcome.path = placement.relativePath
-            observer.started(exporting: placement.relativePath)
+            placement = try folder.place(file)
+        } catch {
+            outcome.status = .failed
+            outcome.reason = "\(error)"
+            return outcome
+        }
+        outcome.path = placement.relativePath
+        observer.started(exporting: placement.relativePath)
+        do {
             let source = sidecarSource(of: file)
             if placement.adopted {
                 outcome.status = .adopted
                 observer.wrote(bytes: file.original.size)
             } else {
                 try OriginalWriter(library: library).write(file.original, key: library.fileKey(of: file.item.id),
-                                                           to: folder.absolute(placement.relativePath),
+                                                           to: folder.paths.absolute(placement.relativePath),
                                                            modified: source?.captureTime?.instant) {
                     observer.wrote(bytes: $0)
                 }
             }
-            try folder.commit(file, placement: placement, sidecar: sidecar(for: file, source: source))
+            try DurableFile.write(sidecar(for: file, source: source), to: folder.paths.sidecar(of: placement.relativePath))
         } catch {
+            folder.release(placement, of: file.key)
             outcome.status = .failed
             outcome.reason = "\(error)"
+            return outcome
         }
+        try folder.record(file, placement: placement)
         return outcome
     }
 

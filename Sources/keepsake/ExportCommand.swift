@@ -18,6 +18,9 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Export only this album.")
     var album: String?
 
+    @Option(help: "Files written at once.")
+    var jobs = 4
+
     @Flag(help: "Print one JSON object a line per file, then a summary object.")
     var json = false
 
@@ -26,6 +29,7 @@ struct ExportCommand: ParsableCommand {
     func validate() throws {
         if to.isEmpty { throw ValidationError("--to needs a folder") }
         if let album, album.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--album needs a name") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() throws {
@@ -33,7 +37,7 @@ struct ExportCommand: ParsableCommand {
         let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
         let summary: ExportSummary
         do {
-            summary = try Exporter(library: library, options: ExportOptions(target: to, album: album), observer: progress).run()
+            summary = try Exporter(library: library, options: ExportOptions(target: to, album: album, jobs: jobs), observer: progress).run()
         } catch let error as ExportError {
             progress.finish()
             if error.isSetupProblem { throw UsageError(message: error.description) }
