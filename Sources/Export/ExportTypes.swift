@@ -44,6 +44,8 @@ public protocol ExportObserver: Sendable {
     func started(exporting path: String)
     func wrote(bytes: Int64)
     func finished(_ outcome: ExportOutcome)
+    /// An outcome outside the files counted by `planned`: a file moved to Trash, a sidecar that could not be restored.
+    func reported(_ outcome: ExportOutcome)
 }
 
 public struct ExportSummary: Sendable {

@@ -36,24 +36,9 @@ public struct Exporter: Sendable {
         if let album = options.album, planned.isEmpty, !folder.state.files.contains(where: { $0.key.album == album }) {
             throw ExportError.noSuchAlbum(album)
         }
+        summary.outcomes += try moveGoneFilesToTrash(keeping: Set(planned.map(\.key)), in: &folder)
+        summary.outcomes += restoreMissingSidecars(of: planned, in: folder)
 
-        let wanted = Set(planned.map(\.key))
-        for gone in folder.state.files where inScope(gone.key) && !wanted.contains(gone.key) {
-            if let outcome = try folder.moveToTrash(gone) {
-                summary.outcomes.append(outcome)
-                observer.finished(outcome)
-            }
-        }
-
-        for file in planned where folder.lacksSidecar(file.key) {
-            guard let path = folder.recordedPath(of: file.key) else { continue }
-            do { try DurableFile.write(sidecar(for: file, source: sidecarSource(of: file)), to: folder.paths.sidecar(of: path)) } catch {
-                let outcome = ExportOutcome(path: path, itemId: file.item.id, album: file.key.album, status: .failed,
-                                            bytes: 0, reason: "\(error)")
-                summary.outcomes.append(outcome)
-                observer.finished(outcome)
-            }
-        }
         let todo = planned.filter { !folder.isInPlace($0.key) }
         summary.alreadyExported = planned.count - todo.count
         observer.planned(files: todo.count, bytes: todo.reduce(0) { $0 + $1.original.size })
@@ -63,14 +48,41 @@ public struct Exporter: Sendable {
         for album in newAlbums.compactMap({ $0 }).sorted() { folder.assignFolder(to: album) }
         try folder.state.save(in: target)
 
-        let shared = SharedExportFolder(folder)
-        let (outcomes, stop) = exportAll(todo, into: shared)
-        for outcome in outcomes where outcome.status == .exported { summary.bytesWritten += outcome.bytes }
-        summary.outcomes += outcomes
+        let (outcomes, stop) = exportAll(todo, into: SharedExportFolder(folder))
         if let stop { throw stop }
+        summary.outcomes += outcomes
+        summary.bytesWritten = outcomes.filter { $0.status == .exported }.reduce(0) { $0 + $1.bytes }
         let elapsed = ContinuousClock.now - start
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
+    }
+
+    /// Moves what an earlier run exported but the library no longer has there (within this run's albums) to Trash.
+    private func moveGoneFilesToTrash(keeping wanted: Set<ExportKey>, in folder: inout ExportFolder) throws(ExportError) -> [ExportOutcome] {
+        var outcomes: [ExportOutcome] = []
+        for gone in folder.state.files where inScope(gone.key) && !wanted.contains(gone.key) {
+            guard let outcome = try folder.moveToTrash(gone) else { continue }
+            outcomes.append(outcome)
+            observer.reported(outcome)
+        }
+        return outcomes
+    }
+
+    /// Writes again the sidecars of exported files that lost theirs.
+    private func restoreMissingSidecars(of planned: [PlannedFile], in folder: ExportFolder) -> [ExportOutcome] {
+        var failures: [ExportOutcome] = []
+        for file in planned where folder.lacksSidecar(file.key) {
+            guard let path = folder.recordedPath(of: file.key) else { continue }
+            do {
+                try DurableFile.write(sidecar(for: file, source: sidecarSource(of: file)), to: folder.paths.sidecar(of: path))
+            } catch {
+                let outcome = ExportOutcome(path: path, itemId: file.item.id, album: file.key.album, status: .failed,
+                                            bytes: 0, reason: "\(error)")
+                failures.append(outcome)
+                observer.reported(outcome)
+            }
+        }
+        return failures
     }
 
     private func inScope(_ key: ExportKey) -> Bool {
@@ -144,8 +156,8 @@ public struct Exporter: Sendable {
 
     private func sidecar(for file: PlannedFile, source: SidecarSource?) -> Data {
         TakeoutSidecar(title: file.original.name, photoTaken: source?.captureTime?.instant,
-                              creation: Instant(seconds: Int64(file.item.createdAt.timeIntervalSince1970)),
-                              location: source?.location).encoded()
+                       creation: Instant(seconds: Int64(file.item.createdAt.timeIntervalSince1970)),
+                       location: source?.location).encoded()
     }
 
     /// The capture time and place for `file`'s sidecar. A Live Photo's video has its own, kept in the item's

@@ -78,6 +78,7 @@ extension ProgressView: ExportObserver {
     func started(exporting path: String) { started(file: path) }
     func wrote(bytes: Int64) { advanced(bytes: bytes) }
     func finished(_ outcome: ExportOutcome) { finished(file: outcome) }
+    func reported(_ outcome: ExportOutcome) { report(outcome) }
 }
 
 /// The `--json` summary object of `export`.

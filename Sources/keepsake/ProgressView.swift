@@ -37,8 +37,13 @@ final class ProgressView: Sendable {
 
     /// A file is done; with `--json` its line is printed.
     func finished(file line: some Encodable) {
-        if jsonLines { printJSONLine(line) }
+        report(line)
         update(force: true) { $0.filesDone += 1 }
+    }
+
+    /// With `--json`, prints `line` about something that is not one of the files counted.
+    func report(_ line: some Encodable) {
+        if jsonLines { printJSONLine(line) }
     }
 
     func finish() {

@@ -11,6 +11,7 @@ import TestSupport
         func started(exporting path: String) {}
         func wrote(bytes: Int64) {}
         func finished(_ outcome: ExportOutcome) {}
+        func reported(_ outcome: ExportOutcome) {}
     }
 
     /// Commits a one-original item whose index entry claims `size` and `blake2b` for `bytes`.
