@@ -90,7 +90,9 @@ public struct Exporter: Sendable {
     }
 
     /// Exports `files` on `options.jobs` threads (the work is mostly waiting for fsync, which overlaps well).
-    /// Stops taking new files when the state file cannot be saved, and returns that error.
+    /// Files are placed (named) one at a time in `files`' order, as in every run, so that a rerun gives the files
+    /// a killed run left unrecorded the same names and adopts them. Stops taking new files when the state file
+    /// cannot be saved, and returns that error.
     private func exportAll(_ files: [PlannedFile], into folder: SharedExportFolder) -> ([ExportOutcome], ExportError?) {
         struct Progress {
             var next = 0
@@ -99,13 +101,14 @@ public struct Exporter: Sendable {
         }
         let progress = Mutex(Progress())
         DispatchQueue.concurrentPerform(iterations: max(1, min(options.jobs, files.count))) { _ in
-            while let file = progress.withLock({ p -> PlannedFile? in
-                guard p.stop == nil, p.next < files.count else { return nil }
-                p.next += 1
-                return files[p.next - 1]
+            while let (file, placement) = progress.withLock({ progress -> (PlannedFile, Result<ExportFolder.Placement, ExportError>)? in
+                guard progress.stop == nil, progress.next < files.count else { return nil }
+                let file = files[progress.next]
+                progress.next += 1
+                return (file, Result { () throws(ExportError) in try folder.place(file) })
             }) {
                 do throws(ExportError) {
-                    let outcome = try export(file, into: folder)
+                    let outcome = try export(file, placement: placement, into: folder)
                     progress.withLock { $0.outcomes.append(outcome) }
                     observer.finished(outcome)
                 } catch {
@@ -116,15 +119,16 @@ public struct Exporter: Sendable {
         return progress.withLock { ($0.outcomes, $0.stop) }
     }
 
-    /// Exports one file and records it; a failure of the file is its outcome and leaves nothing in place, a failure
-    /// to save the state is thrown.
-    private func export(_ file: PlannedFile, into folder: SharedExportFolder) throws(ExportError) -> ExportOutcome {
+    /// Exports one file to its place and records it; a failure of the file is its outcome and leaves nothing in
+    /// place, a failure to save the state is thrown.
+    private func export(_ file: PlannedFile, placement placed: Result<ExportFolder.Placement, ExportError>,
+                        into folder: SharedExportFolder) throws(ExportError) -> ExportOutcome {
         var outcome = ExportOutcome(path: "", itemId: file.item.id, album: file.key.album, status: .exported,
                                     bytes: file.original.size)
         let placement: ExportFolder.Placement
-        do {
-            placement = try folder.place(file)
-        } catch {
+        switch placed {
+        case .success(let place): placement = place
+        case .failure(let error):
             outcome.status = .failed
             outcome.reason = "\(error)"
             return outcome

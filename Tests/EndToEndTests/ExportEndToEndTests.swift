@@ -69,42 +69,41 @@ import TestSupport
         let library = try CorpusLibrary.path.get()
         let expected = try CorpusLibrary.expectedFolders().filter { $0.key == "corpus" }
         let total = expected["corpus", default: [:]].count
-        // How long a whole export of the album takes, and a run with nothing to do (start-up: key derivation, index).
         let scratch = try TestEnvironment.makeTempDirectory("keepsake-export").path
-        var clock = ContinuousClock.now
-        #expect(try ExportRun(library: library, to: scratch, album: "corpus").status == 0)
-        let whole = ContinuousClock.now - clock
-        clock = ContinuousClock.now
-        #expect(try ExportRun(library: library, to: scratch, album: "corpus").summary["exported"] as? Int == 0)
-        let startup = ContinuousClock.now - clock
-        let perFile = max(whole - startup, .milliseconds(100)) / total
+        let measured = try ExportRun(library: library, to: scratch, album: "corpus").summary
+        let perFile = Duration.seconds(measured["seconds"] as? Double ?? 1) / total
 
-        // Each killed run resumes the ones before; its delay aims at a random point of what is left, so the kills
-        // fall at different points of one export (and at random phases of a file: decrypting, fsync, rename, state).
-        let out = try TestEnvironment.makeTempDirectory("keepsake-export").path
-        let log = out + ".log"
-        var kills: [(delay: Duration, filesDone: Int, finished: Bool)] = []
-        var adopted = 0
-        for attempt in 0..<12 {
-            let done = try visibleFiles(out + "/corpus").count
-            let share = Double.random(in: 0.3...1.0) / Double(12 - attempt)
-            let delay = startup + perFile * Int(Double(total - done) * share)
-            let status = try runKilled(["export", "--to", out, "--album", "corpus", "--library", library, "--json"],
-                                       after: delay, output: log)
-            let lines = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n") ?? []
-            adopted += lines.count { $0.contains("\"status\":\"adopted\"") }
-            let finished = lines.contains { $0.contains("\"summary\":true") }
-            #expect(status == SIGKILL || finished)
-            kills.append((delay, lines.count { !$0.contains("\"summary\":true") }, finished))
+        // Each run resumes the ones before it. Most are killed a random number of files' time after they finished
+        // their first file (so the kills fall all along the export, whatever the machine's load, and at random
+        // phases of the files in flight: decrypting, fsync, rename, state); some during start-up. When an export
+        // completes before twelve kills, it is checked and the kills go on in a fresh folder.
+        var out = try TestEnvironment.makeTempDirectory("keepsake-export").path
+        var kills: [(after: Duration, filesBefore: Int)] = []
+        var attempts = 0
+        while kills.count < 12 && attempts < 40 {
+            attempts += 1
+            let before = try visibleFiles(out + "/corpus").count
+            let duringStartup = kills.count % 6 == 5
+            let extra = perFile * Int.random(in: 0...min(24, max(1, total - before)))
+            let killed = try runKilled(["export", "--to", out, "--album", "corpus", "--library", library, "--json"],
+                                       log: out + ".log") { elapsed, lines in
+                duringStartup ? elapsed >= .milliseconds(Int.random(in: 50...400)) : lines > 0 && elapsed >= extra
+            }
             try expectNothingWrongVisible(out, expected)
+            if let after = killed {
+                kills.append((after, before))
+            } else {
+                try expectComplete(out, expected)
+                out = try TestEnvironment.makeTempDirectory("keepsake-export").path
+            }
         }
-        print("kills (delay, files the run finished, ran to the end): "
-              + kills.map { "(\($0.delay.formatted(.units(allowed: [.milliseconds]))), \($0.filesDone), \($0.finished))" }.joined(separator: " "))
-        let midExport = kills.filter { $0.filesDone > 0 && !$0.finished }.count
-        #expect(midExport >= 4, "at least a third of the kills should land while files are being exported")
+        print("killed after (ms, files already there): "
+              + kills.map { "(\($0.after.formatted(.units(allowed: [.milliseconds]))), \($0.filesBefore))" }.joined(separator: " "))
+        #expect(kills.count >= 12)
+        #expect(Set(kills.map(\.filesBefore)).count >= 6, "the kills fall at many points of the export")
         let last = try ExportRun(library: library, to: out, album: "corpus")
         #expect(last.status == 0, "\(last.stderr)")
-        print("adopted after a kill: \(adopted + (last.summary["adopted"] as? Int ?? 0)); the run after the kills: \(last.summary)")
+        print("the run after the kills: \(last.summary)")
         try expectComplete(out, expected)
         let again = try ExportRun(library: library, to: out, album: "corpus")
         #expect(again.summary["exported"] as? Int == 0 && again.summary["adopted"] as? Int == 0)
@@ -381,19 +380,32 @@ func copy(_ files: [String], to folder: String) throws -> String {
     return folder
 }
 
-/// Starts `keepsake ARGUMENTS` with its output into the file `output`, sends it SIGKILL after `delay` unless it has
-/// finished; returns its exit status, or the signal that ended it.
-func runKilled(_ arguments: [String], after delay: Duration, output: String) throws -> Int32 {
+/// Starts `keepsake ARGUMENTS` with its output into the file `log`, and sends it SIGKILL as soon as `shouldKill`
+/// (given the time since the start and the lines written so far) says so. Returns when it was killed, or nil when it
+/// exited first (with status 0).
+func runKilled(_ arguments: [String], log: String, shouldKill: (Duration, Int) -> Bool) throws -> Duration? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Keepsake.binary)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(["KEEPSAKE_PASSPHRASE": "test passphrase"]) { $1 }
-    try Data().write(to: URL(fileURLWithPath: output))
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    try Data().write(to: URL(fileURLWithPath: log))
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
     process.standardError = FileHandle.nullDevice
+    let start = ContinuousClock.now
     try process.run()
-    Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    var firstLine: ContinuousClock.Instant?
+    while process.isRunning {
+        let lines = (try? Data(contentsOf: URL(fileURLWithPath: log)))?.count { $0 == UInt8(ascii: "\n") } ?? 0
+        if lines > 0, firstLine == nil { firstLine = .now }
+        if shouldKill(firstLine.map { .now - $0 } ?? (.now - start), lines) {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { return .now - start }
+            break
+        }
+        Thread.sleep(forTimeInterval: 0.005)
+    }
     process.waitUntilExit()
-    return process.terminationStatus
+    #expect(process.terminationStatus == 0, "an export that was not killed ends well")
+    return nil
 }
