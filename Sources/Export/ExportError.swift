@@ -4,7 +4,9 @@ import Glibc
 
 /// Why an export, or one file of it, did not succeed.
 public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A system call on the export folder failed.
+    /// The export folder cannot be created or written to.
+    case targetUnusable(path: String, errno: Int32)
+    /// A system call inside the export folder failed.
     case io(operation: String, path: String, errno: Int32)
     /// Another `keepsake export` is writing into the same folder.
     case targetLocked(String)
@@ -19,6 +21,8 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .targetUnusable(let path, let code):
+            "cannot export into \(path): \(String(cString: strerror(code)))"
         case .io(let operation, let path, let code):
             "\(operation) \(path): \(String(cString: strerror(code)))"
         case .targetLocked(let path):
@@ -35,10 +39,10 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// True when the export could not start at all (its lock, its state, the album asked for), rather than a file failing.
+    /// True when the export could not start at all (its folder, lock or state, the album asked for), rather than a file failing.
     public var isSetupProblem: Bool {
         switch self {
-        case .targetLocked, .stateDamaged, .noSuchAlbum: true
+        case .targetUnusable, .targetLocked, .stateDamaged, .noSuchAlbum: true
         case .io, .checksumMismatch, .sizeMismatch: false
         }
     }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One original of one item in one album: the unit that is exported once per album it is in.
 /// `album` is nil for Uncategorized.
@@ -35,9 +38,14 @@ struct ExportState: Codable, Sendable {
     /// The state in `directory`, or an empty one when there is none yet.
     static func load(from directory: String) throws(ExportError) -> ExportState {
         let path = directory + "/" + fileName
-        guard let data = FileManager.default.contents(atPath: path) else {
-            guard access(path, F_OK) != 0 else { throw .io(operation: "read", path: path, errno: EACCES) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            guard errno == ENOENT else { throw .io(operation: "open", path: path, errno: errno) }
             return ExportState()
+        }
+        let data: Data
+        do { data = try FileHandle(fileDescriptor: fd, closeOnDealloc: true).readToEnd() ?? Data() } catch {
+            throw .stateDamaged(path: path, reason: "cannot be read: \(error)")
         }
         let state: ExportState
         do { state = try JSONDecoder().decode(ExportState.self, from: data) } catch {

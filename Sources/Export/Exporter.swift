@@ -25,7 +25,10 @@ public struct Exporter: Sendable {
     public func run() throws -> ExportSummary {
         let start = ContinuousClock.now
         let target = options.target
-        try DurableFile.makeDirectory(target)
+        do { try DurableFile.makeDirectory(target) } catch {
+            if case .io(_, _, let code) = error { throw ExportError.targetUnusable(path: target, errno: code) }
+            throw error
+        }
         let lock = try ExportLock(folder: target)
         defer { withExtendedLifetime(lock) {} }
 
@@ -196,7 +199,7 @@ final class ExportLock {
     init(folder: String) throws(ExportError) {
         let path = folder + "/" + Self.fileName
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(operation: "create", path: path, errno: errno) }
+        guard fd >= 0 else { throw .targetUnusable(path: folder, errno: errno) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw .targetLocked(folder)
