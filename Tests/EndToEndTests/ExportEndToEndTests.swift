@@ -145,6 +145,39 @@ import TestSupport
         #expect(try visibleFiles(out + "/Uncategorized").count == 8)
     }
 
+    // MARK: Bounded memory
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "needs /usr/bin/time"))
+    func memoryDoesNotGrowWithTheFileSize() throws {
+        let base = try TestEnvironment.makeTempDirectory("keepsake-export")
+        let library = base.appendingPathComponent("lib").path
+        let clip = TestEnvironment.samples.appendingPathComponent("media/android/androidx-media__sample_sef_slow_motion.mp4").path
+        let small = try copy([clip], to: base.appendingPathComponent("small").path)
+        // The same clip with 96 MiB after it: still a video by its bytes, stored bit-exact like any other.
+        let big = base.appendingPathComponent("big").path
+        try FileManager.default.createDirectory(atPath: big, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: clip, toPath: big + "/big.mp4")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: big + "/big.mp4"))
+        try handle.seekToEnd()
+        let block = Data((0..<(1 << 20)).map { _ in UInt8.random(in: 0...255) })
+        for _ in 0..<96 { try handle.write(contentsOf: block) }
+        try handle.close()
+        #expect(try Keepsake.run(["ingest", small, big, "--library", library, "--album-per-folder"]).status == 0)
+
+        func peakKilobytes(album: String) throws -> Int {
+            let out = base.appendingPathComponent("out-" + album).path
+            let result = try runProcess("/usr/bin/time", ["-f", "%M", Keepsake.binary, "export", "--to", out, "--album", album,
+                                                          "--library", library],
+                                        environment: ["KEEPSAKE_PASSPHRASE": "test passphrase"])
+            #expect(result.status == 0, "\(result.stderrText)")
+            return Int(result.stderrText.split(separator: "\n").last ?? "") ?? 0
+        }
+        let smallPeak = try peakKilobytes(album: "small"), bigPeak = try peakKilobytes(album: "big")
+        print("peak memory of export: \(smallPeak / 1024) MiB for a 53 KB file, \(bigPeak / 1024) MiB for a 96 MiB one")
+        #expect(smallPeak > 0 && bigPeak - smallPeak < 32 * 1024, "the big file streams through in chunks")
+        #expect(try hashOfFile(base.appendingPathComponent("out-big/big/big.mp4").path) == hashOfFile(big + "/big.mp4"))
+    }
+
     // MARK: Leaving an album
 
     @Test func filesThatLeaveAnAlbumOrTheLibraryMoveToTrashAndNameClashesGetNumbers() throws {
