@@ -14,7 +14,7 @@ enum DurableFile {
         return url.deletingLastPathComponent().path + "/." + url.lastPathComponent + partialSuffix
     }
 
-    /// Writes `data` to `path` through a temporary file (fsync, rename). The caller syncs the folder.
+    /// Writes `data` to `path` through a temporary file (fsync, rename); the folder itself is not fsynced.
     static func write(_ data: Data, to path: String) throws(ExportError) {
         let temp = temporaryPath(for: path)
         let fd = try create(temp)

@@ -80,3 +80,19 @@ import Testing
         #expect(!text.contains("photoTakenTime"))
     }
 }
+
+@Suite struct AlbumFolderTests {
+    @Test func albumsWhoseFolderNamesClashGetNumbersAndKeepTheirFoldersOnLaterRuns() {
+        var folder = ExportFolder(target: "/unused", state: ExportState())
+        for album in [nil, "Uncategorized", "A/B", "A_B", "a_b", "metadata", "Trash", "..."] as [String?] {
+            folder.assignFolder(to: album)
+        }
+        #expect(folder.state.folders.map(\.folder) == [
+            "Uncategorized", "Uncategorized(1)", "A_B", "A_B(1)", "a_b(2)", "metadata(1)", "Trash(1)", "Unnamed album",
+        ])
+        var later = ExportFolder(target: "/unused", state: ExportState(folders: [.init(album: "A_B", folder: "A_B")]))
+        later.assignFolder(to: "A/B")
+        later.assignFolder(to: "A_B")
+        #expect(later.state.folders.map(\.folder) == ["A_B", "A_B(1)"])
+    }
+}
