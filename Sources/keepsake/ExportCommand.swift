@@ -67,7 +67,9 @@ struct ExportCommand: ParsableCommand {
             lines.append("  failed:      none")
         } else {
             lines.append("  failed:      \(failures.count) files")
-            for failure in failures { lines.append("    \(failure.itemId): \(failure.reason ?? "unknown")") }
+            for failure in failures {
+                lines.append("    \(failure.path.isEmpty ? "item " + failure.itemId : failure.path): \(failure.reason ?? "unknown")")
+            }
         }
         print(lines.joined(separator: "\n"))
     }
