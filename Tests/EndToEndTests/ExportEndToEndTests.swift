@@ -192,8 +192,10 @@ import TestSupport
             try FileManager.default.copyItem(atPath: image, toPath: folder + (index == 0 ? "/keep.jpg" : "/photo.jpg"))
         }
         #expect(try Keepsake.run(["ingest", sources, "--library", library, "--album", "A"]).status == 0)
+        let albumB = try copy([images[3]], to: base.appendingPathComponent("albumB").path)
+        #expect(try Keepsake.run(["ingest", albumB, "--library", library, "--album", "B"]).status == 0)
         let out = base.appendingPathComponent("out").path
-        #expect(try ExportRun(library: library, to: out).summary["exported"] as? Int == 3)
+        #expect(try ExportRun(library: library, to: out).summary["exported"] as? Int == 4)
         #expect(try visibleFiles(out + "/A") == ["keep.jpg", "photo(1).jpg", "photo.jpg"])
 
         let opened = try Library.open(at: library, passphrase: "test passphrase", create: false)
@@ -204,6 +206,11 @@ import TestSupport
         let exportedOther = exportedFirst == "photo.jpg" ? "photo(1).jpg" : "photo.jpg"
         try opened.removeFromAlbum(itemId: first.itemId, album: "A")
         try opened.markDeleted(itemId: other.itemId)
+
+        // An export of album B alone leaves album A as it was.
+        let onlyB = try ExportRun(library: library, to: out, album: "B")
+        #expect(onlyB.summary["trashed"] as? Int == 0 && onlyB.summary["exported"] as? Int == 0)
+        #expect(try visibleFiles(out + "/A") == ["keep.jpg", "photo(1).jpg", "photo.jpg"])
 
         let rerun = try ExportRun(library: library, to: out)
         #expect(rerun.status == 0, "\(rerun.stderr)")
