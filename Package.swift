@@ -42,7 +42,7 @@ let package = Package(
             "Media", "KeepsakeCrypto", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto"]),
+        .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "Media"]),
         .target(name: "Daemon", dependencies: ["Pipeline", "Store"]),
         // The thin command-line front end.
         .executableTarget(name: "keepsake", dependencies: [
@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Media", "KeepsakeCrypto", "TestSupport"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "Media", "TestSupport"]),
         // Runs the built `keepsake` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
     ]

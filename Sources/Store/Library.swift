@@ -231,11 +231,40 @@ public final class Library: Sendable {
     /// unless `--reupload-deleted` is given. Its objects stay, so nothing is lost by a mistaken `rm`.
     public func markDeleted(itemId: String) throws {
         try commitLock.withLock { _ in
-            guard try index.item(id: itemId)?.deletedAt == nil else { return }
+            guard let item = try index.item(id: itemId) else { throw LibraryEditError.noSuchItem(itemId) }
+            guard item.deletedAt == nil else { return }
             let entry = try appendJournal(.deletion(itemId: itemId))
             try index.write { db in
                 try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ?", arguments: [Date(), itemId])
                 try markCommitted(db, entry)
+            }
+        }
+    }
+
+    /// Takes `itemId` out of the user album `album`. An item left in no album goes to Uncategorized, so nothing
+    /// leaves the library this way; its file key is wrapped anew with that album's key.
+    public func removeFromAlbum(itemId: String, album: String) throws {
+        try commitLock.withLock { _ in
+            let albumId = try index.read { db in
+                try String.fetchOne(db, sql: """
+                    SELECT albums.id FROM albums JOIN albumItems ON albumItems.albumId = albums.id
+                    WHERE albums.kind = 'user' AND albums.name = ? AND albumItems.itemId = ?
+                    """, arguments: [album, itemId])
+            }
+            guard let albumId else { throw LibraryEditError.notInAlbum(itemId: itemId, album: album) }
+            let memberships = try index.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM albumItems WHERE itemId = ?", arguments: [itemId]) ?? 0
+            }
+            var entries = [try appendJournal(.removal(itemId: itemId, albumId: albumId))]
+            var uncategorized: JournalEntry.Membership?
+            if memberships == 1 {
+                uncategorized = try membership(albumId: try ensureAlbum(.uncategorized), fileKey: try fileKey(of: itemId))
+                entries.append(try appendJournal(.membership(itemId: itemId, uncategorized!)))
+            }
+            try index.write { db in
+                try JournalEntry.remove(db, itemId: itemId, albumId: albumId)
+                if let uncategorized { try JournalEntry.insert(db, uncategorized, itemId: itemId, at: Date()) }
+                for entry in entries { try markCommitted(db, entry) }
             }
         }
     }

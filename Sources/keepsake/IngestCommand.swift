@@ -52,8 +52,8 @@ struct IngestCommand: ParsableCommand {
         let options = IngestOptions(albumMode: albumMode, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
                                     reuploadDeleted: reuploadDeleted, rehash: rehash, stream: StreamOptions(preset: videoPreset))
         let (files, skips) = Ingest.discover(paths)
-        let progress = ProgressView(totalFiles: files.count, totalBytes: files.reduce(0) { $0 + $1.size },
-                                    enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
+        let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
+        progress.setTotal(files: files.count, bytes: files.reduce(0) { $0 + $1.size })
         let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
         progress.finish()
         if json { printJSONLine(SummaryJSON(summary)) } else { printSummary(summary, library: library.path) }
@@ -95,6 +95,12 @@ struct IngestCommand: ParsableCommand {
         }
         print(lines.joined(separator: "\n"))
     }
+}
+
+extension ProgressView: IngestObserver {
+    func started(_ file: DiscoveredFile) { started(file: file.path) }
+    func read(bytes: Int64) { advanced(bytes: bytes) }
+    func finished(_ outcome: FileOutcome) { finished(file: outcome) }
 }
 
 /// The `--json` summary object.

@@ -1,41 +1,49 @@
 import Foundation
-import Pipeline
 import Synchronization
 
-/// The terminal progress bar (files, bytes, current file, ETA) on stderr, or one JSON line per file on stdout.
-final class ProgressView: IngestObserver {
+/// The terminal progress bar (files, bytes, current file, ETA) on stderr, or one JSON line per file on stdout;
+/// each command feeds it through its own observer protocol (see the extensions beside the commands).
+final class ProgressView: Sendable {
     private struct State {
+        var totalFiles = 0
+        var totalBytes: Int64 = 0
         var filesDone = 0
         var bytesDone: Int64 = 0
         var current = ""
         var lastDraw = ContinuousClock.now - .seconds(1)
     }
 
-    private let totalFiles: Int
-    private let totalBytes: Int64
     private let enabled: Bool
     private let jsonLines: Bool
     private let start = ContinuousClock.now
     private let state = Mutex(State())
 
-    init(totalFiles: Int, totalBytes: Int64, enabled: Bool, jsonLines: Bool) {
-        self.totalFiles = totalFiles
-        self.totalBytes = totalBytes
+    init(enabled: Bool, jsonLines: Bool) {
         self.enabled = enabled
         self.jsonLines = jsonLines
     }
 
-    func started(_ file: DiscoveredFile) {
-        update { $0.current = (file.path as NSString).lastPathComponent }
+    func setTotal(files: Int, bytes: Int64) {
+        update { $0.totalFiles = files; $0.totalBytes = bytes }
     }
 
-    func read(bytes: Int64) {
+    func started(file path: String) {
+        update { $0.current = (path as NSString).lastPathComponent }
+    }
+
+    func advanced(bytes: Int64) {
         update { $0.bytesDone += bytes }
     }
 
-    func finished(_ outcome: FileOutcome) {
-        if jsonLines { printJSONLine(outcome) }
+    /// A file is done; with `--json` its line is printed.
+    func finished(file line: some Encodable) {
+        report(line)
         update(force: true) { $0.filesDone += 1 }
+    }
+
+    /// With `--json`, prints `line` about something that is not one of the files counted.
+    func report(_ line: some Encodable) {
+        if jsonLines { printJSONLine(line) }
     }
 
     func finish() {
@@ -54,7 +62,7 @@ final class ProgressView: IngestObserver {
     }
 
     private func render(_ s: State, elapsed: Duration) -> String {
-        let fraction = totalBytes > 0 ? min(1, Double(s.bytesDone) / Double(totalBytes)) : 0
+        let fraction = s.totalBytes > 0 ? min(1, Double(s.bytesDone) / Double(s.totalBytes)) : 0
         let width = 24
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
@@ -62,6 +70,6 @@ final class ProgressView: IngestObserver {
         let eta = fraction > 0.02 ? Int(seconds / fraction - seconds) : nil
         let etaText = eta.map { String(format: "ETA %d:%02d", $0 / 60, $0 % 60) } ?? "ETA --:--"
         let name = s.current.count > 30 ? "…" + s.current.suffix(29) : s.current
-        return "\r\u{1B}[K[\(bar)] \(s.filesDone)/\(totalFiles) files  \(formatBytes(s.bytesDone))/\(formatBytes(totalBytes))  \(etaText)  \(name)"
+        return "\r\u{1B}[K[\(bar)] \(s.filesDone)/\(s.totalFiles) files  \(formatBytes(s.bytesDone))/\(formatBytes(s.totalBytes))  \(etaText)  \(name)"
     }
 }

@@ -1,1 +1,0 @@
-// The Export module; see README.md for the layout.

@@ -1,0 +1,29 @@
+import Store
+
+/// One original to be found in one album folder.
+struct PlannedFile: Sendable {
+    var key: ExportKey
+    var item: ItemRecord
+    var original: OriginalRecord
+}
+
+/// What the export folder should hold: every original of every live item, once per album it is in
+/// (Uncategorized when it is in none), or only those of one album.
+enum ExportPlan {
+    static func files(in library: Library, album: String?) throws(LibraryError) -> [PlannedFile] {
+        var planned: [PlannedFile] = []
+        for item in try library.index.items(inAlbum: album) {
+            let albums: [String?] = if let album { [album] } else {
+                try library.index.albumNames(of: item.id).map(Optional.some)
+            }
+            let originals = try library.index.originals(of: item.id)
+            for album in albums.isEmpty ? [nil] : albums {
+                for original in originals {
+                    planned.append(PlannedFile(key: ExportKey(itemId: item.id, role: original.role, album: album),
+                                               item: item, original: original))
+                }
+            }
+        }
+        return planned
+    }
+}
