@@ -1,5 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
+import class Foundation.ProcessInfo
 
 /// A C library from Debian, linked in process through a module map (see `Sources/C*/module.modulemap`).
 func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
@@ -62,3 +63,14 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
     ]
 )
+
+// The benchmarks (package-benchmark) build only when asked for, so the test build stays light:
+// `scripts/bench` sets KEEPSAKE_BENCHMARKS=1.
+if ProcessInfo.processInfo.environment["KEEPSAKE_BENCHMARKS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]))
+    package.targets.append(.executableTarget(
+        name: "KeepsakeBenchmarks",
+        dependencies: ["Media", "KeepsakeCrypto", "Store", "Pipeline", .product(name: "Benchmark", package: "benchmark")],
+        path: "Benchmarks/KeepsakeBenchmarks",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}
