@@ -57,7 +57,7 @@ public enum Ingest {
     public static func run(files: [DiscoveredFile], skips: DiscoverySkips, library: Library, options: IngestOptions,
                            observer: any IngestObserver) throws -> IngestSummary {
         let start = ContinuousClock.now
-        let (lock, orphans) = try library.lockForWriting()
+        let (lock, orphans) = try library.lockForWriting(waitingUpTo: options.lockWait, onWait: observer.waitingForLock)
         defer { withExtendedLifetime(lock) {} }
         // Largest first: long videos start early and the small files fill the other workers around them.
         let outcomes = Mutex<[FileOutcome]>([])
@@ -70,6 +70,7 @@ public enum Ingest {
         // Phase 1: type and metadata of every file, so that Live Photos can pair before anything is stored.
         let analysed = Mutex<[AnalysedFile]>([])
         WorkerPool.run(files, workers: options.jobs) { file in
+            guard !options.isCancelled() else { return }
             observer.started(file)
             switch AnalyseJob(file: file, library: library, options: options, observer: observer).run() {
             case .analysed(let result): analysed.withLock { $0.append(result) }
@@ -82,6 +83,7 @@ public enum Ingest {
             $0.size != $1.size ? $0.size > $1.size : $0.primary.file.path < $1.primary.file.path
         }
         WorkerPool.run(units, workers: options.jobs) { unit in
+            guard !options.isCancelled() else { return }
             unit.files.forEach { observer.started($0.file) }
             report(StoreJob(unit: unit, library: library, options: options, observer: observer).run())
         }
