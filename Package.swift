@@ -43,7 +43,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto"]),
-        .target(name: "Daemon", dependencies: ["Pipeline", "Store"]),
+        .target(name: "Daemon", dependencies: [
+            "Pipeline", "Store", "Media",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The thin command-line front end.
         .executableTarget(name: "keepsake", dependencies: [
             "Pipeline", "Store", "Export", "Daemon", "Media", "KeepsakeCrypto",

@@ -35,10 +35,14 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "x264 preset of the video streams.")
     var videoPreset = "veryfast"
 
+    @Option(help: "Seconds to wait while the daemon (or another keepsake) is writing to the library.")
+    var lockTimeout = 600
+
     func validate() throws {
         if album != nil && albumPerFolder { throw ValidationError("--album and --album-per-folder exclude each other") }
         if let album, album.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--album needs a name") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if lockTimeout < 0 { throw ValidationError("--lock-timeout must not be negative") }
         let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
         if !presets.contains(videoPreset) { throw ValidationError("--video-preset must be one of \(presets.joined(separator: ", "))") }
     }
@@ -50,7 +54,8 @@ struct IngestCommand: ParsableCommand {
         let library = try libraryOptions.open(create: true)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
         let options = IngestOptions(albumMode: albumMode, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
-                                    reuploadDeleted: reuploadDeleted, rehash: rehash, stream: StreamOptions(preset: videoPreset))
+                                    reuploadDeleted: reuploadDeleted, rehash: rehash, stream: StreamOptions(preset: videoPreset),
+                                    lockWait: .seconds(lockTimeout))
         let (files, skips) = Ingest.discover(paths)
         let progress = ProgressView(totalFiles: files.count, totalBytes: files.reduce(0) { $0 + $1.size },
                                     enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)

@@ -38,6 +38,10 @@ final class ProgressView: IngestObserver {
         update(force: true) { $0.filesDone += 1 }
     }
 
+    func waitingForLock() {
+        printError("waiting for the daemon to finish its batch…")
+    }
+
     func finish() {
         if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }

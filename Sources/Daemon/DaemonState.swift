@@ -1,0 +1,98 @@
+import Foundation
+import Pipeline
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the running daemon is doing, for `keepsake status`: kept in `daemon-state.json` beside the index,
+/// rewritten atomically (temporary file, then rename) at most once a second and at every batch boundary.
+public struct DaemonState: Codable, Sendable {
+    public var pid: Int32
+    public var startedAt: Date
+    public var updatedAt: Date
+    public var watching: [String] = []
+    /// Files seen changing, waiting until they stop growing or for the next batch.
+    public var queued = 0
+    public var inFlight: [String] = []
+    public var done = 0
+    /// Files that failed since the daemon started, with the reason (latest attempt).
+    public var failed: [String: String] = [:]
+    public var lastBatch: Date?
+
+    public static func path(library: String) -> String { library + "/daemon-state.json" }
+
+    /// The state of the daemon of `library`, nil when none is running.
+    public static func current(library: String) -> DaemonState? {
+        guard let data = FileManager.default.contents(atPath: path(library: library)),
+              let state = try? JSONDecoder.daemonState.decode(DaemonState.self, from: data),
+              kill(state.pid, 0) == 0 || errno == EPERM else { return nil }
+        return state
+    }
+}
+
+extension JSONDecoder {
+    static var daemonState: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+/// The daemon's live state, updated from any thread; counts the files of a batch as they start and finish.
+final class DaemonStateBoard: IngestObserver {
+    private struct Board {
+        var state: DaemonState
+        var lastWrite = ContinuousClock.now - .seconds(10)
+    }
+    private let board: Mutex<Board>
+    private let path: String
+
+    init(library: String) {
+        path = DaemonState.path(library: library)
+        board = Mutex(Board(state: DaemonState(pid: getpid(), startedAt: Date(), updatedAt: Date())))
+    }
+
+    func update(force: Bool = false, _ change: (inout DaemonState) -> Void) {
+        let snapshot: DaemonState? = board.withLock { board in
+            change(&board.state)
+            let now = ContinuousClock.now
+            guard force || now - board.lastWrite >= .seconds(1) else { return nil }
+            board.lastWrite = now
+            board.state.updatedAt = Date()
+            return board.state
+        }
+        if let snapshot { write(snapshot) }
+    }
+
+    func remove() { unlink(path) }
+
+    private func write(_ state: DaemonState) {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .sortedKeys
+        guard let data = try? encoder.encode(state) else { return }
+        // A unique temporary name: the board is written from several threads.
+        let temp = path + ".\(UUID().uuidString).tmp"
+        guard FileManager.default.createFile(atPath: temp, contents: data) else { return }
+        if rename(temp, path) != 0 { unlink(temp) }
+    }
+
+    func started(_ file: DiscoveredFile) {
+        update { $0.inFlight.append(file.path) }
+    }
+
+    func read(bytes: Int64) {}
+
+    func finished(_ outcome: FileOutcome) {
+        update { state in
+            state.inFlight.removeAll { $0 == outcome.path }
+            if outcome.isFailure {
+                state.failed[outcome.path] = outcome.reason ?? "failed"
+            } else {
+                state.done += 1
+                state.failed[outcome.path] = nil
+            }
+        }
+    }
+}
