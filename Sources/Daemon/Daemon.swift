@@ -20,6 +20,9 @@ public final class Daemon {
         public var settleTime: Duration = .seconds(2)
         /// How long files that are ready wait for others still being written, to go in the same batch.
         public var batchWindow: Duration = .seconds(5)
+        /// At most this many files go through one run of the pipeline, so that a manual `ingest` gets the library
+        /// between two runs even during a long rescan.
+        public var maximumBatch = 500
         /// The `keepsake` binary, started as `keepsake worker`.
         public var workerExecutable: String
 
@@ -43,7 +46,7 @@ public final class Daemon {
     /// Paths deleted or moved out, to take out of their albums.
     private var removed = Set<String>()
     /// Worker failures per file: one retry in a fresh worker, then quarantine.
-    private var workerFailures: [String: Int] = [:]
+    private var failureCounts: [String: Int] = [:]
     private var lastWatchReload = ContinuousClock.now
     private static let logger = Logger(label: "keepsake.daemon")
     private static let maximumWorkerFailures = 2
@@ -103,7 +106,9 @@ public final class Daemon {
         do {
             for event in try watcher.watchTree(watch.path) { try handle(event) }
         } catch let error as WatcherError {
+            // Perhaps an unmounted disk: its files are not taken for deleted.
             Self.logger.error("\(error); the folder is not watched until the daemon restarts")
+            return
         }
         for source in try library.index.sourceFiles(under: watch.path) where access(source.path, F_OK) != 0 {
             removed.insert(source.path)
@@ -145,8 +150,9 @@ public final class Daemon {
     // MARK: Batches
 
     private func runBatch() throws {
-        let paths = ready.keys.sorted()
-        ready = [:]
+        // By path, so that a Live Photo's two files, side by side in one folder, go into the same run.
+        let paths = Array(ready.keys.sorted().prefix(configuration.maximumBatch))
+        for path in paths { ready[path] = nil }
         board.update(force: true) { $0.lastBatch = Date() }
         var later: [String] = []
         var locked = false
@@ -163,6 +169,7 @@ public final class Daemon {
         }
         if !locked { try takeRemovedOutOfAlbums() }
         for path in later { ready[path] = ready[path] ?? .now }
+        mediaWork.shutDown()  // idle workers would hold their memory until the next batch
         board.update(force: true) { $0.queued = self.settling.count + self.ready.count }
     }
 
@@ -179,18 +186,20 @@ public final class Daemon {
         do {
             summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: board)
         } catch LibraryError.locked {
-            Self.logger.notice("another keepsake process is writing to the library; the batch waits for it")
+            Self.logger.info("another keepsake process is writing to the library; the batch waits for it")
             return nil
         }
         Self.logger.notice("batch from \(watch.path): \(summary.outcomes.count) files, \(summary.count(.stored)) stored, \(summary.failures.count) failed")
         var retry: [String] = []
-        for (path, reason) in mediaWork.takeWorkerFailures() {
-            workerFailures[path, default: 0] += 1
-            if workerFailures[path]! < Self.maximumWorkerFailures {
+        let workerFailures = mediaWork.takeWorkerFailures()
+        // Workers killed along with the daemon (Ctrl-C, systemd) are not the files' fault.
+        for (path, reason) in shouldStop() ? [:] : workerFailures {
+            failureCounts[path, default: 0] += 1
+            if failureCounts[path]! < Self.maximumWorkerFailures {
                 retry.append(path)
                 continue
             }
-            workerFailures[path] = nil
+            failureCounts[path] = nil
             var info = stat()
             guard stat(path, &info) == 0 else { continue }
             try library.index.quarantine(QuarantinedFileRecord(path: path, size: Int64(info.st_size),
@@ -199,7 +208,7 @@ public final class Daemon {
             Self.logger.warning("\(path): quarantined: \(reason)")
         }
         for outcome in summary.outcomes where !outcome.isFailure {
-            workerFailures[outcome.path] = nil
+            failureCounts[outcome.path] = nil
             // The file's content changed: its earlier version leaves the album, as a deleted file would.
             if let previous = previousItems[outcome.path], let current = outcome.itemId, previous != current {
                 try leaveAlbum(itemId: previous, path: outcome.path, watch: watch, forgetSource: false)

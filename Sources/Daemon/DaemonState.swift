@@ -79,7 +79,9 @@ final class DaemonStateBoard: IngestObserver {
     }
 
     func started(_ file: DiscoveredFile) {
-        update { $0.inFlight.append(file.path) }
+        update { state in
+            if !state.inFlight.contains(file.path) { state.inFlight.append(file.path) }
+        }
     }
 
     func read(bytes: Int64) {}

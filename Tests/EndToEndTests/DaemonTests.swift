@@ -153,6 +153,39 @@ import Glibc
         #expect(Set(hashes).count == hashes.count, "nothing stored twice")
     }
 
+    @Test func ingestAndTheDaemonWaitForEachOtherInsteadOfFailing() throws {
+        let (root, folder, library) = try makeWatch(mode: "single")
+        let daemon = try RunningDaemon(library: library, folder: root)
+        // This test process stands in for a writer in the middle of its work.
+        let lock = open(library + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        #expect(flock(lock, LOCK_EX) == 0)
+        let tulips = folder.appendingPathComponent("tulips.jpg")
+        try copy("cameras/osxphotos__Tulips.jpg", to: tulips)
+        let impatient = try Keepsake.run(["ingest", samples + "/android", "--library", library, "--lock-timeout", "1"])
+        #expect(impatient.status == 3, "past its --lock-timeout, ingest gives up")
+        #expect(impatient.stderrText.contains("waiting for the daemon to finish its batch…"), "\(impatient.stderrText)")
+        usleep(1_000_000)
+        #expect(try listing(library).isEmpty, "the daemon has not written either")
+
+        let ingest = Process()
+        ingest.executableURL = URL(fileURLWithPath: Keepsake.binary)
+        ingest.arguments = ["ingest", samples + "/android", "--library", library, "--lock-timeout", "60"]
+        ingest.environment = ProcessInfo.processInfo.environment.merging(["KEEPSAKE_PASSPHRASE": "test passphrase"]) { $1 }
+        ingest.standardOutput = FileHandle.nullDevice
+        ingest.standardError = FileHandle.nullDevice
+        try ingest.run()
+        usleep(1_500_000)
+        #expect(ingest.isRunning, "a patient ingest waits")
+        flock(lock, LOCK_UN)
+        close(lock)
+        ingest.waitUntilExit()
+        #expect(ingest.terminationStatus == 0)
+        let items = try waitForListing(library) { $0.flatMap(paths).contains(tulips.path) }
+        #expect(items.flatMap(paths).contains(tulips.path), "the daemon's batch went in after the lock was released\n\(daemon.logText)")
+        #expect(items.count == 5, "four items from the ingest, one from the daemon")
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func aWorkerCrashCostsOneFileWhichIsQuarantined() throws {
         let (root, folder, library) = try makeWatch(mode: "single")
         for name in ["osxphotos__Pumkins1.jpg", "osxphotos__badimage.jpeg", "osxphotos__Tulips.jpg"] {
