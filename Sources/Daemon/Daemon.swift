@@ -23,6 +23,8 @@ public final class Daemon {
         /// At most this many files go through one run of the pipeline, so that a manual `ingest` gets the library
         /// between two runs even during a long rescan.
         public var maximumBatch = 500
+        /// The least time a worker may take on a file before it counts as hung (more for larger files).
+        public var workerTimeoutFloor: Duration = .seconds(60)
         /// The `keepsake` binary, started as `keepsake worker`.
         public var workerExecutable: String
 
@@ -55,7 +57,7 @@ public final class Daemon {
         self.library = library
         self.configuration = configuration
         self.shouldStop = shouldStop
-        mediaWork = OutOfProcessMediaWork(executable: configuration.workerExecutable)
+        mediaWork = OutOfProcessMediaWork(executable: configuration.workerExecutable, timeoutFloor: configuration.workerTimeoutFloor)
         board = DaemonStateBoard(library: library.path)
         watcher = try FolderWatcher()
     }

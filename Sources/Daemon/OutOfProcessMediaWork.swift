@@ -67,13 +67,16 @@ private func signalName(_ number: Int32) -> String {
 /// crashes or hangs a decoder costs that file only. A failed worker is discarded; the next request starts a new one.
 public final class OutOfProcessMediaWork: MediaWork {
     private let executable: String
+    private let timeoutFloor: Duration
     private let idle = Mutex<[WorkerProcess]>([])
     private let failures = Mutex<[String: String]>([:])
     private static let logger = Logger(label: "keepsake.worker")
 
-    /// `executable` is the `keepsake` binary (the daemon's own).
-    public init(executable: String) {
+    /// `executable` is the `keepsake` binary (the daemon's own); a request may take `timeoutFloor` plus a second
+    /// per MiB of the file before its worker counts as hung.
+    public init(executable: String, timeoutFloor: Duration) {
         self.executable = executable
+        self.timeoutFloor = timeoutFloor
     }
 
     /// The files that a worker crashed or hung on since the last call, with the reason.
@@ -89,11 +92,10 @@ public final class OutOfProcessMediaWork: MediaWork {
         for worker in idle.withLock({ workers in defer { workers = [] }; return workers }) { worker.stop() }
     }
 
-    /// How long a request may take: a floor, plus time proportional to the file's size.
-    static func timeout(forFileAt path: String) -> Duration {
+    private func timeout(forFileAt path: String) -> Duration {
         var info = stat()
         let megabytes = stat(path, &info) == 0 ? Int64(info.st_size) >> 20 : 0
-        return .seconds(60 + megabytes)
+        return timeoutFloor + .seconds(megabytes)
     }
 
     public func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
@@ -129,7 +131,7 @@ public final class OutOfProcessMediaWork: MediaWork {
     /// Sends `request` to an idle worker (or a new one) and reads its answer, handing stream bytes to `streamBytes`.
     private func perform(_ request: WorkerRequest, expecting kind: WorkerReply.Kind,
                          streamBytes: (Data) throws -> Void) throws -> (WorkerReply, Data) {
-        let timeout = Self.timeout(forFileAt: request.path)
+        let timeout = timeout(forFileAt: request.path)
         let worker: WorkerProcess
         do {
             worker = try idle.withLock { $0.popLast() } ?? WorkerProcess(executable: executable)

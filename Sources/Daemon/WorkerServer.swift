@@ -9,12 +9,14 @@ import Glibc
 /// `keepsake worker`: answers the daemon's requests on stdin/stdout with the in-process media work, one at a time,
 /// until stdin closes. It holds no library and no key but a video's segment key.
 public enum WorkerServer {
-    /// Tests plant a crash: the worker aborts when asked to work on a file of this name.
+    /// Tests plant faults: the worker aborts, or hangs, when asked to work on a file of this name.
     static let abortOnVariable = "KEEPSAKE_TEST_WORKER_ABORT_ON"
+    static let hangOnVariable = "KEEPSAKE_TEST_WORKER_HANG_ON"
 
     public static func run() throws {
         let channel = FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO)
         let abortOn = ProcessInfo.processInfo.environment[abortOnVariable]
+        let hangOn = ProcessInfo.processInfo.environment[hangOnVariable]
         let work = InProcessMediaWork()
         while true {
             let request: WorkerRequest
@@ -23,7 +25,9 @@ public enum WorkerServer {
             } catch FrameError.endOfFile {
                 return
             }
-            if let abortOn, (request.path as NSString).lastPathComponent == abortOn { abort() }
+            let name = (request.path as NSString).lastPathComponent
+            if name == abortOn { abort() }
+            while name == hangOn { pause() }
             try answer(request, work: work, channel: channel)
         }
     }

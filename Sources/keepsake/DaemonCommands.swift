@@ -1,7 +1,6 @@
 import ArgumentParser
 import Daemon
 import Foundation
-import Media
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -15,22 +14,21 @@ struct DaemonCommand: ParsableCommand {
 
     @OptionGroup var libraryOptions: LibraryOptions
 
-    @Option(help: "Files processed at once (default: the number of cores).")
-    var jobs: Int?
+    @OptionGroup var work: WorkOptions
 
-    @Option(help: "x264 preset of the video streams.")
-    var videoPreset = "veryfast"
+    @Option(help: "Seconds a media worker may take on a file (plus one per MiB) before it counts as hung and is killed.")
+    var workerTimeout = 60
 
     func validate() throws {
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if workerTimeout < 1 { throw ValidationError("--worker-timeout must be at least 1") }
     }
 
     func run() throws {
         let library = try libraryOptions.open()
         signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the daemon's death
         let stop = StopSignal()
-        let configuration = Daemon.Configuration(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
-                                                 stream: StreamOptions(preset: videoPreset), workerExecutable: try ownExecutable())
+        var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream, workerExecutable: try ownExecutable())
+        configuration.workerTimeoutFloor = .seconds(workerTimeout)
         try Daemon(library: library, configuration: configuration, shouldStop: { stop.isSet }).run()
     }
 

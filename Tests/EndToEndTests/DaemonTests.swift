@@ -15,11 +15,11 @@ import Glibc
         let process = Process()
         let log: String
 
-        init(library: String, folder: URL, environment: [String: String] = [:]) throws {
+        init(library: String, folder: URL, arguments: [String] = [], environment: [String: String] = [:]) throws {
             log = folder.appendingPathComponent("daemon-\(UUID().uuidString.prefix(4)).log").path
             _ = FileManager.default.createFile(atPath: log, contents: nil)
             process.executableURL = URL(fileURLWithPath: Keepsake.binary)
-            process.arguments = ["daemon", "--library", library]
+            process.arguments = ["daemon", "--library", library] + arguments
             process.environment = ProcessInfo.processInfo.environment
                 .merging(["KEEPSAKE_PASSPHRASE": "test passphrase", "KEEPSAKE_LOG_LEVEL": "info"].merging(environment) { $1 }) { $1 }
             process.standardOutput = FileHandle(forWritingAtPath: log)
@@ -186,13 +186,18 @@ import Glibc
         #expect(daemon.terminate() == 0)
     }
 
-    @Test func aWorkerCrashCostsOneFileWhichIsQuarantined() throws {
+    /// A planted fault in the worker, and what `status` says of it.
+    static let faults = [("KEEPSAKE_TEST_WORKER_ABORT_ON", "the media worker crashed: killed by signal \(SIGABRT) (SIGABRT)"),
+                         ("KEEPSAKE_TEST_WORKER_HANG_ON", "the media worker hung: no answer within 2 s; killed")]
+
+    @Test(arguments: faults)
+    func aWorkerThatCrashesOrHangsCostsOneFileWhichIsQuarantined(variable: String, reason: String) throws {
         let (root, folder, library) = try makeWatch(mode: "single")
         for name in ["osxphotos__Pumkins1.jpg", "osxphotos__badimage.jpeg", "osxphotos__Tulips.jpg"] {
             try copy("cameras/" + name, to: folder.appendingPathComponent(name))
         }
-        let daemon = try RunningDaemon(library: library, folder: root,
-                                       environment: ["KEEPSAKE_TEST_WORKER_ABORT_ON": "osxphotos__badimage.jpeg"])
+        let daemon = try RunningDaemon(library: library, folder: root, arguments: ["--worker-timeout", "2"],
+                                       environment: [variable: "osxphotos__badimage.jpeg"])
         let bad = folder.path + "/osxphotos__badimage.jpeg"
         var status = ""
         let deadline = Date().addingTimeInterval(90)
@@ -202,7 +207,7 @@ import Glibc
             usleep(500_000)
         }
         #expect(status.contains("quarantined: 1 files"), "\(status)\n\(daemon.logText)")
-        #expect(status.contains("\(bad): the media worker crashed: killed by signal \(SIGABRT) (SIGABRT)"), "\(status)")
+        #expect(status.contains("\(bad): \(reason)"), "\(status)")
         #expect(status.contains("daemon:   running"), "status reads the running daemon's state")
         let items = try waitForListing(library) { $0.count == 2 }
         #expect(Set(items.flatMap(paths)) == [folder.path + "/osxphotos__Pumkins1.jpg", folder.path + "/osxphotos__Tulips.jpg"])
