@@ -151,6 +151,15 @@ import Glibc
         #expect(versions.filter { albums($0).isEmpty }.count == 1, "its earlier version is kept, in Uncategorized")
         let hashes = items.map { (($0["originals"] as! [[String: Any]])[0]["blake2b"] as! String) }
         #expect(Set(hashes).count == hashes.count, "nothing stored twice")
+
+        // The moves out of albums are in the store's journal: a new machine sees the same albums.
+        let newMachine = root.appendingPathComponent("new-machine")
+        try FileManager.default.createDirectory(at: newMachine, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: library + "/store", toPath: newMachine.path + "/store")
+        func albumsById(_ items: [[String: Any]]) -> [String: [String]] {
+            Dictionary(uniqueKeysWithValues: items.map { ($0["id"] as! String, albums($0)) })
+        }
+        #expect(albumsById(try listing(newMachine.path)) == albumsById(items))
     }
 
     @Test func ingestAndTheDaemonWaitForEachOtherInsteadOfFailing() throws {
