@@ -42,6 +42,8 @@ public final class Daemon {
     private let board: DaemonStateBoard
     private let watcher: FolderWatcher
     private var watches: [WatchRecord] = []
+    /// Watched folders that could not be read (an unmounted disk?): tried again at every reload.
+    private var unreachable = Set<String>()
     private var settling = SettlingFiles()
     /// Files that have settled, waiting for the next batch (or for the writer lock).
     private var ready: [String: ContinuousClock.Instant] = [:]
@@ -89,6 +91,7 @@ public final class Daemon {
     private func reloadWatches() throws {
         lastWatchReload = .now
         let current = try library.index.watches()
+        for watch in current where unreachable.contains(watch.path) { try rescan(watch) }
         guard current != watches else { return }
         for gone in watches where !current.contains(where: { $0.path == gone.path }) {
             watcher.unwatchTree(gone.path)
@@ -103,18 +106,25 @@ public final class Daemon {
     /// Everything under `watch` goes through the settling check (the fast path makes unchanged files cheap), and
     /// files ingested from it that are gone count as removed.
     private func rescan(_ watch: WatchRecord) throws {
-        Self.logger.notice("watching \(watch.path) (\(watch.mode.rawValue))")
         watcher.unwatchTree(watch.path)
+        let found: [FolderEvent]
         do {
-            for event in try watcher.watchTree(watch.path) { try handle(event) }
+            found = try watcher.watchTree(watch.path)
         } catch let error as WatcherError {
-            // Perhaps an unmounted disk: its files are not taken for deleted.
-            Self.logger.error("\(error); the folder is not watched until the daemon restarts")
+            if unreachable.insert(watch.path).inserted { Self.logger.error("\(error); trying again every few seconds") }
             return
         }
-        for source in try library.index.sourceFiles(under: watch.path) where access(source.path, F_OK) != 0 {
-            removed.insert(source.path)
+        unreachable.remove(watch.path)
+        Self.logger.notice("watching \(watch.path) (\(watch.mode.rawValue))")
+        for event in found { try handle(event) }
+        let known = try library.index.sourceFiles(under: watch.path)
+        let gone = known.filter { isGone($0.path) }
+        // An empty mount point looks like a folder whose files were all deleted: that is not taken for a deletion.
+        guard !found.isEmpty || gone.count < known.count || known.isEmpty else {
+            Self.logger.warning("\(watch.path): none of its \(known.count) known files is there; is a disk unmounted? Nothing leaves its album")
+            return
         }
+        removed.formUnion(gone.map(\.path))
     }
 
     private func handle(_ event: FolderEvent) throws {
@@ -228,7 +238,7 @@ public final class Daemon {
             return
         }
         defer { withExtendedLifetime(lock) {} }
-        for path in removed.sorted() where access(path, F_OK) != 0 {
+        for path in removed.sorted() where isGone(path) {
             guard let watch = watch(of: path), let source = try library.index.sourceFile(at: path) else { continue }
             try leaveAlbum(itemId: source.itemId, path: path, watch: watch, forgetSource: true)
         }
@@ -239,13 +249,18 @@ public final class Daemon {
     private func leaveAlbum(itemId: String, path: String, watch: WatchRecord, forgetSource: Bool) throws {
         let album = watch.albumName(for: path)
         let stillThere = try library.index.sourceFiles(ofItem: itemId).contains { other in
-            other.path != path && self.watch(of: other.path)?.albumName(for: other.path) == album && access(other.path, F_OK) == 0
+            other.path != path && self.watch(of: other.path)?.albumName(for: other.path) == album && !isGone(other.path)
         }
         if !stillThere, try library.moveOutOfAlbum(itemId: itemId, albumName: album) {
             Self.logger.notice("\(path): gone from the folder; its item \(itemId) left the album \(album)")
         }
         if forgetSource { try library.index.forgetSourceFile(path: path) }
     }
+}
+
+/// True when nothing is at `path` (not when it cannot be reached, which says nothing of its deletion).
+private func isGone(_ path: String) -> Bool {
+    access(path, F_OK) != 0 && errno == ENOENT
 }
 
 /// Files seen changing, until they have not been written for the settle time.
