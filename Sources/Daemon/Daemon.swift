@@ -59,7 +59,8 @@ public final class Daemon {
         self.library = library
         self.configuration = configuration
         self.shouldStop = shouldStop
-        mediaWork = OutOfProcessMediaWork(executable: configuration.workerExecutable, timeoutFloor: configuration.workerTimeoutFloor)
+        mediaWork = OutOfProcessMediaWork(executable: configuration.workerExecutable, timeoutFloor: configuration.workerTimeoutFloor,
+                                          shouldStop: shouldStop)
         board = DaemonStateBoard(library: library.path)
         watcher = try FolderWatcher()
     }
@@ -165,7 +166,10 @@ public final class Daemon {
         // By path, so that a Live Photo's two files, side by side in one folder, go into the same run.
         let paths = Array(ready.keys.sorted().prefix(configuration.maximumBatch))
         for path in paths { ready[path] = nil }
-        board.update(force: true) { $0.lastBatch = Date() }
+        board.update(force: true) { state in
+            state.lastBatch = Date()
+            state.queued = self.settling.count + self.ready.count
+        }
         var later: [String] = []
         var locked = false
         for (watchPath, files) in Dictionary(grouping: paths, by: { watch(of: $0)?.path }) {

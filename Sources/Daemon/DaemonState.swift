@@ -44,6 +44,10 @@ final class DaemonStateBoard: IngestObserver {
     private struct Board {
         var state: DaemonState
         var lastWrite = ContinuousClock.now - .seconds(10)
+        /// A write is scheduled for the end of the current second, so that the last change is never left unwritten.
+        var flushScheduled = false
+        /// The daemon has stopped and removed the file: nothing writes it again.
+        var closed = false
     }
     private let board: Mutex<Board>
     private let path: String
@@ -54,18 +58,29 @@ final class DaemonStateBoard: IngestObserver {
     }
 
     func update(force: Bool = false, _ change: (inout DaemonState) -> Void) {
-        let snapshot: DaemonState? = board.withLock { board in
+        let (snapshot, scheduleFlush): (DaemonState?, Bool) = board.withLock { board in
             change(&board.state)
+            guard !board.closed else { return (nil, false) }
             let now = ContinuousClock.now
-            guard force || now - board.lastWrite >= .seconds(1) else { return nil }
+            guard force || now - board.lastWrite >= .seconds(1) else {
+                defer { board.flushScheduled = true }
+                return (nil, !board.flushScheduled)
+            }
             board.lastWrite = now
+            board.flushScheduled = false
             board.state.updatedAt = Date()
-            return board.state
+            return (board.state, false)
         }
         if let snapshot { write(snapshot) }
+        if scheduleFlush {
+            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { [weak self] in self?.update(force: true) { _ in } }
+        }
     }
 
-    func remove() { unlink(path) }
+    func remove() {
+        board.withLock { $0.closed = true }
+        unlink(path)
+    }
 
     private func write(_ state: DaemonState) {
         let encoder = JSONEncoder()

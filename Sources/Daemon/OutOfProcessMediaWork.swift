@@ -68,15 +68,21 @@ private func signalName(_ number: Int32) -> String {
 public final class OutOfProcessMediaWork: MediaWork {
     private let executable: String
     private let timeoutFloor: Duration
+    private let shouldStop: @Sendable () -> Bool
+    /// When the daemon was first seen stopping: work still running a grace period later is abandoned.
+    private let stopSeen = Mutex<ContinuousClock.Instant?>(nil)
+    private static let stopGrace: Duration = .seconds(3)
     private let idle = Mutex<[WorkerProcess]>([])
     private let failures = Mutex<[String: String]>([:])
     private static let logger = Logger(label: "keepsake.worker")
 
     /// `executable` is the `keepsake` binary (the daemon's own); a request may take `timeoutFloor` plus a second
-    /// per MiB of the file before its worker counts as hung.
-    public init(executable: String, timeoutFloor: Duration) {
+    /// per MiB of the file before its worker counts as hung. Once `shouldStop` holds, requests still running after
+    /// a grace period are abandoned, their workers killed.
+    public init(executable: String, timeoutFloor: Duration, shouldStop: @escaping @Sendable () -> Bool) {
         self.executable = executable
         self.timeoutFloor = timeoutFloor
+        self.shouldStop = shouldStop
     }
 
     /// The files that a worker crashed or hung on since the last call, with the reason.
@@ -128,6 +134,26 @@ public final class OutOfProcessMediaWork: MediaWork {
     /// An error of the daemon's own sink for stream bytes: not the worker's fault.
     private struct OutputFailed: Error { var error: any Error }
 
+    /// Waits for the worker's next frame, one second at a time so that a stopping daemon is noticed.
+    private func awaitFrame(from worker: WorkerProcess, deadline: ContinuousClock.Instant) throws -> Frame {
+        while true {
+            do {
+                try worker.channel.waitReadable(until: min(deadline, .now + .seconds(1)))
+                return try worker.channel.receive(deadline: deadline)
+            } catch FrameError.timedOut where ContinuousClock.now < deadline {
+                guard shouldStop() else { continue }
+                let since = stopSeen.withLock { seen in
+                    if seen == nil { seen = .now }
+                    return seen!
+                }
+                if ContinuousClock.now - since > Self.stopGrace {
+                    worker.kill()
+                    throw MediaWorkError.workerFailed("abandoned: the daemon stopped; the file is taken again at its next start")
+                }
+            }
+        }
+    }
+
     /// Sends `request` to an idle worker (or a new one) and reads its answer, handing stream bytes to `streamBytes`.
     private func perform(_ request: WorkerRequest, expecting kind: WorkerReply.Kind,
                          streamBytes: (Data) throws -> Void) throws -> (WorkerReply, Data) {
@@ -142,7 +168,7 @@ public final class OutOfProcessMediaWork: MediaWork {
         do {
             try worker.channel.send(request)
             while true {
-                let frame = try worker.channel.receive(deadline: deadline)
+                let frame = try awaitFrame(from: worker, deadline: deadline)
                 let reply = try frame.decodeHeader(WorkerReply.self)
                 switch reply.kind {
                 case .streamBytes:

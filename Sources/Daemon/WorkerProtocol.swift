@@ -113,7 +113,7 @@ struct FrameChannel {
         return data
     }
 
-    private func waitReadable(until deadline: ContinuousClock.Instant) throws {
+    func waitReadable(until deadline: ContinuousClock.Instant) throws {
         while true {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { throw FrameError.timedOut }

@@ -229,6 +229,33 @@ import Glibc
         #expect(daemon.logText.contains("quarantined"))
     }
 
+    @Test func sigtermWhileAWorkerIsBusyExitsWithinSecondsAndTheRestartFinishes() throws {
+        let (root, folder, library) = try makeWatch(mode: "single")
+        let tulips = folder.appendingPathComponent("tulips.jpg")
+        try copy("cameras/osxphotos__Tulips.jpg", to: tulips)
+        let stuck = try RunningDaemon(library: library, folder: root, environment: ["KEEPSAKE_TEST_WORKER_HANG_ON": "tulips.jpg"])
+        let deadline = Date().addingTimeInterval(60)
+        var inFlight: [String] = []
+        while Date() < deadline && inFlight.isEmpty {
+            usleep(100_000)
+            let state = FileManager.default.contents(atPath: library + "/daemon-state.json")
+                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            inFlight = state?["inFlight"] as? [String] ?? []
+        }
+        #expect(inFlight == [tulips.path], "status sees the file in flight")
+        let start = Date()
+        #expect(stuck.terminate(within: 20) == 0, "\(stuck.logText)")
+        #expect(Date().timeIntervalSince(start) < 10, "the busy file is abandoned after a grace period")
+        #expect(!FileManager.default.fileExists(atPath: library + "/daemon-state.json"))
+
+        let restarted = try RunningDaemon(library: library, folder: root)
+        let items = try waitForListing(library) { $0.flatMap(paths) == [tulips.path] }
+        #expect(items.flatMap(paths) == [tulips.path], "\(restarted.logText)")
+        #expect(restarted.terminate() == 0)
+        let status = try Keepsake.run(["status", "--library", library]).stdoutText
+        #expect(status.contains("failed:   0 files") && !status.contains("quarantined"), "\(status)")
+    }
+
     @Test func aDaemonKilledMidBatchConvergesOnRestart() throws {
         let (root, folder, library) = try makeWatch(mode: "separate")
         try FileManager.default.removeItem(at: folder)
