@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Media", "KeepsakeCrypto", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "Store", "Media"]),
         // Runs the built `keepsake` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
     ]

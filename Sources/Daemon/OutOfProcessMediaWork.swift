@@ -131,9 +131,6 @@ public final class OutOfProcessMediaWork: MediaWork {
         }
     }
 
-    /// An error of the daemon's own sink for stream bytes: not the worker's fault.
-    private struct OutputFailed: Error { var error: any Error }
-
     /// Waits for the worker's next frame, one second at a time so that a stopping daemon is noticed.
     private func awaitFrame(from worker: WorkerProcess, deadline: ContinuousClock.Instant) throws -> Frame {
         while true {
@@ -166,26 +163,16 @@ public final class OutOfProcessMediaWork: MediaWork {
         }
         let deadline = ContinuousClock.now + timeout
         do {
-            try worker.channel.send(request)
-            while true {
-                let frame = try awaitFrame(from: worker, deadline: deadline)
-                let reply = try frame.decodeHeader(WorkerReply.self)
-                switch reply.kind {
-                case .streamBytes:
-                    do { try streamBytes(frame.payload) } catch { throw OutputFailed(error: error) }
-                case .notProduced:
-                    idle.withLock { $0.append(worker) }
-                    throw MediaWorkError.notProduced(reply.problem ?? StageProblem(stage: request.operation.rawValue, reason: "not produced"))
-                case kind:
-                    idle.withLock { $0.append(worker) }
-                    return (reply, frame.payload)
-                default:
-                    throw FrameError.malformed("a \(reply.kind) answer to a \(kind) request")
-                }
+            let answer = try worker.channel.exchange(request, expecting: kind, nextFrame: { try awaitFrame(from: worker, deadline: deadline) },
+                                                     streamBytes: streamBytes)
+            idle.withLock { $0.append(worker) }
+            switch answer {
+            case .done(let reply, let payload): return (reply, payload)
+            case .notProduced(let problem): throw MediaWorkError.notProduced(problem)
             }
         } catch let error as MediaWorkError {
             throw error
-        } catch let failed as OutputFailed {
+        } catch let failed as StreamSinkFailed {
             worker.kill()  // it is mid-answer, and nobody will read the rest
             throw failed.error
         } catch {

@@ -131,3 +131,37 @@ extension Frame {
         do { return try JSONDecoder().decode(type, from: header) } catch { throw FrameError.malformed("\(error)") }
     }
 }
+
+/// What a worker answered to one request.
+enum WorkerAnswer {
+    case done(WorkerReply, payload: Data)
+    case notProduced(StageProblem)
+}
+
+/// The daemon's own sink for stream bytes failed: not the worker's fault.
+struct StreamSinkFailed: Error {
+    var error: any Error
+}
+
+extension FrameChannel {
+    /// The daemon's side of one request: sends it, hands the stream bytes that come back to `streamBytes`, and
+    /// returns the final answer. `nextFrame` reads each frame (with the caller's deadline).
+    func exchange(_ request: WorkerRequest, expecting kind: WorkerReply.Kind, nextFrame: () throws -> Frame,
+                  streamBytes: (Data) throws -> Void) throws -> WorkerAnswer {
+        try send(request)
+        while true {
+            let frame = try nextFrame()
+            let reply = try frame.decodeHeader(WorkerReply.self)
+            switch reply.kind {
+            case .streamBytes:
+                do { try streamBytes(frame.payload) } catch { throw StreamSinkFailed(error: error) }
+            case .notProduced:
+                return .notProduced(reply.problem ?? StageProblem(stage: request.operation.rawValue, reason: "not produced"))
+            case kind:
+                return .done(reply, payload: frame.payload)
+            default:
+                throw FrameError.malformed("a \(reply.kind) answer to a \(kind) request")
+            }
+        }
+    }
+}

@@ -14,10 +14,18 @@ public enum WorkerServer {
     static let hangOnVariable = "KEEPSAKE_TEST_WORKER_HANG_ON"
 
     public static func run() throws {
-        let channel = FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO)
-        let abortOn = ProcessInfo.processInfo.environment[abortOnVariable]
-        let hangOn = ProcessInfo.processInfo.environment[hangOnVariable]
-        let work = InProcessMediaWork()
+        let environment = ProcessInfo.processInfo.environment
+        let abortOn = environment[abortOnVariable]
+        let hangOn = environment[hangOnVariable]
+        try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: InProcessMediaWork()) { request in
+            let name = (request.path as NSString).lastPathComponent
+            if name == abortOn { abort() }
+            while name == hangOn { pause() }
+        }
+    }
+
+    /// Answers requests on `channel` until it closes; `before` sees each request first.
+    static func serve(_ channel: FrameChannel, work: some MediaWork, before: (WorkerRequest) -> Void = { _ in }) throws {
         while true {
             let request: WorkerRequest
             do {
@@ -25,14 +33,12 @@ public enum WorkerServer {
             } catch FrameError.endOfFile {
                 return
             }
-            let name = (request.path as NSString).lastPathComponent
-            if name == abortOn { abort() }
-            while name == hangOn { pause() }
+            before(request)
             try answer(request, work: work, channel: channel)
         }
     }
 
-    private static func answer(_ request: WorkerRequest, work: InProcessMediaWork, channel: FrameChannel) throws {
+    private static func answer(_ request: WorkerRequest, work: some MediaWork, channel: FrameChannel) throws {
         do {
             switch request.operation {
             case .metadata:
