@@ -65,7 +65,7 @@ private func signalName(_ number: Int32) -> String {
 
 /// The media work done by `keepsake worker` child processes, one request at a time each, so that a file that
 /// crashes or hangs a decoder costs that file only. A failed worker is discarded; the next request starts a new one.
-public final class OutOfProcessMediaWork: MediaWork {
+final class OutOfProcessMediaWork: MediaWork {
     private let executable: String
     private let timeoutFloor: Duration
     private let shouldStop: @Sendable () -> Bool
@@ -79,14 +79,14 @@ public final class OutOfProcessMediaWork: MediaWork {
     /// `executable` is the `keepsake` binary (the daemon's own); a request may take `timeoutFloor` plus a second
     /// per MiB of the file before its worker counts as hung. Once `shouldStop` holds, requests still running after
     /// a grace period are abandoned, their workers killed.
-    public init(executable: String, timeoutFloor: Duration, shouldStop: @escaping @Sendable () -> Bool) {
+    init(executable: String, timeoutFloor: Duration, shouldStop: @escaping @Sendable () -> Bool) {
         self.executable = executable
         self.timeoutFloor = timeoutFloor
         self.shouldStop = shouldStop
     }
 
     /// The files that a worker crashed or hung on since the last call, with the reason.
-    public func takeWorkerFailures() -> [String: String] {
+    func takeWorkerFailures() -> [String: String] {
         failures.withLock { failures in
             defer { failures = [:] }
             return failures
@@ -94,7 +94,7 @@ public final class OutOfProcessMediaWork: MediaWork {
     }
 
     /// Ends the idle workers.
-    public func shutDown() {
+    func shutDown() {
         for worker in idle.withLock({ workers in defer { workers = [] }; return workers }) { worker.stop() }
     }
 
@@ -104,18 +104,18 @@ public final class OutOfProcessMediaWork: MediaWork {
         return timeoutFloor + .seconds(megabytes)
     }
 
-    public func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
+    func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
         let (reply, _) = try performTyped(WorkerRequest(operation: .metadata, path: path, format: format), expecting: .metadata)
         guard let metadata = reply.metadata else { throw .workerFailed("the media worker sent no metadata") }
         return metadata
     }
 
-    public func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+    func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
         let request = WorkerRequest(operation: .thumbnail, path: path, format: format, orientation: orientation)
         return Array(try performTyped(request, expecting: .thumbnail).1)
     }
 
-    public func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+    func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                        output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         let request = WorkerRequest(operation: .stream, path: path, format: format, preset: options.preset,
                                     segmentKey: Data(segmentKey), iv: Data(iv))

@@ -21,7 +21,7 @@ public enum MediaWorkError: Error, Sendable, CustomStringConvertible {
 }
 
 /// What a video's decode pass produced besides the stream bytes.
-public struct StreamProduct: Sendable, Codable {
+public struct StreamProduct: Sendable {
     public var playlist: String
     /// The thumbnail JPEG from the same pass, or why there is none.
     public var thumbnail: [UInt8]?
