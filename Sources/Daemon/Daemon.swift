@@ -49,6 +49,8 @@ public final class Daemon {
     private var ready: [String: ContinuousClock.Instant] = [:]
     /// Paths deleted or moved out, to take out of their albums.
     private var removed = Set<String>()
+    /// Earlier versions of files whose content changed, by path, to take out of their albums.
+    private var replaced: [(path: String, itemId: String)] = []
     /// Worker failures per file: one retry in a fresh worker, then quarantine.
     private var failureCounts: [String: Int] = [:]
     private var lastWatchReload = ContinuousClock.now
@@ -81,7 +83,7 @@ public final class Daemon {
             board.update { $0.queued = self.settling.count + self.ready.count }
             let oldestReady = ready.values.min()
             let batchDue = oldestReady.map { settling.isEmpty || ContinuousClock.now - $0 > configuration.batchWindow } ?? false
-            if (batchDue || !removed.isEmpty) && !shouldStop() { try runBatch() }
+            if (batchDue || !removed.isEmpty || !replaced.isEmpty) && !shouldStop() { try runBatch() }
         }
         Self.logger.notice("stopping: \(settling.count + ready.count) files left for the next start")
     }
@@ -183,7 +185,7 @@ public final class Daemon {
                 locked = true
             }
         }
-        if !locked { try takeRemovedOutOfAlbums() }
+        if !locked { try updateAlbumsOfDepartedFiles() }
         for path in later { ready[path] = ready[path] ?? .now }
         mediaWork.shutDown()  // idle workers would hold their memory until the next batch
         board.update(force: true) { $0.queued = self.settling.count + self.ready.count }
@@ -227,14 +229,16 @@ public final class Daemon {
             failureCounts[outcome.path] = nil
             // The file's content changed: its earlier version leaves the album, as a deleted file would.
             if let previous = previousItems[outcome.path], let current = outcome.itemId, previous != current {
-                try leaveAlbum(itemId: previous, path: outcome.path, watch: watch, forgetSource: false)
+                replaced.append((outcome.path, previous))
             }
         }
         return retry
     }
 
-    private func takeRemovedOutOfAlbums() throws {
-        guard !removed.isEmpty else { return }
+    /// Takes the items of deleted files, and the earlier versions of changed ones, out of their albums; under the
+    /// writer lock, since each move is a journal entry in the store.
+    private func updateAlbumsOfDepartedFiles() throws {
+        guard !removed.isEmpty || !replaced.isEmpty else { return }
         let lock: WriterLock
         do {
             lock = try library.lockForWriting(waitingUpTo: .seconds(1)).lock
@@ -242,23 +246,28 @@ public final class Daemon {
             return
         }
         defer { withExtendedLifetime(lock) {} }
+        for (path, itemId) in replaced {
+            guard let watch = watch(of: path) else { continue }
+            try leaveAlbum(itemId: itemId, path: path, watch: watch, because: "replaced by a new version")
+        }
+        replaced = []
         for path in removed.sorted() where isGone(path) {
             guard let watch = watch(of: path), let source = try library.index.sourceFile(at: path) else { continue }
-            try leaveAlbum(itemId: source.itemId, path: path, watch: watch, forgetSource: true)
+            try leaveAlbum(itemId: source.itemId, path: path, watch: watch, because: "gone from the folder")
+            try library.index.forgetSourceFile(path: path)
         }
         removed = []
     }
 
     /// Takes `itemId` out of the album `path` put it in, unless another file of the same album still holds it.
-    private func leaveAlbum(itemId: String, path: String, watch: WatchRecord, forgetSource: Bool) throws {
+    private func leaveAlbum(itemId: String, path: String, watch: WatchRecord, because reason: String) throws {
         let album = watch.albumName(for: path)
         let stillThere = try library.index.sourceFiles(ofItem: itemId).contains { other in
             other.path != path && self.watch(of: other.path)?.albumName(for: other.path) == album && !isGone(other.path)
         }
         if !stillThere, try library.moveOutOfAlbum(itemId: itemId, albumName: album) {
-            Self.logger.notice("\(path): gone from the folder; its item \(itemId) left the album \(album)")
+            Self.logger.notice("\(path): \(reason); its item \(itemId) left the album \(album)")
         }
-        if forgetSource { try library.index.forgetSourceFile(path: path) }
     }
 }
 
