@@ -44,7 +44,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "Media"]),
-        .target(name: "Daemon", dependencies: ["Pipeline", "Store"]),
+        .target(name: "Daemon", dependencies: [
+            "Pipeline", "Store", "Media",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The thin command-line front end.
         .executableTarget(name: "keepsake", dependencies: [
             "Pipeline", "Store", "Export", "Daemon", "Media", "KeepsakeCrypto",
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Media", "KeepsakeCrypto", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "Media", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "Store", "Media"]),
         // Runs the built `keepsake` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
     ]

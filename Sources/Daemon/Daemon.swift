@@ -1,1 +1,338 @@
-// The Daemon module; see README.md for the layout.
+import Foundation
+import Logging
+import Media
+import Pipeline
+import Store
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `keepsake daemon` (SPEC 8): rescans the watched folders at start, then follows them with inotify. Files are
+/// taken once they have stopped growing, in batches through the ingest pipeline, with the media work in worker
+/// processes. The library's writer lock is held only while a batch writes, so a manual `ingest` can run between
+/// batches; the daemon waits for it in turn.
+public final class Daemon {
+    public struct Configuration: Sendable {
+        public var jobs: Int
+        public var stream: StreamOptions
+        /// A file is taken when it has not been written for this long.
+        public var settleTime: Duration = .seconds(2)
+        /// How long files that are ready wait for others still being written, to go in the same batch.
+        public var batchWindow: Duration = .seconds(5)
+        /// At most this many files go through one run of the pipeline, so that a manual `ingest` gets the library
+        /// between two runs even during a long rescan.
+        public var maximumBatch = 500
+        /// The least time a worker may take on a file before it counts as hung (more for larger files).
+        public var workerTimeoutFloor: Duration = .seconds(60)
+        /// The `keepsake` binary, started as `keepsake worker`.
+        public var workerExecutable: String
+
+        public init(jobs: Int, stream: StreamOptions, workerExecutable: String) {
+            self.jobs = jobs
+            self.stream = stream
+            self.workerExecutable = workerExecutable
+        }
+    }
+
+    private let library: Library
+    private let configuration: Configuration
+    private let shouldStop: @Sendable () -> Bool
+    private let mediaWork: OutOfProcessMediaWork
+    private let board: DaemonStateBoard
+    private let watcher: FolderWatcher
+    private var watches: [WatchRecord] = []
+    /// Watched folders that could not be read (an unmounted disk?): tried again at every reload.
+    private var unreachable = Set<String>()
+    private var settling = SettlingFiles()
+    /// Files that have settled, waiting for the next batch (or for the writer lock).
+    private var ready: [String: ContinuousClock.Instant] = [:]
+    /// Paths deleted or moved out, to take out of their albums.
+    private var removed = Set<String>()
+    /// Earlier versions of files whose content changed, by path, to take out of their albums.
+    private var replaced: [(path: String, itemId: String)] = []
+    /// Worker failures per file: one retry in a fresh worker, then quarantine.
+    private var failureCounts: [String: Int] = [:]
+    private var lastWatchReload = ContinuousClock.now
+    private static let logger = Logger(label: "keepsake.daemon")
+    private static let maximumWorkerFailures = 2
+
+    public init(library: Library, configuration: Configuration, shouldStop: @escaping @Sendable () -> Bool) throws {
+        self.library = library
+        self.configuration = configuration
+        self.shouldStop = shouldStop
+        mediaWork = OutOfProcessMediaWork(executable: configuration.workerExecutable, timeoutFloor: configuration.workerTimeoutFloor,
+                                          shouldStop: shouldStop)
+        board = DaemonStateBoard(library: library.path)
+        watcher = try FolderWatcher()
+    }
+
+    /// Runs until `shouldStop` says so; what is in flight then is finished, what is not started is left for the
+    /// rescan of the next start.
+    public func run() throws {
+        defer {
+            mediaWork.shutDown()
+            board.remove()
+        }
+        try reloadWatches()
+        while !shouldStop() {
+            let events = try watcher.next(timeout: settling.isEmpty ? .seconds(1) : .milliseconds(250))
+            for event in events { try handle(event) }
+            if ContinuousClock.now - lastWatchReload > .seconds(5) { try reloadWatches() }
+            for path in settling.settled(after: configuration.settleTime) where ready[path] == nil { ready[path] = .now }
+            board.update { $0.queued = self.settling.count + self.ready.count }
+            let oldestReady = ready.values.min()
+            let batchDue = oldestReady.map { settling.isEmpty || ContinuousClock.now - $0 > configuration.batchWindow } ?? false
+            if (batchDue || !removed.isEmpty || !replaced.isEmpty) && !shouldStop() { try runBatch() }
+        }
+        Self.logger.notice("stopping: \(settling.count + ready.count) files left for the next start")
+    }
+
+    // MARK: Watches and events
+
+    /// Picks up `watch add` and `watch remove` made while the daemon runs; a new watch is rescanned.
+    private func reloadWatches() throws {
+        lastWatchReload = .now
+        let current = try library.index.watches()
+        for watch in current where unreachable.contains(watch.path) { try rescan(watch) }
+        guard current != watches else { return }
+        for gone in watches where !current.contains(where: { $0.path == gone.path }) {
+            watcher.unwatchTree(gone.path)
+            Self.logger.notice("no longer watching \(gone.path)")
+        }
+        let added = current.filter { watch in !watches.contains { $0.path == watch.path } }
+        watches = current
+        for watch in added { try rescan(watch) }
+        board.update(force: true) { $0.watching = current.map(\.path) }
+    }
+
+    /// Everything under `watch` goes through the settling check (the fast path makes unchanged files cheap), and
+    /// files ingested from it that are gone count as removed.
+    private func rescan(_ watch: WatchRecord) throws {
+        watcher.unwatchTree(watch.path)
+        let found: [FolderEvent]
+        do {
+            found = try watcher.watchTree(watch.path)
+        } catch let error as WatcherError {
+            if unreachable.insert(watch.path).inserted { Self.logger.error("\(error); trying again every few seconds") }
+            return
+        }
+        unreachable.remove(watch.path)
+        Self.logger.notice("watching \(watch.path) (\(watch.mode.rawValue))")
+        for event in found { try handle(event) }
+        let known = try library.index.sourceFiles(under: watch.path)
+        let gone = known.filter { isGone($0.path) }
+        // An empty mount point looks like a folder whose files were all deleted: that is not taken for a deletion.
+        guard !found.isEmpty || gone.count < known.count || known.isEmpty else {
+            Self.logger.warning("\(watch.path): none of its \(known.count) known files is there; is a disk unmounted? Nothing leaves its album")
+            return
+        }
+        removed.formUnion(gone.map(\.path))
+    }
+
+    private func handle(_ event: FolderEvent) throws {
+        switch event {
+        case .changed(let path):
+            guard watch(of: path) != nil, try !isQuarantined(path) else { return }
+            ready[path] = nil
+            settling.observe(path)
+        case .removed(let path):
+            settling.forget(path)
+            ready = ready.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
+            let sources = try library.index.sourceFiles(under: path).map(\.path) + [path]
+            removed.formUnion(sources)
+        case .overflow:
+            Self.logger.warning("inotify dropped events; rescanning every watched folder")
+            for watch in watches { try rescan(watch) }
+        }
+    }
+
+    private func watch(of path: String) -> WatchRecord? {
+        watches.filter { $0.contains(path) }.max { $0.path.count < $1.path.count }
+    }
+
+    /// A quarantined file stays out until its size or mtime changes.
+    private func isQuarantined(_ path: String) throws -> Bool {
+        guard let record = try library.index.quarantinedFiles().first(where: { $0.path == path }) else { return false }
+        var info = stat()
+        if stat(path, &info) == 0, Int64(info.st_size) == record.size, info.st_mtim.nanoseconds == record.mtimeNanoseconds {
+            return true
+        }
+        try library.index.releaseFromQuarantine(path: path)
+        return false
+    }
+
+    // MARK: Batches
+
+    private func runBatch() throws {
+        // By path, so that a Live Photo's two files, side by side in one folder, go into the same run.
+        let paths = Array(ready.keys.sorted().prefix(configuration.maximumBatch))
+        for path in paths { ready[path] = nil }
+        board.update(force: true) { state in
+            state.lastBatch = Date()
+            state.queued = self.settling.count + self.ready.count
+        }
+        var later: [String] = []
+        var locked = false
+        for (watchPath, files) in Dictionary(grouping: paths, by: { watch(of: $0)?.path }) {
+            guard let watchPath, let watch = watches.first(where: { $0.path == watchPath }) else { continue }
+            if locked {
+                later += files
+            } else if let retry = try ingest(files, from: watch) {
+                later += retry
+            } else {
+                later += files
+                locked = true
+            }
+        }
+        if !locked { try updateAlbumsOfDepartedFiles() }
+        for path in later { ready[path] = ready[path] ?? .now }
+        mediaWork.shutDown()  // idle workers would hold their memory until the next batch
+        board.update(force: true) { $0.queued = self.settling.count + self.ready.count }
+    }
+
+    /// Ingests `paths` into the album of `watch`. Returns the paths a worker failed on once, to retry in a fresh
+    /// worker; nil when another process holds the library, so that the whole batch waits.
+    private func ingest(_ paths: [String], from watch: WatchRecord) throws -> [String]? {
+        let previousItems = Dictionary(uniqueKeysWithValues: try paths.compactMap { path in
+            try library.index.sourceFile(at: path).map { (path, $0.itemId) }
+        })
+        let (files, skips) = Ingest.discover(paths.filter { access($0, F_OK) == 0 })
+        let options = IngestOptions(albumMode: watch.albumMode, jobs: configuration.jobs, stream: configuration.stream,
+                                    mediaWork: mediaWork, lockWait: .seconds(1), isCancelled: shouldStop)
+        let summary: IngestSummary
+        do {
+            summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: board)
+        } catch LibraryError.locked {
+            Self.logger.info("another keepsake process is writing to the library; the batch waits for it")
+            return nil
+        }
+        Self.logger.notice("batch from \(watch.path): \(summary.outcomes.count) files, \(summary.count(.stored)) stored, \(summary.failures.count) failed")
+        var retry: [String] = []
+        let workerFailures = mediaWork.takeWorkerFailures()
+        // Workers killed along with the daemon (Ctrl-C, systemd) are not the files' fault.
+        for (path, reason) in shouldStop() ? [:] : workerFailures {
+            failureCounts[path, default: 0] += 1
+            if failureCounts[path]! < Self.maximumWorkerFailures {
+                retry.append(path)
+                continue
+            }
+            failureCounts[path] = nil
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            try library.index.quarantine(QuarantinedFileRecord(path: path, size: Int64(info.st_size),
+                                                               mtimeNanoseconds: info.st_mtim.nanoseconds,
+                                                               reason: "\(reason) (twice; quarantined until the file changes)"))
+            Self.logger.warning("\(path): quarantined: \(reason)")
+        }
+        for outcome in summary.outcomes where !outcome.isFailure {
+            failureCounts[outcome.path] = nil
+            // The file's content changed: its earlier version leaves the album, as a deleted file would.
+            if let previous = previousItems[outcome.path], let current = outcome.itemId, previous != current {
+                replaced.append((outcome.path, previous))
+            }
+        }
+        return retry
+    }
+
+    /// Takes the items of deleted files, and the earlier versions of changed ones, out of their albums; under the
+    /// writer lock, since each move is a journal entry in the store.
+    private func updateAlbumsOfDepartedFiles() throws {
+        guard !removed.isEmpty || !replaced.isEmpty else { return }
+        let lock: WriterLock
+        do {
+            lock = try library.lockForWriting(waitingUpTo: .seconds(1)).lock
+        } catch LibraryError.locked {
+            return
+        }
+        defer { withExtendedLifetime(lock) {} }
+        for (path, itemId) in replaced {
+            guard let watch = watch(of: path) else { continue }
+            try leaveAlbum(itemId: itemId, path: path, watch: watch, because: "replaced by a new version")
+        }
+        replaced = []
+        for path in removed.sorted() where isGone(path) {
+            guard let watch = watch(of: path), let source = try library.index.sourceFile(at: path) else { continue }
+            try leaveAlbum(itemId: source.itemId, path: path, watch: watch, because: "gone from the folder")
+            try library.index.forgetSourceFile(path: path)
+        }
+        removed = []
+    }
+
+    /// Takes `itemId` out of the album `path` put it in, unless another file of the same album still holds it.
+    private func leaveAlbum(itemId: String, path: String, watch: WatchRecord, because reason: String) throws {
+        let album = watch.albumName(for: path)
+        let stillThere = try library.index.sourceFiles(ofItem: itemId).contains { other in
+            other.path != path && self.watch(of: other.path)?.albumName(for: other.path) == album && !isGone(other.path)
+        }
+        if !stillThere, try library.moveOutOfAlbum(itemId: itemId, albumName: album) {
+            Self.logger.notice("\(path): \(reason); its item \(itemId) left the album \(album)")
+        }
+    }
+}
+
+/// True when nothing is at `path` (not when it cannot be reached, which says nothing of its deletion).
+private func isGone(_ path: String) -> Bool {
+    access(path, F_OK) != 0 && errno == ENOENT
+}
+
+/// Files seen changing, until they have not been written for the settle time.
+struct SettlingFiles {
+    private var sizes: [String: Int64?] = [:]
+
+    var isEmpty: Bool { sizes.isEmpty }
+    var count: Int { sizes.count }
+
+    mutating func observe(_ path: String) {
+        if sizes[path] == nil { sizes[path] = .some(nil) }
+    }
+
+    mutating func forget(_ path: String) {
+        sizes = sizes.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
+    }
+
+    /// The files whose mtime is older than `settleTime` and whose size has not changed since the last look;
+    /// they are no longer followed. Files that vanished are dropped.
+    mutating func settled(after settleTime: Duration) -> [String] {
+        let now = Date().timeIntervalSince1970
+        let settle = Double(settleTime.components.seconds) + Double(settleTime.components.attoseconds) / 1e18
+        var result: [String] = []
+        for (path, lastSize) in sizes {
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                sizes[path] = nil
+                continue
+            }
+            let mtime = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            let size = Int64(info.st_size)
+            if now - mtime >= settle && (lastSize == nil || lastSize == size) {
+                result.append(path)
+                sizes[path] = nil
+            } else {
+                sizes[path] = .some(size)
+            }
+        }
+        return result
+    }
+}
+
+extension WatchRecord {
+    var albumMode: IngestOptions.AlbumMode {
+        switch mode {
+        case .single: .named(albumName(for: path + "/file"))
+        case .separate: .perFolder
+        }
+    }
+
+    /// The album `file` goes into (SPEC 8).
+    func albumName(for file: String) -> String {
+        switch mode {
+        case .single: (path as NSString).lastPathComponent
+        case .separate: ((file as NSString).deletingLastPathComponent as NSString).lastPathComponent
+        }
+    }
+}
+
+extension timespec {
+    var nanoseconds: Int64 { Int64(tv_sec) * 1_000_000_000 + Int64(tv_nsec) }
+}

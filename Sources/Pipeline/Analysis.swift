@@ -76,9 +76,10 @@ struct AnalyseJob {
         }
         var analysed = AnalysedFile(file: file, source: source, format: format)
         do {
-            analysed.metadata = try MetadataReader.read(fileAt: file.path, format: format)
+            analysed.metadata = try options.mediaWork.metadata(fileAt: file.path, format: format)
         } catch {
-            analysed.metadataProblem = StageProblem(stage: error.stage.rawValue, reason: error.description)
+            guard case .notProduced(let problem) = error else { throw JobStop.failed(error.description) }
+            analysed.metadataProblem = problem
         }
         return .analysed(analysed)
     }

@@ -72,7 +72,7 @@ public enum Discovery {
             case S_IFDIR:
                 walkDirectory(full, info: entryInfo, into: &files, skips: &skips, visited: &visited)
             case S_IFREG:
-                if let ext = name.split(separator: ".").last, name.contains("."), sidecarExtensions.contains(ext.lowercased()) {
+                if isSidecar(name) {
                     skips.sidecars += 1
                     continue
                 }
@@ -81,6 +81,17 @@ public enum Discovery {
                 continue  // sockets, devices, fifos
             }
         }
+    }
+
+    /// False for the names the walk leaves out (hidden, system folders and files), so a watcher can skip them too.
+    public static func isWalked(name: String) -> Bool {
+        !systemNames.contains(name) && !name.hasPrefix(".")
+    }
+
+    /// Sidecars are read as metadata of their media, never ingested themselves.
+    public static func isSidecar(_ name: String) -> Bool {
+        guard name.contains("."), let ext = name.split(separator: ".").last else { return false }
+        return sidecarExtensions.contains(ext.lowercased())
     }
 
     static func folderName(of path: String) -> String {

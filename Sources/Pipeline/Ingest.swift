@@ -57,7 +57,7 @@ public enum Ingest {
     public static func run(files: [DiscoveredFile], skips: DiscoverySkips, library: Library, options: IngestOptions,
                            observer: any IngestObserver) throws -> IngestSummary {
         let start = ContinuousClock.now
-        let (lock, orphans) = try library.lockForWriting()
+        let (lock, orphans) = try library.lockForWriting(waitingUpTo: options.lockWait, onWait: observer.waitingForLock)
         defer { withExtendedLifetime(lock) {} }
         // Largest first: long videos start early and the small files fill the other workers around them.
         let outcomes = Mutex<[FileOutcome]>([])
@@ -71,6 +71,7 @@ public enum Ingest {
         let analysed = Mutex<[AnalysedFile]>([])
         let known = options.rehash ? [:] : try library.index.knownSourceFiles()
         WorkerPool.run(files, workers: options.jobs) { file in
+            guard !options.isCancelled() else { return }
             observer.started(file)
             switch AnalyseJob(file: file, library: library, options: options, known: known, observer: observer).run() {
             case .analysed(let result): analysed.withLock { $0.append(result) }
@@ -83,6 +84,7 @@ public enum Ingest {
             $0.size != $1.size ? $0.size > $1.size : $0.primary.file.path < $1.primary.file.path
         }
         WorkerPool.run(units, workers: options.jobs) { unit in
+            guard !options.isCancelled() else { return }
             unit.files.forEach { observer.started($0.file) }
             report(StoreJob(unit: unit, library: library, options: options, observer: observer).run())
         }

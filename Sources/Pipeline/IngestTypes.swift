@@ -19,14 +19,24 @@ public struct IngestOptions: Sendable {
     /// Hash every file even when its path, size, mtime and inode say it is unchanged since the last run.
     public var rehash: Bool
     public var stream: StreamOptions
+    /// Who parses and decodes the files: this process (`ingest`) or worker processes (the daemon).
+    public var mediaWork: any MediaWork
+    /// How long to wait for another process (the daemon) to release the library's writer lock.
+    public var lockWait: Duration
+    /// Polled before each file: when true, files not yet started are left for the next run.
+    public var isCancelled: @Sendable () -> Bool
 
     public init(albumMode: AlbumMode = .none, jobs: Int, reuploadDeleted: Bool = false, rehash: Bool = false,
-                stream: StreamOptions = StreamOptions()) {
+                stream: StreamOptions = StreamOptions(), mediaWork: any MediaWork = InProcessMediaWork(),
+                lockWait: Duration = .zero, isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.albumMode = albumMode
         self.jobs = max(1, jobs)
         self.reuploadDeleted = reuploadDeleted
         self.rehash = rehash
         self.stream = stream
+        self.mediaWork = mediaWork
+        self.lockWait = lockWait
+        self.isCancelled = isCancelled
     }
 
     func album(for file: DiscoveredFile) -> AlbumTarget {
@@ -78,4 +88,10 @@ public protocol IngestObserver: Sendable {
     func started(_ file: DiscoveredFile)
     func read(bytes: Int64)
     func finished(_ outcome: FileOutcome)
+    /// Another process holds the library's writer lock; the run waits for it (`IngestOptions.lockWait`).
+    func waitingForLock()
+}
+
+extension IngestObserver {
+    public func waitingForLock() {}
 }

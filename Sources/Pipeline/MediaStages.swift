@@ -30,8 +30,8 @@ struct MediaStages {
         var thumbnail: [UInt8]?
         if unit.primary.format.kind == .image {
             let still = unit.primary
-            thumbnail = attempt(into: &item) { () throws(MediaError) in
-                try Thumbnailer.thumbnail(fileAt: still.file.path, format: still.format, orientation: still.metadata?.orientation)
+            thumbnail = try attempt(into: &item) { () throws(MediaWorkError) in
+                try options.mediaWork.thumbnail(fileAt: still.file.path, format: still.format, orientation: still.metadata?.orientation)
             }
         }
         if let video = unit.video {
@@ -59,32 +59,35 @@ struct MediaStages {
         var segmentKey = randomBytes(16)
         defer { wipe(&segmentKey) }
         let (streamName, writer) = try library.beginObject()
-        let result: TranscodeResult
+        let product: StreamProduct
         do {
-            result = try VideoTranscoder.transcode(fileAt: path, format: format, options: options.stream,
+            product = try options.mediaWork.stream(fileAt: path, format: format, options: options.stream,
                                                    segmentKey: segmentKey, iv: randomBytes(16)) { try writer.write($0) }
+        } catch MediaWorkError.notProduced(let problem) {
+            writer.abort()
+            try library.discard([streamName])
+            item.stageProblems.append(problem)
+            return nil
         } catch {
             writer.abort()
             try library.discard([streamName])
-            item.stageProblems.append(StageProblem(stage: error.stage.rawValue, reason: error.description))
-            return nil
+            throw error
         }
         try writer.commit()
         try library.markStored(streamName)
         written.append(streamName)
         item.streamObject = streamName
-        item.playlistObject = try library.putSealed(Array(result.playlist.utf8), key: item.fileKey)
+        item.playlistObject = try library.putSealed(Array(product.playlist.utf8), key: item.fileKey)
         written.append(item.playlistObject!)
-        guard let frame = result.thumbnailFrame else {
-            item.stageProblems.append(StageProblem(stage: "thumbnail", reason: "thumbnail: no frame could be decoded"))
-            return nil
-        }
-        return attempt(into: &item) { () throws(MediaError) in try ThumbnailEncoder.jpeg(from: frame) }
+        if let problem = product.thumbnailProblem { item.stageProblems.append(problem) }
+        return product.thumbnail
     }
 
-    private func attempt<T>(into item: inout NewItem, _ body: () throws(MediaError) -> T) -> T? {
+    /// A stage's product, or nil with the problem recorded; a worker failure fails the whole unit.
+    private func attempt<T>(into item: inout NewItem, _ body: () throws(MediaWorkError) -> T) throws -> T? {
         do { return try body() } catch {
-            item.stageProblems.append(StageProblem(stage: error.stage.rawValue, reason: error.description))
+            guard case .notProduced(let problem) = error else { throw JobStop.failed(error.description) }
+            item.stageProblems.append(problem)
             return nil
         }
     }

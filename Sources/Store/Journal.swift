@@ -18,10 +18,11 @@ struct JournalEntry: Codable {
         case item(ItemRecord, originals: [OriginalRecord], memberships: [Membership], objects: [String])
         case membership(itemId: String, Membership)
         case deletion(itemId: String)
-        /// An item taken out of an album (it stays in its other albums, or moves to Uncategorized).
-        case removal(itemId: String, albumId: String)
         /// A deleted item taken back by `ingest --reupload-deleted`.
         case restoration(itemId: String)
+        /// An item taken out of an album (its watched file was deleted or replaced); `uncategorized` is its
+        /// membership of Uncategorized when the album was its last one, so that its file key stays readable.
+        case albumRemoval(itemId: String, albumId: String, uncategorized: Membership?)
     }
 
     var time: Date
@@ -60,14 +61,11 @@ struct JournalEntry: Codable {
             try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [time, itemId])
         case .restoration(let itemId):
             try Self.restore(db, itemId: itemId)
-        case .removal(let itemId, let albumId):
-            try Self.remove(db, itemId: itemId, albumId: albumId)
+        case .albumRemoval(let itemId, let albumId, let uncategorized):
+            if let uncategorized { try Self.insert(db, uncategorized, itemId: itemId, at: time) }
+            try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, itemId])
         }
         try db.execute(sql: "INSERT OR REPLACE INTO objects (name, state) VALUES (?, 'committed')", arguments: [entryName])
-    }
-
-    static func remove(_ db: Database, itemId: String, albumId: String) throws {
-        try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, itemId])
     }
 
     static func restore(_ db: Database, itemId: String) throws {

@@ -112,8 +112,10 @@ public final class Library: Sendable {
 
     /// Takes the library's single-writer lock and cleans up what a killed run left behind: partial uploads and
     /// objects that were written but never committed. Returns how many orphans it removed.
-    public func lockForWriting() throws -> (lock: WriterLock, orphansRemoved: Int) {
-        let lock = try WriterLock(path: path + "/lock")
+    /// When another process holds the lock, calls `onWait` once and waits up to `timeout` for it.
+    public func lockForWriting(waitingUpTo timeout: Duration = .zero,
+                               onWait: () -> Void = {}) throws -> (lock: WriterLock, orphansRemoved: Int) {
+        let lock = try WriterLock(path: path + "/lock", waitingUpTo: timeout, onWait: onWait)
         (store as? LocalFolderStore)?.removeStalePartials()
         let orphans = try index.uncommittedObjects()
         for name in orphans { try store.delete(name) }
@@ -241,31 +243,27 @@ public final class Library: Sendable {
         }
     }
 
-    /// Takes `itemId` out of the user album `album`. An item left in no album goes to Uncategorized, so nothing
-    /// leaves the library this way; its file key is wrapped anew with that album's key.
-    public func removeFromAlbum(itemId: String, album: String) throws {
+    /// Takes `itemId` out of the user album `albumName` (the user's choice, or its watched file left the folder);
+    /// when that was its last album it moves to Uncategorized, its file key wrapped anew for it. Nothing is deleted.
+    /// Returns false when the item is not in that album.
+    @discardableResult
+    public func moveOutOfAlbum(itemId: String, albumName: String) throws -> Bool {
         try commitLock.withLock { _ in
-            let albumId = try index.read { db in
-                try String.fetchOne(db, sql: """
-                    SELECT albums.id FROM albums JOIN albumItems ON albumItems.albumId = albums.id
-                    WHERE albums.kind = 'user' AND albums.name = ? AND albumItems.itemId = ?
-                    """, arguments: [album, itemId])
-            }
-            guard let albumId else { throw LibraryEditError.notInAlbum(itemId: itemId, album: album) }
             let memberships = try index.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM albumItems WHERE itemId = ?", arguments: [itemId]) ?? 0
+                try Row.fetchAll(db, sql: """
+                    SELECT albums.id, albums.kind, albums.name FROM albumItems JOIN albums ON albums.id = albumItems.albumId
+                    WHERE albumItems.itemId = ?
+                    """, arguments: [itemId])
             }
-            var entries = [try appendJournal(.removal(itemId: itemId, albumId: albumId))]
+            guard let album = memberships.first(where: { $0["kind"] == "user" && $0["name"] == albumName }) else { return false }
             var uncategorized: JournalEntry.Membership?
-            if memberships == 1 {
+            if memberships.count == 1 {
                 uncategorized = try membership(albumId: try ensureAlbum(.uncategorized), fileKey: try fileKey(of: itemId))
-                entries.append(try appendJournal(.membership(itemId: itemId, uncategorized!)))
             }
-            try index.write { db in
-                try JournalEntry.remove(db, itemId: itemId, albumId: albumId)
-                if let uncategorized { try JournalEntry.insert(db, uncategorized, itemId: itemId, at: Date()) }
-                for entry in entries { try markCommitted(db, entry) }
-            }
+            let change = JournalEntry.Change.albumRemoval(itemId: itemId, albumId: album["id"], uncategorized: uncategorized)
+            let entry = try appendJournal(change)
+            try index.write { db in try JournalEntry(time: Date(), change: change).apply(db, entryName: entry.path) }
+            return true
         }
     }
 
@@ -375,12 +373,22 @@ public final class Library: Sendable {
 public final class WriterLock: Sendable {
     private let fd: Int32
 
-    init(path: String) throws {
+    init(path: String, waitingUpTo timeout: Duration, onWait: () -> Void) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LibraryError.store(.io(operation: "open", path: path, errno: errno)) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw LibraryError.locked(path)
+        let deadline = ContinuousClock.now + timeout
+        var waiting = false
+        // Polled rather than a blocking flock, so that the wait is bounded.
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else {
+                close(fd)
+                throw LibraryError.locked(path)
+            }
+            if !waiting {
+                waiting = true
+                onWait()
+            }
+            usleep(100_000)
         }
     }
 

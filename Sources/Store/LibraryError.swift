@@ -24,12 +24,10 @@ public enum LibraryError: Error, Sendable, CustomStringConvertible {
 /// Why a change to the library's albums or items was refused.
 public enum LibraryEditError: Error, Sendable, Equatable, CustomStringConvertible {
     case noSuchItem(String)
-    case notInAlbum(itemId: String, album: String)
 
     public var description: String {
         switch self {
         case .noSuchItem(let id): "the library has no item \(id)"
-        case .notInAlbum(let id, let album): "item \(id) is not in the album \"\(album)\""
         }
     }
 }

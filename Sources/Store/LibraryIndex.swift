@@ -52,6 +52,7 @@ public final class LibraryIndex: Sendable {
                 CREATE TABLE failedFiles (path TEXT PRIMARY KEY, stage TEXT NOT NULL, reason TEXT NOT NULL, at DATETIME NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-watches", migrate: createWatchTables)
         return migrator
     }
 

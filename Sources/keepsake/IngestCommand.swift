@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Media
 import Pipeline
 import Store
 
@@ -20,8 +19,7 @@ struct IngestCommand: ParsableCommand {
     @Flag(help: "Put each file into an album named after its folder.")
     var albumPerFolder = false
 
-    @Option(help: "Files processed at once (default: the number of cores).")
-    var jobs: Int?
+    @OptionGroup var work: WorkOptions
 
     @Flag(help: "Print one JSON object a line per file, then a summary object.")
     var json = false
@@ -32,15 +30,13 @@ struct IngestCommand: ParsableCommand {
     @Flag(help: "Hash every file, even those unchanged (same path, size, mtime, inode) since the last run.")
     var rehash = false
 
-    @Option(help: "x264 preset of the video streams.")
-    var videoPreset = "veryfast"
+    @Option(help: "Seconds to wait while the daemon (or another keepsake) is writing to the library.")
+    var lockTimeout = 600
 
     func validate() throws {
         if album != nil && albumPerFolder { throw ValidationError("--album and --album-per-folder exclude each other") }
         if let album, album.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--album needs a name") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
-        if !presets.contains(videoPreset) { throw ValidationError("--video-preset must be one of \(presets.joined(separator: ", "))") }
+        if lockTimeout < 0 { throw ValidationError("--lock-timeout must not be negative") }
     }
 
     func run() throws {
@@ -49,8 +45,9 @@ struct IngestCommand: ParsableCommand {
         }
         let library = try libraryOptions.open(create: true)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
-        let options = IngestOptions(albumMode: albumMode, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
-                                    reuploadDeleted: reuploadDeleted, rehash: rehash, stream: StreamOptions(preset: videoPreset))
+        let options = IngestOptions(albumMode: albumMode, jobs: work.jobCount,
+                                    reuploadDeleted: reuploadDeleted, rehash: rehash, stream: work.stream,
+                                    lockWait: .seconds(lockTimeout))
         let (files, skips) = Ingest.discover(paths)
         let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
         progress.setTotal(files: files.count, bytes: files.reduce(0) { $0 + $1.size })

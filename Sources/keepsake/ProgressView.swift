@@ -46,6 +46,10 @@ final class ProgressView: Sendable {
         if jsonLines { printJSONLine(line) }
     }
 
+    func waitingForLock() {
+        printError("waiting for the daemon to finish its batch…")
+    }
+
     func finish() {
         if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }

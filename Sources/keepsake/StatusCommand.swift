@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Daemon
 import Store
 
 struct StatusCommand: ParsableCommand {
@@ -20,6 +21,19 @@ struct StatusCommand: ParsableCommand {
         let failed = try library.index.failedFiles()
         lines.append("  failed:   \(failed.count) files" + (failed.isEmpty ? "" : ":"))
         for failure in failed { lines.append("    \(failure.path): \(failure.reason)") }
+        let quarantined = try library.index.quarantinedFiles()
+        if !quarantined.isEmpty {
+            lines.append("  quarantined: \(quarantined.count) files the media workers crashed or hung on (left alone until they change):")
+            for file in quarantined { lines.append("    \(file.path): \(file.reason)") }
+        }
+        if let daemon = DaemonState.current(library: library.path) {
+            lines.append("  daemon:   running (pid \(daemon.pid)), watching \(daemon.watching.count) folders; "
+                         + "\(daemon.queued) queued, \(daemon.inFlight.count) in flight, \(daemon.done) done, \(daemon.failed.count) failed")
+            for path in daemon.inFlight { lines.append("    in flight: \(path)") }
+            for (path, reason) in daemon.failed.sorted(by: { $0.key < $1.key }) { lines.append("    failed: \(path): \(reason)") }
+        } else {
+            lines.append("  daemon:   not running")
+        }
         print(lines.joined(separator: "\n"))
     }
 }

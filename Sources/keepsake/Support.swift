@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Media
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -70,6 +71,24 @@ struct LibraryOptions: ParsableArguments {
         if !exists && !create { throw LibraryError.notALibrary(libraryPath) }
         return try Library.open(at: libraryPath, passphrase: passphrase(confirmingNew: !exists), create: create)
     }
+}
+
+/// How much media work runs at once, and how videos are encoded; shared by `ingest` and `daemon`.
+struct WorkOptions: ParsableArguments {
+    @Option(help: "Files processed at once (default: the number of cores).")
+    var jobs: Int?
+
+    @Option(help: "x264 preset of the video streams.")
+    var videoPreset = "veryfast"
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+        if !presets.contains(videoPreset) { throw ValidationError("--video-preset must be one of \(presets.joined(separator: ", "))") }
+    }
+
+    var jobCount: Int { jobs ?? ProcessInfo.processInfo.activeProcessorCount }
+    var stream: StreamOptions { StreamOptions(preset: videoPreset) }
 }
 
 /// Byte counts for people: 1.5 MB, 320 KB.

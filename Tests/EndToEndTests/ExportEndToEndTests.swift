@@ -204,7 +204,7 @@ import TestSupport
         let other = try #require(originals.first { $0.sourcePath.hasSuffix("b/photo.jpg") })
         let exportedFirst = try hashOfFile(out + "/A/photo.jpg") == first.blake2b ? "photo.jpg" : "photo(1).jpg"
         let exportedOther = exportedFirst == "photo.jpg" ? "photo(1).jpg" : "photo.jpg"
-        try opened.removeFromAlbum(itemId: first.itemId, album: "A")
+        #expect(try opened.moveOutOfAlbum(itemId: first.itemId, albumName: "A"))
         try opened.markDeleted(itemId: other.itemId)
 
         // An export of album B alone leaves album A as it was.

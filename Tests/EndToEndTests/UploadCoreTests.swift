@@ -21,36 +21,53 @@ import Glibc
         items.flatMap { ($0["originals"] as! [[String: Any]]).map { $0["path"] as! String } }.sorted()
     }
 
-    @Test func killedAtTwentyPointsTheRunsConverge() throws {
-        let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
-        var killedEarly = 0
-        for point in 0..<20 {
-            let delay = 150 + point * 120  // from inside key derivation to well into the store phase
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Keepsake.binary)
-            process.arguments = ["ingest", samples, "--library", library, "--album-per-folder"]
-            process.environment = ProcessInfo.processInfo.environment.merging(["KEEPSAKE_PASSPHRASE": "test passphrase"]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            usleep(UInt32(delay * 1000))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                killedEarly += 1
-            }
-            process.waitUntilExit()
+    /// A few sample files of each kind, copied so that the runs are short.
+    func killTestFolder() throws -> String {
+        let folder = try TestEnvironment.makeTempDirectory("kill-input").path
+        for name in ["cameras/osxphotos__Tulips.jpg", "cameras/osxphotos__badimage.jpeg", "iphone/osxphotos__IMG_0102.HEIC",
+                     "iphone/androidx-media__tokyo.jpg", "android/androidx-media__pixel-motion-photo-shortened.jpg",
+                     "android/androidx-media__sample_sef_slow_motion.mp4"] {
+            try FileManager.default.copyItem(atPath: samples + "/" + name, toPath: folder + "/" + (name as NSString).lastPathComponent)
         }
-        #expect(killedEarly >= 10, "most runs must really be killed mid-way for the test to mean anything")
-        let final = try Keepsake.run(["ingest", samples, "--library", library, "--album-per-folder"])
-        #expect(final.status == 0, "\(final.stdoutText)\(final.stderrText)")
+        return folder
+    }
 
-        let items = try listing(library)
-        let expected = FileManager.default.enumerator(atPath: samples)!.compactMap { $0 as? String }
-            .map { samples + "/" + $0 }.filter { !(try! FileManager.default.attributesOfItem(atPath: $0)[.type] as! FileAttributeType == .typeDirectory) }
-        #expect(sourcePaths(items) == expected.sorted(), "every file stored exactly once")
-        let verify = try Keepsake.run(["verify", "--read-data", "--library", library])
-        #expect(verify.status == 0, "\(verify.stdoutText)")
-        #expect(!verify.stdoutText.contains("orphan"), "\(verify.stdoutText)")
+    /// Starts `keepsake ingest`, SIGKILLs it after `delay` seconds; true when it was still running then.
+    func ingestKilled(after delay: Double, folder: String, library: String) throws -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Keepsake.binary)
+        process.arguments = ["ingest", folder, "--library", library]
+        process.environment = ProcessInfo.processInfo.environment.merging(["KEEPSAKE_PASSPHRASE": "test passphrase"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(UInt32(delay * 1_000_000))
+        let killed = process.isRunning
+        if killed { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return killed
+    }
+
+    @Test func killedAtTwentyPointsTheRunsConverge() throws {
+        let folder = try killTestFolder()
+        let expected = try FileManager.default.contentsOfDirectory(atPath: folder).map { folder + "/" + $0 }.sorted()
+        // How long a whole run takes on this machine now, so that the kill points spread over a real run.
+        let scratch = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+        let start = Date()
+        #expect(try Keepsake.run(["ingest", folder, "--library", scratch]).status == 0)
+        let fullRun = Date().timeIntervalSince(start)
+
+        var killedMidRun = 0
+        for point in 1...20 {
+            let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+            if try ingestKilled(after: fullRun * Double(point) / 21, folder: folder, library: library) { killedMidRun += 1 }
+            let rerun = try Keepsake.run(["ingest", folder, "--library", library])
+            #expect(rerun.status == 0, "kill point \(point): \(rerun.stdoutText)\(rerun.stderrText)")
+            #expect(sourcePaths(try listing(library)) == expected, "kill point \(point): every file stored exactly once")
+            let verify = try Keepsake.run(["verify", "--read-data", "--library", library])
+            #expect(verify.status == 0 && !verify.stdoutText.contains("orphan"), "kill point \(point): \(verify.stdoutText)")
+        }
+        #expect(killedMidRun >= 15, "most runs must really be killed mid-way for the test to mean anything")
     }
 
     @Test func theIndexIsRebuiltFromTheStoreAlone() throws {

@@ -96,17 +96,17 @@ import TestSupport
         let (library, _) = try makeLibrary()
         guard case .stored(let id) = try storeItem(library, hash: "h1", album: .named("A")) else { Issue.record("not stored"); return }
         #expect(try storeItem(library, hash: "h1", album: .named("B")) == .addedToAlbum(itemId: id))
-        try library.removeFromAlbum(itemId: id, album: "A")
+        #expect(try library.moveOutOfAlbum(itemId: id, albumName: "A"))
         #expect(try library.index.albumNames(of: id) == ["B"])
         #expect(try library.index.items(inAlbum: "A").isEmpty)
-        try library.removeFromAlbum(itemId: id, album: "B")
+        #expect(try library.moveOutOfAlbum(itemId: id, albumName: "B"))
         #expect(try library.index.albumNames(of: id).isEmpty)
         #expect(try library.index.items().map(\.id) == [id], "still in the library, in Uncategorized")
         var plain = [UInt8]()
         let object = try ObjectName(try library.index.originals(of: id)[0].objectName)
         try library.readDecrypted(object, key: try library.fileKey(of: id)) { plain.append(contentsOf: $0) }
         #expect(plain == Array("original h1".utf8), "the file key opens under Uncategorized's wrapping")
-        #expect(throws: LibraryEditError.notInAlbum(itemId: id, album: "B")) { try library.removeFromAlbum(itemId: id, album: "B") }
+        #expect(try library.moveOutOfAlbum(itemId: id, albumName: "B") == false)
 
         try library.markDeleted(itemId: id)
         #expect(try library.index.items().isEmpty)

@@ -1,0 +1,167 @@
+import Foundation
+import Media
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The daemon and its `keepsake worker` children speak in frames over the worker's stdin and stdout:
+//   UInt32 big-endian length of the rest | UInt32 big-endian header length | JSON header | binary payload.
+// The daemon sends one `WorkerRequest` frame; the worker answers with any number of `streamBytes` frames and
+// then one final frame. Pipes only: no media, plaintext or encrypted, touches the disk on the way.
+
+/// One piece of media work for a worker.
+struct WorkerRequest: Codable {
+    enum Operation: String, Codable { case metadata, thumbnail, stream }
+    var operation: Operation
+    var path: String
+    var format: MediaFormat
+    var orientation: Int?
+    var preset: String?
+    /// The AES-128 key and IV of the video's segments: the only key a worker ever sees.
+    var segmentKey: Data?
+    var iv: Data?
+}
+
+/// A worker's answer. The payload is the stream's bytes (`streamBytes`) or the thumbnail JPEG (`thumbnail`, `stream`).
+struct WorkerReply: Codable {
+    enum Kind: String, Codable { case streamBytes, metadata, thumbnail, stream, notProduced }
+    var kind: Kind
+    var metadata: MediaMetadata?
+    var playlist: String?
+    /// `notProduced`: why; `stream`: why there is no thumbnail.
+    var problem: StageProblem?
+}
+
+struct Frame {
+    var header: Data
+    var payload: Data
+
+    static let maximumLength = 64 << 20
+}
+
+/// Why a frame could not be read or written.
+enum FrameError: Error, CustomStringConvertible {
+    case endOfFile
+    case timedOut
+    case io(String, errno: Int32)
+    case malformed(String)
+
+    var description: String {
+        switch self {
+        case .endOfFile: "the other side closed the pipe"
+        case .timedOut: "timed out"
+        case .io(let operation, let code): "\(operation): \(String(cString: strerror(code)))"
+        case .malformed(let why): "malformed frame: \(why)"
+        }
+    }
+}
+
+/// Frames over a pair of file descriptors.
+struct FrameChannel {
+    let input: Int32
+    let output: Int32
+
+    func send<Header: Encodable>(_ header: Header, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) throws {
+        let json = try JSONEncoder().encode(header)
+        var prefix = Data()
+        for value in [UInt32(4 + json.count + payload.count), UInt32(json.count)] {
+            withUnsafeBytes(of: value.bigEndian) { prefix.append(contentsOf: $0) }
+        }
+        prefix.append(json)
+        try prefix.withUnsafeBytes(writeAll)
+        try writeAll(payload)
+    }
+
+    /// Reads one frame; with a `deadline`, gives up with `FrameError.timedOut` when it passes.
+    func receive(deadline: ContinuousClock.Instant? = nil) throws -> Frame {
+        let lengths = try read(count: 8, deadline: deadline)
+        let total = Int(lengths.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        let headerLength = Int(lengths.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        guard total <= Frame.maximumLength, headerLength <= total - 4 else {
+            throw FrameError.malformed("lengths \(total)/\(headerLength)")
+        }
+        let body = try read(count: total - 4, deadline: deadline)
+        return Frame(header: body.prefix(headerLength), payload: body.dropFirst(headerLength))
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(output, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FrameError.io("write", errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    private func read(count: Int, deadline: ContinuousClock.Instant?) throws -> Data {
+        var data = Data(count: count)
+        var offset = 0
+        while offset < count {
+            if let deadline { try waitReadable(until: deadline) }
+            let got = data.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress! + offset, count - offset) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw FrameError.io("read", errno: errno)
+            }
+            if got == 0 { throw FrameError.endOfFile }
+            offset += got
+        }
+        return data
+    }
+
+    func waitReadable(until deadline: ContinuousClock.Instant) throws {
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { throw FrameError.timedOut }
+            var descriptor = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+            let milliseconds = Int32(min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000))
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready > 0 { return }
+            if ready < 0 && errno != EINTR { throw FrameError.io("poll", errno: errno) }
+        }
+    }
+}
+
+extension Frame {
+    func decodeHeader<Header: Decodable>(_ type: Header.Type) throws -> Header {
+        do { return try JSONDecoder().decode(type, from: header) } catch { throw FrameError.malformed("\(error)") }
+    }
+}
+
+/// What a worker answered to one request.
+enum WorkerAnswer {
+    case done(WorkerReply, payload: Data)
+    case notProduced(StageProblem)
+}
+
+/// The daemon's own sink for stream bytes failed: not the worker's fault.
+struct StreamSinkFailed: Error {
+    var error: any Error
+}
+
+extension FrameChannel {
+    /// The daemon's side of one request: sends it, hands the stream bytes that come back to `streamBytes`, and
+    /// returns the final answer. `nextFrame` reads each frame (with the caller's deadline).
+    func exchange(_ request: WorkerRequest, expecting kind: WorkerReply.Kind, nextFrame: () throws -> Frame,
+                  streamBytes: (Data) throws -> Void) throws -> WorkerAnswer {
+        try send(request)
+        while true {
+            let frame = try nextFrame()
+            let reply = try frame.decodeHeader(WorkerReply.self)
+            switch reply.kind {
+            case .streamBytes:
+                do { try streamBytes(frame.payload) } catch { throw StreamSinkFailed(error: error) }
+            case .notProduced:
+                return .notProduced(reply.problem ?? StageProblem(stage: request.operation.rawValue, reason: "not produced"))
+            case kind:
+                return .done(reply, payload: frame.payload)
+            default:
+                throw FrameError.malformed("a \(reply.kind) answer to a \(kind) request")
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Media
+import Pipeline
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `keepsake worker`: answers the daemon's requests on stdin/stdout with the in-process media work, one at a time,
+/// until stdin closes. It holds no library and no key but a video's segment key.
+public enum WorkerServer {
+    /// Tests plant faults: the worker aborts, or hangs, when asked to work on a file of this name.
+    static let abortOnVariable = "KEEPSAKE_TEST_WORKER_ABORT_ON"
+    static let hangOnVariable = "KEEPSAKE_TEST_WORKER_HANG_ON"
+
+    public static func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let abortOn = environment[abortOnVariable]
+        let hangOn = environment[hangOnVariable]
+        try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: InProcessMediaWork()) { request in
+            let name = (request.path as NSString).lastPathComponent
+            if name == abortOn { abort() }
+            while name == hangOn { pause() }
+        }
+    }
+
+    /// Answers requests on `channel` until it closes; `before` sees each request first.
+    static func serve(_ channel: FrameChannel, work: some MediaWork, before: (WorkerRequest) -> Void = { _ in }) throws {
+        while true {
+            let request: WorkerRequest
+            do {
+                request = try channel.receive().decodeHeader(WorkerRequest.self)
+            } catch FrameError.endOfFile {
+                return
+            }
+            before(request)
+            try answer(request, work: work, channel: channel)
+        }
+    }
+
+    private static func answer(_ request: WorkerRequest, work: some MediaWork, channel: FrameChannel) throws {
+        do {
+            switch request.operation {
+            case .metadata:
+                let metadata = try work.metadata(fileAt: request.path, format: request.format)
+                try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
+            case .thumbnail:
+                let jpeg = try work.thumbnail(fileAt: request.path, format: request.format, orientation: request.orientation)
+                try jpeg.withUnsafeBytes { try channel.send(WorkerReply(kind: .thumbnail), payload: $0) }
+            case .stream:
+                let product = try work.stream(fileAt: request.path, format: request.format,
+                                              options: StreamOptions(preset: request.preset ?? StreamOptions().preset),
+                                              segmentKey: Array(request.segmentKey ?? Data()), iv: Array(request.iv ?? Data())) { bytes in
+                    try channel.send(WorkerReply(kind: .streamBytes), payload: bytes)
+                }
+                let reply = WorkerReply(kind: .stream, playlist: product.playlist, problem: product.thumbnailProblem)
+                try (product.thumbnail ?? []).withUnsafeBytes { try channel.send(reply, payload: $0) }
+            }
+        } catch MediaWorkError.notProduced(let problem) {
+            try channel.send(WorkerReply(kind: .notProduced, problem: problem))
+        }
+    }
+}

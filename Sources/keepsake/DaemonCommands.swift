@@ -1,0 +1,114 @@
+import ArgumentParser
+import Daemon
+import Foundation
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct DaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Watch the folders of `keepsake watch` and ingest what lands in them, until SIGTERM or SIGINT.",
+        discussion: "A file deleted on disk moves to Uncategorized in the library; a changed file is stored as a new item.")
+
+    @OptionGroup var libraryOptions: LibraryOptions
+
+    @OptionGroup var work: WorkOptions
+
+    @Option(help: "Seconds a media worker may take on a file (plus one per MiB) before it counts as hung and is killed.")
+    var workerTimeout = 60
+
+    func validate() throws {
+        if workerTimeout < 1 { throw ValidationError("--worker-timeout must be at least 1") }
+    }
+
+    func run() throws {
+        let library = try libraryOptions.open()
+        signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the daemon's death
+        let stop = StopSignal()
+        var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream, workerExecutable: try ownExecutable())
+        configuration.workerTimeoutFloor = .seconds(workerTimeout)
+        try Daemon(library: library, configuration: configuration, shouldStop: { stop.isSet }).run()
+    }
+
+    private func ownExecutable() throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { throw UsageError(message: "cannot find the keepsake binary to start workers: \(String(cString: strerror(errno)))") }
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "The media worker the daemon starts (framed requests on stdin, answers on stdout); not for people.")
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGINT, SIG_IGN)  // Ctrl-C reaches the whole process group: the daemon decides when its workers end
+        try WorkerServer.run()
+    }
+}
+
+extension WatchRecord.Mode: ExpressibleByArgument {}
+
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch", abstract: "The folders the daemon watches.",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Watch a folder (the daemon picks it up within seconds).")
+
+        @Argument(help: "The folder.")
+        var folder: String
+
+        @Option(help: "single: one album named after the folder; separate: an album per (leaf) folder.")
+        var mode: WatchRecord.Mode = .single
+
+        @OptionGroup var libraryOptions: LibraryOptions
+
+        func run() throws {
+            let path = try resolvedFolder(folder)
+            let library = try libraryOptions.open(create: true)
+            try library.index.saveWatch(WatchRecord(path: path, mode: mode))
+            print("watching \(path) (\(mode.rawValue))")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the watched folders.")
+
+        @OptionGroup var libraryOptions: LibraryOptions
+
+        func run() throws {
+            for watch in try libraryOptions.open().index.watches() { print("\(watch.path)  \(watch.mode.rawValue)") }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop watching a folder; nothing in the library is deleted.")
+
+        @Argument(help: "The folder.")
+        var folder: String
+
+        @OptionGroup var libraryOptions: LibraryOptions
+
+        func run() throws {
+            let path = (try? resolvedFolder(folder)) ?? (folder as NSString).standardizingPath
+            guard try libraryOptions.open().index.removeWatch(path: path) else { throw UsageError(message: "\(path) is not watched") }
+            print("no longer watching \(path); its files stay in the library")
+        }
+    }
+}
+
+/// The absolute path of `folder` with symlinks resolved, as watches are stored.
+private func resolvedFolder(_ folder: String) throws -> String {
+    guard let resolved = realpath(folder, nil) else { throw UsageError(message: "\(folder): \(String(cString: strerror(errno)))") }
+    defer { free(resolved) }
+    var info = stat()
+    guard stat(resolved, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { throw UsageError(message: "\(folder) is not a folder") }
+    return String(cString: resolved)
+}
