@@ -18,28 +18,56 @@ enum DurableFile {
     static func write(_ data: Data, to path: String) throws(ExportError) {
         let temp = temporaryPath(for: path)
         let fd = try create(temp)
-        let failure: ExportError? = data.withUnsafeBytes { bytes in
-            do throws(ExportError) {
-                try writeAll(fd, bytes, path: temp)
-                try sync(fd, path: temp)
-                return nil
-            } catch {
-                return error
-            }
-        }
-        if let failure {
+        do throws(ExportError) {
+            try writeAll(fd, data, path: temp)
+            try sync(fd, path: temp)
+        } catch {
             close(fd)
             unlink(temp)
-            throw failure
+            throw error
         }
         close(fd)
         try rename(temp, to: path)
+    }
+
+    /// The bytes of the file at `path`; nil when there is none.
+    static func contents(of path: String) throws(ExportError) -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            guard errno == ENOENT else { throw .io(operation: "open", path: path, errno: errno) }
+            return nil
+        }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "read", path: path, errno: errno)
+            }
+            if got == 0 { return data }
+            data.append(contentsOf: buffer[..<got])
+        }
     }
 
     static func create(_ path: String) throws(ExportError) -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "create", path: path, errno: errno) }
         return fd
+    }
+
+    static func writeAll(_ fd: Int32, _ data: Data, path: String) throws(ExportError) {
+        // `withUnsafeBytes` rethrows untyped errors: the typed one is carried out.
+        let failure: ExportError? = data.withUnsafeBytes { bytes in
+            do throws(ExportError) {
+                try writeAll(fd, bytes, path: path)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(ExportError) {

@@ -20,7 +20,7 @@ struct ExportPaths: Sendable {
 }
 
 /// The export folder and what its state file says is in it: which folder each album has, and where each
-/// exported file is. Changes are made on disk first, then recorded in `state`, which the caller saves.
+/// exported file is. Changes are made on disk first, then recorded in `state`; the caller logs them (`ExportLog`).
 struct ExportFolder: Sendable {
     let paths: ExportPaths
     private(set) var state: ExportState
@@ -63,12 +63,16 @@ struct ExportFolder: Sendable {
     }
 
     /// Gives `album` a folder if it has none: its name made portable, with `(n)` when another album has it.
-    mutating func assignFolder(to album: String?) {
-        guard folderName(of: album) == nil else { return }
+    /// Returns the folder given, nil when the album had one.
+    @discardableResult
+    mutating func assignFolder(to album: String?) -> ExportState.Folder? {
+        guard folderName(of: album) == nil else { return nil }
         let taken = Set(state.folders.map { PortableName.clashKey($0.folder) })
         let name = PortableName.sanitise(album ?? Exporter.uncategorizedFolder, fallback: "Unnamed album")
-        let folder = PortableName.firstFree(name, isFolder: true) { taken.contains(PortableName.clashKey($0)) }
-        state.folders.append(ExportState.Folder(album: album, folder: folder))
+        let folder = ExportState.Folder(album: album,
+                                        folder: PortableName.firstFree(name, isFolder: true) { taken.contains(PortableName.clashKey($0)) })
+        state.folders.append(folder)
+        return folder
     }
 
     private func folderName(of album: String?) -> String? {
@@ -119,21 +123,19 @@ struct ExportFolder: Sendable {
         position[key].map { state.files[$0].path }
     }
 
-    /// Records `file` as exported, its original and sidecar being in place. The folders are not fsynced: the state
-    /// file's rename is, and a recorded file or sidecar that a power loss took away is written again by the next run.
-    mutating func record(_ file: PlannedFile, placement: Placement) {
-        let record = ExportState.File(key: file.key, path: placement.relativePath, size: file.original.size,
-                                      blake2b: file.original.blake2b)
+    /// Records `file` as exported, its original and sidecar being in place. The folders are not fsynced: the log's
+    /// line is, and a recorded file or sidecar that a power loss took away is written again by the next run.
+    mutating func record(_ file: ExportState.File) {
         if let index = position[file.key] {
-            state.files[index] = record
+            state.files[index] = file
         } else {
             position[file.key] = state.files.count
-            state.files.append(record)
+            state.files.append(file)
         }
     }
 
-    /// Moves an exported file and its sidecar into its album folder's Trash (never deletes them), forgets it,
-    /// and saves the state. Nil when the file was no longer there (a killed run may have moved it already).
+    /// Moves an exported file and its sidecar into its album folder's Trash (never deletes them) and forgets it; the
+    /// caller logs that. Nil when the file was no longer there (a killed run may have moved it already).
     mutating func moveToTrash(_ file: ExportState.File) throws(ExportError) -> ExportOutcome? {
         let (folder, name) = ExportPaths.split(file.path)
         let directory = absolute(folder)
@@ -161,7 +163,6 @@ struct ExportFolder: Sendable {
         try DurableFile.syncDirectory(directory)
         state.files.removeAll { $0.key == file.key }
         reindex()
-        try state.save(in: target)
         return outcome
     }
 

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One original of one item in one album: the unit that is exported once per album it is in.
 /// `album` is nil for Uncategorized.
@@ -13,17 +10,17 @@ struct ExportKey: Hashable, Sendable, Codable {
 }
 
 /// What was exported into a folder, so that a rerun exports only what is new and moves to Trash what is gone.
-/// Kept in `DIR/.keepsake-export.json`, rewritten atomically after every file.
-struct ExportState: Codable, Sendable {
+/// Kept as a snapshot, `DIR/.keepsake-export.json`, and the changes made since it was written, `ExportLog`.
+struct ExportState: Codable, Sendable, Equatable {
     static let fileName = ".keepsake-export.json"
 
-    struct Folder: Codable, Sendable {
+    struct Folder: Codable, Sendable, Equatable {
         var album: String?
         /// The album's folder inside the export folder; once chosen it never changes.
         var folder: String
     }
 
-    struct File: Codable, Sendable {
+    struct File: Codable, Sendable, Equatable {
         var key: ExportKey
         /// Relative to the export folder: `FOLDER/NAME`.
         var path: String
@@ -35,34 +32,47 @@ struct ExportState: Codable, Sendable {
     var folders: [Folder] = []
     var files: [File] = []
 
-    /// The state in `directory`, or an empty one when there is none yet.
+    /// The state in `directory`: its snapshot with the changes of its log applied; an empty one when there is neither.
     static func load(from directory: String) throws(ExportError) -> ExportState {
         let path = directory + "/" + fileName
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            guard errno == ENOENT else { throw .io(operation: "open", path: path, errno: errno) }
-            return ExportState()
-        }
-        let data: Data
-        do { data = try FileHandle(fileDescriptor: fd, closeOnDealloc: true).readToEnd() ?? Data() } catch {
-            throw .stateDamaged(path: path, reason: "cannot be read: \(error)")
-        }
-        let state: ExportState
-        do { state = try JSONDecoder().decode(ExportState.self, from: data) } catch {
-            throw .stateDamaged(path: path, reason: "\(error)")
-        }
-        guard state.version == 1 else { throw .stateDamaged(path: path, reason: "unknown version \(state.version)") }
-        // Paths are renamed into Trash later: anything but FOLDER/NAME inside the export folder is refused.
-        for file in state.files {
-            let parts = file.path.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
-                throw .stateDamaged(path: path, reason: "\(file.path) is not FOLDER/NAME")
+        var state = ExportState()
+        if let data = try DurableFile.contents(of: path) {
+            do { state = try JSONDecoder().decode(ExportState.self, from: data) } catch {
+                throw .stateDamaged(path: path, reason: "\(error)")
             }
+            guard state.version == 1 else { throw .stateDamaged(path: path, reason: "unknown version \(state.version)") }
+            for file in state.files { try file.checkPath(in: path) }
         }
+        state.apply(try ExportLog.changes(in: directory))
         return state
     }
 
-    func save(in directory: String) throws(ExportError) {
+    /// Applies `changes` in order. Applying changes that the state already holds leaves it as it is: a log that a
+    /// killed compaction left beside the snapshot made from it is replayed harmlessly.
+    mutating func apply(_ changes: [ExportChange]) {
+        guard !changes.isEmpty else { return }
+        var slots: [File?] = files
+        var position = Dictionary(files.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { $1 })
+        for change in changes {
+            switch change {
+            case .assigned(let folder):
+                if !folders.contains(where: { $0.album == folder.album }) { folders.append(folder) }
+            case .recorded(let file):
+                if let index = position[file.key] {
+                    slots[index] = file
+                } else {
+                    position[file.key] = slots.count
+                    slots.append(file)
+                }
+            case .forgotten(let key):
+                if let index = position.removeValue(forKey: key) { slots[index] = nil }
+            }
+        }
+        files = slots.compactMap { $0 }
+    }
+
+    /// Replaces the snapshot in `directory` atomically (temporary file, fsync, rename, fsync of the folder).
+    func writeSnapshot(in directory: String) throws(ExportError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data
@@ -71,5 +81,53 @@ struct ExportState: Codable, Sendable {
         }
         try DurableFile.write(data, to: directory + "/" + Self.fileName)
         try DurableFile.syncDirectory(directory)
+    }
+}
+
+extension ExportState.File {
+    /// Paths are renamed into Trash later: anything but FOLDER/NAME inside the export folder is refused.
+    func checkPath(in stateFile: String) throws(ExportError) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+            throw .stateDamaged(path: stateFile, reason: "\(path) is not FOLDER/NAME")
+        }
+    }
+}
+
+/// One change to the export state: one line of `ExportLog`.
+enum ExportChange: Sendable, Equatable {
+    /// An album was given its folder.
+    case assigned(ExportState.Folder)
+    /// A file was put in place (its original and its sidecar).
+    case recorded(ExportState.File)
+    /// A file was moved to Trash, or found gone from the export folder.
+    case forgotten(ExportKey)
+}
+
+extension ExportChange: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case folder, file, forgotten
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let folder = try container.decodeIfPresent(ExportState.Folder.self, forKey: .folder) {
+            self = .assigned(folder)
+        } else if let file = try container.decodeIfPresent(ExportState.File.self, forKey: .file) {
+            self = .recorded(file)
+        } else if let key = try container.decodeIfPresent(ExportKey.self, forKey: .forgotten) {
+            self = .forgotten(key)
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "none of folder, file, forgotten"))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .assigned(let folder): try container.encode(folder, forKey: .folder)
+        case .recorded(let file): try container.encode(file, forKey: .file)
+        case .forgotten(let key): try container.encode(key, forKey: .forgotten)
+        }
     }
 }

@@ -32,14 +32,15 @@ public struct Exporter: Sendable {
         let lock = try ExportLock(folder: target)
         defer { withExtendedLifetime(lock) {} }
 
-        var folder = ExportFolder(target: target, state: try ExportState.load(from: target))
+        let (state, log) = try ExportLog.open(in: target)
+        var folder = ExportFolder(target: target, state: state)
         var summary = ExportSummary()
         summary.partialsRemoved = try folder.removePartials()
         let planned = try ExportPlan.files(in: library, album: options.album)
         if let album = options.album, planned.isEmpty, !folder.state.files.contains(where: { $0.key.album == album }) {
             throw ExportError.noSuchAlbum(album)
         }
-        summary.outcomes += try moveGoneFilesToTrash(keeping: Set(planned.map(\.key)), in: &folder)
+        summary.outcomes += try moveGoneFilesToTrash(keeping: Set(planned.map(\.key)), in: &folder, log: log)
         summary.outcomes += restoreMissingSidecars(of: planned, in: folder)
 
         let todo = planned.filter { !folder.isInPlace($0.key) }
@@ -47,12 +48,15 @@ public struct Exporter: Sendable {
         observer.planned(files: todo.count, bytes: todo.reduce(0) { $0 + $1.original.size })
         // New albums get their folders in a fixed order, Uncategorized first, so clashes resolve the same way every run.
         let newAlbums = Set(todo.map(\.key.album))
-        if newAlbums.contains(nil) { folder.assignFolder(to: nil) }
-        for album in newAlbums.compactMap({ $0 }).sorted() { folder.assignFolder(to: album) }
-        try folder.state.save(in: target)
+        let inOrder: [String?] = (newAlbums.contains(nil) ? [nil] : []) + newAlbums.compactMap { $0 }.sorted().map(Optional.some)
+        for album in inOrder {
+            if let assigned = folder.assignFolder(to: album) { try log.append(.assigned(assigned)) }
+        }
 
-        let (outcomes, stop) = exportAll(todo, into: SharedExportFolder(folder))
+        let shared = SharedExportFolder(folder, log: log)
+        let (outcomes, stop) = exportAll(todo, into: shared)
         if let stop { throw stop }
+        try log.compact(shared.state)
         summary.outcomes += outcomes
         summary.bytesWritten = outcomes.filter { $0.status == .exported }.reduce(0) { $0 + $1.bytes }
         let elapsed = ContinuousClock.now - start
@@ -61,10 +65,13 @@ public struct Exporter: Sendable {
     }
 
     /// Moves what an earlier run exported but the library no longer has there (within this run's albums) to Trash.
-    private func moveGoneFilesToTrash(keeping wanted: Set<ExportKey>, in folder: inout ExportFolder) throws(ExportError) -> [ExportOutcome] {
+    private func moveGoneFilesToTrash(keeping wanted: Set<ExportKey>, in folder: inout ExportFolder,
+                                      log: ExportLog) throws(ExportError) -> [ExportOutcome] {
         var outcomes: [ExportOutcome] = []
         for gone in folder.state.files where inScope(gone.key) && !wanted.contains(gone.key) {
-            guard let outcome = try folder.moveToTrash(gone) else { continue }
+            let moved = try folder.moveToTrash(gone)
+            try log.append(.forgotten(gone.key))
+            guard let outcome = moved else { continue }
             outcomes.append(outcome)
             observer.reported(outcome)
         }
@@ -94,8 +101,8 @@ public struct Exporter: Sendable {
 
     /// Exports `files` on `options.jobs` threads (the work is mostly waiting for fsync, which overlaps well).
     /// Files are placed (named) one at a time in `files`' order, as in every run, so that a rerun gives the files
-    /// a killed run left unrecorded the same names and adopts them. Stops taking new files when the state file
-    /// cannot be saved, and returns that error.
+    /// a killed run left unrecorded the same names and adopts them. Stops taking new files when a file cannot be
+    /// recorded, and returns that error.
     private func exportAll(_ files: [PlannedFile], into folder: SharedExportFolder) -> ([ExportOutcome], ExportError?) {
         struct Progress {
             var next = 0
@@ -123,7 +130,7 @@ public struct Exporter: Sendable {
     }
 
     /// Exports one file to its place and records it; a failure of the file is its outcome and leaves nothing in
-    /// place, a failure to save the state is thrown.
+    /// place, a failure to record it is thrown.
     private func export(_ file: PlannedFile, placement placed: Result<ExportFolder.Placement, ExportError>,
                         into folder: SharedExportFolder) throws(ExportError) -> ExportOutcome {
         var outcome = ExportOutcome(path: "", itemId: file.item.id, album: file.key.album, status: .exported,
@@ -157,7 +164,8 @@ public struct Exporter: Sendable {
             outcome.reason = "\(error)"
             return outcome
         }
-        try folder.record(file, placement: placement)
+        try folder.record(ExportState.File(key: file.key, path: placement.relativePath, size: file.original.size,
+                                           blake2b: file.original.blake2b))
         return outcome
     }
 

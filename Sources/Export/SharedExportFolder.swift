@@ -1,58 +1,32 @@
 import Synchronization
 
-/// An `ExportFolder` shared by the export's workers: names are given out and files recorded under a lock, and
-/// the state file is saved after every recorded file, saves that would overlap being merged into one that
-/// follows them all (each file is still in a save made after it was in place).
+/// An `ExportFolder` shared by the export's workers: names are given out and files recorded under a lock, and each
+/// recorded file is appended to the log (which serialises the appends).
 final class SharedExportFolder: Sendable {
-    private struct Guarded {
-        var folder: ExportFolder
-        var saving = false
-        var changedWhileSaving = false
-    }
-
     let paths: ExportPaths
-    private let guarded: Mutex<Guarded>
+    private let folder: Mutex<ExportFolder>
+    private let log: ExportLog
 
-    init(_ folder: ExportFolder) {
+    init(_ folder: ExportFolder, log: ExportLog) {
         paths = folder.paths
-        guarded = Mutex(Guarded(folder: folder))
+        self.folder = Mutex(folder)
+        self.log = log
     }
 
     func place(_ file: PlannedFile) throws(ExportError) -> ExportFolder.Placement {
-        try guarded.withLock { (guarded) throws(ExportError) in try guarded.folder.place(file) }
+        try folder.withLock { (folder) throws(ExportError) in try folder.place(file) }
     }
 
     func release(_ placement: ExportFolder.Placement, of key: ExportKey) {
-        guarded.withLock { $0.folder.release(placement, of: key) }
+        folder.withLock { $0.release(placement, of: key) }
     }
 
-    /// Records `file` and saves the state file; when another worker is saving, that worker saves again after
-    /// its save, with this file in it.
-    func record(_ file: PlannedFile, placement: ExportFolder.Placement) throws(ExportError) {
-        var pending: ExportState? = guarded.withLock { guarded in
-            guarded.folder.record(file, placement: placement)
-            if guarded.saving {
-                guarded.changedWhileSaving = true
-                return nil
-            }
-            guarded.saving = true
-            return guarded.folder.state
-        }
-        while let state = pending {
-            do throws(ExportError) {
-                try state.save(in: paths.target)
-            } catch {
-                guarded.withLock { $0.saving = false }
-                throw error
-            }
-            pending = guarded.withLock { guarded in
-                guard guarded.changedWhileSaving else {
-                    guarded.saving = false
-                    return nil
-                }
-                guarded.changedWhileSaving = false
-                return guarded.folder.state
-            }
-        }
+    /// Records `file` as exported; the record is durable when this returns.
+    func record(_ file: ExportState.File) throws(ExportError) {
+        folder.withLock { $0.record(file) }
+        try log.append(.recorded(file))
     }
+
+    /// What is recorded so far.
+    var state: ExportState { folder.withLock { $0.state } }
 }
