@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
     ],
     targets: [
         // C shims: system libraries only, no code of ours beyond small inline helpers.
@@ -36,6 +38,8 @@ let package = Package(
         .target(name: "Store", dependencies: [
             "KeepsakeCrypto",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // Pipeline: discovery, the worker pool and the per-file job.
         .target(name: "Pipeline", dependencies: [
