@@ -43,7 +43,7 @@ public enum StoreLocation: Sendable {
         case .s3(let configuration):
             let store = S3Store(configuration: configuration)
             try store.createBucketIfMissing()
-            guard try store.list(prefix: "").isEmpty else {
+            guard try store.isEmpty() else {
                 throw LibraryError.notALibrary("\(configuration) (it holds objects, but no keys/master)")
             }
             return store

@@ -229,6 +229,14 @@ final class FlakyTransport: S3Transport {
         let configuration = store.configuration
         let path = try TestEnvironment.makeTempDirectory().path + "/lib"
         #expect(throws: LibraryError.self) { try Library.open(at: path, store: .s3(configuration), passphrase: "pw", create: true) }
+        // Nor one holding keys that are no object names of ours.
+        let foreign = try makeS3Store()
+        _ = try foreign.client.send(.PUT, key: foreign.configuration.keyPrefix("Holiday Photos/IMG_1.JPG"), body: ByteBuffer(),
+                                    operation: "test put")
+        #expect(try foreign.list(prefix: "").isEmpty)
+        #expect(throws: LibraryError.self) {
+            try Library.open(at: path, store: .s3(foreign.configuration), passphrase: "pw", create: true)
+        }
     }
 
     @Test func theNextWriterAbortsAKilledRunsUploadButNotAnotherMachines() throws {

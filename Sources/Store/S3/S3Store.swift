@@ -86,6 +86,13 @@ public struct S3Store: ObjectStore, CustomStringConvertible {
         return names.sorted { $0.path < $1.path }
     }
 
+    /// True when no key at all is under the prefix, ours or not.
+    func isEmpty() throws(StoreError) -> Bool {
+        let page = try client.send(.GET, key: nil, query: [("list-type", "2"), ("prefix", configuration.keyPrefix("")), ("max-keys", "1")],
+                                   operation: "LIST \(configuration)").bodyText
+        return XMLScan.values(of: "Key", in: page).isEmpty
+    }
+
     public func delete(_ name: ObjectName) throws(StoreError) {
         _ = try client.send(.DELETE, key: configuration.key(for: name), operation: "DELETE \(name)", accepting: [404])
     }
