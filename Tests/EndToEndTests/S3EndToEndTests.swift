@@ -48,7 +48,9 @@ import TestSupport
         #expect(plain == Array(try Data(contentsOf: URL(fileURLWithPath: original.sourcePath))))
 
         // A new machine: nothing but the store and the passphrase.
-        let before = try run(["ls", "--json"], store: store, endpoint: moto.endpoint, library: library)
+        let before = try Keepsake.run(["ls", "--json", "--library", library], environment: MotoServer.environment.merging(
+            ["KEEPSAKE_STORE": store, "AWS_ENDPOINT_URL": moto.endpoint]) { $1 })
+        #expect(before.status == 0, "\(before.stderrText)")
         try FileManager.default.removeItem(atPath: library)
         let newMachine = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
         let after = try run(["ls", "--json"], store: store, endpoint: moto.endpoint, library: newMachine)
