@@ -107,8 +107,8 @@ public enum Keepsake {
     }
 }
 
-/// moto's S3 server on a free loopback port: started once per test process, on first use, and stopped when the
-/// process ends (a watchdog shell kills it as soon as the test process is gone, even after a crash).
+/// moto's S3 server on a free loopback port: started once per test process, on first use. It watches the test
+/// process and exits as soon as that is gone, however it ended.
 public final class MotoServer: Sendable {
     public let endpoint: String
     /// Credentials and region for moto (which accepts any).
@@ -126,20 +126,27 @@ public final class MotoServer: Sendable {
         let port = try Self.freePort()
         endpoint = "http://127.0.0.1:\(port)"
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(port).log").path
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/bash")
-        watchdog.arguments = ["-c", """
-            python3 -m moto.server -H 127.0.0.1 -p \(port) >'\(log)' 2>&1 & moto=$!
-            trap 'kill $moto 2>/dev/null' EXIT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $moto 2>/dev/null; do sleep 0.5; done
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", """
+            import os, threading, time
+            def watch(owner):
+                while True:
+                    try: os.kill(owner, 0)
+                    except OSError: os._exit(0)
+                    time.sleep(0.5)
+            threading.Thread(target=watch, args=(\(getpid()),), daemon=True).start()
+            from moto.server import main
+            main(["-H", "127.0.0.1", "-p", "\(port)"])
             """]
-        watchdog.standardInput = FileHandle.nullDevice
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        do { try watchdog.run() } catch { throw MotoUnavailable(reason: "cannot start bash: \(error)") }
+        server.standardInput = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: log, contents: nil)
+        server.standardOutput = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
+        server.standardError = server.standardOutput
+        do { try server.run() } catch { throw MotoUnavailable(reason: "cannot start python3: \(error)") }
         let deadline = Date().addingTimeInterval(60)
         while !Self.accepts(port: port) {
-            guard Date() < deadline, watchdog.isRunning else {
+            guard Date() < deadline, server.isRunning else {
                 let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                 throw MotoUnavailable(reason: "moto did not answer on port \(port): \(output.suffix(2000))")
             }
