@@ -66,7 +66,7 @@ import TestSupport
         #expect(summary["bytesStored"] as? Int == 0, "everything is a duplicate on the new machine: \(again.stdoutText)")
     }
 
-    @Test func anUnreachableStoreOrAMissingLibraryIsExitStatusThree() throws {
+    @Test func anUnreachableOrRefusingStoreOrAMissingLibraryIsExitStatusThree() throws {
         let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
         let unreachable = try run(["ls"], store: "s3://bucket/x", endpoint: "http://127.0.0.1:1", library: library)
         #expect(unreachable.status == 3)
@@ -76,6 +76,12 @@ import TestSupport
         let missing = try run(["ls"], store: "s3://keepsake-e2e-none/x", endpoint: moto.endpoint, library: library)
         #expect(missing.status == 3)
         #expect(missing.stderrText.contains("s3://keepsake-e2e-none/x is not a Keepsake library"), "\(missing.stderrText)")
+
+        let refused = try run(["ingest", samples], store: "s3://keepsake-e2e/x", endpoint: try MotoServer.refusingEveryKey().endpoint,
+                              library: library)
+        #expect(refused.status == 3)
+        #expect(refused.stderrText.contains("HTTP 403 (check AWS_ACCESS_KEY_ID"), "\(refused.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: library + "/index.sqlite"))
 
         let noCredentials = try Keepsake.run(["ls", "--library", library, "--store", "s3://bucket/x"],
                                              environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""])

@@ -114,12 +114,18 @@ public final class MotoServer: Sendable {
     /// Credentials and region for moto (which accepts any).
     public static let environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"]
 
-    private static let started: Result<MotoServer, MotoUnavailable> = Result { () throws(MotoUnavailable) -> MotoServer in try MotoServer() }
+    private static let started = Result { () throws(MotoUnavailable) -> MotoServer in try MotoServer(checkingCredentials: false) }
+    private static let startedChecking = Result { () throws(MotoUnavailable) -> MotoServer in
+        try MotoServer(checkingCredentials: true)
+    }
 
     /// The running server; fails with what to install when moto is missing.
     public static func shared() throws -> MotoServer { try started.get() }
 
-    private init() throws(MotoUnavailable) {
+    /// A second server that checks credentials against its IAM, which knows none: it refuses every request (403).
+    public static func refusingEveryKey() throws -> MotoServer { try startedChecking.get() }
+
+    private init(checkingCredentials: Bool) throws(MotoUnavailable) {
         guard let probe = try? runProcess("python3", ["-c", "import moto.server"]), probe.status == 0 else {
             throw MotoUnavailable(reason: "python3 cannot import moto.server: run scripts/setup --test")
         }
@@ -140,6 +146,9 @@ public final class MotoServer: Sendable {
             main(["-H", "127.0.0.1", "-p", "\(port)"])
             """]
         server.standardInput = FileHandle.nullDevice
+        if checkingCredentials {
+            server.environment = ProcessInfo.processInfo.environment.merging(["INITIAL_NO_AUTH_ACTION_COUNT": "0"]) { $1 }
+        }
         FileManager.default.createFile(atPath: log, contents: nil)
         server.standardOutput = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
         server.standardError = server.standardOutput
