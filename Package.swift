@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
     ],
     targets: [
         // C shims: system libraries only, no code of ours beyond small inline helpers.
@@ -37,6 +40,10 @@ let package = Package(
         .target(name: "Store", dependencies: [
             "KeepsakeCrypto",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // Pipeline: discovery, the worker pool and the per-file job.
         .target(name: "Pipeline", dependencies: [
@@ -59,7 +66,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KeepsakeCryptoTests", dependencies: ["KeepsakeCrypto", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: [
+            "Store", "KeepsakeCrypto", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Media", "KeepsakeCrypto", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "Media", "TestSupport"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "Store", "Media"]),

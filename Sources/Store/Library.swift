@@ -71,23 +71,58 @@ public final class Library: Sendable {
 
     public static func storePath(library: String) -> String { library + "/store" }
 
-    /// Opens the library at `path`, creating it when the folder does not exist or is empty and `create` is true.
-    public static func open(at path: String, passphrase: String, create: Bool) throws -> Library {
-        let store = try LocalFolderStore.openExisting(root: storePath(library: path))
-        if let store, let bytes = try? store.get(KeyFile.objectName) {
-            let keyFile = try KeyFile.decode(bytes)
+    /// Opens the library at `path` whose objects are in `location`, creating it when `create` is true and neither the
+    /// folder nor the store holds anything yet. With an existing store and no index in the folder (a new machine),
+    /// the index is rebuilt from the store's journal.
+    public static func open(at path: String, store location: StoreLocation = .libraryFolder, passphrase: String,
+                            create: Bool) throws -> Library {
+        try checkIndexBelongs(at: path, to: location)
+        if let store = try location.openExisting(library: path), try store.size(of: KeyFile.objectName) != nil {
+            let keyFile = try KeyFile.decode(try store.get(KeyFile.objectName))
             let master = try keyFile.openMasterKey(passphrase: passphrase)
+            try makeFolder(path)
+            try recordStore(at: path, location)
             return try Library(path: path, store: store, masterKey: master)
         }
-        guard create else { throw LibraryError.notALibrary(path) }
+        guard create else { throw LibraryError.notALibrary(location.describe(library: path)) }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         guard contents.filter({ $0 != "store" }).isEmpty else { throw LibraryError.notALibrary(path) }
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let newStore = try LocalFolderStore(root: storePath(library: path))
+        try makeFolder(path)
+        let newStore = try location.create(library: path)
+        try recordStore(at: path, location)
         let (keyFile, master) = try KeyFile.create(passphrase: passphrase)
         try newStore.put(KeyFile.objectName, bytes: keyFile.encoded())
         return try Library(path: path, store: newStore, masterKey: master)
+    }
+
+    /// True when `location` holds a library (its key file); throws when the store cannot be asked.
+    public static func exists(at path: String, store location: StoreLocation) throws -> Bool {
+        try checkIndexBelongs(at: path, to: location)
+        guard let store = try location.openExisting(library: path) else { return false }
+        return try store.size(of: KeyFile.objectName) != nil
+    }
+
+    /// The library folder names the store its index describes (`store-location`, absent for `store/` inside it), so an
+    /// index is never used with another library's store.
+    private static func checkIndexBelongs(at path: String, to location: StoreLocation) throws {
+        guard FileManager.default.fileExists(atPath: path + "/index.sqlite") else { return }
+        let recorded = try? String(contentsOfFile: path + "/store-location", encoding: .utf8)
+        if recorded != location.url {
+            throw LibraryError.otherStore(library: path, recorded: recorded ?? Library.storePath(library: path),
+                                          given: location.describe(library: path))
+        }
+    }
+
+    private static func recordStore(at path: String, _ location: StoreLocation) throws {
+        let file = path + "/store-location"
+        guard let url = location.url else { return }
+        guard (try? String(contentsOfFile: file, encoding: .utf8)) != url else { return }
+        try Data(url.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+    }
+
+    private static func makeFolder(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
     }
 
     private init(path: String, store: any ObjectStore, masterKey: SecretKey) throws {
@@ -116,8 +151,8 @@ public final class Library: Sendable {
     public func lockForWriting(waitingUpTo timeout: Duration = .zero,
                                onWait: () -> Void = {}) throws -> (lock: WriterLock, orphansRemoved: Int) {
         let lock = try WriterLock(path: path + "/lock", waitingUpTo: timeout, onWait: onWait)
-        (store as? LocalFolderStore)?.removeStalePartials()
         let orphans = try index.uncommittedObjects()
+        try store.removeAbandonedUploads(of: orphans)
         for name in orphans { try store.delete(name) }
         try index.forget(orphans)
         return (lock, orphans.count)
@@ -393,13 +428,4 @@ public final class WriterLock: Sendable {
     }
 
     deinit { close(fd) }
-}
-
-extension LocalFolderStore {
-    /// The store at `root` if it exists, without creating anything.
-    static func openExisting(root: String) throws -> LocalFolderStore? {
-        var info = stat()
-        guard stat(root, &info) == 0 else { return nil }
-        return try LocalFolderStore(root: root)
-    }
 }

@@ -7,6 +7,8 @@ public enum LibraryError: Error, Sendable, CustomStringConvertible {
     case keyFileDamaged(String)
     case store(StoreError)
     case locked(String)
+    /// The library folder's index describes the store `recorded`, not the one `given`.
+    case otherStore(library: String, recorded: String, given: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,9 @@ public enum LibraryError: Error, Sendable, CustomStringConvertible {
         case .keyFileDamaged(let why): "the library's key file is damaged: \(why)"
         case .store(let error): error.description
         case .locked(let path): "another keepsake process is writing to \(path); try again when it has finished"
+        case .otherStore(let library, let recorded, let given):
+            "the library folder \(library) indexes the store \(recorded), not \(given): "
+                + (recorded.hasPrefix("s3://") && !given.hasPrefix("s3://") ? "give --store \(recorded)" : "use another --library for \(given)")
         }
     }
 }

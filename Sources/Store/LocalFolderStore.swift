@@ -82,9 +82,9 @@ public struct LocalFolderStore: ObjectStore {
         guard unlink(file) == 0 || errno == ENOENT else { throw .io(operation: "delete", path: file, errno: errno) }
     }
 
-    /// Leftover partial uploads from a killed run; safe to remove when no writer is active.
-    public func removeStalePartials() {
-        for entry in (try? listFiles(under: root + "/tmp")) ?? [] { unlink(entry) }
+    /// Every file in `tmp/` is a killed writer's: only one process writes to a library folder at a time.
+    public func removeAbandonedUploads(of orphans: [ObjectName]) throws(StoreError) {
+        for entry in try listFiles(under: root + "/tmp") { unlink(entry) }
     }
 }
 

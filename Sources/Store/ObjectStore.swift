@@ -34,7 +34,7 @@ public protocol ObjectWriter: AnyObject {
     func abort()
 }
 
-/// The small interface every backend implements (local folder now; S3 later). Calls block: they are made
+/// The small interface every backend implements (a local folder, S3). Calls block: they are made
 /// from the pipeline's own worker threads, never from Swift's cooperative pool.
 public protocol ObjectStore: Sendable {
     func makeWriter(for name: ObjectName) throws(StoreError) -> any ObjectWriter
@@ -45,6 +45,10 @@ public protocol ObjectStore: Sendable {
     /// Every object name under `prefix` (e.g. `data/`).
     func list(prefix: String) throws(StoreError) -> [ObjectName]
     func delete(_ name: ObjectName) throws(StoreError)
+    /// Removes what killed writers left half-written: the uploads of `orphans` (objects the library began and
+    /// never committed) and any other partial upload too old to belong to a live writer.
+    /// Called only under the library's writer lock.
+    func removeAbandonedUploads(of orphans: [ObjectName]) throws(StoreError)
 }
 
 extension ObjectStore {
@@ -76,6 +80,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     case io(operation: String, path: String, errno: Int32)
     case unusable(String)
+    /// The store's settings are wrong (a bad `s3://` URL, endpoint or missing credentials): a usage error.
+    case misconfigured(String)
+    /// The server answered `status` with S3's error `code` (empty when the response had no body) to `operation`.
+    case http(operation: String, status: Int, code: String, message: String)
+    /// No answer from `endpoint` after every retry.
+    case unreachable(endpoint: String, reason: String)
 
     public var description: String {
         switch self {
@@ -83,6 +93,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let name): "object \(name) is missing from the store"
         case .io(let operation, let path, let code): "\(operation) \(path): \(String(cString: strerror(code)))"
         case .unusable(let why): "store unusable: \(why)"
+        case .misconfigured(let why): "store misconfigured: \(why)"
+        case .http(let operation, let status, let code, let message):
+            "S3 \(operation) failed: HTTP \(status)" + (code.isEmpty ? "" : " \(code)") + (message.isEmpty ? "" : ": \(message)")
+                + (status == 403 ? " (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's permissions)" : "")
+        case .unreachable(let endpoint, let reason): "S3 endpoint \(endpoint) unreachable: \(reason)"
         }
     }
 }

@@ -7,6 +7,7 @@ struct Keepsake: ParsableCommand {
         discussion: """
             The library is --library PATH, else $KEEPSAKE_LIBRARY, else $XDG_DATA_HOME/keepsake.
             The passphrase comes from $KEEPSAKE_PASSPHRASE, else --passphrase-file FILE, else a prompt on a terminal.
+            The objects live in the library folder, or in S3 with --store s3://BUCKET/PREFIX (else $KEEPSAKE_STORE).
             Exit status: 0 all done; 1 some files failed; 2 usage or configuration error; 3 library or store unusable.
             """,
         subcommands: [IngestCommand.self, ListCommand.self, StatusCommand.self, VerifyCommand.self,

@@ -23,6 +23,18 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .long, help: "Read the passphrase from this file's first line (when $KEEPSAKE_PASSPHRASE is not set).")
     var passphraseFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("Keep the objects in S3 (default: $KEEPSAKE_STORE, else the library folder).",
+                                            valueName: "s3://BUCKET/PREFIX"))
+    var store: String?
+
+    @Option(name: .customLong("s3-endpoint"), help: ArgumentHelp(
+        "An S3-compatible server (default: $AWS_ENDPOINT_URL, else AWS in $AWS_REGION); implies path-style addressing.",
+        valueName: "URL"))
+    var s3Endpoint: String?
+
+    @Flag(name: .customLong("s3-path-style"), help: "Address the bucket in the path, not the host name, on AWS too.")
+    var s3PathStyle = false
+
     var libraryPath: String {
         let environment = ProcessInfo.processInfo.environment
         if let library { return library }
@@ -62,14 +74,26 @@ struct LibraryOptions: ParsableArguments {
         return value
     }
 
-    var libraryExists: Bool {
-        FileManager.default.fileExists(atPath: Library.storePath(library: libraryPath) + "/keys/master")
+    /// SPEC 1: `--store`, else `$KEEPSAKE_STORE`, else the library folder; credentials from the usual AWS variables.
+    func storeLocation() throws -> StoreLocation {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = store ?? environment["KEEPSAKE_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            if s3Endpoint != nil || s3PathStyle { throw UsageError(message: "--s3-endpoint and --s3-path-style need --store s3://BUCKET/PREFIX") }
+            return .libraryFolder
+        }
+        let endpoint = s3Endpoint ?? environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            return .s3(try S3Configuration(url: url, endpoint: endpoint, pathStyle: s3PathStyle, environment: environment))
+        } catch {
+            throw UsageError(message: error.description)
+        }
     }
 
     func open(create: Bool = false) throws -> Library {
-        let exists = libraryExists
-        if !exists && !create { throw LibraryError.notALibrary(libraryPath) }
-        return try Library.open(at: libraryPath, passphrase: passphrase(confirmingNew: !exists), create: create)
+        let location = try storeLocation()
+        let exists = try Library.exists(at: libraryPath, store: location)
+        if !exists && !create { throw LibraryError.notALibrary(location.describe(library: libraryPath)) }
+        return try Library.open(at: libraryPath, store: location, passphrase: passphrase(confirmingNew: !exists), create: create)
     }
 }
 

@@ -4,13 +4,56 @@ import KeepsakeCrypto
 import Testing
 import TestSupport
 
-@Suite struct LocalFolderStoreTests {
-    func makeStore() throws -> LocalFolderStore {
-        try LocalFolderStore(root: try TestEnvironment.makeTempDirectory().path + "/store")
-    }
+/// The store backends the same tests run against.
+enum Backend: String, CaseIterable, Sendable {
+    case localFolder, s3
 
-    @Test func putGetRangeListDelete() throws {
-        let store = try makeStore()
+    /// A fresh, empty store. S3 stores live in their own prefix of one bucket on the test process's moto server,
+    /// with 5 MiB parts (S3's smallest) so multipart uploads are cheap to test.
+    func makeStore(listPageSize: Int = 1000) throws -> any ObjectStore {
+        switch self {
+        case .localFolder:
+            return try LocalFolderStore(root: try TestEnvironment.makeTempDirectory().path + "/store")
+        case .s3:
+            return try makeS3Store(listPageSize: listPageSize)
+        }
+    }
+}
+
+func s3Configuration(bucket: String = "keepsake-store-tests", endpoint: String? = nil) throws -> S3Configuration {
+    var configuration = try S3Configuration(url: "s3://\(bucket)/\(ObjectID.random().hex.prefix(12))",
+                                            endpoint: endpoint ?? MotoServer.shared().endpoint, environment: MotoServer.environment)
+    configuration.partSize = 5 << 20
+    configuration.retry.firstDelay = 0.01
+    return configuration
+}
+
+func makeS3Store(listPageSize: Int = 1000, transport: (any S3Transport)? = nil) throws -> S3Store {
+    var configuration = try s3Configuration()
+    configuration.listPageSize = listPageSize
+    let store = transport.map { S3Store(configuration: configuration, transport: $0) } ?? S3Store(configuration: configuration)
+    try store.createBucketIfMissing()
+    return store
+}
+
+/// What a killed writer could have left: partial files, or unfinished multipart uploads.
+func partialUploads(in store: any ObjectStore) throws -> Int {
+    switch store {
+    case let local as LocalFolderStore: try FileManager.default.contentsOfDirectory(atPath: local.root + "/tmp").count
+    case let s3 as S3Store: try s3.multipartUploads().count
+    default: 0
+    }
+}
+
+func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int) throws {
+    for start in stride(from: 0, to: bytes.count, by: piece) {
+        try bytes[start..<min(start + piece, bytes.count)].withUnsafeBytes { try writer.write($0) }
+    }
+}
+
+@Suite struct ObjectStoreTests {
+    @Test(arguments: Backend.allCases) func putGetRangeListDelete(_ backend: Backend) throws {
+        let store = try backend.makeStore()
         let name = ObjectName.randomData()
         let bytes = randomBytes(3 << 20)
         try store.put(name, bytes: bytes)
@@ -19,26 +62,73 @@ import TestSupport
         var range = [UInt8]()
         try store.read(name, range: 1000..<1_500_000) { range.append(contentsOf: $0) }
         #expect(range == Array(bytes[1000..<1_500_000]))
+        var tail = [UInt8]()
+        try store.read(name, range: UInt64(bytes.count - 10)..<UInt64(bytes.count + 100)) { tail.append(contentsOf: $0) }
+        #expect(tail == Array(bytes.suffix(10)))
         #expect(try store.list(prefix: "data/") == [name])
         try store.delete(name)
         #expect(try store.size(of: name) == nil)
         #expect(throws: StoreError.notFound(name.path)) { try store.get(name) }
+        try store.delete(name)
     }
 
-    @Test func anUncommittedWriterLeavesNothing() throws {
-        let store = try makeStore()
-        let name = ObjectName.randomData()
-        do {
+    @Test(arguments: Backend.allCases) func emptyAndTinyObjects(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        let empty = ObjectName.randomData(), tiny = try ObjectName("keys/master")
+        try store.put(empty, bytes: [])
+        try store.put(tiny, bytes: [42])
+        #expect(try store.get(empty) == [])
+        #expect(try store.size(of: empty) == 0)
+        #expect(try store.get(tiny) == [42])
+        #expect(try store.list(prefix: "") == [empty, tiny].sorted { $0.path < $1.path })
+        #expect(try store.list(prefix: "keys/") == [tiny])
+    }
+
+    /// Objects larger than a part (multipart on S3), written in pieces that do not line up with the parts.
+    @Test(arguments: Backend.allCases) func largeObjectsInUnevenPieces(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        let part = 5 << 20
+        for size in [part, 2 * part + 7] {
+            let name = ObjectName.randomData()
+            let bytes = randomBytes(size)
             let writer = try store.makeWriter(for: name)
-            try [1, 2, 3].withUnsafeBytes { try writer.write($0) }
+            try write(bytes, to: writer, inPiecesOf: 1_000_003)
+            try writer.commit()
+            #expect(try store.size(of: name) == UInt64(size))
+            #expect(try store.get(name) == bytes)
+            var middle = [UInt8]()
+            try store.read(name, range: UInt64(part - 5)..<UInt64(part + 5)) { middle.append(contentsOf: $0) }
+            #expect(middle == Array(bytes[(part - 5)..<min(part + 5, size)]))
+        }
+        #expect(try partialUploads(in: store) == 0)
+    }
+
+    @Test(arguments: Backend.allCases) func anUncommittedWriterLeavesNothing(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        do {
+            let writer = try store.makeWriter(for: ObjectName.randomData())
+            try write(randomBytes(11 << 20), to: writer, inPiecesOf: 1 << 20)  // parts already uploaded on S3
             writer.abort()
         }
         do {
             let dropped = try store.makeWriter(for: ObjectName.randomData())
-            try [4, 5].withUnsafeBytes { try dropped.write($0) }
+            try write(randomBytes(6 << 20), to: dropped, inPiecesOf: 1 << 20)
         }
-        #expect(try store.list(prefix: "").filter { $0.path.hasPrefix("data/") }.isEmpty)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store.root + "/tmp").isEmpty)
+        #expect(try store.list(prefix: "").isEmpty)
+        #expect(try partialUploads(in: store) == 0)
+    }
+
+    @Test(arguments: Backend.allCases) func listingPagesThroughEveryName(_ backend: Backend) throws {
+        let store = try backend.makeStore(listPageSize: 7)
+        var names: [ObjectName] = []
+        for _ in 0..<23 {
+            let name = ObjectName.randomData()
+            try store.put(name, bytes: [1])
+            names.append(name)
+        }
+        try store.put(try ObjectName("index/0123"), bytes: [2])
+        #expect(try store.list(prefix: "data/") == names.sorted { $0.path < $1.path })
+        #expect(try store.list(prefix: "").count == 24)
     }
 
     @Test func namesThatCouldEscapeTheStoreAreRefused() {

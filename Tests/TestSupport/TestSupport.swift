@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where the test media lives, and small helpers the test targets share.
 public enum TestEnvironment {
@@ -102,4 +105,102 @@ public enum Keepsake {
                            environment: [String: String] = [:]) throws -> ProcessResult {
         try runProcess(binary, arguments, environment: ["KEEPSAKE_PASSPHRASE": passphrase].merging(environment) { $1 })
     }
+}
+
+/// moto's S3 server on a free loopback port: started once per test process, on first use. It watches the test
+/// process and exits as soon as that is gone, however it ended.
+public final class MotoServer: Sendable {
+    public let endpoint: String
+    /// Credentials and region for moto (which accepts any).
+    public static let environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"]
+
+    private static let started = Result { () throws(MotoUnavailable) -> MotoServer in try MotoServer(checkingCredentials: false) }
+    private static let startedChecking = Result { () throws(MotoUnavailable) -> MotoServer in
+        try MotoServer(checkingCredentials: true)
+    }
+
+    /// The running server; fails with what to install when moto is missing.
+    public static func shared() throws -> MotoServer { try started.get() }
+
+    /// A second server that checks credentials against its IAM, which knows none: it refuses every request (403).
+    public static func refusingEveryKey() throws -> MotoServer { try startedChecking.get() }
+
+    private init(checkingCredentials: Bool) throws(MotoUnavailable) {
+        guard let probe = try? runProcess("python3", ["-c", "import moto.server"]), probe.status == 0 else {
+            throw MotoUnavailable(reason: "python3 cannot import moto.server: run scripts/setup --test")
+        }
+        let port = try Self.freePort()
+        endpoint = "http://127.0.0.1:\(port)"
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(port).log").path
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", """
+            import os, threading, time
+            def watch(owner):
+                while True:
+                    try: os.kill(owner, 0)
+                    except OSError: os._exit(0)
+                    time.sleep(0.5)
+            threading.Thread(target=watch, args=(\(getpid()),), daemon=True).start()
+            from moto.server import main
+            main(["-H", "127.0.0.1", "-p", "\(port)"])
+            """]
+        server.standardInput = FileHandle.nullDevice
+        if checkingCredentials {
+            server.environment = ProcessInfo.processInfo.environment.merging(["INITIAL_NO_AUTH_ACTION_COUNT": "0"]) { $1 }
+        }
+        FileManager.default.createFile(atPath: log, contents: nil)
+        server.standardOutput = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
+        server.standardError = server.standardOutput
+        do { try server.run() } catch { throw MotoUnavailable(reason: "cannot start python3: \(error)") }
+        let deadline = Date().addingTimeInterval(60)
+        while !Self.accepts(port: port) {
+            guard Date() < deadline, server.isRunning else {
+                let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw MotoUnavailable(reason: "moto did not answer on port \(port): \(output.suffix(2000))")
+            }
+            usleep(100_000)
+        }
+    }
+
+    /// Runs the AWS CLI against the server.
+    public func aws(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess("aws", ["--endpoint-url", endpoint] + arguments, environment: Self.environment)
+    }
+
+    private static func freePort() throws(MotoUnavailable) -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw MotoUnavailable(reason: "no free loopback port") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    private static func accepts(port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    private static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return address
+    }
+}
+
+public struct MotoUnavailable: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { "moto S3 server unavailable: \(reason)" }
 }
