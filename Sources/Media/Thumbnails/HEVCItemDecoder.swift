@@ -58,7 +58,8 @@ struct HEVCItemDecoder {
             if case .hevcConfiguration(let record) = property { record } else { nil }
         }.first
         guard let configuration else { throw HEIFContainer.corrupt("HEVC item \(id) has no hvcC configuration") }
-        return try PictureDecoder(codec: AV_CODEC_ID_HEVC, extradata: configuration, threads: Self.threadsPerDecoder)
+        return try PictureDecoder(codec: AV_CODEC_ID_HEVC, extradata: configuration, threads: Self.threadsPerDecoder,
+                                  skipLoopFilter: true)
     }
 }
 

@@ -7,7 +7,10 @@ final class PictureDecoder {
     private let codecName: String
 
     /// `lowres` (0...3) makes JPEG decoders produce 1/2^lowres of the size straight from the DCT.
-    init(codec id: AVCodecID, extradata: [UInt8] = [], lowres: Int32 = 0, threads: Int32 = 1) throws(MediaError) {
+    /// `greyUntilDecoded` starts pictures mid-grey, so what a truncated file lacks shows grey, not green.
+    /// `skipLoopFilter` leaves out HEVC's deblocking and SAO, whose effect a 5× downscale erases anyway.
+    init(codec id: AVCodecID, extradata: [UInt8] = [], lowres: Int32 = 0, threads: Int32 = 1,
+         greyUntilDecoded: Bool = false, skipLoopFilter: Bool = false) throws(MediaError) {
         guard let codec = avcodec_find_decoder(id) else {
             throw MediaError(.thumbnail, .decodeFailed("libavcodec has no decoder for codec \(id.rawValue)"))
         }
@@ -24,6 +27,8 @@ final class PictureDecoder {
         }
         context.pointee.lowres = min(lowres, Int32(codec.pointee.max_lowres))
         context.pointee.thread_count = threads
+        if skipLoopFilter { context.pointee.skip_loop_filter = AVDISCARD_ALL }
+        if greyUntilDecoded { context.pointee.get_buffer2 = greyBuffer }
         let status = avcodec_open2(context, codec, nil)
         guard status >= 0 else {
             throw MediaError(.thumbnail, .decodeFailed("cannot open the \(codecName) decoder: \(averrorText(status))"))
@@ -61,7 +66,7 @@ final class PictureDecoder {
 
     /// Decodes the single picture `packet` holds.
     static func decodeOne(_ packet: Packet, codec: AVCodecID, lowres: Int32 = 0) throws(MediaError) -> Frame {
-        let decoder = try PictureDecoder(codec: codec, lowres: lowres)
+        let decoder = try PictureDecoder(codec: codec, lowres: lowres, greyUntilDecoded: true)
         var picture: Frame?
         let keepFirst: (Frame) throws(MediaError) -> Void = { frame in if picture == nil { picture = frame } }
         try decoder.decode(packet, into: keepFirst)
@@ -71,6 +76,19 @@ final class PictureDecoder {
         }
         return picture
     }
+}
+
+/// libavcodec's buffers, filled with 0x80: mid-grey in YUV, grey in RGB and grey formats.
+private func greyBuffer(_ context: UnsafeMutablePointer<AVCodecContext>?, _ frame: UnsafeMutablePointer<AVFrame>?,
+                        _ flags: Int32) -> Int32 {
+    let status = avcodec_default_get_buffer2(context, frame, flags)
+    guard status >= 0, let frame else { return status }
+    withUnsafeBytes(of: frame.pointee.buf) { buffers in
+        for case let buffer? in buffers.bindMemory(to: UnsafeMutablePointer<AVBufferRef>?.self) {
+            memset(buffer.pointee.data, 0x80, buffer.pointee.size)
+        }
+    }
+    return status
 }
 
 /// An owned `AVFrame`.
