@@ -17,12 +17,12 @@ enum FrameScaler {
 
     /// `image` scaled to `ThumbnailSize.fitting` (the image itself when already small enough).
     static func thumbnailRGB(from image: RGBImage) throws(MediaError) -> RGBImage {
-        let target = ThumbnailSize.fitting(width: image.width, height: image.height)
-        guard target != (image.width, image.height) else { return image }
         guard image.width > 0, image.height > 0, image.bytesPerRow >= image.width * 3,
               image.pixels.count >= image.bytesPerRow * (image.height - 1) + image.width * 3 else {
             throw MediaError(.thumbnail, .encodeFailed("RGB image of \(image.width)×\(image.height) has too few pixels"))
         }
+        let target = ThumbnailSize.fitting(width: image.width, height: image.height)
+        guard target != (image.width, image.height) else { return image }
         return try image.pixels.withUnsafeBufferPointer { (pixels) throws(MediaError) -> RGBImage in
             let source = SourcePlanes(planes: [pixels.baseAddress, nil, nil, nil], strides: [Int32(image.bytesPerRow), 0, 0, 0])
             return try scale(source, width: image.width, height: image.height, format: AV_PIX_FMT_RGB24,
@@ -35,11 +35,14 @@ enum FrameScaler {
         var strides: [Int32]
     }
 
+    /// Pictures with alpha are scaled as RGBA and then laid on white, as a viewer would show them.
     private static func scale(_ source: SourcePlanes, width: Int, height: Int, format: AVPixelFormat, fullRange: Bool,
                               colorspace: AVColorSpace) throws(MediaError) -> RGBImage {
         let target = ThumbnailSize.fitting(width: width, height: height)
+        let hasAlpha = format == AV_PIX_FMT_PAL8 || (av_pix_fmt_desc_get(format).map { $0.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0 } ?? false)
+        let channels = hasAlpha ? 4 : 3
         guard let context = sws_getContext(Int32(width), Int32(height), format,
-                                           Int32(target.width), Int32(target.height), AV_PIX_FMT_RGB24,
+                                           Int32(target.width), Int32(target.height), hasAlpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24,
                                            SWS_AREA | SWS_ACCURATE_RND, nil, nil, nil) else {
             throw MediaError(.thumbnail, .decodeFailed("swscale cannot convert \(pixelFormatName(format)) to RGB"))
         }
@@ -48,7 +51,7 @@ enum FrameScaler {
         let coefficients = sws_getCoefficients(Int32(matrix.rawValue))
         sws_setColorspaceDetails(context, coefficients, fullRange ? 1 : 0, sws_getCoefficients(Int32(AVCOL_SPC_BT709.rawValue)),
                                  1, 0, 1 << 16, 1 << 16)
-        let bytesPerRow = target.width * 3
+        let bytesPerRow = target.width * channels
         var pixels = [UInt8](repeating: 0, count: bytesPerRow * target.height)
         let rows = pixels.withUnsafeMutableBufferPointer { out in
             var destination: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress, nil, nil, nil]
@@ -58,7 +61,19 @@ enum FrameScaler {
         guard rows == Int32(target.height) else {
             throw MediaError(.thumbnail, .decodeFailed("swscale failed (\(rows)) on \(width)×\(height) \(pixelFormatName(format))"))
         }
+        if hasAlpha { return flattenedOntoWhite(rgba: pixels, width: target.width, height: target.height) }
         return RGBImage(width: target.width, height: target.height, bytesPerRow: bytesPerRow, pixels: pixels)
+    }
+
+    private static func flattenedOntoWhite(rgba: [UInt8], width: Int, height: Int) -> RGBImage {
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        for pixel in 0..<width * height {
+            let alpha = Int(rgba[pixel * 4 + 3])
+            for channel in 0..<3 {
+                rgb[pixel * 3 + channel] = UInt8((Int(rgba[pixel * 4 + channel]) * alpha + 255 * (255 - alpha) + 127) / 255)
+            }
+        }
+        return RGBImage(width: width, height: height, bytesPerRow: width * 3, pixels: rgb)
     }
 
     /// JPEG decoders report the deprecated full-range `yuvj*` formats; swscale wants the plain format plus a range flag.

@@ -16,28 +16,31 @@ public struct RGBImage: Sendable {
 extension RGBImage {
     /// The image as EXIF `orientation` (1...8) says to display it; other values leave it as it is.
     func applyingOrientation(_ orientation: Int) -> RGBImage {
-        guard (2...8).contains(orientation) else { return self }
-        let swapsAxes = orientation >= 5
-        let outWidth = swapsAxes ? height : width
-        let outHeight = swapsAxes ? width : height
-        var out = [UInt8](repeating: 0, count: outWidth * outHeight * 3)
-        // For each output pixel (x, y), the stored pixel it shows.
-        let source: (Int, Int) -> (Int, Int) = switch orientation {
-        case 2: { x, y in (width - 1 - x, y) }
-        case 3: { x, y in (width - 1 - x, height - 1 - y) }
-        case 4: { x, y in (x, height - 1 - y) }
-        case 5: { x, y in (y, x) }
-        case 6: { x, y in (y, height - 1 - x) }
-        case 7: { x, y in (width - 1 - y, height - 1 - x) }
-        default: { x, y in (width - 1 - y, x) }  // 8
+        // Output pixel (x, y) shows stored pixel (x0 + xx·x + xy·y, y0 + yx·x + yy·y).
+        let (x0, xx, xy, y0, yx, yy): (Int, Int, Int, Int, Int, Int)
+        switch orientation {
+        case 2: (x0, xx, xy, y0, yx, yy) = (width - 1, -1, 0, 0, 0, 1)
+        case 3: (x0, xx, xy, y0, yx, yy) = (width - 1, -1, 0, height - 1, 0, -1)
+        case 4: (x0, xx, xy, y0, yx, yy) = (0, 1, 0, height - 1, 0, -1)
+        case 5: (x0, xx, xy, y0, yx, yy) = (0, 0, 1, 0, 1, 0)
+        case 6: (x0, xx, xy, y0, yx, yy) = (0, 0, 1, height - 1, -1, 0)
+        case 7: (x0, xx, xy, y0, yx, yy) = (width - 1, 0, -1, height - 1, -1, 0)
+        case 8: (x0, xx, xy, y0, yx, yy) = (width - 1, 0, -1, 0, 1, 0)
+        default: return self
         }
+        let outWidth = orientation >= 5 ? height : width
+        let outHeight = orientation >= 5 ? width : height
+        let origin = y0 * bytesPerRow + x0 * 3
+        let stepAcross = yx * bytesPerRow + xx * 3, stepDown = yy * bytesPerRow + xy * 3
+        var out = [UInt8](repeating: 0, count: outWidth * outHeight * 3)
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for y in 0..<outHeight {
-                    for x in 0..<outWidth {
-                        let (sx, sy) = source(x, y)
-                        let s = sy * bytesPerRow + sx * 3, d = (y * outWidth + x) * 3
+                    var s = origin + y * stepDown, d = y * outWidth * 3
+                    for _ in 0..<outWidth {
                         dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]
+                        s += stepAcross
+                        d += 3
                     }
                 }
             }
