@@ -122,7 +122,7 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
         #expect(suspects.count >= 6)
         for url in suspects {
-            for format in [MediaFormat.jpeg, .png, .heic, .webp, .gif, .tiff, .bmp] {
+            for format in [MediaFormat.jpeg, .png, .heic, .avif, .webp, .gif, .tiff, .bmp, .dng, .raf] {
                 do {
                     let bytes = try Thumbnailer.thumbnail(fileAt: url.path, format: format, orientation: nil)
                     #expect(bytes.count <= 100 * 1024)
@@ -139,9 +139,38 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
     }
 
-    @Test func rawFormatsAreNotYetSupported() {
-        #expect(throws: MediaError(.thumbnail, .unsupportedFormat(.dng))) {
-            try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.dng", format: .dng, orientation: nil)
+    @Test func canonCR3IsNotYetSupported() {
+        #expect(throws: MediaError(.thumbnail, .unsupportedFormat(.cr3))) {
+            try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.cr3", format: .cr3, orientation: nil)
+        }
+    }
+
+    /// A little-endian TIFF like a DNG: IFD0 holds a small JPEG as a compressed strip and orientation 6,
+    /// its SubIFD a bigger JPEG as JpgFromRaw. The bigger one must be chosen and turned upright.
+    @Test func rawUsesTheLargestEmbeddedJPEGPreview() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffprobe") else { print("NOTE: corpus missing; skipped"); return }
+        let small = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("androidx-media__tokyo.jpg")))  // 600×800
+        let large = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg")))  // 1800×1200
+        func le(_ value: Int, _ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        func entry(_ tag: Int, _ type: Int, _ value: Int) -> [UInt8] { le(tag, 2) + le(type, 2) + le(1, 4) + le(value, 4) }
+        let ifd0 = 8, subIFD = ifd0 + 2 + 5 * 12 + 4, smallAt = subIFD + 2 + 2 * 12 + 4, largeAt = smallAt + small.count
+        var tiff: [UInt8] = [0x49, 0x49, 42, 0] + le(ifd0, 4)
+        tiff += le(5, 2) + entry(0x103, 3, 6) + entry(0x111, 4, smallAt) + entry(0x112, 3, 6) + entry(0x117, 4, small.count)
+            + entry(0x14A, 4, subIFD) + le(0, 4)
+        tiff += le(2, 2) + entry(0x201, 4, largeAt) + entry(0x202, 4, large.count) + le(0, 4)
+        tiff += small + large
+        let url = try TestEnvironment.makeTempDirectory("raw").appendingPathComponent("crafted.dng")
+        try Data(tiff).write(to: url)
+
+        let size = try #require(try probeJPEG(Thumbnailer.thumbnail(fileAt: url.path, format: .dng, orientation: nil)))
+        #expect(size == (480, 720))
+    }
+
+    @Test func rawWithoutPreviewSaysSo() throws {
+        let url = try TestEnvironment.makeTempDirectory("raw").appendingPathComponent("empty.nef")
+        try Data([0x4D, 0x4D, 0, 42, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0]).write(to: url)
+        #expect(throws: MediaError(.thumbnail, .nothingToProcess("the NEF file embeds no JPEG preview"))) {
+            try Thumbnailer.thumbnail(fileAt: url.path, format: .nef, orientation: nil)
         }
     }
 

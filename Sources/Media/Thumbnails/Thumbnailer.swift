@@ -9,7 +9,9 @@ public enum Thumbnailer {
             image = try StillImageThumbnail.make(fileAt: path, format: format, orientation: orientation)
         case .heic, .heif, .avif:
             image = try HEIFThumbnail.make(fileAt: path)
-        default:
+        case .dng, .cr2, .cr3, .nef, .arw, .orf, .rw2, .raf:
+            image = try RawPreview.make(fileAt: path, format: format, orientation: orientation)
+        case .mp4, .mov, .m4v, .threeGPP, .matroska, .webm, .avi, .mpegTS, .m2ts, .mpegPS:
             throw MediaError(.thumbnail, .unsupportedFormat(format))
         }
         return try ThumbnailEncoder.jpeg(from: image)
