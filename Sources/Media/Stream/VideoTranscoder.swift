@@ -1,5 +1,4 @@
-// The entry points the pipeline calls. Each is implemented in its own file by the work on its issue;
-// until then it throws `.unsupportedFormat`, which the pipeline reports as a stage not produced.
+import CFFmpeg
 
 /// Options of the HLS stream (SPEC 5).
 public struct StreamOptions: Sendable {
@@ -26,9 +25,22 @@ public enum VideoTranscoder {
 
     /// Decodes the video once, encodes its 720p H.264/AAC HLS stream as one MPEG-TS with byte-range segments,
     /// each segment AES-128-CBC encrypted with `segmentKey` and `iv` (16 bytes each) and handed to `output` in order.
+    ///
+    /// Blocking; safe to run for several files at once on different threads. When it throws, whatever
+    /// `output` received is incomplete and must be discarded.
     public static func transcode(fileAt path: String, format: MediaFormat, options: StreamOptions,
                                  segmentKey: [UInt8], iv: [UInt8],
                                  output: (UnsafeRawBufferPointer) throws -> Void) throws(MediaError) -> TranscodeResult {
-        throw MediaError(.stream, .unsupportedFormat(format))
+        _ = quietLibraryLogs
+        return try withoutActuallyEscaping(output) { output throws(MediaError) in
+            let cipher = try SegmentCipher(key: segmentKey, iv: iv, output: output)
+            let session = try TranscodeSession(path: path, options: options, cipher: cipher)
+            let (segments, thumbnail) = try session.run()
+            let playlist = HLSPlaylist.text(segments: segments, segmentFileName: segmentFileName, key: segmentKey, iv: iv)
+            return TranscodeResult(playlist: playlist, thumbnailFrame: thumbnail)
+        }
     }
+
+    /// libav prints every damaged packet to stderr; our errors carry the reasons instead. Set once, process-wide.
+    private static let quietLibraryLogs: Void = av_log_set_level(AV_LOG_FATAL)
 }
