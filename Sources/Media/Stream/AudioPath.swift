@@ -29,7 +29,7 @@ final class AudioPath {
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_AAC) else {
             throw MediaError(.stream, .encodeFailed("no AAC encoder"))
         }
-        encoder = try CodecContext(codec: codec, configure: { c in
+        encoder = try CodecContext(codec: codec, stage: .stream, configure: { c in
             c.pointee.sample_fmt = AV_SAMPLE_FMT_FLTP
             c.pointee.sample_rate = rate
             av_channel_layout_default(&c.pointee.ch_layout, 2)

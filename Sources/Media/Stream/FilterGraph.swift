@@ -21,9 +21,9 @@ final class FilterGraph {
         var source: UnsafeMutablePointer<AVFilterContext>? = nil
         var sink: UnsafeMutablePointer<AVFilterContext>? = nil
         try avCheck(avfilter_graph_create_filter(&source, avfilter_get_by_name(audio ? "abuffer" : "buffer"), "in",
-                                                 sourceArguments, nil, graph), "filter source '\(sourceArguments)'")
+                                                 sourceArguments, nil, graph), "filter source '\(sourceArguments)'", stage: .stream)
         try avCheck(avfilter_graph_create_filter(&sink, avfilter_get_by_name(audio ? "abuffersink" : "buffersink"),
-                                                 "out", nil, nil, graph), "filter sink")
+                                                 "out", nil, nil, graph), "filter sink", stage: .stream)
 
         // The chain's open ends: "in" is fed by the source, "out" feeds the sink. Parsing consumes what it links.
         var outputs: UnsafeMutablePointer<AVFilterInOut>? = avfilter_inout_alloc()
@@ -39,8 +39,8 @@ final class FilterGraph {
         sourceEnd.pointee.filter_ctx = source
         sinkEnd.pointee.name = av_strdup("out")
         sinkEnd.pointee.filter_ctx = sink
-        try avCheck(avfilter_graph_parse_ptr(graph, chain, &inputs, &outputs, nil), "filter chain '\(chain)'")
-        try avCheck(avfilter_graph_config(graph, nil), "filter chain '\(chain)'")
+        try avCheck(avfilter_graph_parse_ptr(graph, chain, &inputs, &outputs, nil), "filter chain '\(chain)'", stage: .stream)
+        try avCheck(avfilter_graph_config(graph, nil), "filter chain '\(chain)'", stage: .stream)
         self.graph = graph
         self.source = source!
         self.sink = sink!
@@ -52,11 +52,11 @@ final class FilterGraph {
     /// Pushes `frame` (nil: end of stream) and hands every frame the sink has ready to `body`.
     func filter(_ frame: UnsafeMutablePointer<AVFrame>?, into output: Frame,
                 _ body: (UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Void) throws(MediaError) {
-        try avCheck(av_buffersrc_add_frame_flags(source, frame, 0), "filter refused a frame")
+        try avCheck(av_buffersrc_add_frame_flags(source, frame, 0), "filter refused a frame", stage: .stream)
         while true {
             let received = av_buffersink_get_frame(sink, output.pointer)
             if received == averrorEAGAIN || received == averrorEOF { return }
-            try avCheck(received, "filter failed")
+            try avCheck(received, "filter failed", stage: .stream)
             defer { av_frame_unref(output.pointer) }
             try body(output.pointer)
         }

@@ -32,7 +32,7 @@ final class SegmentedTSMuxer {
         audioTimeBase = audio?.pointer.pointee.time_base
 
         var context: UnsafeMutablePointer<AVFormatContext>? = nil
-        try avCheck(avformat_alloc_output_context2(&context, nil, "mpegts", nil), "mpegts muxer")
+        try avCheck(avformat_alloc_output_context2(&context, nil, "mpegts", nil), "mpegts muxer", stage: .stream)
         format = context
         guard let context else { throw MediaError(.stream, .encodeFailed("mpegts muxer unavailable")) }
 
@@ -53,7 +53,7 @@ final class SegmentedTSMuxer {
 
         for codec in [video, audio].compactMap({ $0 }) {
             let stream = avformat_new_stream(context, nil)!
-            try avCheck(avcodec_parameters_from_context(stream.pointee.codecpar, codec.pointer), "stream parameters")
+            try avCheck(avcodec_parameters_from_context(stream.pointee.codecpar, codec.pointer), "stream parameters", stage: .stream)
             stream.pointee.time_base = codec.pointer.pointee.time_base
         }
         try checked(avformat_write_header(context, nil), "mpegts header")
@@ -145,7 +145,7 @@ final class SegmentedTSMuxer {
 
     private func checked(_ code: Int32, _ what: String) throws(MediaError) {
         try rethrowOutputFailure()
-        try avCheck(code, what)
+        try avCheck(code, what, stage: .stream)
     }
 
     private func rethrowOutputFailure() throws(MediaError) {

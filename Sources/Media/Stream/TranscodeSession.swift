@@ -59,10 +59,10 @@ final class InputFile {
         if opened == cffmpeg_averror(ENOENT) || opened == cffmpeg_averror(EACCES) {
             throw MediaError(.stream, .io("cannot read \(path): \(avErrorText(opened))"))
         }
-        try avCheck(opened, "cannot open the container", MediaError.Reason.corrupt)
+        try avCheck(opened, "cannot open the container", stage: .stream, MediaError.Reason.corrupt)
         guard let opening else { throw MediaError(.stream, .corrupt("cannot open the container")) }
         context = opening
-        try avCheck(avformat_find_stream_info(context, nil), "cannot read the stream layout", MediaError.Reason.corrupt)
+        try avCheck(avformat_find_stream_info(context, nil), "cannot read the stream layout", stage: .stream, MediaError.Reason.corrupt)
     }
 
     deinit {

@@ -112,7 +112,7 @@ final class VideoPath {
             throw MediaError(.stream, .encodeFailed("libx264 is not available"))
         }
         let keyInterval = Int32(geometry.frameRate * segmentSeconds)
-        return try CodecContext(codec: codec, configure: { context throws(MediaError) in
+        return try CodecContext(codec: codec, stage: .stream, configure: { context throws(MediaError) in
             let c = context
             c.pointee.width = Int32(geometry.outputWidth)
             c.pointee.height = Int32(geometry.outputHeight)

@@ -31,7 +31,7 @@ public enum VideoTranscoder {
     public static func transcode(fileAt path: String, format: MediaFormat, options: StreamOptions,
                                  segmentKey: [UInt8], iv: [UInt8],
                                  output: (UnsafeRawBufferPointer) throws -> Void) throws(MediaError) -> TranscodeResult {
-        _ = quietLibraryLogs
+        _ = LibAV.configured
         return try withoutActuallyEscaping(output) { output throws(MediaError) in
             let cipher = try SegmentCipher(key: segmentKey, iv: iv, output: output)
             let session = try TranscodeSession(path: path, options: options, cipher: cipher)
@@ -40,7 +40,4 @@ public enum VideoTranscoder {
             return TranscodeResult(playlist: playlist, thumbnailFrame: thumbnail)
         }
     }
-
-    /// libav prints every damaged packet to stderr; our errors carry the reasons instead. Set once, process-wide.
-    private static let quietLibraryLogs: Void = av_log_set_level(AV_LOG_FATAL)
 }

@@ -12,7 +12,7 @@ enum AnimatedWebP {
             .first { $0.type == "VP8 " || $0.type == "VP8L" }
         guard let bitstream else { throw MediaError(.thumbnail, .corrupt("animated WebP frame without a VP8/VP8L bitstream")) }
         let chunkSize = 8 + bitstream.size + (bitstream.size & 1)
-        let packet = try Packet(size: 12 + chunkSize)
+        let packet = try Packet(size: 12 + chunkSize, stage: .thumbnail)
         let out = packet.bytes
         out.update(fromContentsOf: Array("RIFF".utf8) + littleEndian(UInt32(4 + chunkSize)) + Array("WEBP".utf8))
         for (index, byte) in webp[bitstream.body - 8..<bitstream.body + bitstream.size].enumerated() { out[12 + index] = byte }

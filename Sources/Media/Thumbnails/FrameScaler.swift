@@ -4,7 +4,7 @@ import CFFmpeg
 enum FrameScaler {
     /// `frame` converted to RGB and scaled to `ThumbnailSize.fitting`, honouring its YUV matrix and range.
     static func thumbnailRGB(from picture: Frame) throws(MediaError) -> RGBImage {
-        let frame = picture.raw
+        let frame = picture.pointer
         let width = Int(frame.pointee.width), height = Int(frame.pointee.height)
         guard width > 0, height > 0 else { throw MediaError(.thumbnail, .decodeFailed("decoder produced an empty picture")) }
         let (format, fullRange) = normalised(AVPixelFormat(frame.pointee.format), range: frame.pointee.color_range)

@@ -5,12 +5,11 @@ import CFFmpeg
 /// refuses); everything else goes through libheif.
 enum HEIFThumbnail {
     static func make(fileAt path: String) throws(MediaError) -> RGBImage {
-        let file = try ImageFile(path: path)
-        guard let container = try? HEIFContainer(file: file),
-              HEVCItemDecoder.canDecode(container.primaryItemID, in: container) else {
+        let file = try MediaFile(path: path, stage: .thumbnail)
+        guard let container = try? HEIFContainer(file: file), let primary = container.primaryItemID,
+              HEVCItemDecoder.canDecode(primary, in: container) else {
             return try LibheifDecoder.thumbnail(fileAt: path)
         }
-        let primary = container.primaryItemID
         let properties = container.properties(of: primary)
         let frame = try HEVCItemDecoder(container: container, file: file).decode(primary)
         var profile = ColorDescription()
@@ -19,13 +18,13 @@ enum HEIFThumbnail {
             case .colorProfile(let icc): profile.iccProfile = icc
             case .colorNCLX(let primaries, _, let matrix, let fullRange):
                 profile.primaries = primaries
-                frame.raw.pointee.colorspace = AVColorSpace(UInt32(matrix))
-                frame.raw.pointee.color_range = fullRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
+                frame.pointer.pointee.colorspace = AVColorSpace(UInt32(matrix))
+                frame.pointer.pointee.color_range = fullRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
             default: break
             }
         }
-        if profile.primaries == nil, frame.raw.pointee.color_primaries != AVCOL_PRI_UNSPECIFIED {
-            profile.primaries = Int(frame.raw.pointee.color_primaries.rawValue)
+        if profile.primaries == nil, frame.pointer.pointee.color_primaries != AVCOL_PRI_UNSPECIFIED {
+            profile.primaries = Int(frame.pointer.pointee.color_primaries.rawValue)
         }
         var image = profile.toSRGB(try FrameScaler.thumbnailRGB(from: frame))
         for property in properties {

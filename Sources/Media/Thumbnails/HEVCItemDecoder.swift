@@ -4,60 +4,87 @@ import CFFmpeg
 /// each tile from the file by offset and stitching the tiles into one picture cropped to the grid's size.
 struct HEVCItemDecoder {
     let container: HEIFContainer
-    let file: ImageFile
+    let file: MediaFile
     /// The pool runs one job per core, so each decoder gets two threads at most.
     static let threadsPerDecoder: Int32 = 2
 
-    /// True when the item is something this decoder handles.
+    /// True when the item is something this decoder handles: HEVC coded, with its configuration.
     static func canDecode(_ id: UInt32, in container: HEIFContainer) -> Bool {
+        func isConfiguredHEVC(_ id: UInt32) -> Bool {
+            container.items[id]?.type == "hvc1" && configuration(of: id, in: container) != nil
+        }
         switch container.items[id]?.type {
-        case "hvc1": true
-        case "grid": (container.derivedFrom[id] ?? []).allSatisfy { container.items[$0]?.type == "hvc1" }
-        default: false
+        case "hvc1": return isConfiguredHEVC(id)
+        case "grid": return (container.derivedFrom[id] ?? []).allSatisfy(isConfiguredHEVC)
+        default: return false
         }
     }
 
     func decode(_ id: UInt32) throws(MediaError) -> Frame {
-        guard let item = container.items[id] else { throw HEIFContainer.corrupt("no item \(id)") }
+        guard let item = container.items[id] else { throw corruptHEIF("no item \(id)") }
         if item.type == "grid" { return try decodeGrid(id) }
         let decoder = try makeDecoder(for: id)
         var picture: Frame?
         let keep: (Frame) throws(MediaError) -> Void = { picture = picture ?? $0 }
-        try decoder.decode(container.data(of: id, in: file), into: keep)
+        try decoder.decode(packet(of: id), into: keep)
         try decoder.decode(nil, into: keep)
-        guard let picture else { throw HEIFContainer.corrupt("item \(id) decoded to no picture") }
+        guard let picture else { throw corruptHEIF("item \(id) decoded to no picture") }
         return picture
     }
 
     private func decodeGrid(_ id: UInt32) throws(MediaError) -> Frame {
-        let layout = try GridLayout(container.data(of: id, in: file).contents)
+        let layout = try GridLayout(packet(of: id).contents)
         let tiles = container.derivedFrom[id] ?? []
         guard tiles.count == layout.rows * layout.columns else {
-            throw HEIFContainer.corrupt("grid of \(layout.rows)×\(layout.columns) has \(tiles.count) tiles")
+            throw corruptHEIF("grid of \(layout.rows)×\(layout.columns) has \(tiles.count) tiles")
         }
         let decoder = try makeDecoder(for: tiles[0])
         var canvas: Canvas?
         var placed = 0
         let place: (Frame) throws(MediaError) -> Void = { tile in
             if canvas == nil { canvas = try Canvas(layout: layout, firstTile: tile) }
-            try canvas!.place(tile, at: Int(tile.raw.pointee.pts))
+            try canvas!.place(tile, at: Int(tile.pointer.pointee.pts))
             placed += 1
         }
         for (index, tile) in tiles.enumerated() {
-            try decoder.decode(container.data(of: tile, in: file), pts: Int64(index), into: place)
+            try decoder.decode(packet(of: tile), pts: Int64(index), into: place)
         }
         try decoder.decode(nil, into: place)
         guard let canvas, placed == tiles.count else {
-            throw HEIFContainer.corrupt("only \(placed) of \(tiles.count) grid tiles decoded")
+            throw corruptHEIF("only \(placed) of \(tiles.count) grid tiles decoded")
         }
         return canvas.croppedFrame
     }
 
-    private func makeDecoder(for id: UInt32) throws(MediaError) -> PictureDecoder {
-        let configuration = container.properties(of: id).lazy.compactMap { property -> [UInt8]? in
+    /// The bytes of item `id` (its extents concatenated), read from the file or `idat`.
+    private func packet(of id: UInt32) throws(MediaError) -> Packet {
+        guard let sources = container.sources(of: id, fileSize: file.size) else {
+            throw corruptHEIF("item \(id) has no location inside the file")
+        }
+        if sources.count == 1, case .file(let offset, let count) = sources[0] { return try file.packet(at: offset, count: count) }
+        let packet = try Packet(size: sources.reduce(0) { $0 + $1.count }, stage: .thumbnail)
+        var written = 0
+        for source in sources {
+            let target = UnsafeMutableBufferPointer(rebasing: packet.bytes[written..<written + source.count])
+            switch source {
+            case .file(let offset, _): try file.fill(target, from: offset)
+            case .itemData(let range): _ = target.update(fromContentsOf: container.itemData[range])
+            }
+            written += source.count
+        }
+        return packet
+    }
+
+    private static func configuration(of id: UInt32, in container: HEIFContainer) -> [UInt8]? {
+        container.properties(of: id).lazy.compactMap { property -> [UInt8]? in
             if case .hevcConfiguration(let record) = property { record } else { nil }
         }.first
-        guard let configuration else { throw HEIFContainer.corrupt("HEVC item \(id) has no hvcC configuration") }
+    }
+
+    private func makeDecoder(for id: UInt32) throws(MediaError) -> PictureDecoder {
+        guard let configuration = Self.configuration(of: id, in: container) else {
+            throw corruptHEIF("HEVC item \(id) has no hvcC configuration")
+        }
         return try PictureDecoder(codec: AV_CODEC_ID_HEVC, extradata: configuration, threads: Self.threadsPerDecoder,
                                   skipLoopFilter: true)
     }
@@ -71,13 +98,15 @@ struct GridLayout {
     var outputHeight: Int
 
     init(_ body: [UInt8]) throws(MediaError) {
-        var reader = BoxReader(body)
-        _ = try reader.u8()  // version
-        let wideFields = try reader.u8() & 1 != 0
-        rows = Int(try reader.u8()) + 1
-        columns = Int(try reader.u8()) + 1
-        outputWidth = try reader.uint(bytes: wideFields ? 4 : 2)
-        outputHeight = try reader.uint(bytes: wideFields ? 4 : 2)
+        let view = ByteView(body)
+        let fieldSize = view[1] & 1 != 0 ? 4 : 2  // after the version byte, flags: 1 means 32-bit sizes
+        guard let width = view.uintBE(4, size: fieldSize), let height = view.uintBE(4 + fieldSize, size: fieldSize) else {
+            throw corruptHEIF("grid description of \(body.count) bytes ends early")
+        }
+        rows = Int(view[2]) + 1
+        columns = Int(view[3]) + 1
+        outputWidth = Int(width)
+        outputHeight = Int(height)
     }
 }
 
@@ -91,30 +120,30 @@ struct Canvas {
 
     init(layout: GridLayout, firstTile tile: Frame) throws(MediaError) {
         self.layout = layout
-        tileWidth = Int(tile.raw.pointee.width)
-        tileHeight = Int(tile.raw.pointee.height)
-        format = AVPixelFormat(tile.raw.pointee.format)
+        tileWidth = Int(tile.pointer.pointee.width)
+        tileHeight = Int(tile.pointer.pointee.height)
+        format = AVPixelFormat(tile.pointer.pointee.format)
         guard layout.outputWidth <= tileWidth * layout.columns, layout.outputHeight <= tileHeight * layout.rows,
               layout.outputWidth > 0, layout.outputHeight > 0 else {
-            throw HEIFContainer.corrupt("grid output \(layout.outputWidth)×\(layout.outputHeight) exceeds its \(layout.columns)×\(layout.rows) tiles of \(tileWidth)×\(tileHeight)")
+            throw corruptHEIF("grid output \(layout.outputWidth)×\(layout.outputHeight) exceeds its \(layout.columns)×\(layout.rows) tiles of \(tileWidth)×\(tileHeight)")
         }
-        frame.raw.pointee.width = Int32(tileWidth * layout.columns)
-        frame.raw.pointee.height = Int32(tileHeight * layout.rows)
-        frame.raw.pointee.format = format.rawValue
-        frame.raw.pointee.colorspace = tile.raw.pointee.colorspace
-        frame.raw.pointee.color_range = tile.raw.pointee.color_range
-        frame.raw.pointee.color_primaries = tile.raw.pointee.color_primaries
-        let status = av_frame_get_buffer(frame.raw, 0)
+        frame.pointer.pointee.width = Int32(tileWidth * layout.columns)
+        frame.pointer.pointee.height = Int32(tileHeight * layout.rows)
+        frame.pointer.pointee.format = format.rawValue
+        frame.pointer.pointee.colorspace = tile.pointer.pointee.colorspace
+        frame.pointer.pointee.color_range = tile.pointer.pointee.color_range
+        frame.pointer.pointee.color_primaries = tile.pointer.pointee.color_primaries
+        let status = av_frame_get_buffer(frame.pointer, 0)
         guard status >= 0 else {
-            throw MediaError(.thumbnail, .decodeFailed("cannot allocate a \(tileWidth * layout.columns)×\(tileHeight * layout.rows) canvas: \(averrorText(status))"))
+            throw MediaError(.thumbnail, .decodeFailed("cannot allocate a \(tileWidth * layout.columns)×\(tileHeight * layout.rows) canvas: \(avErrorText(status))"))
         }
     }
 
     func place(_ tile: Frame, at index: Int) throws(MediaError) {
-        guard Int(tile.raw.pointee.width) == tileWidth, Int(tile.raw.pointee.height) == tileHeight,
-              tile.raw.pointee.format == format.rawValue, index >= 0, index < layout.rows * layout.columns,
+        guard Int(tile.pointer.pointee.width) == tileWidth, Int(tile.pointer.pointee.height) == tileHeight,
+              tile.pointer.pointee.format == format.rawValue, index >= 0, index < layout.rows * layout.columns,
               let descriptor = av_pix_fmt_desc_get(format) else {
-            throw HEIFContainer.corrupt("grid tile \(index) differs from the first tile")
+            throw corruptHEIF("grid tile \(index) differs from the first tile")
         }
         let column = index % layout.columns, row = index / layout.columns
         for plane in 0..<Int(av_pix_fmt_count_planes(format)) {
@@ -132,8 +161,10 @@ struct Canvas {
 
     /// The canvas cut to the grid's output size (from the top left, as the format specifies).
     var croppedFrame: Frame {
-        frame.raw.pointee.width = Int32(layout.outputWidth)
-        frame.raw.pointee.height = Int32(layout.outputHeight)
+        frame.pointer.pointee.width = Int32(layout.outputWidth)
+        frame.pointer.pointee.height = Int32(layout.outputHeight)
         return frame
     }
 }
+
+private func corruptHEIF(_ why: String) -> MediaError { MediaError(.thumbnail, .corrupt("HEIF: \(why)")) }

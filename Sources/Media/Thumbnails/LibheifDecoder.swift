@@ -33,9 +33,9 @@ enum LibheifDecoder {
             throw MediaError(.thumbnail, .decodeFailed("libheif returned no RGB plane"))
         }
         let frame = Frame()
-        frame.raw.pointee.format = AV_PIX_FMT_RGB24.rawValue
-        frame.raw.pointee.width = heif_image_get_width(image, heif_channel_interleaved)
-        frame.raw.pointee.height = heif_image_get_height(image, heif_channel_interleaved)
+        frame.pointer.pointee.format = AV_PIX_FMT_RGB24.rawValue
+        frame.pointer.pointee.width = heif_image_get_width(image, heif_channel_interleaved)
+        frame.pointer.pointee.height = heif_image_get_height(image, heif_channel_interleaved)
         frame.setPlane(0, UnsafeMutablePointer(mutating: plane), lineSize: stride)
         return frame
     }

@@ -6,7 +6,7 @@ import CFFmpeg
 enum RawPreview {
     static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
         guard format.isRaw, format != .cr3 else { throw MediaError(.thumbnail, .unsupportedFormat(format)) }
-        let file = try ImageFile(path: path)
+        let file = try MediaFile(path: path, stage: .thumbnail)
         let (candidates, storedOrientation) = format == .raf ? (try rafPreview(file), nil) : try TIFFPreviews.find(in: file)
         let previews = candidates.compactMap { candidate -> (Extent, JPEGFrameHeader)? in
             guard let header = try? JPEGFrameHeader(file.bytes(at: candidate.offset, count: min(candidate.length, 1 << 16))),
@@ -16,29 +16,29 @@ enum RawPreview {
         guard let best = previews.max(by: { $0.1.width * $0.1.height < $1.1.width * $1.1.height }) else {
             throw MediaError(.thumbnail, .nothingToProcess("the \(format.rawValue.uppercased()) file embeds no JPEG preview"))
         }
-        let frame = try StillImageThumbnail.decodeJPEG(file.read(at: best.0.offset, count: best.0.length))
+        let frame = try StillImageThumbnail.decodeJPEG(file.packet(at: best.0.offset, count: best.0.length))
         return try StillImageThumbnail.uprightThumbnail(of: frame, orientation: orientation ?? storedOrientation)
     }
 
     struct Extent { var offset: Int; var length: Int }
 
     /// RAF: the big-endian offset and length of the preview JPEG at bytes 84 and 88 of the header.
-    private static func rafPreview(_ file: ImageFile) throws(MediaError) -> [Extent] {
-        var header = BoxReader(try file.bytes(at: 84, count: 8))
-        return [Extent(offset: Int(try header.u32()), length: Int(try header.u32()))]
+    private static func rafPreview(_ file: MediaFile) throws(MediaError) -> [Extent] {
+        let header = ByteView(try file.bytes(at: 84, count: 8))
+        return [Extent(offset: Int(header.uint32BE(0) ?? 0), length: Int(header.uint32BE(4) ?? 0))]
     }
 }
 
 /// The JPEG candidates in a TIFF-structured file, and IFD0's orientation.
 private struct TIFFPreviews {
-    private let file: ImageFile
+    private let file: MediaFile
     private let littleEndian: Bool
     private var candidates: [RawPreview.Extent] = []
     private var orientation: Int?
     /// Bounds the walk on files whose IFD offsets loop.
     private static let maxDirectories = 64
 
-    static func find(in file: ImageFile) throws(MediaError) -> ([RawPreview.Extent], Int?) {
+    static func find(in file: MediaFile) throws(MediaError) -> ([RawPreview.Extent], Int?) {
         let header = try file.bytes(at: 0, count: 8)
         guard header[0] == header[1], header[0] == 0x49 || header[0] == 0x4D else {
             throw MediaError(.thumbnail, .corrupt("RAW file without a TIFF header"))
@@ -48,7 +48,7 @@ private struct TIFFPreviews {
         return (walker.candidates, walker.orientation)
     }
 
-    private init(file: ImageFile, littleEndian: Bool) {
+    private init(file: MediaFile, littleEndian: Bool) {
         self.file = file
         self.littleEndian = littleEndian
     }
@@ -56,9 +56,9 @@ private struct TIFFPreviews {
     private mutating func walk(from firstDirectory: Int) throws(MediaError) {
         var pending = [firstDirectory], visited: Set<Int> = [], isFirst = true
         while let offset = pending.popLast(), visited.count < Self.maxDirectories {
-            guard offset > 0, offset < file.size, visited.insert(offset).inserted else { continue }
+            guard offset > 0, UInt64(offset) < file.size, visited.insert(offset).inserted else { continue }
             let count = integer(try file.bytes(at: offset, count: 2), at: 0, size: 2)
-            let entries = try file.bytes(at: offset + 2, count: min(count * 12 + 4, file.size - offset - 2))
+            let entries = try file.bytes(at: offset + 2, count: min(count * 12 + 4, Int(file.size) - offset - 2))
             var tags: [Int: [Int]] = [:]
             for index in 0..<min(count, entries.count / 12) {
                 let entry = index * 12

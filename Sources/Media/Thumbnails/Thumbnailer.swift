@@ -3,6 +3,7 @@ public enum Thumbnailer {
     /// `orientation` is the EXIF orientation when the metadata stage found one; HEIF files ignore it,
     /// since their `irot`/`imir` properties already say how to turn the picture.
     public static func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> [UInt8] {
+        _ = LibAV.configured
         let image: RGBImage
         switch format {
         case .jpeg, .png, .gif, .webp, .bmp, .tiff:
