@@ -1,5 +1,3 @@
-import CFFmpeg
-
 /// Options of the HLS stream (SPEC 5).
 public struct StreamOptions: Sendable {
     /// x264 preset, `veryfast` by default.

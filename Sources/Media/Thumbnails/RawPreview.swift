@@ -97,9 +97,13 @@ private struct TIFFPreviews {
         return (0..<count).map { integer(data, at: $0 * size, size: size) }
     }
 
+    /// A 1, 2 or 4-byte unsigned integer in the file's byte order; 0 past the end of `bytes`.
     private func integer(_ bytes: [UInt8], at offset: Int, size: Int) -> Int {
-        (0..<size).reduce(0) { value, index in
-            value | Int(bytes[offset + index]) << (8 * (littleEndian ? index : size - 1 - index))
+        let view = ByteView(bytes)
+        return switch size {
+        case 1: Int(view[offset])
+        case 2: view.uint16(offset, littleEndian: littleEndian).map(Int.init) ?? 0
+        default: view.uint32(offset, littleEndian: littleEndian).map(Int.init) ?? 0
         }
     }
 }
