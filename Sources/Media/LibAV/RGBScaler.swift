@@ -74,7 +74,7 @@ enum RGBScaler {
         return RGBImage(width: width, height: height, bytesPerRow: width * 3, pixels: rgb)
     }
 
-    static func pixelFormatName(_ format: AVPixelFormat) -> String {
+    private static func pixelFormatName(_ format: AVPixelFormat) -> String {
         av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "pixel format \(format.rawValue)"
     }
 }

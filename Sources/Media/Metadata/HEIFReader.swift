@@ -1,5 +1,4 @@
-/// What the metadata stage needs from a HEIF/HEIC/AVIF file's `meta` box, parsed by hand: libheif 1.15
-/// refuses some real files (iPhone 15 Pro: "Metadata not correctly assigned to image").
+/// What the metadata stage needs from a HEIF/HEIC/AVIF file's item structure (`HEIFContainer`).
 struct HEIFSummary {
     /// Stored size of the primary item (`ispe`).
     var width: Int?
