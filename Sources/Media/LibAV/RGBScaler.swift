@@ -13,24 +13,6 @@ enum RGBScaler {
         /// The YUV matrix (unused for RGB formats).
         var matrix: AVColorSpace
         var fullRange: Bool
-
-        /// `frame`'s planes, with the matrix and range given (a frame's own fields may be unset or deprecated).
-        init(_ frame: Frame, format: AVPixelFormat, matrix: AVColorSpace, fullRange: Bool) {
-            self.init(planes: (0..<4).map { UnsafePointer(frame.plane($0)) }, strides: (0..<4).map { frame.lineSize($0) },
-                      width: Int(frame.pointer.pointee.width), height: Int(frame.pointer.pointee.height),
-                      format: format, matrix: matrix, fullRange: fullRange)
-        }
-
-        init(planes: [UnsafePointer<UInt8>?], strides: [Int32], width: Int, height: Int, format: AVPixelFormat,
-             matrix: AVColorSpace, fullRange: Bool) {
-            self.planes = planes
-            self.strides = strides
-            self.width = width
-            self.height = height
-            self.format = format
-            self.matrix = matrix
-            self.fullRange = fullRange
-        }
     }
 
     /// `source` as full-range RGB of `width`×`height`, scaled with swscale's `algorithm` (`SWS_AREA`, `SWS_BICUBIC`…).
@@ -76,5 +58,14 @@ enum RGBScaler {
 
     private static func pixelFormatName(_ format: AVPixelFormat) -> String {
         av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "pixel format \(format.rawValue)"
+    }
+}
+
+extension RGBScaler.Source {
+    /// `frame`'s planes, with the matrix and range given (a frame's own fields may be unset or deprecated).
+    init(_ frame: Frame, format: AVPixelFormat, matrix: AVColorSpace, fullRange: Bool) {
+        self.init(planes: (0..<4).map { UnsafePointer(frame.plane($0)) }, strides: (0..<4).map { frame.lineSize($0) },
+                  width: Int(frame.pointer.pointee.width), height: Int(frame.pointer.pointee.height),
+                  format: format, matrix: matrix, fullRange: fullRange)
     }
 }
