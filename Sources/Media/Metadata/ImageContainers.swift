@@ -35,35 +35,22 @@ enum ImageContainers {
 
     static func jpeg(_ file: MediaFile, at start: UInt64) -> ImageContainer {
         var result = ImageContainer()
-        var offset = start + 2
-        for _ in 0..<maximumSteps {
-            let head = file.view(at: offset, count: 4)
-            guard head[0] == 0xFF, head.count >= 2 else { break }
-            let marker = head[1]
-            if marker == 0xFF { offset += 1; continue }  // fill byte
-            if marker == 0x01 || (0xD0...0xD7).contains(marker) { offset += 2; continue }
-            if marker == 0xDA || marker == 0xD9 { break }  // image data or end: no more headers
-            guard let length = head.uint16BE(2), length >= 2 else { break }
-            let payload = offset + 4
-            let payloadLength = Int(length) - 2
-            switch marker {
-            case 0xE1:
-                let segment = file.read(at: payload, count: payloadLength)
-                if result.exif == nil, segment.starts(with: exifHeader) {
-                    result.exif = Array(segment.dropFirst(6))
-                } else if result.xmp == nil, segment.starts(with: xmpNamespace) {
-                    result.xmp = String(decoding: segment.dropFirst(xmpNamespace.count), as: UTF8.self)
+        JPEGSegments.walk(from: start, read: file.view) { segment in
+            if segment.marker == 0xE1 {
+                let payload = file.read(at: segment.payloadOffset, count: segment.payloadLength)
+                if result.exif == nil, payload.starts(with: exifHeader) {
+                    result.exif = Array(payload.dropFirst(6))
+                } else if result.xmp == nil, payload.starts(with: xmpNamespace) {
+                    result.xmp = String(decoding: payload.dropFirst(xmpNamespace.count), as: UTF8.self)
                 }
-            case 0xC0...0xC3, 0xC5...0xC7, 0xC9...0xCB, 0xCD...0xCF:
-                let frame = file.view(at: payload, count: 5)
-                if result.width == nil, let height = frame.uint16BE(1), let width = frame.uint16BE(3), width > 0, height > 0 {
+            } else if segment.isFrameHeader, result.width == nil {
+                let frame = file.view(at: segment.payloadOffset, count: 5)
+                if let height = frame.uint16BE(1), let width = frame.uint16BE(3), width > 0, height > 0 {
                     result.width = Int(width)
                     result.height = Int(height)
                 }
-            default:
-                break
             }
-            offset = payload + UInt64(payloadLength)
+            return true
         }
         return result
     }

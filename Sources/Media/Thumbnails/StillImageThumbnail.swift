@@ -45,24 +45,26 @@ struct JPEGFrameHeader {
     var components: Int
     /// 0xC0 baseline, 0xC1 extended, 0xC2 progressive, 0xC3 lossless (RAW sensor data), ...
     var marker: UInt8
+}
 
+extension JPEGFrameHeader {
     init?<Bytes: RandomAccessCollection<UInt8>>(_ jpeg: Bytes) where Bytes.Index == Int {
         guard jpeg.count >= 4, jpeg[jpeg.startIndex] == 0xFF, jpeg[jpeg.startIndex + 1] == 0xD8 else { return nil }
-        var offset = jpeg.startIndex + 2
-        while offset + 10 <= jpeg.endIndex {
-            guard jpeg[offset] == 0xFF else { return nil }
-            let marker = jpeg[offset + 1]
-            if marker == 0xFF { offset += 1; continue }
-            if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) {
-                height = Int(jpeg[offset + 5]) << 8 | Int(jpeg[offset + 6])
-                width = Int(jpeg[offset + 7]) << 8 | Int(jpeg[offset + 8])
-                components = Int(jpeg[offset + 9])
-                self.marker = marker
-                return
-            }
-            if marker == 0xDA { return nil }
-            offset += 2 + (Int(jpeg[offset + 2]) << 8 | Int(jpeg[offset + 3]))
+        func read(_ offset: UInt64, _ count: Int) -> ByteView {
+            let start = jpeg.startIndex + Int(clamping: min(offset, UInt64(jpeg.count)))
+            return ByteView(Array(jpeg[start..<min(start + count, jpeg.endIndex)]))
         }
-        return nil
+        var found: JPEGFrameHeader?
+        JPEGSegments.walk(from: 0, read: read) { segment in
+            guard segment.isFrameHeader else { return true }
+            // Precision, height, width, number of components.
+            let frame = read(segment.payloadOffset, 6)
+            if let height = frame.uint16BE(1), let width = frame.uint16BE(3), let components = frame.uint8(5) {
+                found = JPEGFrameHeader(width: Int(width), height: Int(height), components: Int(components), marker: segment.marker)
+            }
+            return false
+        }
+        guard let found else { return nil }
+        self = found
     }
 }
