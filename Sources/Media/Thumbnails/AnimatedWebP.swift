@@ -14,7 +14,7 @@ enum AnimatedWebP {
         let chunkSize = 8 + bitstream.size + (bitstream.size & 1)
         let packet = try Packet(size: 12 + chunkSize, stage: .thumbnail)
         let out = packet.bytes
-        out.update(fromContentsOf: Array("RIFF".utf8) + littleEndian(UInt32(4 + chunkSize)) + Array("WEBP".utf8))
+        _ = out.update(fromContentsOf: Array("RIFF".utf8) + littleEndian(UInt32(4 + chunkSize)) + Array("WEBP".utf8))
         for (index, byte) in webp[bitstream.body - 8..<bitstream.body + bitstream.size].enumerated() { out[12 + index] = byte }
         return packet
     }
@@ -23,14 +23,12 @@ enum AnimatedWebP {
 
     /// The RIFF chunks between `start` and `end` that lie wholly inside the data.
     private static func chunks(in bytes: UnsafeMutableBufferPointer<UInt8>, from start: Int, to end: Int) -> [Chunk] {
-        var found: [Chunk] = []
-        var offset = start
         let limit = min(end, bytes.count)
-        while offset + 8 <= limit {
-            let size = (0..<4).reduce(0) { $0 | Int(bytes[offset + 4 + $1]) << (8 * $1) }
-            guard size <= limit - offset - 8 else { break }
-            found.append(Chunk(type: ascii(bytes, offset), body: offset + 8, size: size))
-            offset += 8 + size + (size & 1)
+        var found: [Chunk] = []
+        RIFFChunks.walk(from: UInt64(start), to: UInt64(max(limit, 0)), read: { ByteView.window(of: bytes, at: $0, count: $1) }) { chunk in
+            guard chunk.length <= UInt64(limit) - chunk.payloadOffset else { return false }
+            found.append(Chunk(type: chunk.type, body: Int(chunk.payloadOffset), size: Int(chunk.length)))
+            return true
         }
         return found
     }

@@ -50,10 +50,7 @@ struct JPEGFrameHeader {
 extension JPEGFrameHeader {
     init?<Bytes: RandomAccessCollection<UInt8>>(_ jpeg: Bytes) where Bytes.Index == Int {
         guard jpeg.count >= 4, jpeg[jpeg.startIndex] == 0xFF, jpeg[jpeg.startIndex + 1] == 0xD8 else { return nil }
-        func read(_ offset: UInt64, _ count: Int) -> ByteView {
-            let start = jpeg.startIndex + Int(clamping: min(offset, UInt64(jpeg.count)))
-            return ByteView(Array(jpeg[start..<min(start + count, jpeg.endIndex)]))
-        }
+        func read(_ offset: UInt64, _ count: Int) -> ByteView { ByteView.window(of: jpeg, at: offset, count: count) }
         var found: JPEGFrameHeader?
         JPEGSegments.walk(from: 0, read: read) { segment in
             guard segment.isFrameHeader else { return true }
