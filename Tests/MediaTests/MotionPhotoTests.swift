@@ -75,7 +75,7 @@ import TestSupport
     /// HEIF keeps XMP in a `mime` item; Google's HEIC motion photos put their Container directory there.
     @Test func heifXMPItem() throws {
         guard let corpus = TestEnvironment.corpus else { return }
-        let file = try MediaFile(path: corpus.appendingPathComponent("ente-motion_photos__motionphoto.heic").path)
+        let file = try MediaFile(path: corpus.appendingPathComponent("ente-motion_photos__motionphoto.heic").path, stage: .metadata)
         let summary = try HEIFReader.read(file)
         #expect(summary.xmp?.contains("Item:Semantic=\"MotionPhoto\"") == true)
         #expect(summary.embeddedVideo?.offset == 1_455_411)

@@ -35,35 +35,22 @@ enum ImageContainers {
 
     static func jpeg(_ file: MediaFile, at start: UInt64) -> ImageContainer {
         var result = ImageContainer()
-        var offset = start + 2
-        for _ in 0..<maximumSteps {
-            let head = file.view(at: offset, count: 4)
-            guard head[0] == 0xFF, head.count >= 2 else { break }
-            let marker = head[1]
-            if marker == 0xFF { offset += 1; continue }  // fill byte
-            if marker == 0x01 || (0xD0...0xD7).contains(marker) { offset += 2; continue }
-            if marker == 0xDA || marker == 0xD9 { break }  // image data or end: no more headers
-            guard let length = head.uint16BE(2), length >= 2 else { break }
-            let payload = offset + 4
-            let payloadLength = Int(length) - 2
-            switch marker {
-            case 0xE1:
-                let segment = file.read(at: payload, count: payloadLength)
-                if result.exif == nil, segment.starts(with: exifHeader) {
-                    result.exif = Array(segment.dropFirst(6))
-                } else if result.xmp == nil, segment.starts(with: xmpNamespace) {
-                    result.xmp = String(decoding: segment.dropFirst(xmpNamespace.count), as: UTF8.self)
+        JPEGSegments.walk(from: start, read: file.view) { segment in
+            if segment.marker == 0xE1 {
+                let payload = file.read(at: segment.payloadOffset, count: segment.payloadLength)
+                if result.exif == nil, payload.starts(with: exifHeader) {
+                    result.exif = Array(payload.dropFirst(6))
+                } else if result.xmp == nil, payload.starts(with: xmpNamespace) {
+                    result.xmp = String(decoding: payload.dropFirst(xmpNamespace.count), as: UTF8.self)
                 }
-            case 0xC0...0xC3, 0xC5...0xC7, 0xC9...0xCB, 0xCD...0xCF:
-                let frame = file.view(at: payload, count: 5)
-                if result.width == nil, let height = frame.uint16BE(1), let width = frame.uint16BE(3), width > 0, height > 0 {
+            } else if segment.isFrameHeader, result.width == nil {
+                let frame = file.view(at: segment.payloadOffset, count: 5)
+                if let height = frame.uint16BE(1), let width = frame.uint16BE(3), width > 0, height > 0 {
                     result.width = Int(width)
                     result.height = Int(height)
                 }
-            default:
-                break
             }
-            offset = payload + UInt64(payloadLength)
+            return true
         }
         return result
     }
@@ -135,27 +122,26 @@ enum ImageContainers {
     private static func webp(_ file: MediaFile) -> ImageContainer {
         var result = ImageContainer()
         let riffEnd = min(file.size, UInt64(file.view(at: 4, count: 4).uint32(0, littleEndian: true) ?? 0) + 8)
-        var offset: UInt64 = 12
-        for _ in 0..<maximumSteps {
-            guard offset + 8 <= riffEnd else { break }
-            let head = file.view(at: offset, count: 20)
-            guard let type = head.ascii(0, 4), let length = head.uint32(4, littleEndian: true) else { break }
-            let data = offset + 8
-            switch type {
+        RIFFChunks.walk(from: 12, to: riffEnd, read: file.view) { chunk in
+            let data = chunk.payloadOffset, length = chunk.length
+            switch chunk.type {
             case "VP8X":
-                if let w = head.uint32(12, littleEndian: true), let h = head.uint32(15, littleEndian: true) {
+                let head = file.view(at: data, count: 12)
+                if let w = head.uint32(4, littleEndian: true), let h = head.uint32(7, littleEndian: true) {
                     result.width = Int(w & 0xFF_FFFF) + 1
                     result.height = Int(h & 0xFF_FFFF) + 1
                 }
             case "VP8 " where result.width == nil:
-                if let w = head.uint16(14, littleEndian: true), let h = head.uint16(16, littleEndian: true),
-                   head.starts(at: 11, with: [0x9D, 0x01, 0x2A]) {
+                let head = file.view(at: data, count: 12)
+                if let w = head.uint16(6, littleEndian: true), let h = head.uint16(8, littleEndian: true),
+                   head.starts(at: 3, with: [0x9D, 0x01, 0x2A]) {
                     result.width = Int(w & 0x3FFF)
                     result.height = Int(h & 0x3FFF)
                 }
             case "VP8L" where result.width == nil:
-                if head[8] == 0x2F {
-                    let b1 = Int(head[9]), b2 = Int(head[10]), b3 = Int(head[11]), b4 = Int(head[12])
+                let head = file.view(at: data, count: 12)
+                if head[0] == 0x2F {
+                    let b1 = Int(head[1]), b2 = Int(head[2]), b3 = Int(head[3]), b4 = Int(head[4])
                     result.width = 1 + (((b2 & 0x3F) << 8) | b1)
                     result.height = 1 + (((b4 & 0x0F) << 10) | (b3 << 2) | ((b2 & 0xC0) >> 6))
                 }
@@ -166,7 +152,7 @@ enum ImageContainers {
             default:
                 break
             }
-            offset = data + UInt64(length) + UInt64(length & 1)
+            return true
         }
         return result
     }

@@ -79,3 +79,13 @@ extension ByteView {
         return bytes[offset..<offset + prefix.count].elementsEqual(prefix)
     }
 }
+
+extension ByteView {
+    /// Up to `count` bytes of `bytes` from `offset` on (fewer at the end, none past it): how the segment and
+    /// chunk walkers read data already in memory.
+    static func window<Bytes: RandomAccessCollection<UInt8>>(of bytes: Bytes, at offset: UInt64, count: Int) -> ByteView
+    where Bytes.Index == Int {
+        let start = bytes.startIndex + Int(clamping: min(offset, UInt64(bytes.count)))
+        return ByteView(Array(bytes[start..<min(start + max(count, 0), bytes.endIndex)]))
+    }
+}

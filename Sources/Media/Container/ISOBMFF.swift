@@ -88,3 +88,11 @@ enum ISOBMFF {
         return end - offset
     }
 }
+
+extension ByteView {
+    /// The payload of `box`, a child found in this view, on its own: reads past its end answer nil.
+    func payload(of box: BoxHeader) -> ByteView {
+        let start = Int(clamping: box.payloadOffset)
+        return ByteView(slice(start, Int(clamping: box.end) - start) ?? [])
+    }
+}

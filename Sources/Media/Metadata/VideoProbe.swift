@@ -23,6 +23,7 @@ enum VideoProbe {
     private static let analyzeMicroseconds = "3000000"
 
     static func probe(path: String) throws(MediaError) -> VideoFacts {
+        _ = LibAV.configured
         var context: UnsafeMutablePointer<AVFormatContext>?
         var options: OpaquePointer?
         av_dict_set(&options, "probesize", probeBytes, 0)
@@ -30,14 +31,14 @@ enum VideoProbe {
         let opened = avformat_open_input(&context, path, nil, &options)
         av_dict_free(&options)
         guard opened >= 0, let format = context else {
-            throw MediaError(.metadata, .corrupt("libavformat cannot read the container: \(errorText(opened))"))
+            throw MediaError(.metadata, .corrupt("libavformat cannot read the container: \(avErrorText(opened))"))
         }
         defer { avformat_close_input(&context) }
 
         if needsStreamProbe(format) {
             let found = avformat_find_stream_info(format, nil)
             guard found >= 0 else {
-                throw MediaError(.metadata, .corrupt("libavformat finds no stream parameters: \(errorText(found))"))
+                throw MediaError(.metadata, .corrupt("libavformat finds no stream parameters: \(avErrorText(found))"))
             }
         }
         var facts = VideoFacts()
@@ -109,11 +110,5 @@ enum VideoProbe {
     private static func codecName(_ id: AVCodecID) -> String? {
         guard id != AV_CODEC_ID_NONE, let name = avcodec_get_name(id) else { return nil }
         return String(cString: name)
-    }
-
-    static func errorText(_ code: Int32) -> String {
-        var buffer = [CChar](repeating: 0, count: 128)
-        av_strerror(code, &buffer, buffer.count)
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

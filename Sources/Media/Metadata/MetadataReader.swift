@@ -5,7 +5,7 @@ public enum MetadataReader {
     ///
     /// Reads only headers, segments and boxes, each bounded; throws when the file's structure cannot be read at all.
     public static func read(fileAt path: String, format: MediaFormat) throws(MediaError) -> MediaMetadata {
-        let file = try MediaFile(path: path)
+        let file = try MediaFile(path: path, stage: .metadata)
         guard file.size > 0 else { throw MediaError(.metadata, .nothingToProcess("the file is empty")) }
         let now = Int(Date().timeIntervalSince1970)
         var metadata = MediaMetadata(format: format)

@@ -1,0 +1,49 @@
+/// The shape of the stream for one source video: upright size, short side 720 (never upscaled), at most 30 fps.
+struct StreamGeometry: Equatable {
+    static let shortSide = 720
+    static let maxFrameRate = 30
+
+    /// Clockwise rotation the display matrix asks for: 0, 90, 180 or 270.
+    var rotation: Int
+    /// The frame size handed to the rotation step, i.e. the scaled size before rotating.
+    var scaledWidth: Int
+    var scaledHeight: Int
+    /// Whole frames a second of the constant-rate output.
+    var frameRate: Int
+
+    /// The upright output size.
+    var outputWidth: Int { rotation % 180 == 0 ? scaledWidth : scaledHeight }
+    var outputHeight: Int { rotation % 180 == 0 ? scaledHeight : scaledWidth }
+
+    /// - Parameters:
+    ///   - width, height: the coded frame size; `pixelAspect` its sample aspect ratio (nil or invalid: square).
+    ///   - counterClockwiseDegrees: `av_display_rotation_get`'s angle, nil without a display matrix.
+    ///   - sourceFrameRate: the guessed rate of the source, nil when unknown.
+    init(width: Int, height: Int, pixelAspect: (num: Int, den: Int)?, counterClockwiseDegrees: Double?,
+         sourceFrameRate: Double?) {
+        let degrees = Int((-(counterClockwiseDegrees ?? 0)).rounded())
+        rotation = ((degrees % 360) + 360) % 360 / 90 * 90
+
+        var displayWidth = Double(width)
+        if let aspect = pixelAspect, aspect.num > 0, aspect.den > 0 {
+            displayWidth *= Double(aspect.num) / Double(aspect.den)
+        }
+        let short = min(displayWidth, Double(height))
+        let factor = min(1, Double(Self.shortSide) / short)
+        scaledWidth = Self.even(displayWidth * factor, atMost: displayWidth)
+        scaledHeight = Self.even(Double(height) * factor, atMost: Double(height))
+
+        // Rounded up so that 29.97 becomes 30 and a rate just under an integer keeps every frame.
+        if let rate = sourceFrameRate, rate.isFinite, rate > 0 {
+            frameRate = min(Self.maxFrameRate, max(1, Int((rate - 0.01).rounded(.up))))
+        } else {
+            frameRate = Self.maxFrameRate
+        }
+    }
+
+    /// H.264 4:2:0 needs even sizes; rounding never goes past the source's own size.
+    private static func even(_ value: Double, atMost limit: Double) -> Int {
+        let nearest = Int((value / 2).rounded()) * 2
+        return max(2, nearest > Int(limit) ? nearest - 2 : nearest)
+    }
+}

@@ -1,0 +1,31 @@
+import CFFmpeg
+
+/// Keeps the stream frame the thumbnail is made of: the first at or after 1 s, else the first of all.
+/// The frames are the encoder's input (upright, tone-mapped, BT.709 limited range yuv420p), held by reference.
+final class ThumbnailPicker {
+    static let atSeconds = 1.0
+
+    private let frame = Frame()
+    private var held = false
+    private var settled = false
+
+    /// Looks at a frame on its way to the encoder; `seconds` is its time from the start of the video.
+    func offer(_ candidate: UnsafeMutablePointer<AVFrame>, seconds: Double) {
+        guard !settled else { return }
+        if held && seconds < Self.atSeconds { return }
+        av_frame_unref(frame.pointer)
+        av_frame_ref(frame.pointer, candidate)
+        held = true
+        settled = seconds >= Self.atSeconds
+    }
+
+    /// The picked frame as RGB24 of `ThumbnailSize` (long edge at most 720); nil when no frame came by.
+    func image() throws(MediaError) -> RGBImage? {
+        guard held else { return nil }
+        let source = RGBScaler.Source(frame, format: AVPixelFormat(frame.pointer.pointee.format),
+                                      matrix: AVCOL_SPC_BT709, fullRange: false)
+        let target = ThumbnailSize.fitting(width: source.width, height: source.height)
+        return try RGBScaler.scale(source, width: target.width, height: target.height, algorithm: SWS_BICUBIC,
+                                   stage: .stream, reason: MediaError.Reason.encodeFailed)
+    }
+}

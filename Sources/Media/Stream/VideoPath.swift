@@ -1,0 +1,147 @@
+import CFFmpeg
+
+/// Decoder → filter graph (fps, scale, rotation, tone-map) → libx264, for the video stream.
+final class VideoPath {
+    static let bitRate = 2_000_000
+    static let maxRate = 2_000_000
+    static let bufferSize = 4_000_000
+    static let segmentSeconds = 2
+
+    let streamIndex: Int32
+    let encoder: CodecContext
+    let thumbnail = ThumbnailPicker()
+    private(set) var framesEncoded = 0
+
+    private let stream: UnsafeMutablePointer<AVStream>
+    private let decoder: CodecContext
+    private let geometry: StreamGeometry
+    /// The file's start time in the stream's time base: frames are timed from it.
+    private let origin: Int64
+    /// Built from the first decoded frame, whose pixel format and colours it needs.
+    private var graph: FilterGraph?
+    private var firstOutputPTS: Int64?
+    private let decoded = Frame()
+    private let filtered = Frame()
+    private let packet = Packet()
+
+    init(stream: UnsafeMutablePointer<AVStream>, format: UnsafeMutablePointer<AVFormatContext>, origin: Int64,
+         preset: String) throws(MediaError) {
+        self.stream = stream
+        streamIndex = stream.pointee.index
+        self.origin = av_rescale_q(origin, cffmpeg_time_base_q(), stream.pointee.time_base)
+        let parameters = stream.pointee.codecpar.pointee
+        guard parameters.width > 0, parameters.height > 0 else {
+            throw MediaError(.stream, .corrupt("the video stream has no frame size"))
+        }
+        decoder = try openDecoder(for: stream, threads: 2)
+
+        let rate = av_guess_frame_rate(format, stream, nil)
+        let aspect = parameters.sample_aspect_ratio
+        geometry = StreamGeometry(
+            width: Int(parameters.width), height: Int(parameters.height),
+            pixelAspect: (Int(aspect.num), Int(aspect.den)),
+            counterClockwiseDegrees: Self.displayRotation(of: stream),
+            sourceFrameRate: rate.num > 0 && rate.den > 0 ? av_q2d(rate) : nil)
+        encoder = try Self.openEncoder(geometry: geometry, preset: preset)
+    }
+
+    /// Decodes `packet` (nil: end of stream) and sends what comes out through the filters and the encoder.
+    func decode(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: SegmentedTSMuxer) throws(MediaError) {
+        _ = try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
+            let pts = frame.pointee.best_effort_timestamp
+            guard pts != cffmpeg_nopts() else { return }
+            frame.pointee.pts = pts - origin
+            if graph == nil { graph = try makeGraph(for: frame) }
+            try graph!.filter(frame, into: filtered) { frame throws(MediaError) in try encode(frame, into: muxer) }
+        }
+        guard packet == nil else { return }
+        try graph?.filter(nil, into: filtered) { frame throws(MediaError) in try encode(frame, into: muxer) }
+        try encoder.encode(nil, into: self.packet) { packet throws(MediaError) in try muxer.writeVideo(packet) }
+    }
+
+    private func encode(_ frame: UnsafeMutablePointer<AVFrame>, into muxer: SegmentedTSMuxer) throws(MediaError) {
+        let sinkTimeBase = av_buffersink_get_time_base(graph!.sink)
+        frame.pointee.pts = av_rescale_q(frame.pointee.pts, sinkTimeBase, encoder.pointer.pointee.time_base)
+        let first = firstOutputPTS ?? frame.pointee.pts
+        firstOutputPTS = first
+        thumbnail.offer(frame, seconds: Double(frame.pointee.pts - first) * av_q2d(encoder.pointer.pointee.time_base))
+        // Keyframes come from the GOP size alone, not from where the source had its own.
+        frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        try encoder.encode(frame, into: packet) { packet throws(MediaError) in try muxer.writeVideo(packet) }
+        framesEncoded += 1
+    }
+
+    private func makeGraph(for frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> FilterGraph {
+        let f = frame.pointee, timeBase = stream.pointee.time_base
+        var aspect = f.sample_aspect_ratio
+        if aspect.num <= 0 || aspect.den <= 0 { aspect = AVRational(num: 1, den: 1) }
+        let source = "video_size=\(f.width)x\(f.height):pix_fmt=\(f.format):time_base=\(timeBase.num)/\(timeBase.den)"
+            + ":pixel_aspect=\(aspect.num)/\(aspect.den)"
+        let isHDR = f.color_trc == AVCOL_TRC_SMPTE2084 || f.color_trc == AVCOL_TRC_ARIB_STD_B67
+        return try FilterGraph(audio: false, sourceArguments: source,
+                               chain: Self.filterChain(geometry: geometry, toneMap: isHDR))
+    }
+
+    static func filterChain(geometry: StreamGeometry, toneMap: Bool) -> String {
+        // Dropping frames first and scaling before rotating keep the costly steps on the fewest pixels.
+        var filters = ["fps=\(geometry.frameRate)"]
+        let size = "w=\(geometry.scaledWidth):h=\(geometry.scaledHeight):flags=bicubic"
+        if toneMap {
+            // Scaled in the source's own colours; zimg then maps PQ/HLG to SDR BT.709 in linear light (Hable).
+            filters.append("scale=\(size)")
+        } else {
+            filters.append("scale=\(size):out_color_matrix=bt709:out_range=tv")
+            filters.append("format=yuv420p")
+        }
+        switch geometry.rotation {
+        case 90: filters.append("transpose=clock")
+        case 180: filters += ["hflip", "vflip"]
+        case 270: filters.append("transpose=cclock")
+        default: break
+        }
+        if toneMap {
+            filters += ["zscale=t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
+                        "tonemap=tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv", "format=yuv420p"]
+        }
+        filters.append("setsar=1")
+        return filters.joined(separator: ",")
+    }
+
+    private static func openEncoder(geometry: StreamGeometry, preset: String) throws(MediaError) -> CodecContext {
+        guard let codec = avcodec_find_encoder_by_name("libx264") else {
+            throw MediaError(.stream, .encodeFailed("libx264 is not available"))
+        }
+        let keyInterval = Int32(geometry.frameRate * segmentSeconds)
+        return try CodecContext(codec: codec, stage: .stream, configure: { context throws(MediaError) in
+            let c = context
+            c.pointee.width = Int32(geometry.outputWidth)
+            c.pointee.height = Int32(geometry.outputHeight)
+            c.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
+            c.pointee.pix_fmt = AV_PIX_FMT_YUV420P
+            c.pointee.time_base = AVRational(num: 1, den: Int32(geometry.frameRate))
+            c.pointee.framerate = AVRational(num: Int32(geometry.frameRate), den: 1)
+            c.pointee.bit_rate = Int64(bitRate)
+            c.pointee.rc_max_rate = Int64(maxRate)
+            c.pointee.rc_buffer_size = Int32(bufferSize)
+            c.pointee.gop_size = keyInterval
+            c.pointee.keyint_min = keyInterval
+            c.pointee.flags |= Int32(bitPattern: AV_CODEC_FLAG_CLOSED_GOP)
+            c.pointee.color_range = AVCOL_RANGE_MPEG
+            c.pointee.colorspace = AVCOL_SPC_BT709
+            c.pointee.color_primaries = AVCOL_PRI_BT709
+            c.pointee.color_trc = AVCOL_TRC_BT709
+            c.pointee.thread_count = 2
+        }, options: ["preset": preset, "profile": "high", "sc_threshold": "0"],
+           reason: MediaError.Reason.encodeFailed)
+    }
+
+    /// The display matrix's counter-clockwise rotation in degrees, nil without one.
+    private static func displayRotation(of stream: UnsafeMutablePointer<AVStream>) -> Double? {
+        var size = 0
+        guard let matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size), size >= 9 * 4 else {
+            return nil
+        }
+        let angle = matrix.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_get($0) }
+        return angle.isNaN ? nil : angle
+    }
+}

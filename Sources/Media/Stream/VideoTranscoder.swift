@@ -1,0 +1,41 @@
+/// Options of the HLS stream (SPEC 5).
+public struct StreamOptions: Sendable {
+    /// x264 preset, `veryfast` by default.
+    public var preset: String
+    public init(preset: String = "veryfast") { self.preset = preset }
+}
+
+/// What one decode pass of a video produced.
+public struct TranscodeResult: Sendable {
+    /// The HLS playlist text (carrying the segment key as a `data:` URI) whose segments are byte ranges of `segmentFileName`.
+    public var playlist: String
+    /// The frame at 1 s (0 s for shorter clips), upright, tone-mapped, long edge ≤ 720; nil when none could be decoded.
+    public var thumbnailFrame: RGBImage?
+    public init(playlist: String, thumbnailFrame: RGBImage?) {
+        self.playlist = playlist
+        self.thumbnailFrame = thumbnailFrame
+    }
+}
+
+public enum VideoTranscoder {
+    /// The segment file's name as the playlist refers to it.
+    public static let segmentFileName = "stream.ts"
+
+    /// Decodes the video once, encodes its 720p H.264/AAC HLS stream as one MPEG-TS with byte-range segments,
+    /// each segment AES-128-CBC encrypted with `segmentKey` and `iv` (16 bytes each) and handed to `output` in order.
+    ///
+    /// Blocking; safe to run for several files at once on different threads. When it throws, whatever
+    /// `output` received is incomplete and must be discarded.
+    public static func transcode(fileAt path: String, format: MediaFormat, options: StreamOptions,
+                                 segmentKey: [UInt8], iv: [UInt8],
+                                 output: (UnsafeRawBufferPointer) throws -> Void) throws(MediaError) -> TranscodeResult {
+        _ = LibAV.configured
+        return try withoutActuallyEscaping(output) { output throws(MediaError) in
+            let cipher = try SegmentCipher(key: segmentKey, iv: iv, output: output)
+            let session = try TranscodeSession(path: path, options: options, cipher: cipher)
+            let (segments, thumbnail) = try session.run()
+            let playlist = HLSPlaylist.text(segments: segments, segmentFileName: segmentFileName, key: segmentKey, iv: iv)
+            return TranscodeResult(playlist: playlist, thumbnailFrame: thumbnail)
+        }
+    }
+}

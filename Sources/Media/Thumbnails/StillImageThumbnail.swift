@@ -1,0 +1,67 @@
+import CFFmpeg
+
+/// Thumbnails of single-picture files libavcodec decodes whole: JPEG (at reduced size), PNG, GIF, WebP, BMP, TIFF.
+enum StillImageThumbnail {
+    static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
+        let file = try MediaFile(path: path, stage: .thumbnail)
+        let packet = try file.packet(at: 0, count: Int(file.size))
+        let frame: Frame
+        switch format {
+        case .jpeg: frame = try decodeJPEG(packet)
+        case .png: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_PNG)
+        case .gif: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_GIF)
+        case .webp: frame = try PictureDecoder.decodeOne(AnimatedWebP.firstFrame(of: packet.bytes) ?? packet, codec: AV_CODEC_ID_WEBP)
+        case .bmp: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_BMP)
+        case .tiff: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_TIFF)
+        default: throw MediaError(.thumbnail, .unsupportedFormat(format))
+        }
+        return try uprightThumbnail(of: frame, orientation: orientation)
+    }
+
+    /// `frame` scaled, converted to sRGB from its ICC profile, and turned upright by `orientation`, else by
+    /// the EXIF orientation the decoder read.
+    static func uprightThumbnail(of frame: Frame, orientation: Int?) throws(MediaError) -> RGBImage {
+        var image = try FrameScaler.thumbnailRGB(from: frame)
+        if let profile = frame.iccProfile { image = ColorConverter.toSRGB(image, iccProfile: profile) }
+        return image.applyingOrientation(orientation ?? frame.exifOrientation ?? 1)
+    }
+
+    /// Decodes a JPEG at the smallest size libavcodec's `lowres` (each step halves the size in the DCT)
+    /// offers with the long edge still ≥ 720.
+    static func decodeJPEG(_ packet: Packet) throws(MediaError) -> Frame {
+        var lowres: Int32 = 0
+        if let frame = JPEGFrameHeader(packet.bytes) {
+            let longEdge = max(frame.width, frame.height)
+            while lowres < 3, (longEdge + (1 << (lowres + 1)) - 1) >> (lowres + 1) >= ThumbnailSize.maxLongEdge { lowres += 1 }
+        }
+        return try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_MJPEG, lowres: lowres)
+    }
+}
+
+/// A JPEG's first start-of-frame segment, found by walking the marker segments before it.
+struct JPEGFrameHeader {
+    var width: Int
+    var height: Int
+    var components: Int
+    /// 0xC0 baseline, 0xC1 extended, 0xC2 progressive, 0xC3 lossless (RAW sensor data), ...
+    var marker: UInt8
+}
+
+extension JPEGFrameHeader {
+    init?<Bytes: RandomAccessCollection<UInt8>>(_ jpeg: Bytes) where Bytes.Index == Int {
+        guard jpeg.count >= 4, jpeg[jpeg.startIndex] == 0xFF, jpeg[jpeg.startIndex + 1] == 0xD8 else { return nil }
+        func read(_ offset: UInt64, _ count: Int) -> ByteView { ByteView.window(of: jpeg, at: offset, count: count) }
+        var found: JPEGFrameHeader?
+        JPEGSegments.walk(from: 0, read: read) { segment in
+            guard segment.isFrameHeader else { return true }
+            // Precision, height, width, number of components.
+            let frame = read(segment.payloadOffset, 6)
+            if let height = frame.uint16BE(1), let width = frame.uint16BE(3), let components = frame.uint8(5) {
+                found = JPEGFrameHeader(width: Int(width), height: Int(height), components: Int(components), marker: segment.marker)
+            }
+            return false
+        }
+        guard let found else { return nil }
+        self = found
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+import Media
+import Testing
+import TestSupport
+
+/// One corpus image as exiftool sees it (expected.json).
+private struct CorpusImage: Decodable {
+    var file: String
+    var mime: String?
+    var kind: String
+    var orientation: Int?
+    var display_size: [Int]?
+
+    var url: URL { TestEnvironment.corpus!.appendingPathComponent(file) }
+    var format: MediaFormat? { MediaFormat.allCases.first { $0.mimeType == mime } }
+
+    static func all() throws -> [CorpusImage] {
+        guard let corpus = TestEnvironment.corpus else { return [] }
+        let data = try Data(contentsOf: corpus.appendingPathComponent("expected.json"))
+        return try JSONDecoder().decode([CorpusImage].self, from: data).filter { $0.kind == "image" && $0.format != nil }
+    }
+}
+
+/// Files whose damage may legitimately leave no thumbnail (a typed error), though none may crash.
+/// The two "shortened" JPEGs keep only about 4 KB of their 12 MP scan data.
+private let damaged: Set<String> = [
+    "osxphotos__badimage.jpeg", "derived-truncated__osxphotos__IMG_0102.HEIC",
+    "metadata-extractor-images__crash-0f5b7f736ab835dbc411ab23575a703acdde727f.fuzzed",
+    "androidx-media__non-motion-photo-shortened.jpg", "androidx-media__ss-motion-photo-shortened.jpg",
+]
+
+/// exiftool reports this file's coded size with EXIF orientation 1, but its HEIF `irot` turns the picture
+/// a quarter (which the HEIF rules put first, and vipsthumbnail agrees with), so it displays portrait.
+private let turnedByIrot: Set<String> = ["exif-samples__HMD_Nokia_8.3_5G.heif"]
+
+/// Width and height of a JPEG as ffprobe decodes it, or nil when it is not a JPEG ffprobe reads.
+private func probeJPEG(_ bytes: [UInt8]) throws -> (width: Int, height: Int)? {
+    let result = try runProcess("ffprobe", ["-v", "error", "-f", "jpeg_pipe", "-i", "pipe:0", "-select_streams", "v:0",
+                                            "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0"],
+                                stdin: Data(bytes))
+    let fields = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",")
+    guard result.status == 0, fields.count == 3, fields[0] == "mjpeg", let w = Int(fields[1]), let h = Int(fields[2]) else { return nil }
+    return (w, h)
+}
+
+/// The RGB pixels ffmpeg decodes from a JPEG.
+private func rgbPixels(_ jpeg: [UInt8]) throws -> [UInt8] {
+    let result = try runProcess("ffmpeg", ["-v", "error", "-f", "jpeg_pipe", "-i", "pipe:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+                                stdin: Data(jpeg))
+    return [UInt8](result.stdout)
+}
+
+private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
+    guard a.count == b.count, !a.isEmpty else { return .infinity }
+    return Double(zip(a, b).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }) / Double(a.count)
+}
+
+@Suite struct ThumbnailTests {
+    @Test func everyDecodableCorpusImageGetsAnUprightThumbnail() throws {
+        guard TestEnvironment.corpus != nil, TestEnvironment.hasTool("ffprobe") else {
+            print("NOTE: corpus or ffprobe missing; thumbnail corpus test skipped"); return
+        }
+        var produced = 0
+        for image in try CorpusImage.all() {
+            guard let displaySize = image.display_size, let format = image.format else { continue }
+            let size = turnedByIrot.contains(image.file) ? [displaySize[1], displaySize[0]] : displaySize
+            let bytes: [UInt8]
+            do {
+                bytes = try Thumbnailer.thumbnail(fileAt: image.url.path, format: format, orientation: nil)
+            } catch {
+                #expect(damaged.contains(image.file), "\(error)")
+                continue
+            }
+            produced += 1
+            #expect(bytes.count <= 100 * 1024, "\(image.file): \(bytes.count) bytes")
+            guard let thumb = try probeJPEG(bytes) else {
+                Issue.record("\(image.file): thumbnail is not a JPEG ffprobe decodes"); continue
+            }
+            let expectedLong = min(720, max(size[0], size[1]))
+            #expect(abs(max(thumb.width, thumb.height) - expectedLong) <= 1, "\(image.file): \(thumb) for display \(size)")
+            // Upright: the thumbnail has the display aspect ratio, up to rounding to whole pixels.
+            let widthFromHeight = Double(thumb.height) * Double(size[0]) / Double(size[1])
+            #expect(abs(Double(thumb.width) - widthFromHeight) <= 1.0 + Double(thumb.height) / Double(size[1]),
+                    "\(image.file): \(thumb.width)×\(thumb.height), display \(size[0])×\(size[1])")
+        }
+        print("thumbnails made: \(produced)")
+    }
+
+    @Test func heifFilesLibheifRefusesStillGetThumbnails() throws {
+        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
+        for name in ["osxphotos__IMG_3582.HEIC", "osxphotos__IMG_3582_edited.heic", "osxphotos__IMG_4394.HEIC",
+                     "osxphotos__IMG_5747.HEIC", "derived-misnamed__osxphotos__IMG_0102.jpg"] {
+            let bytes = try Thumbnailer.thumbnail(fileAt: corpus.appendingPathComponent(name).path, format: .heic, orientation: 6)
+            #expect(bytes.count > 1000, "\(name)")
+        }
+    }
+
+    @Test func allEightExifOrientationsShowTheSameUprightPicture() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffmpeg") else {
+            print("NOTE: corpus or ffmpeg missing; orientation test skipped"); return
+        }
+        func thumbnail(_ n: Int, orientation: Int?) throws -> [UInt8] {
+            let path = corpus.appendingPathComponent("exif-orientation-examples__Landscape_\(n).jpg").path
+            return try rgbPixels(Thumbnailer.thumbnail(fileAt: path, format: .jpeg, orientation: orientation))
+        }
+        let reference = try thumbnail(1, orientation: nil)
+        #expect(reference.count == 720 * 480 * 3)
+        for n in 2...8 {
+            // Read from the file's own EXIF, and as the metadata stage passes it.
+            for orientation in [nil, n] {
+                let difference = meanAbsoluteDifference(try thumbnail(n, orientation: orientation), reference)
+                #expect(difference < 6, "Landscape_\(n) (orientation argument \(String(describing: orientation))): \(difference)")
+            }
+        }
+    }
+
+    @Test func damagedAndNonImageInputsGiveATypedErrorOrAThumbnail() throws {
+        guard TestEnvironment.corpus != nil else { print("NOTE: corpus missing; skipped"); return }
+        let suspects = try TestEnvironment.corpusFiles().filter {
+            $0.lastPathComponent.contains("truncated") || $0.lastPathComponent.contains("badimage")
+                || $0.pathExtension == "fuzzed" || $0.lastPathComponent.hasPrefix("synthetic__")
+        }
+        #expect(suspects.count >= 6)
+        for url in suspects {
+            for format in [MediaFormat.jpeg, .png, .heic, .avif, .webp, .gif, .tiff, .bmp, .dng, .raf] {
+                do {
+                    let bytes = try Thumbnailer.thumbnail(fileAt: url.path, format: format, orientation: nil)
+                    #expect(bytes.count <= 100 * 1024)
+                } catch {
+                    #expect(error.stage == .thumbnail)
+                }
+            }
+        }
+    }
+
+    @Test func missingFileIsAnIOError() {
+        #expect(throws: MediaError.self) {
+            try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.jpg", format: .jpeg, orientation: nil)
+        }
+    }
+
+    @Test func canonCR3IsNotYetSupported() {
+        #expect(throws: MediaError(.thumbnail, .unsupportedFormat(.cr3))) {
+            try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.cr3", format: .cr3, orientation: nil)
+        }
+    }
+
+    /// A little-endian TIFF like a DNG: IFD0 holds a small JPEG as a compressed strip and orientation 6,
+    /// its SubIFD a bigger JPEG as JpgFromRaw. The bigger one must be chosen and turned upright.
+    @Test func rawUsesTheLargestEmbeddedJPEGPreview() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffprobe") else { print("NOTE: corpus missing; skipped"); return }
+        let small = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("androidx-media__tokyo.jpg")))  // 600×800
+        let large = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg")))  // 1800×1200
+        func le(_ value: Int, _ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        func entry(_ tag: Int, _ type: Int, _ value: Int) -> [UInt8] { le(tag, 2) + le(type, 2) + le(1, 4) + le(value, 4) }
+        let ifd0 = 8, subIFD = ifd0 + 2 + 5 * 12 + 4, smallAt = subIFD + 2 + 2 * 12 + 4, largeAt = smallAt + small.count
+        var tiff: [UInt8] = [0x49, 0x49, 42, 0] + le(ifd0, 4)
+        tiff += le(5, 2) + entry(0x103, 3, 6) + entry(0x111, 4, smallAt) + entry(0x112, 3, 6) + entry(0x117, 4, small.count)
+            + entry(0x14A, 4, subIFD) + le(0, 4)
+        tiff += le(2, 2) + entry(0x201, 4, largeAt) + entry(0x202, 4, large.count) + le(0, 4)
+        tiff += small + large
+        let url = try TestEnvironment.makeTempDirectory("raw").appendingPathComponent("crafted.dng")
+        try Data(tiff).write(to: url)
+
+        let size = try #require(try probeJPEG(Thumbnailer.thumbnail(fileAt: url.path, format: .dng, orientation: nil)))
+        #expect(size == (480, 720))
+    }
+
+    @Test func rawWithoutPreviewSaysSo() throws {
+        let url = try TestEnvironment.makeTempDirectory("raw").appendingPathComponent("empty.nef")
+        try Data([0x4D, 0x4D, 0, 42, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0]).write(to: url)
+        #expect(throws: MediaError(.thumbnail, .nothingToProcess("the NEF file embeds no JPEG preview"))) {
+            try Thumbnailer.thumbnail(fileAt: url.path, format: .nef, orientation: nil)
+        }
+    }
+
+    @Test func concurrentThumbnailsMatchSequentialOnes() throws {
+        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
+        let jobs: [(String, MediaFormat)] = [
+            ("osxphotos__IMG_4179.jpeg", .jpeg), ("osxphotos__IMG_1853.HEIC", .heic), ("libheif__example.avif", .avif),
+            ("osxphotos__IMG_2908.PNG", .png), ("metadata-extractor-images__Photo (1).webp", .webp),
+            ("metadata-extractor-images__Canon EOS 7D.jpg", .jpeg),
+        ]
+        let paths = jobs.map { (corpus.appendingPathComponent($0.0).path, $0.1) }
+        let sequential = try paths.map { try Thumbnailer.thumbnail(fileAt: $0.0, format: $0.1, orientation: nil) }
+        let results = ResultBox(count: paths.count * 3)
+        DispatchQueue.concurrentPerform(iterations: paths.count * 3) { index in
+            let (path, format) = paths[index % paths.count]
+            results.set(index, try? Thumbnailer.thumbnail(fileAt: path, format: format, orientation: nil))
+        }
+        for index in 0..<paths.count * 3 {
+            #expect(results.get(index) == sequential[index % paths.count], "\(jobs[index % paths.count].0)")
+        }
+    }
+}
+
+@Suite struct ThumbnailEncoderTests {
+    private func gradient(width: Int, height: Int) -> RGBImage {
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = (y * width + x) * 3
+                pixels[i] = UInt8(x * 255 / max(1, width - 1))
+                pixels[i + 1] = UInt8(y * 255 / max(1, height - 1))
+                pixels[i + 2] = UInt8((x ^ y) & 0xFF)
+            }
+        }
+        return RGBImage(width: width, height: height, bytesPerRow: width * 3, pixels: pixels)
+    }
+
+    @Test func scalesDownToTheLongEdgeLimit() throws {
+        guard TestEnvironment.hasTool("ffprobe") else { print("NOTE: ffprobe missing; skipped"); return }
+        let bytes = try ThumbnailEncoder.jpeg(from: gradient(width: 1920, height: 1080))
+        #expect(bytes.count <= 100 * 1024)
+        let size = try #require(try probeJPEG(bytes))
+        #expect(size == (720, 405))
+    }
+
+    @Test func neverUpscalesAndHonoursRowPadding() throws {
+        guard TestEnvironment.hasTool("ffmpeg") else { print("NOTE: ffmpeg missing; skipped"); return }
+        let image = gradient(width: 100, height: 60)
+        var padded = RGBImage(width: 100, height: 60, bytesPerRow: 320, pixels: [UInt8](repeating: 0, count: 320 * 60))
+        for y in 0..<60 { padded.pixels.replaceSubrange(y * 320..<y * 320 + 300, with: image.pixels[y * 300..<y * 300 + 300]) }
+        let decoded = try rgbPixels(ThumbnailEncoder.jpeg(from: padded))
+        #expect(decoded.count == 100 * 60 * 3)
+        #expect(meanAbsoluteDifference(decoded, image.pixels) < 8)
+    }
+
+    @Test func rejectsAnImageWithTooFewPixels() {
+        let broken = RGBImage(width: 2000, height: 2000, bytesPerRow: 6000, pixels: [1, 2, 3])
+        #expect(throws: MediaError.self) { try ThumbnailEncoder.jpeg(from: broken) }
+    }
+}
+
+/// Results written from concurrent iterations.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [[UInt8]?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: [UInt8]?) { lock.withLock { values[index] = value } }
+    func get(_ index: Int) -> [UInt8]? { lock.withLock { values[index] } }
+}
