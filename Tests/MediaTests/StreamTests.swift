@@ -288,16 +288,17 @@ struct StreamBenchmark {
         let environment = ProcessInfo.processInfo.environment
         let output = URL(fileURLWithPath: environment["KEEPSAKE_STREAM_BENCH"]!)
         for path in (environment["KEEPSAKE_STREAM_BENCH_FILES"] ?? "").split(separator: ",").map(String.init) {
-            let started = Date()
+            let started = Date(), startedCPU = Self.processCPUSeconds()
             let stream = try WrittenStream.make(from: URL(fileURLWithPath: path))
-            let seconds = Date().timeIntervalSince(started)
+            let seconds = Date().timeIntervalSince(started), cpu = Self.processCPUSeconds() - startedCPU
             let frames = try runProcess("ffprobe", ["-v", "error"] + WrittenStream.playerOptions
                                         + ["-count_packets", "-select_streams", "v:0", "-show_entries",
                                            "stream=nb_read_packets", "-of", "csv=p=0", stream.playlist.path])
             let count = frames.stdoutText.split(separator: "\n").first.flatMap { Double($0) } ?? 0
             let name = URL(fileURLWithPath: path).lastPathComponent
             print("BENCH \(name): \(Int(count)) frames in \(String(format: "%.2f", seconds)) s = "
-                  + String(format: "%.1f", count / seconds) + " fps")
+                  + String(format: "%.1f", count / seconds) + " fps; CPU \(String(format: "%.2f", cpu)) s = "
+                  + String(format: "%.1f", count / cpu) + " frames per CPU second")
             let kept = output.appendingPathComponent(name)
             try? FileManager.default.removeItem(at: kept)
             try FileManager.default.moveItem(at: stream.directory, to: kept)
@@ -309,5 +310,13 @@ struct StreamBenchmark {
                 try ppm.write(to: kept.appendingPathComponent("thumbnail.ppm"))
             }
         }
+    }
+
+    /// User + system time of all this process's threads, so that a busy machine does not skew the numbers.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }
