@@ -1,5 +1,6 @@
 import Foundation
-import Media
+import Synchronization
+@testable import Media
 import Testing
 import TestSupport
 
@@ -261,6 +262,25 @@ struct StreamTests {
     }
 
     /// The videos the contract test does not already cover.
+    /// Several videos at once, as the worker pool runs them: no shared state between transcodes.
+    @Test func concurrentTranscodesAreIndependent() throws {
+        guard let corpus = TestEnvironment.corpus, hasFFmpeg else { print("NOTE: no corpus or ffmpeg; skipped"); return }
+        let names = ["metadata-extractor-images__with-gps.mov", "androidx-media__sample_sef_slow_motion.mp4",
+                     "metadata-extractor-images__with-gps.mov", "androidx-media__sample_sef_slow_motion.mp4"]
+        let results = Mutex<[Int: Result<WrittenStream, any Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: names.count) { index in
+            let result = Result { try WrittenStream.make(from: corpus.appendingPathComponent(names[index])) }
+            results.withLock { $0[index] = result }
+        }
+        for (index, result) in results.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            let stream = try result.get()
+            defer { try? FileManager.default.removeItem(at: stream.directory) }
+            let play = try runProcess("ffmpeg", ["-v", "error"] + WrittenStream.playerOptions
+                                      + ["-i", stream.playlist.path, "-f", "null", "-"])
+            #expect(play.status == 0 && play.stderrText.isEmpty, "\(names[index]): \(play.stderrText)")
+        }
+    }
+
     @Test func everyOtherCorpusVideoGivesAStreamOrAReason() throws {
         let videos = try TestEnvironment.corpusFiles().filter {
             ["mov", "mp4", "avi", "mts"].contains($0.pathExtension.lowercased())
@@ -318,5 +338,36 @@ struct StreamBenchmark {
         getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+}
+
+extension StreamTests {
+    /// Sizes, rotation and frame rate of the stream for a source.
+    @Suite struct Geometry {
+        @Test func rotatedPortrait4K60() {
+            let geometry = StreamGeometry(width: 3840, height: 2160, pixelAspect: nil, counterClockwiseDegrees: 90,
+                                          sourceFrameRate: 60)
+            #expect(geometry.rotation == 270)
+            #expect((geometry.scaledWidth, geometry.scaledHeight) == (1280, 720))
+            #expect((geometry.outputWidth, geometry.outputHeight) == (720, 1280))
+            #expect(geometry.frameRate == 30)
+        }
+
+        @Test func smallSourceIsNeverUpscaled() {
+            let geometry = StreamGeometry(width: 568, height: 320, pixelAspect: (1, 1), counterClockwiseDegrees: -90,
+                                          sourceFrameRate: 30000.0 / 1001)
+            #expect(geometry.rotation == 90)
+            #expect((geometry.outputWidth, geometry.outputHeight) == (320, 568))
+            #expect(geometry.frameRate == 30)
+        }
+
+        @Test func anamorphicAndSlowSources() {
+            let geometry = StreamGeometry(width: 1440, height: 1080, pixelAspect: (4, 3), counterClockwiseDegrees: nil,
+                                          sourceFrameRate: 25)
+            #expect((geometry.outputWidth, geometry.outputHeight) == (1280, 720))
+            #expect(geometry.frameRate == 25)
+            #expect(StreamGeometry(width: 641, height: 481, pixelAspect: nil, counterClockwiseDegrees: 180,
+                                   sourceFrameRate: nil).outputWidth == 640)
+        }
     }
 }
