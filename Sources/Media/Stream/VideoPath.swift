@@ -47,7 +47,7 @@ final class VideoPath {
 
     /// Decodes `packet` (nil: end of stream) and sends what comes out through the filters and the encoder.
     func decode(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: SegmentedTSMuxer) throws(MediaError) {
-        _ = try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
+        try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
             let pts = frame.pointee.best_effort_timestamp
             guard pts != cffmpeg_nopts() else { return }
             frame.pointee.pts = pts - origin
