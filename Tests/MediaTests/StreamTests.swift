@@ -1,5 +1,6 @@
 import Foundation
-import Media
+import Synchronization
+@testable import Media
 import Testing
 import TestSupport
 
@@ -261,6 +262,25 @@ struct StreamTests {
     }
 
     /// The videos the contract test does not already cover.
+    /// Several videos at once, as the worker pool runs them: no shared state between transcodes.
+    @Test func concurrentTranscodesAreIndependent() throws {
+        guard let corpus = TestEnvironment.corpus, hasFFmpeg else { print("NOTE: no corpus or ffmpeg; skipped"); return }
+        let names = ["metadata-extractor-images__with-gps.mov", "androidx-media__sample_sef_slow_motion.mp4",
+                     "metadata-extractor-images__with-gps.mov", "androidx-media__sample_sef_slow_motion.mp4"]
+        let results = Mutex<[Int: Result<WrittenStream, any Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: names.count) { index in
+            let result = Result { try WrittenStream.make(from: corpus.appendingPathComponent(names[index])) }
+            results.withLock { $0[index] = result }
+        }
+        for (index, result) in results.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            let stream = try result.get()
+            defer { try? FileManager.default.removeItem(at: stream.directory) }
+            let play = try runProcess("ffmpeg", ["-v", "error"] + WrittenStream.playerOptions
+                                      + ["-i", stream.playlist.path, "-f", "null", "-"])
+            #expect(play.status == 0 && play.stderrText.isEmpty, "\(names[index]): \(play.stderrText)")
+        }
+    }
+
     @Test func everyOtherCorpusVideoGivesAStreamOrAReason() throws {
         let videos = try TestEnvironment.corpusFiles().filter {
             ["mov", "mp4", "avi", "mts"].contains($0.pathExtension.lowercased())
@@ -288,16 +308,17 @@ struct StreamBenchmark {
         let environment = ProcessInfo.processInfo.environment
         let output = URL(fileURLWithPath: environment["KEEPSAKE_STREAM_BENCH"]!)
         for path in (environment["KEEPSAKE_STREAM_BENCH_FILES"] ?? "").split(separator: ",").map(String.init) {
-            let started = Date()
+            let started = Date(), startedCPU = Self.processCPUSeconds()
             let stream = try WrittenStream.make(from: URL(fileURLWithPath: path))
-            let seconds = Date().timeIntervalSince(started)
+            let seconds = Date().timeIntervalSince(started), cpu = Self.processCPUSeconds() - startedCPU
             let frames = try runProcess("ffprobe", ["-v", "error"] + WrittenStream.playerOptions
                                         + ["-count_packets", "-select_streams", "v:0", "-show_entries",
                                            "stream=nb_read_packets", "-of", "csv=p=0", stream.playlist.path])
             let count = frames.stdoutText.split(separator: "\n").first.flatMap { Double($0) } ?? 0
             let name = URL(fileURLWithPath: path).lastPathComponent
             print("BENCH \(name): \(Int(count)) frames in \(String(format: "%.2f", seconds)) s = "
-                  + String(format: "%.1f", count / seconds) + " fps")
+                  + String(format: "%.1f", count / seconds) + " fps; CPU \(String(format: "%.2f", cpu)) s = "
+                  + String(format: "%.1f", count / cpu) + " frames per CPU second")
             let kept = output.appendingPathComponent(name)
             try? FileManager.default.removeItem(at: kept)
             try FileManager.default.moveItem(at: stream.directory, to: kept)
@@ -308,6 +329,45 @@ struct StreamBenchmark {
                 }
                 try ppm.write(to: kept.appendingPathComponent("thumbnail.ppm"))
             }
+        }
+    }
+
+    /// User + system time of all this process's threads, so that a busy machine does not skew the numbers.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+}
+
+extension StreamTests {
+    /// Sizes, rotation and frame rate of the stream for a source.
+    @Suite struct Geometry {
+        @Test func rotatedPortrait4K60() {
+            let geometry = StreamGeometry(width: 3840, height: 2160, pixelAspect: nil, counterClockwiseDegrees: 90,
+                                          sourceFrameRate: 60)
+            #expect(geometry.rotation == 270)
+            #expect((geometry.scaledWidth, geometry.scaledHeight) == (1280, 720))
+            #expect((geometry.outputWidth, geometry.outputHeight) == (720, 1280))
+            #expect(geometry.frameRate == 30)
+        }
+
+        @Test func smallSourceIsNeverUpscaled() {
+            let geometry = StreamGeometry(width: 568, height: 320, pixelAspect: (1, 1), counterClockwiseDegrees: -90,
+                                          sourceFrameRate: 30000.0 / 1001)
+            #expect(geometry.rotation == 90)
+            #expect((geometry.outputWidth, geometry.outputHeight) == (320, 568))
+            #expect(geometry.frameRate == 30)
+        }
+
+        @Test func anamorphicAndSlowSources() {
+            let geometry = StreamGeometry(width: 1440, height: 1080, pixelAspect: (4, 3), counterClockwiseDegrees: nil,
+                                          sourceFrameRate: 25)
+            #expect((geometry.outputWidth, geometry.outputHeight) == (1280, 720))
+            #expect(geometry.frameRate == 25)
+            #expect(StreamGeometry(width: 641, height: 481, pixelAspect: nil, counterClockwiseDegrees: 180,
+                                   sourceFrameRate: nil).outputWidth == 640)
         }
     }
 }

@@ -43,19 +43,15 @@ final class CodecContext {
     }
 
     /// Sends `packet` (nil: end of stream) and hands each decoded frame to `body`.
-    /// A packet the decoder refuses is skipped: a damaged file yields what decodes.
+    /// Damaged data is skipped: a damaged file yields what decodes.
     func decode(_ packet: UnsafeMutablePointer<AVPacket>?, into frame: Frame,
-                _ body: (UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Void) throws(MediaError) -> DecodeOutcome {
-        let sent = avcodec_send_packet(pointer, packet)
-        let outcome: DecodeOutcome = sent < 0 && sent != averrorEOF ? .damaged : .clean
+                _ body: (UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Void) throws(MediaError) {
+        avcodec_send_packet(pointer, packet)
         while true {
             let received = avcodec_receive_frame(pointer, frame.pointer)
-            if received == averrorEAGAIN || received == averrorEOF { return outcome }
-            if received < 0 { return .damaged }
+            if received < 0 { return }
             defer { av_frame_unref(frame.pointer) }
             try body(frame.pointer)
         }
     }
 }
-
-enum DecodeOutcome { case clean, damaged }

@@ -40,7 +40,7 @@ final class AudioPath {
 
     /// Decodes `packet` (nil: end of stream) and sends what comes out through the resampler and the encoder.
     func decode(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: SegmentedTSMuxer) throws(MediaError) {
-        _ = try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
+        try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
             let pts = frame.pointee.best_effort_timestamp
             frame.pointee.pts = pts == cffmpeg_nopts() ? pts : pts - origin
             if graph == nil { graph = try makeGraph(for: frame) }

@@ -3,7 +3,8 @@ import Foundation
 /// The VOD playlist of one stream file cut into encrypted byte-range segments.
 enum HLSPlaylist {
     static func text(segments: [StreamSegment], segmentFileName: String, key: [UInt8], iv: [UInt8]) -> String {
-        let target = max(1, Int(segments.map(\.duration).max()?.rounded(.up) ?? 1))
+        // HLS: every EXTINF, rounded to the nearest integer, is at most the target duration.
+        let target = max(1, Int(segments.map(\.duration).max()?.rounded() ?? 1))
         let keyURI = "data:text/plain;base64," + Data(key).base64EncodedString()
         let ivHex = iv.map { String(format: "%02x", $0) }.joined()
         var lines = [

@@ -82,26 +82,24 @@ final class SegmentedTSMuxer {
 
     /// Writes a video packet (in the encoder's time base); a keyframe after the first closes the segment before it.
     func writeVideo(_ packet: UnsafeMutablePointer<AVPacket>) throws(MediaError) {
-        let isKey = packet.pointee.flags & AV_PKT_FLAG_KEY != 0
-        if isKey, let start = segmentStartPTS {
-            try writeAudio(upTo: packet.pointee.dts, in: videoTimeBase)
-            try closeSegment(startPTS: start, endPTS: packet.pointee.pts)
+        try writeAudio(upTo: packet.pointee.dts)
+        if packet.pointee.flags & AV_PKT_FLAG_KEY != 0 {
+            if let start = segmentStartPTS { try closeSegment(startPTS: start, endPTS: packet.pointee.pts) }
+            segmentStartPTS = packet.pointee.pts
         }
-        if isKey { segmentStartPTS = packet.pointee.pts }
         videoEndPTS = max(videoEndPTS, packet.pointee.pts + max(packet.pointee.duration, 1))
-        try writeAudio(upTo: packet.pointee.dts, in: videoTimeBase)
         try write(packet, stream: 0, from: videoTimeBase)
     }
 
     /// Queues an audio packet (in the audio encoder's time base) until the video has reached its time.
     func writeAudio(_ packet: UnsafeMutablePointer<AVPacket>) throws(MediaError) {
         pendingAudio.append(av_packet_clone(packet))
-        if pendingAudio.count > Self.maxPendingAudio { try writeAudio(upTo: .max, in: videoTimeBase, limit: 1) }
+        if pendingAudio.count > Self.maxPendingAudio { try writeAudio(upTo: .max, limit: 1) }
     }
 
     /// Writes what is still queued, flushes the file and closes the last segment.
     func finish() throws(MediaError) {
-        try writeAudio(upTo: .max, in: videoTimeBase)
+        try writeAudio(upTo: .max)
         try checked(av_write_trailer(format), "mpegts trailer")
         avio_flush(format!.pointee.pb)
         if let start = segmentStartPTS { try sealSegment(startPTS: start, endPTS: videoEndPTS) }
@@ -117,17 +115,18 @@ final class SegmentedTSMuxer {
     private func sealSegment(startPTS: Int64, endPTS: Int64) throws(MediaError) {
         try rethrowOutputFailure()
         do { try cipher.endSegment() } catch { throw MediaError(.stream, .io("stream output failed: \(error)")) }
-        let duration = Double(endPTS - startPTS) * av_q2d(videoTimeBase)
+        let duration = Double(endPTS - startPTS) * Double(videoTimeBase.num) / Double(videoTimeBase.den)
         segments.append(StreamSegment(offset: segmentStartOffset, length: cipher.bytesWritten - segmentStartOffset,
                                       duration: duration))
         segmentStartOffset = cipher.bytesWritten
     }
 
-    private func writeAudio(upTo time: Int64, in timeBase: AVRational, limit: Int = .max) throws(MediaError) {
+    /// Writes queued audio up to `time` (in the video time base), at most `limit` packets.
+    private func writeAudio(upTo time: Int64, limit: Int = .max) throws(MediaError) {
         guard let audioTimeBase else { return }
         var written = 0
         while written < limit, let packet = pendingAudio.first,
-              time == .max || av_compare_ts(packet.pointee.dts, audioTimeBase, time, timeBase) <= 0 {
+              time == .max || av_compare_ts(packet.pointee.dts, audioTimeBase, time, videoTimeBase) <= 0 {
             pendingAudio.removeFirst()
             var owned: UnsafeMutablePointer<AVPacket>? = packet
             defer { av_packet_free(&owned) }

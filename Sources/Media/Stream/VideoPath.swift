@@ -47,7 +47,7 @@ final class VideoPath {
 
     /// Decodes `packet` (nil: end of stream) and sends what comes out through the filters and the encoder.
     func decode(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: SegmentedTSMuxer) throws(MediaError) {
-        _ = try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
+        try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
             let pts = frame.pointee.best_effort_timestamp
             guard pts != cffmpeg_nopts() else { return }
             frame.pointee.pts = pts - origin
@@ -77,32 +77,23 @@ final class VideoPath {
         if aspect.num <= 0 || aspect.den <= 0 { aspect = AVRational(num: 1, den: 1) }
         let source = "video_size=\(f.width)x\(f.height):pix_fmt=\(f.format):time_base=\(timeBase.num)/\(timeBase.den)"
             + ":pixel_aspect=\(aspect.num)/\(aspect.den)"
-        let isHDR = f.color_trc == AVCOL_TRC_SMPTE2084 || f.color_trc == AVCOL_TRC_ARIB_STD_B67
         return try FilterGraph(audio: false, sourceArguments: source,
-                               chain: Self.filterChain(geometry: geometry, toneMap: isHDR))
+                               chain: Self.filterChain(geometry: geometry, colors: ColorConversion(of: f)))
     }
 
-    static func filterChain(geometry: StreamGeometry, toneMap: Bool) -> String {
+    static func filterChain(geometry: StreamGeometry, colors: ColorConversion) -> String {
         // Dropping frames first and scaling before rotating keep the costly steps on the fewest pixels.
         var filters = ["fps=\(geometry.frameRate)"]
-        let size = "w=\(geometry.scaledWidth):h=\(geometry.scaledHeight):flags=bicubic"
-        if toneMap {
-            // Scaled in the source's own colours; zimg then maps PQ/HLG to SDR BT.709 in linear light (Hable).
-            filters.append("scale=\(size)")
-        } else {
-            filters.append("scale=\(size):out_color_matrix=bt709:out_range=tv")
-            filters.append("format=yuv420p")
-        }
+        let scale = "scale=w=\(geometry.scaledWidth):h=\(geometry.scaledHeight):flags=bicubic"
+        // HDR is scaled in its own colours for the tone-map; the rest becomes 8-bit limited range right away.
+        filters += colors == .toneMap ? [scale] : [scale + ":out_range=tv", "format=yuv420p"]
         switch geometry.rotation {
         case 90: filters.append("transpose=clock")
         case 180: filters += ["hflip", "vflip"]
         case 270: filters.append("transpose=cclock")
         default: break
         }
-        if toneMap {
-            filters += ["zscale=t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
-                        "tonemap=tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv", "format=yuv420p"]
-        }
+        filters += colors.filters
         filters.append("setsar=1")
         return filters.joined(separator: ",")
     }
