@@ -114,6 +114,26 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
     }
 
+    /// The Canon 7D sample embeds Adobe RGB (1998): converted, it matches vipsthumbnail's sRGB export,
+    /// and it differs clearly from the same pixels taken as sRGB unconverted.
+    @Test func embeddedICCProfileIsConvertedToSRGB() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("vipsthumbnail"), TestEnvironment.hasTool("ffmpeg") else {
+            print("NOTE: corpus, vipsthumbnail or ffmpeg missing; ICC test skipped"); return
+        }
+        let source = corpus.appendingPathComponent("metadata-extractor-images__Canon EOS 7D.jpg").path
+        let ours = try rgbPixels(Thumbnailer.thumbnail(fileAt: source, format: .jpeg, orientation: nil))
+        let folder = try TestEnvironment.makeTempDirectory("icc")
+        func vips(_ extra: [String], _ name: String) throws -> [UInt8] {
+            let out = folder.appendingPathComponent(name).path
+            let result = try runProcess("vipsthumbnail", [source, "--size", "720", "-o", out + "[Q=95]"] + extra)
+            #expect(result.status == 0, "\(result.stderrText)")
+            return try rgbPixels([UInt8](Data(contentsOf: URL(fileURLWithPath: out))))
+        }
+        let converted = try vips(["--export-profile", "srgb"], "srgb.jpg"), unconverted = try vips([], "plain.jpg")
+        #expect(meanAbsoluteDifference(ours, converted) < 4)
+        #expect(meanAbsoluteDifference(ours, unconverted) > 8)
+    }
+
     @Test func damagedAndNonImageInputsGiveATypedErrorOrAThumbnail() throws {
         guard TestEnvironment.corpus != nil else { print("NOTE: corpus missing; skipped"); return }
         let suspects = try TestEnvironment.corpusFiles().filter {

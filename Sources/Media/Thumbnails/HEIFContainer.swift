@@ -55,7 +55,9 @@ struct HEIFContainer {
     /// The bytes of item `id` (its extents concatenated), read from `file` or `idat`.
     func data(of id: UInt32, in file: ImageFile) throws(MediaError) -> Packet {
         guard let item = items[id], !item.extents.isEmpty else { throw Self.corrupt("item \(id) has no location") }
-        let total = item.extents.reduce(0) { $0 + $1.length }
+        // Wrapping sums: the fields come from the file, and a negative or oversized total is refused below.
+        let total = item.extents.reduce(0) { $0 &+ $1.length }
+        guard total >= 0, total <= max(file.size, itemData.count) else { throw Self.corrupt("item \(id) is larger than the file") }
         if item.constructionMethod == 0, item.extents.count == 1 {
             return try file.read(at: item.extents[0].offset, count: total)
         }
@@ -66,7 +68,7 @@ struct HEIFContainer {
             switch item.constructionMethod {
             case 0: bytes = try file.bytes(at: extent.offset, count: extent.length)
             case 1:
-                guard extent.offset >= 0, extent.length >= 0, extent.offset + extent.length <= itemData.count else {
+                guard extent.offset >= 0, extent.length >= 0, extent.offset <= itemData.count - extent.length else {
                     throw Self.corrupt("item \(id) lies outside idat")
                 }
                 bytes = Array(itemData[extent.offset..<extent.offset + extent.length])
@@ -134,7 +136,7 @@ struct HEIFContainer {
             for _ in 0..<extentCount {
                 _ = try body.uint(bytes: indexSize)
                 let offset = try body.uint(bytes: offsetSize), length = try body.uint(bytes: lengthSize)
-                item.extents.append(Extent(offset: base + offset, length: length))
+                item.extents.append(Extent(offset: base &+ offset, length: length))
             }
             items[id] = item
         }

@@ -83,6 +83,8 @@ struct GridLayout {
 
 /// The full-size picture grid tiles are copied into, in the tiles' own pixel format.
 struct Canvas {
+    /// Larger grids are refused rather than allocated (the biggest phone photos are about 200 MP).
+    static let maxPixels = 400_000_000
     let frame = Frame()
     let layout: GridLayout
     let tileWidth: Int
@@ -94,6 +96,9 @@ struct Canvas {
         tileWidth = Int(tile.raw.pointee.width)
         tileHeight = Int(tile.raw.pointee.height)
         format = AVPixelFormat(tile.raw.pointee.format)
+        guard tileWidth * layout.columns * tileHeight * layout.rows <= Self.maxPixels else {
+            throw HEIFContainer.corrupt("grid of \(layout.columns)×\(layout.rows) tiles of \(tileWidth)×\(tileHeight) is too large")
+        }
         guard layout.outputWidth <= tileWidth * layout.columns, layout.outputHeight <= tileHeight * layout.rows,
               layout.outputWidth > 0, layout.outputHeight > 0 else {
             throw HEIFContainer.corrupt("grid output \(layout.outputWidth)×\(layout.outputHeight) exceeds its \(layout.columns)×\(layout.rows) tiles of \(tileWidth)×\(tileHeight)")

@@ -134,7 +134,10 @@ final class Packet {
     let raw: UnsafeMutablePointer<AVPacket>
 
     init(size: Int) throws(MediaError) {
-        guard let packet = av_packet_alloc(), av_new_packet(packet, Int32(clamping: size)) >= 0 else {
+        guard size >= 0, size <= Int(Int32.max) - Int(AV_INPUT_BUFFER_PADDING_SIZE) else {
+            throw MediaError(.thumbnail, .io("\(size) bytes are more than one libavcodec packet holds"))
+        }
+        guard let packet = av_packet_alloc(), av_new_packet(packet, Int32(size)) >= 0 else {
             throw MediaError(.thumbnail, .io("cannot allocate \(size) bytes"))
         }
         raw = packet
@@ -151,7 +154,7 @@ final class Packet {
     var contents: [UInt8] { Array(bytes) }
 
     /// The whole file at `path`.
-    static func contents(ofFileAt path: String) throws(MediaError) -> Packet {
+    static func wholeFile(at path: String) throws(MediaError) -> Packet {
         let file = try ImageFile(path: path)
         return try file.read(at: 0, count: file.size)
     }

@@ -3,7 +3,7 @@ import CFFmpeg
 /// Thumbnails of single-picture files libavcodec decodes whole: JPEG (at reduced size), PNG, GIF, WebP, BMP, TIFF.
 enum StillImageThumbnail {
     static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
-        let packet = try Packet.contents(ofFileAt: path)
+        let packet = try Packet.wholeFile(at: path)
         let frame: Frame
         switch format {
         case .jpeg: frame = try decodeJPEG(packet)
