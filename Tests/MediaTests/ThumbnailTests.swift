@@ -142,7 +142,7 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
         #expect(suspects.count >= 6)
         for url in suspects {
-            for format in [MediaFormat.jpeg, .png, .heic, .avif, .webp, .gif, .tiff, .bmp, .dng, .raf] {
+            for format in [MediaFormat.jpeg, .png, .heic, .avif, .webp, .gif, .tiff, .bmp, .dng, .raf, .cr3] {
                 do {
                     let bytes = try Thumbnailer.thumbnail(fileAt: url.path, format: format, orientation: nil)
                     #expect(bytes.count <= 100 * 1024)
@@ -156,12 +156,6 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
     @Test func missingFileIsAnIOError() {
         #expect(throws: MediaError.self) {
             try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.jpg", format: .jpeg, orientation: nil)
-        }
-    }
-
-    @Test func canonCR3IsNotYetSupported() {
-        #expect(throws: MediaError(.thumbnail, .unsupportedFormat(.cr3))) {
-            try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.cr3", format: .cr3, orientation: nil)
         }
     }
 
@@ -184,6 +178,25 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
         let size = try #require(try probeJPEG(Thumbnailer.thumbnail(fileAt: url.path, format: .dng, orientation: nil)))
         #expect(size == (480, 720))
+    }
+
+    /// A CR3 laid out as lclevy's canon_cr3 notes describe: `ftyp crx `, then the preview `uuid` box with
+    /// 8 bytes, and a `PRVW` box (4 + 2 bytes, width, height, 2 bytes, JPEG length, JPEG).
+    @Test func cr3UsesItsPRVWPreview() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffprobe") else { print("NOTE: corpus missing; skipped"); return }
+        let jpeg = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg")))
+        func be(_ value: Int, _ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * (size - 1 - $0))) } }
+        let ftyp = be(24, 4) + Array("ftypcrx ".utf8) + be(1, 4) + Array("crx isom".utf8)
+        let prvwBody = be(0, 4) + be(1, 2) + be(1800, 2) + be(1200, 2) + be(1, 2) + be(jpeg.count, 4) + jpeg
+        let prvw = be(8 + prvwBody.count, 4) + Array("PRVW".utf8) + prvwBody
+        let uuidBody: [UInt8] = [0xEA, 0xF4, 0x2B, 0x5E, 0x1C, 0x98, 0x4B, 0x88, 0xB9, 0xFB, 0xB7, 0xDC, 0x40, 0x6E, 0x4D, 0x16]
+            + be(0, 4) + be(1, 4) + prvw
+        let file = ftyp + be(8 + uuidBody.count, 4) + Array("uuid".utf8) + uuidBody
+        let url = try TestEnvironment.makeTempDirectory("raw").appendingPathComponent("crafted.cr3")
+        try Data(file).write(to: url)
+
+        let size = try #require(try probeJPEG(Thumbnailer.thumbnail(fileAt: url.path, format: .cr3, orientation: nil)))
+        #expect(size == (720, 480))
     }
 
     @Test func rawWithoutPreviewSaysSo() throws {

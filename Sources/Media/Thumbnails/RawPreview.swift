@@ -2,12 +2,16 @@ import CFFmpeg
 
 /// Thumbnails of camera RAW files from the largest JPEG preview they embed: found through the TIFF IFDs
 /// (IFD chain and SubIFDs: JpgFromRaw/PreviewImage tags and JPEG-compressed strips) for DNG, CR2, NEF,
-/// ARW, ORF and RW2, and through the header for RAF. CR3 (ISO-BMFF) is not read yet.
+/// ARW, ORF and RW2, through the header for RAF, and in the PRVW box for CR3.
 enum RawPreview {
     static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
-        guard format.isRaw, format != .cr3 else { throw MediaError(.thumbnail, .unsupportedFormat(format)) }
+        guard format.isRaw else { throw MediaError(.thumbnail, .unsupportedFormat(format)) }
         let file = try ImageFile(path: path)
-        let (candidates, storedOrientation) = format == .raf ? (try rafPreview(file), nil) : try TIFFPreviews.find(in: file)
+        let (candidates, storedOrientation): ([Extent], Int?) = switch format {
+        case .raf: (try rafPreview(file), nil)
+        case .cr3: (try cr3Preview(file), nil)
+        default: try TIFFPreviews.find(in: file)
+        }
         let previews = candidates.compactMap { candidate -> (Extent, JPEGFrameHeader)? in
             guard let header = try? JPEGFrameHeader(file.bytes(at: candidate.offset, count: min(candidate.length, 1 << 16))),
                   (0xC0...0xC2).contains(header.marker), header.components == 1 || header.components == 3 else { return nil }
@@ -21,6 +25,30 @@ enum RawPreview {
     }
 
     struct Extent { var offset: Int; var length: Int }
+
+    /// CR3 (ISO-BMFF): a top-level `uuid` box of this type holds a `PRVW` box whose JPEG (1620×1080 on
+    /// current cameras) follows its big-endian length, a few header fields after the box type.
+    private static let cr3PreviewUUID: [UInt8] = [0xEA, 0xF4, 0x2B, 0x5E, 0x1C, 0x98, 0x4B, 0x88,
+                                                  0xB9, 0xFB, 0xB7, 0xDC, 0x40, 0x6E, 0x4D, 0x16]
+
+    private static func cr3Preview(_ file: ImageFile) throws(MediaError) -> [Extent] {
+        var offset = 0
+        while offset + 8 <= file.size {
+            let header = try BoxHeader(file.bytes(at: offset, count: min(16, file.size - offset)), fileRemaining: file.size - offset)
+            if header.type == "uuid", header.size >= header.headerSize + 64 {
+                let start = offset + header.headerSize
+                let head = try file.bytes(at: start, count: 64)
+                if Array(head[0..<16]) == cr3PreviewUUID,
+                   let prvw = (16..<56).first(where: { String(decoding: head[$0..<$0 + 4], as: UTF8.self) == "PRVW" }),
+                   let soi = (prvw + 4..<62).first(where: { head[$0] == 0xFF && head[$0 + 1] == 0xD8 }), soi >= prvw + 8 {
+                    let length = head[soi - 4..<soi].reduce(0) { $0 << 8 | Int($1) }
+                    return [Extent(offset: start + soi, length: min(length, offset + header.size - start - soi))]
+                }
+            }
+            offset += header.size
+        }
+        return []
+    }
 
     /// RAF: the big-endian offset and length of the preview JPEG at bytes 84 and 88 of the header.
     private static func rafPreview(_ file: ImageFile) throws(MediaError) -> [Extent] {
