@@ -153,6 +153,20 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
     }
 
+    /// What follows a JPEG's end (a motion photo's video) is never read: with 3 GB appended, more than a
+    /// whole-file read could hold, the thumbnail is still the one of the JPEG alone.
+    @Test func bytesAfterTheJPEGAreNotRead() throws {
+        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
+        let source = corpus.appendingPathComponent("osxphotos__IMG_4179.jpeg").path
+        let url = try TestEnvironment.makeTempDirectory("trailer").appendingPathComponent("motion.jpg")
+        try FileManager.default.copyItem(atPath: source, toPath: url.path)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 3 << 30)  // sparse: takes no disk space
+        try handle.close()
+        #expect(try Thumbnailer.thumbnail(fileAt: url.path, format: .jpeg, orientation: nil)
+            == Thumbnailer.thumbnail(fileAt: source, format: .jpeg, orientation: nil))
+    }
+
     @Test func missingFileIsAnIOError() {
         #expect(throws: MediaError.self) {
             try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.jpg", format: .jpeg, orientation: nil)

@@ -152,12 +152,6 @@ final class Packet {
 
     /// A copy of the data.
     var contents: [UInt8] { Array(bytes) }
-
-    /// The whole file at `path`.
-    static func wholeFile(at path: String) throws(MediaError) -> Packet {
-        let file = try ImageFile(path: path)
-        return try file.read(at: 0, count: file.size)
-    }
 }
 
 func averrorText(_ code: Int32) -> String {

@@ -3,10 +3,11 @@ import CFFmpeg
 /// Thumbnails of single-picture files libavcodec decodes whole: JPEG (at reduced size), PNG, GIF, WebP, BMP, TIFF.
 enum StillImageThumbnail {
     static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
-        let packet = try Packet.wholeFile(at: path)
+        let file = try ImageFile(path: path)
+        if format == .jpeg { return try uprightThumbnail(of: decodeJPEG(JPEGStream.read(from: file)), orientation: orientation) }
+        let packet = try file.read(at: 0, count: file.size)
         let frame: Frame
         switch format {
-        case .jpeg: frame = try decodeJPEG(packet)
         case .png: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_PNG)
         case .gif: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_GIF)
         case .webp: frame = try PictureDecoder.decodeOne(AnimatedWebP.firstFrame(of: packet.bytes) ?? packet, codec: AV_CODEC_ID_WEBP)
