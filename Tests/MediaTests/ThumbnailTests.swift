@@ -66,7 +66,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
             let size = turnedByIrot.contains(image.file) ? [displaySize[1], displaySize[0]] : displaySize
             let bytes: [UInt8]
             do {
-                bytes = try Thumbnailer.thumbnail(fileAt: image.url.path, format: format, orientation: nil)
+                // The orientation the metadata stage finds (exiftool's); the orientation test covers reading it ourselves.
+                bytes = try Thumbnailer.thumbnail(fileAt: image.url.path, format: format, orientation: image.orientation)
             } catch {
                 #expect(damaged.contains(image.file), "\(error)")
                 continue
