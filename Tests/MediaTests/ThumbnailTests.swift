@@ -87,6 +87,25 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         print("thumbnails made: \(produced)")
     }
 
+    /// The corpus has no BMP or TIFF, nor 16-bit, grey or transparent PNGs: ffmpeg makes them from a corpus photo.
+    @Test(arguments: [
+        ("bmp", MediaFormat.bmp, "bgr24"), ("tiff", .tiff, "rgb24"), ("png", .png, "rgba64be"),
+        ("png", .png, "gray"), ("png", .png, "ya8"), ("webp", .webp, "yuv420p"),
+    ])
+    func generatedPicturesGetThumbnails(_ container: String, _ format: MediaFormat, _ pixelFormat: String) throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffmpeg") else { print("NOTE: corpus or ffmpeg missing; skipped"); return }
+        let source = corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg").path
+        let url = try TestEnvironment.makeTempDirectory("generated").appendingPathComponent("picture.\(container)")
+        let made = try runProcess("ffmpeg", ["-v", "error", "-i", source, "-pix_fmt", pixelFormat, url.path])
+        try #require(made.status == 0, "\(made.stderrText)")
+        let bytes = try Thumbnailer.thumbnail(fileAt: url.path, format: format, orientation: nil)
+        let size = try #require(try probeJPEG(bytes))
+        #expect(size == (720, 480))
+        let reference = try rgbPixels(Thumbnailer.thumbnail(fileAt: source, format: .jpeg, orientation: nil))
+        let tolerance: Double = pixelFormat == "gray" || pixelFormat == "ya8" ? 20 : 6
+        #expect(meanAbsoluteDifference(try rgbPixels(bytes), reference) < tolerance)
+    }
+
     @Test func heifFilesLibheifRefusesStillGetThumbnails() throws {
         guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
         for name in ["osxphotos__IMG_3582.HEIC", "osxphotos__IMG_3582_edited.heic", "osxphotos__IMG_4394.HEIC",
