@@ -66,7 +66,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
             let size = turnedByIrot.contains(image.file) ? [displaySize[1], displaySize[0]] : displaySize
             let bytes: [UInt8]
             do {
-                bytes = try Thumbnailer.thumbnail(fileAt: image.url.path, format: format, orientation: nil)
+                // The orientation the metadata stage finds (exiftool's); the orientation test covers reading it ourselves.
+                bytes = try Thumbnailer.thumbnail(fileAt: image.url.path, format: format, orientation: image.orientation)
             } catch {
                 #expect(damaged.contains(image.file), "\(error)")
                 continue
@@ -84,6 +85,25 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
                     "\(image.file): \(thumb.width)×\(thumb.height), display \(size[0])×\(size[1])")
         }
         print("thumbnails made: \(produced)")
+    }
+
+    /// The corpus has no BMP or TIFF, nor 16-bit, grey or transparent PNGs: ffmpeg makes them from a corpus photo.
+    @Test(arguments: [
+        ("bmp", MediaFormat.bmp, "bgr24"), ("tiff", .tiff, "rgb24"), ("png", .png, "rgba64be"),
+        ("png", .png, "gray"), ("png", .png, "ya8"), ("webp", .webp, "yuv420p"),
+    ])
+    func generatedPicturesGetThumbnails(_ container: String, _ format: MediaFormat, _ pixelFormat: String) throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffmpeg") else { print("NOTE: corpus or ffmpeg missing; skipped"); return }
+        let source = corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg").path
+        let url = try TestEnvironment.makeTempDirectory("generated").appendingPathComponent("picture.\(container)")
+        let made = try runProcess("ffmpeg", ["-v", "error", "-i", source, "-pix_fmt", pixelFormat, url.path])
+        try #require(made.status == 0, "\(made.stderrText)")
+        let bytes = try Thumbnailer.thumbnail(fileAt: url.path, format: format, orientation: nil)
+        let size = try #require(try probeJPEG(bytes))
+        #expect(size == (720, 480))
+        let reference = try rgbPixels(Thumbnailer.thumbnail(fileAt: source, format: .jpeg, orientation: nil))
+        let tolerance: Double = pixelFormat == "gray" || pixelFormat == "ya8" ? 20 : 6
+        #expect(meanAbsoluteDifference(try rgbPixels(bytes), reference) < tolerance)
     }
 
     @Test func heifFilesLibheifRefusesStillGetThumbnails() throws {
@@ -114,6 +134,26 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
     }
 
+    /// The Canon 7D sample embeds Adobe RGB (1998): converted, it matches vipsthumbnail's sRGB export,
+    /// and it differs clearly from the same pixels taken as sRGB unconverted.
+    @Test func embeddedICCProfileIsConvertedToSRGB() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("vipsthumbnail"), TestEnvironment.hasTool("ffmpeg") else {
+            print("NOTE: corpus, vipsthumbnail or ffmpeg missing; ICC test skipped"); return
+        }
+        let source = corpus.appendingPathComponent("metadata-extractor-images__Canon EOS 7D.jpg").path
+        let ours = try rgbPixels(Thumbnailer.thumbnail(fileAt: source, format: .jpeg, orientation: nil))
+        let folder = try TestEnvironment.makeTempDirectory("icc")
+        func vips(_ extra: [String], _ name: String) throws -> [UInt8] {
+            let out = folder.appendingPathComponent(name).path
+            let result = try runProcess("vipsthumbnail", [source, "--size", "720", "-o", out + "[Q=95]"] + extra)
+            #expect(result.status == 0, "\(result.stderrText)")
+            return try rgbPixels([UInt8](Data(contentsOf: URL(fileURLWithPath: out))))
+        }
+        let converted = try vips(["--export-profile", "srgb"], "srgb.jpg"), unconverted = try vips([], "plain.jpg")
+        #expect(meanAbsoluteDifference(ours, converted) < 4)
+        #expect(meanAbsoluteDifference(ours, unconverted) > 8)
+    }
+
     @Test func damagedAndNonImageInputsGiveATypedErrorOrAThumbnail() throws {
         guard TestEnvironment.corpus != nil else { print("NOTE: corpus missing; skipped"); return }
         let suspects = try TestEnvironment.corpusFiles().filter {
@@ -122,7 +162,7 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
         #expect(suspects.count >= 6)
         for url in suspects {
-            for format in [MediaFormat.jpeg, .png, .heic, .avif, .webp, .gif, .tiff, .bmp, .dng, .raf] {
+            for format in [MediaFormat.jpeg, .png, .heic, .avif, .webp, .gif, .tiff, .bmp, .dng, .raf, .cr3] {
                 do {
                     let bytes = try Thumbnailer.thumbnail(fileAt: url.path, format: format, orientation: nil)
                     #expect(bytes.count <= 100 * 1024)
@@ -133,15 +173,23 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
     }
 
+    /// What follows a JPEG's end (a motion photo's video) is never read: with 3 GB appended, more than a
+    /// whole-file read could hold, the thumbnail is still the one of the JPEG alone.
+    @Test func bytesAfterTheJPEGAreNotRead() throws {
+        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
+        let source = corpus.appendingPathComponent("osxphotos__IMG_4179.jpeg").path
+        let url = try TestEnvironment.makeTempDirectory("trailer").appendingPathComponent("motion.jpg")
+        try FileManager.default.copyItem(atPath: source, toPath: url.path)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 3 << 30)  // sparse: takes no disk space
+        try handle.close()
+        #expect(try Thumbnailer.thumbnail(fileAt: url.path, format: .jpeg, orientation: nil)
+            == Thumbnailer.thumbnail(fileAt: source, format: .jpeg, orientation: nil))
+    }
+
     @Test func missingFileIsAnIOError() {
         #expect(throws: MediaError.self) {
             try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.jpg", format: .jpeg, orientation: nil)
-        }
-    }
-
-    @Test func canonCR3IsNotYetSupported() {
-        #expect(throws: MediaError(.thumbnail, .unsupportedFormat(.cr3))) {
-            try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.cr3", format: .cr3, orientation: nil)
         }
     }
 
@@ -164,6 +212,25 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
         let size = try #require(try probeJPEG(Thumbnailer.thumbnail(fileAt: url.path, format: .dng, orientation: nil)))
         #expect(size == (480, 720))
+    }
+
+    /// A CR3 laid out as lclevy's canon_cr3 notes describe: `ftyp crx `, then the preview `uuid` box with
+    /// 8 bytes, and a `PRVW` box (4 + 2 bytes, width, height, 2 bytes, JPEG length, JPEG).
+    @Test func cr3UsesItsPRVWPreview() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffprobe") else { print("NOTE: corpus missing; skipped"); return }
+        let jpeg = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg")))
+        func be(_ value: Int, _ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * (size - 1 - $0))) } }
+        let ftyp = be(24, 4) + Array("ftypcrx ".utf8) + be(1, 4) + Array("crx isom".utf8)
+        let prvwBody = be(0, 4) + be(1, 2) + be(1800, 2) + be(1200, 2) + be(1, 2) + be(jpeg.count, 4) + jpeg
+        let prvw = be(8 + prvwBody.count, 4) + Array("PRVW".utf8) + prvwBody
+        let uuidBody: [UInt8] = [0xEA, 0xF4, 0x2B, 0x5E, 0x1C, 0x98, 0x4B, 0x88, 0xB9, 0xFB, 0xB7, 0xDC, 0x40, 0x6E, 0x4D, 0x16]
+            + be(0, 4) + be(1, 4) + prvw
+        let file = ftyp + be(8 + uuidBody.count, 4) + Array("uuid".utf8) + uuidBody
+        let url = try TestEnvironment.makeTempDirectory("raw").appendingPathComponent("crafted.cr3")
+        try Data(file).write(to: url)
+
+        let size = try #require(try probeJPEG(Thumbnailer.thumbnail(fileAt: url.path, format: .cr3, orientation: nil)))
+        #expect(size == (720, 480))
     }
 
     @Test func rawWithoutPreviewSaysSo() throws {

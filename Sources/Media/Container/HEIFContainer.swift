@@ -80,10 +80,12 @@ struct HEIFContainer {
     func firstItem(ofType type: String) -> UInt32? { itemOrder.first { items[$0]?.type == type } }
 
     /// Where item `id`'s bytes are, extent by extent; nil when it has none, or any lies outside the file
-    /// (`fileSize` bytes) or `idat`, or its construction method is not 0 or 1.
+    /// (`fileSize` bytes) or `idat`, or together they are larger than that, or its construction method is
+    /// not 0 or 1. Every sum is checked, so the extents' counts add up without wrapping.
     func sources(of id: UInt32, fileSize: UInt64) -> [Source]? {
         guard let item = items[id], !item.extents.isEmpty else { return nil }
         var sources: [Source] = []
+        var total: UInt64 = 0
         for extent in item.extents {
             let available: UInt64
             switch item.constructionMethod {
@@ -94,6 +96,9 @@ struct HEIFContainer {
             guard extent.offset < available else { return nil }
             let length = extent.length == 0 ? available - extent.offset : extent.length
             guard length <= available - extent.offset else { return nil }
+            let (sum, overflow) = total.addingReportingOverflow(length)
+            guard !overflow, sum <= available else { return nil }
+            total = sum
             let (offset, count) = (Int(extent.offset), Int(length))
             sources.append(item.constructionMethod == 0 ? .file(offset: offset, count: count) : .itemData(offset..<offset + count))
         }

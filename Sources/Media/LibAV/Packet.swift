@@ -9,9 +9,13 @@ final class Packet {
 
     /// A packet of `size` bytes, with libavcodec's required zeroed padding after them.
     init(size: Int, stage: MediaError.Stage) throws(MediaError) {
+        // The size (usually from the file) is checked before libavcodec adds its padding to it in 32 bits.
+        guard size >= 0, size <= Int(Int32.max) - Int(AV_INPUT_BUFFER_PADDING_SIZE) else {
+            throw MediaError(stage, .io("\(size) bytes are more than one libavcodec packet holds"))
+        }
         guard let packet = av_packet_alloc() else { throw MediaError(stage, .io("cannot allocate a packet")) }
         pointer = packet
-        guard let length = Int32(exactly: size), av_new_packet(packet, length) >= 0 else { throw MediaError(stage, .io("cannot allocate \(size) bytes")) }
+        guard av_new_packet(packet, Int32(size)) >= 0 else { throw MediaError(stage, .io("cannot allocate \(size) bytes")) }
     }
 
     deinit {

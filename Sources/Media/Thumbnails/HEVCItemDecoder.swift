@@ -112,6 +112,8 @@ struct GridLayout {
 
 /// The full-size picture grid tiles are copied into, in the tiles' own pixel format.
 struct Canvas {
+    /// Larger grids are refused rather than allocated (the biggest phone photos are about 200 MP).
+    static let maxPixels = 400_000_000
     let frame = Frame()
     let layout: GridLayout
     let tileWidth: Int
@@ -123,6 +125,12 @@ struct Canvas {
         tileWidth = Int(tile.pointer.pointee.width)
         tileHeight = Int(tile.pointer.pointee.height)
         format = AVPixelFormat(tile.pointer.pointee.format)
+        // Tile sizes are below 2^31 each and a grid has at most 256×256 tiles, but the product may still wrap.
+        let (tilePixels, tileOverflow) = tileWidth.multipliedReportingOverflow(by: tileHeight)
+        let (pixels, overflow) = tilePixels.multipliedReportingOverflow(by: layout.columns * layout.rows)
+        guard !tileOverflow, !overflow, pixels <= Self.maxPixels else {
+            throw corruptHEIF("grid of \(layout.columns)×\(layout.rows) tiles of \(tileWidth)×\(tileHeight) is too large")
+        }
         guard layout.outputWidth <= tileWidth * layout.columns, layout.outputHeight <= tileHeight * layout.rows,
               layout.outputWidth > 0, layout.outputHeight > 0 else {
             throw corruptHEIF("grid output \(layout.outputWidth)×\(layout.outputHeight) exceeds its \(layout.columns)×\(layout.rows) tiles of \(tileWidth)×\(tileHeight)")

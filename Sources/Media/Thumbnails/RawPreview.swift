@@ -2,12 +2,16 @@ import CFFmpeg
 
 /// Thumbnails of camera RAW files from the largest JPEG preview they embed: found through the TIFF IFDs
 /// (IFD chain and SubIFDs: JpgFromRaw/PreviewImage tags and JPEG-compressed strips) for DNG, CR2, NEF,
-/// ARW, ORF and RW2, and through the header for RAF. CR3 (ISO-BMFF) is not read yet.
+/// ARW, ORF and RW2, through the header for RAF, and in the PRVW box for CR3.
 enum RawPreview {
     static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
-        guard format.isRaw, format != .cr3 else { throw MediaError(.thumbnail, .unsupportedFormat(format)) }
+        guard format.isRaw else { throw MediaError(.thumbnail, .unsupportedFormat(format)) }
         let file = try MediaFile(path: path, stage: .thumbnail)
-        let (candidates, storedOrientation) = format == .raf ? (try rafPreview(file), nil) : try TIFFPreviews.find(in: file)
+        let (candidates, storedOrientation): ([Extent], Int?) = switch format {
+        case .raf: (try rafPreview(file), nil)
+        case .cr3: (cr3Preview(file), nil)
+        default: try TIFFPreviews.find(in: file)
+        }
         let previews = candidates.compactMap { candidate -> (Extent, JPEGFrameHeader)? in
             guard let header = try? JPEGFrameHeader(file.bytes(at: candidate.offset, count: min(candidate.length, 1 << 16))),
                   (0xC0...0xC2).contains(header.marker), header.components == 1 || header.components == 3 else { return nil }
@@ -21,6 +25,27 @@ enum RawPreview {
     }
 
     struct Extent { var offset: Int; var length: Int }
+
+    /// CR3 (ISO-BMFF): a top-level `uuid` box of this type holds a `PRVW` box whose JPEG (1620×1080 on
+    /// current cameras) follows its big-endian length, a few header fields after the box type.
+    private static let cr3PreviewUUID: [UInt8] = [0xEA, 0xF4, 0x2B, 0x5E, 0x1C, 0x98, 0x4B, 0x88,
+                                                  0xB9, 0xFB, 0xB7, 0xDC, 0x40, 0x6E, 0x4D, 0x16]
+
+    private static func cr3Preview(_ file: MediaFile) -> [Extent] {
+        for box in ISOBMFF.topLevelBoxes(of: file) where box.type == "uuid" && box.payloadLength >= 64 {
+            // The UUID, 8 bytes, then the PRVW box's header and fields, then the JPEG's start-of-image marker.
+            let head = file.view(at: box.payloadOffset, count: 64)
+            guard head.starts(with: cr3PreviewUUID), let prvw = head.firstIndex(of: Array("PRVW".utf8), below: 59),
+                  let soi = (prvw + 8..<63).first(where: { head.starts(at: $0, with: [0xFF, 0xD8]) }),
+                  let length = head.uint32BE(soi - 4) else { continue }
+            let start = box.payloadOffset + UInt64(soi)
+            guard start < file.size else { continue }
+            // The JPEG ends with its box, and with the file when that is cut short.
+            let available = min(box.end, file.size) - start
+            return [Extent(offset: Int(start), length: Int(min(UInt64(length), available)))]
+        }
+        return []
+    }
 
     /// RAF: the big-endian offset and length of the preview JPEG at bytes 84 and 88 of the header.
     private static func rafPreview(_ file: MediaFile) throws(MediaError) -> [Extent] {

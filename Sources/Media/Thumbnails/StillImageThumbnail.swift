@@ -4,7 +4,10 @@ import CFFmpeg
 enum StillImageThumbnail {
     static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
         let file = try MediaFile(path: path, stage: .thumbnail)
-        let packet = try file.packet(at: 0, count: Int(file.size))
+        // A JPEG is read only up to its end-of-image marker: what follows (a motion photo's video, often as
+        // large as the photo) stays on disk. Without one (a truncated file), the whole file is decoded.
+        let length = format == .jpeg ? JPEGSegments.endOfImage(from: 0, read: file.view) ?? file.size : file.size
+        let packet = try file.packet(at: 0, count: Int(length))
         let frame: Frame
         switch format {
         case .jpeg: frame = try decodeJPEG(packet)

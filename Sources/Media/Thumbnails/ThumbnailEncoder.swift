@@ -10,13 +10,13 @@ public enum ThumbnailEncoder {
     /// in steps to 50 while the result is over 100 KB.
     public static func jpeg(from image: RGBImage) throws(MediaError) -> [UInt8] {
         let small = try FrameScaler.thumbnailRGB(from: image)
-        var smallest = 0
+        var lastSize = 0
         for quality in qualityLadder {
             let bytes = encode(small, quality: quality)
             if bytes.count <= maxBytes { return bytes }
-            smallest = bytes.count
+            lastSize = bytes.count
         }
-        throw MediaError(.thumbnail, .encodeFailed("JPEG is \(smallest) bytes at quality \(qualityLadder.last!), over \(maxBytes)"))
+        throw MediaError(.thumbnail, .encodeFailed("JPEG is \(lastSize) bytes at quality \(qualityLadder.last!), over \(maxBytes)"))
     }
 
     /// Baseline JPEG with optimised Huffman tables. `image` must hold `height` rows of `width` RGB pixels,
