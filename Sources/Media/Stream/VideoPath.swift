@@ -33,7 +33,7 @@ final class VideoPath {
         guard parameters.width > 0, parameters.height > 0 else {
             throw MediaError(.stream, .corrupt("the video stream has no frame size"))
         }
-        decoder = try openDecoder(for: stream, threads: 2)
+        decoder = try openDecoder(for: stream, threads: 0)
 
         let rate = av_guess_frame_rate(format, stream, nil)
         let aspect = parameters.sample_aspect_ratio
@@ -121,7 +121,7 @@ final class VideoPath {
             c.pointee.colorspace = AVCOL_SPC_BT709
             c.pointee.color_primaries = AVCOL_PRI_BT709
             c.pointee.color_trc = AVCOL_TRC_BT709
-            c.pointee.thread_count = 2
+            c.pointee.thread_count = 0
         }, options: ["preset": preset, "profile": "high", "sc_threshold": "0"],
            reason: MediaError.Reason.encodeFailed)
     }
