@@ -1,4 +1,5 @@
 import Foundation
+import Store
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -71,15 +72,8 @@ enum DurableFile {
     }
 
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(ExportError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "write", path: path, errno: errno)
-            }
-            offset += written
-        }
+        let failure = writeFully(fd, bytes)
+        if failure != 0 { throw .io(operation: "write", path: path, errno: failure) }
     }
 
     static func sync(_ fd: Int32, path: String) throws(ExportError) {

@@ -102,15 +102,8 @@ final class LocalObjectWriter: ObjectWriter {
     deinit { abort() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "write", path: tempPath, errno: errno)
-            }
-            offset += written
-        }
+        let failure = writeFully(fd, bytes)
+        if failure != 0 { throw .io(operation: "write", path: tempPath, errno: failure) }
     }
 
     func commit() throws(StoreError) {
@@ -128,6 +121,20 @@ final class LocalObjectWriter: ObjectWriter {
         fd = -1
         unlink(tempPath)
     }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short and interrupted writes; 0, or the `errno` that stopped it.
+public func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+    var offset = 0
+    while offset < bytes.count {
+        let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if written < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        offset += written
+    }
+    return 0
 }
 
 func makeDirectory(_ path: String) throws(StoreError) {

@@ -62,15 +62,7 @@ struct ExportCommand: ParsableCommand {
         if s.count(.trashed) > 0 {
             lines.append("  to Trash:    \(s.count(.trashed)) files no longer in the library or their album")
         }
-        let failures = s.failures
-        if failures.isEmpty {
-            lines.append("  failed:      none")
-        } else {
-            lines.append("  failed:      \(failures.count) files")
-            for failure in failures {
-                lines.append("    \(failure.path.isEmpty ? "item " + failure.itemId : failure.path): \(failure.reason ?? "unknown")")
-            }
-        }
+        lines += failureLines(s.failures.map { ($0.path.isEmpty ? "item " + $0.itemId : $0.path, $0.reason) })
         print(lines.joined(separator: "\n"))
     }
 }

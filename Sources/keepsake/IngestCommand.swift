@@ -83,13 +83,7 @@ struct IngestCommand: ParsableCommand {
                 lines.append("    \(entries.count) × \(reason): \(shown)")
             }
         }
-        let failures = s.failures
-        if failures.isEmpty {
-            lines.append("  failed:      none")
-        } else {
-            lines.append("  failed:      \(failures.count) files")
-            for failure in failures { lines.append("    \(failure.path): \(failure.reason ?? "unknown")") }
-        }
+        lines += failureLines(s.failures.map { ($0.path, $0.reason) })
         print(lines.joined(separator: "\n"))
     }
 }

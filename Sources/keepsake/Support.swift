@@ -115,6 +115,12 @@ struct WorkOptions: ParsableArguments {
     var stream: StreamOptions { StreamOptions(preset: videoPreset) }
 }
 
+/// The "failed:" block of a command's summary: each failure with its reason, or "none".
+func failureLines(_ failures: [(what: String, reason: String?)]) -> [String] {
+    guard !failures.isEmpty else { return ["  failed:      none"] }
+    return ["  failed:      \(failures.count) files"] + failures.map { "    \($0.what): \($0.reason ?? "unknown")" }
+}
+
 /// Byte counts for people: 1.5 MB, 320 KB.
 func formatBytes(_ bytes: Int64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"]

@@ -78,13 +78,37 @@ import TestSupport
             needles.append(("64 bytes from the middle of \(name)", Array(bytes[bytes.count / 2 ..< bytes.count / 2 + 64])))
             needles.append(("hash of \(name)", Array(Blake2b.hash(bytes).hexString.utf8)))
         }
-        let store = Library.storePath(library: library)
-        for path in FileManager.default.enumerator(atPath: store)!.compactMap({ $0 as? String }) {
-            let full = store + "/" + path
+        // The derived media, which must not be anywhere in the library folder (its local index included):
+        // bytes of every decrypted thumbnail, and every stream's playlist and segment key.
+        var derived: [(String, [UInt8])] = []
+        let opened = try Library.open(at: library, passphrase: "test passphrase", create: false)
+        var streams = 0
+        for item in try opened.index.items() {
+            let key = try opened.fileKey(of: item.id)
+            if let thumbnail = item.thumbnailObject {
+                var jpeg = [UInt8]()
+                try opened.readDecrypted(ObjectName(thumbnail), key: key) { jpeg.append(contentsOf: $0) }
+                derived.append(("thumbnail of \(item.id)", Array(jpeg[jpeg.count / 2 ..< jpeg.count / 2 + 64])))
+            }
+            if let playlist = item.playlistObject, let stream = item.streamObject {
+                var text = [UInt8]()
+                try opened.readDecrypted(ObjectName(playlist), key: key) { text.append(contentsOf: $0) }
+                let segmentKey = try #require(String(decoding: text, as: UTF8.self).split(separator: "\"").first { $0.hasPrefix("data:") })
+                derived.append(("segment key of \(item.id)", Array(segmentKey.utf8)))
+                derived.append(("playlist of \(item.id)", Array("#EXTM3U".utf8)))
+                let ts = try opened.store.get(ObjectName(stream))
+                #expect(!(ts[0] == 0x47 && ts[188] == 0x47 && ts[376] == 0x47), "the stream object of \(item.id) is plaintext MPEG-TS")
+                streams += 1
+            }
+        }
+        #expect(streams >= 3, "the samples' videos have streams to check")
+        for path in FileManager.default.enumerator(atPath: library)!.compactMap({ $0 as? String }) {
+            let full = library + "/" + path
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
             let contents = FileManager.default.contents(atPath: full)!
-            for (what, needle) in needles {
+            let inStore = path.hasPrefix("store/")
+            for (what, needle) in (inStore ? needles : []) + derived {
                 #expect(!contains(contents, needle), "\(what) found in \(path)")
                 #expect(!path.contains(String(decoding: needle, as: UTF8.self)), "\(what) in an object name")
             }
