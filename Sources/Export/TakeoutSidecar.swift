@@ -31,7 +31,7 @@ extension CaptureTime {
             guard chars[19] == UInt8(ascii: "."), !digits.isEmpty, digits.count <= 9, let fraction = Self.number(digits) else { return nil }
             nanoseconds = Int32(fraction) * Int32(pow(10, Double(9 - digits.count)))
         }
-        let days = Self.daysSinceEpoch(year: year, month: month, day: day)
+        let days = Int64(CivilCalendar.days(year: year, month: month, day: day))
         let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds ?? 0)
         return Instant(seconds: seconds, nanoseconds: nanoseconds)
     }
@@ -43,16 +43,6 @@ extension CaptureTime {
             value = value * 10 + Int(digit - UInt8(ascii: "0"))
         }
         return value
-    }
-
-    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return Int64(era * 146_097 + dayOfEra - 719_468)
     }
 }
 
@@ -99,23 +89,10 @@ struct TakeoutSidecar: Sendable {
     static func formatted(_ seconds: Int64) -> String {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let (year, month, day) = CivilCalendar.date(days: Int(days))
         let hour = secondOfDay / 3600, minute = secondOfDay / 60 % 60, second = secondOfDay % 60
         let hour12 = hour % 12 == 0 ? 12 : hour % 12
         return "\(months[month - 1]) \(day), \(year), \(hour12):" + String(format: "%02d:%02d", minute, second)
             + (hour < 12 ? " AM UTC" : " PM UTC")
-    }
-
-    /// The inverse of `CaptureTime.daysSinceEpoch` (Howard Hinnant's `civil_from_days`).
-    static func civilDate(daysSinceEpoch days: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = Int(days) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

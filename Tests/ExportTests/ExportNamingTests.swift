@@ -56,8 +56,8 @@ import Testing
         #expect(TakeoutSidecar.formatted(-1) == "Dec 31, 1969, 11:59:59 PM UTC")
         #expect(TakeoutSidecar.formatted(951_782_400) == "Feb 29, 2000, 12:00:00 AM UTC")
         for days: Int64 in [-800_000, -1, 0, 11_016, 60_000, 2_000_000] {
-            let (y, m, d) = TakeoutSidecar.civilDate(daysSinceEpoch: days)
-            #expect(CaptureTime.daysSinceEpoch(year: y, month: m, day: d) == days)
+            let (y, m, d) = CivilCalendar.date(days: Int(days))
+            #expect(Int64(CivilCalendar.days(year: y, month: m, day: d)) == days)
         }
     }
 
