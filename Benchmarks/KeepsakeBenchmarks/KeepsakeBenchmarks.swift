@@ -1,4 +1,5 @@
 import Benchmark
+import Logging
 
 /// Every stage of the pipeline, and ingest end to end: `scripts/bench` runs them.
 let benchmarks: @Sendable () -> Void = {
@@ -6,6 +7,12 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident],
         maxDuration: .seconds(10),
         maxIterations: 20)
+    // The pipeline logs each file at info level; here that would only bury the tables.
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = .warning
+        return handler
+    }
     cryptoBenchmarks()
     mediaBenchmarks()
     storeBenchmarks()

@@ -15,6 +15,8 @@
 #include <libavfilter/buffersrc.h>
 #include <libswscale/swscale.h>
 #include <libswresample/swresample.h>
+/* malloc_trim: returning what decoders and encoders freed (glibc's malloc.h is not in Swift's Glibc module). */
+#include <malloc.h>
 
 /* Function-like macros do not import into Swift; these inline wrappers stand in for them. */
 static inline int cffmpeg_averror(int posixError) { return AVERROR(posixError); }

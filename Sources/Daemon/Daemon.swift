@@ -15,7 +15,8 @@ import Glibc
 public final class Daemon {
     public struct Configuration: Sendable {
         public var jobs: Int
-        public var stream: StreamOptions
+        /// Nil: videos get no stream.
+        public var stream: StreamOptions?
         /// A file is taken when it has not been written for this long.
         public var settleTime: Duration = .seconds(2)
         /// How long files that are ready wait for others still being written, to go in the same batch.
@@ -28,7 +29,7 @@ public final class Daemon {
         /// The `keepsake` binary, started as `keepsake worker`.
         public var workerExecutable: String
 
-        public init(jobs: Int, stream: StreamOptions, workerExecutable: String) {
+        public init(jobs: Int, stream: StreamOptions?, workerExecutable: String) {
             self.jobs = jobs
             self.stream = stream
             self.workerExecutable = workerExecutable

@@ -83,7 +83,8 @@ public enum Ingest {
         let units = pairLivePhotos(analysed.withLock { $0 }).sorted {
             $0.size != $1.size ? $0.size > $1.size : $0.primary.file.path < $1.primary.file.path
         }
-        WorkerPool.run(units, workers: options.jobs) { unit in
+        WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
+                       weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
             guard !options.isCancelled() else { return }
             unit.files.forEach { observer.started($0.file) }
             report(StoreJob(unit: unit, library: library, options: options, observer: observer).run())

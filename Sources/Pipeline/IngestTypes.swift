@@ -18,7 +18,11 @@ public struct IngestOptions: Sendable {
     public var reuploadDeleted: Bool
     /// Hash every file even when its path, size, mtime and inode say it is unchanged since the last run.
     public var rehash: Bool
-    public var stream: StreamOptions
+    /// How videos' streams are encoded; nil: no streams (a video's thumbnail then comes from decoding its first second).
+    public var stream: StreamOptions?
+    /// How much memory the videos being transcoded at once may hold, by `VideoTranscoder.estimatedMemory`: two 1080p
+    /// or 1440p videos fit, a 4K one goes alone (the other workers take photos meanwhile), whatever `jobs` is.
+    public var streamMemoryBudget = 320 << 20
     /// Who parses and decodes the files: this process (`ingest`) or worker processes (the daemon).
     public var mediaWork: any MediaWork
     /// How long to wait for another process (the daemon) to release the library's writer lock.
@@ -27,7 +31,7 @@ public struct IngestOptions: Sendable {
     public var isCancelled: @Sendable () -> Bool
 
     public init(albumMode: AlbumMode = .none, jobs: Int, reuploadDeleted: Bool = false, rehash: Bool = false,
-                stream: StreamOptions = StreamOptions(), mediaWork: any MediaWork = InProcessMediaWork(),
+                stream: StreamOptions? = StreamOptions(), mediaWork: any MediaWork = InProcessMediaWork(),
                 lockWait: Duration = .zero, isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.albumMode = albumMode
         self.jobs = max(1, jobs)

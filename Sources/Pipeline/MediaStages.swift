@@ -26,16 +26,17 @@ struct MediaStages {
         let metadata = unit.primary.metadata
         if metadata?.motionPhoto != nil { item.type = .motionPhoto }
 
-        // A Live Photo's thumbnail comes from its still; a video's from the decode pass of its stream.
+        // A Live Photo's thumbnail comes from its still; a video's from the decode pass of its stream, or, without
+        // streams, from a decode of its first second.
         var thumbnail: [UInt8]?
-        if unit.primary.format.kind == .image {
-            let still = unit.primary
+        if unit.primary.format.kind == .image || options.stream == nil {
+            let primary = unit.primary
             thumbnail = try attempt(into: &item) { () throws(MediaWorkError) in
-                try options.mediaWork.thumbnail(fileAt: still.file.path, format: still.format, orientation: still.metadata?.orientation)
+                try options.mediaWork.thumbnail(fileAt: primary.file.path, format: primary.format, orientation: primary.metadata?.orientation)
             }
         }
-        if let video = unit.video {
-            let frame = try produceStream(for: &item, path: video.file.path, format: video.format, written: &written)
+        if let video = unit.video, let stream = options.stream {
+            let frame = try produceStream(for: &item, path: video.file.path, format: video.format, options: stream, written: &written)
             if thumbnail == nil && !unit.isLivePhoto { thumbnail = frame }
         }
         if let thumbnail {
@@ -54,14 +55,14 @@ struct MediaStages {
     }
 
     /// Transcodes the video into its encrypted stream object and playlist; returns the thumbnail from the same pass.
-    private func produceStream(for item: inout NewItem, path: String, format: MediaFormat,
+    private func produceStream(for item: inout NewItem, path: String, format: MediaFormat, options stream: StreamOptions,
                                written: inout [ObjectName]) throws -> [UInt8]? {
         var segmentKey = randomBytes(16)
         defer { wipe(&segmentKey) }
         let (streamName, writer) = try library.beginObject()
         let product: StreamProduct
         do {
-            product = try options.mediaWork.stream(fileAt: path, format: format, options: options.stream,
+            product = try options.mediaWork.stream(fileAt: path, format: format, options: stream,
                                                    segmentKey: segmentKey, iv: randomBytes(16)) { try writer.write($0) }
         } catch MediaWorkError.notProduced(let problem) {
             writer.abort()

@@ -13,6 +13,15 @@ struct IngestUnit: Sendable {
     var size: Int64 { files.reduce(0) { $0 + $1.source.size } }
     var primary: AnalysedFile { files[0] }
     var video: AnalysedFile? { files.first { $0.format.kind == .video } }
+
+    /// About how much memory transcoding its video holds (as for 4K when the size is unknown); 0 without a video.
+    var streamMemory: Int {
+        guard let video else { return 0 }
+        guard let width = video.metadata?.width, let height = video.metadata?.height, width > 0, height > 0 else {
+            return VideoTranscoder.estimatedMemory(width: 3840, height: 2160)
+        }
+        return VideoTranscoder.estimatedMemory(width: width, height: height)
+    }
 }
 
 /// The second phase of a unit: hashes and encrypts each original in one read pass, deduplicates, produces the

@@ -1,19 +1,21 @@
 import Foundation
-import Synchronization
 
 /// Runs blocking work (file I/O, decoders, encoders) on threads of its own, so long C calls never occupy
 /// Swift's cooperative thread pool. `workers` bounds how many items run at once.
 public enum WorkerPool {
-    public static func run<Item: Sendable>(_ items: [Item], workers: Int, _ body: @escaping @Sendable (Item) -> Void) {
-        let next = Atomic<Int>(0)
+    /// Runs `body` once for each item, taking them in order. An item whose `weight` does not fit in what `capacity`
+    /// leaves beside the running items waits, and the next items that fit go first; an item heavier than
+    /// `capacity` runs when nothing else weighs anything.
+    public static func run<Item: Sendable>(_ items: [Item], workers: Int, capacity: Int = .max,
+                                           weight: (Item) -> Int = { _ in 0 }, _ body: @escaping @Sendable (Item) -> Void) {
+        let queue = WeightedQueue(weights: items.map(weight), capacity: capacity)
         let finished = DispatchSemaphore(value: 0)
         let count = max(1, min(workers, items.count))
         for index in 0..<count {
             let thread = Thread {
-                while true {
-                    let position = next.add(1, ordering: .relaxed).oldValue
-                    guard position < items.count else { break }
+                while let position = queue.take() {
                     body(items[position])
+                    queue.finish(position)
                 }
                 finished.signal()
             }
@@ -23,4 +25,46 @@ public enum WorkerPool {
         }
         for _ in 0..<count { finished.wait() }
     }
+}
+
+/// Which item a worker takes next: the first not yet taken whose weight fits beside the running ones.
+private final class WeightedQueue: @unchecked Sendable {  // all state is guarded by `condition`
+    private let weights: [Int]
+    private let capacity: Int
+    private let condition = NSCondition()
+    private var taken: [Bool]
+    /// Every item before it is taken.
+    private var firstUntaken = 0
+    private var load = 0
+
+    init(weights: [Int], capacity: Int) {
+        self.weights = weights
+        self.capacity = capacity
+        taken = Array(repeating: false, count: weights.count)
+    }
+
+    /// The next item's position, waiting while none fits; nil when every item is taken.
+    func take() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            while firstUntaken < taken.count && taken[firstUntaken] { firstUntaken += 1 }
+            guard firstUntaken < taken.count else { return nil }
+            if let position = (firstUntaken..<taken.count).first(where: { !taken[$0] && fits(weights[$0]) }) {
+                taken[position] = true
+                load += weights[position]
+                return position
+            }
+            condition.wait()
+        }
+    }
+
+    func finish(_ position: Int) {
+        condition.lock()
+        load -= weights[position]
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func fits(_ weight: Int) -> Bool { weight == 0 || load == 0 || load + weight <= capacity }
 }

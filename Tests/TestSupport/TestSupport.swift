@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -203,4 +204,71 @@ public final class MotoServer: Sendable {
 public struct MotoUnavailable: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "moto S3 server unavailable: \(reason)" }
+}
+
+/// The resident memory of one `keepsake` run: the kernel's peak for the whole run, and the largest of the samples
+/// taken (every 20 ms) after the library was unlocked, that is without the passphrase's Argon2id transient.
+public struct MemoryProfile: Sendable {
+    public let result: ProcessResult
+    /// `/usr/bin/time`'s maximum resident set size, in KiB.
+    public let peakKiB: Int
+    /// The largest resident set sampled after the "library unlocked" log line, in KiB (0 when none was sampled).
+    public let afterUnlockPeakKiB: Int
+    public let afterUnlockSamples: Int
+
+    public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/time") }
+
+    /// Runs `keepsake ARGUMENTS` under `/usr/bin/time` with debug logging, sampling its VmRSS.
+    public static func measure(_ arguments: [String], passphrase: String = "test passphrase") throws -> MemoryProfile {
+        let timeFile = try TestEnvironment.makeTempDirectory("keepsake-time").appendingPathComponent("maxrss").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+        process.arguments = ["-f", "%M", "-o", timeFile, Keepsake.binary] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["KEEPSAKE_PASSPHRASE": passphrase, "KEEPSAKE_LOG_LEVEL": "debug"]) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let unlocked = Mutex(false), errData = Mutex(Data())
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            errData.withLock { data in
+                data.append(chunk)
+                if !unlocked.withLock({ $0 }), String(decoding: data, as: UTF8.self).contains("library unlocked") {
+                    unlocked.withLock { $0 = true }
+                }
+            }
+        }
+        nonisolated(unsafe) var outData = Data()
+        let group = DispatchGroup()
+        try process.run()
+        group.enter()
+        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        var afterUnlock: [Int] = []
+        var child: Int32?
+        while process.isRunning {
+            if child == nil {
+                let children = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children",
+                                           encoding: .utf8)
+                child = children?.split(separator: " ").first.flatMap { Int32($0) }
+            }
+            if let child, unlocked.withLock({ $0 }), let rss = residentKiB(of: child) { afterUnlock.append(rss) }
+            usleep(20_000)
+        }
+        process.waitUntilExit()
+        group.wait()
+        err.fileHandleForReading.readabilityHandler = nil
+        let rest = err.fileHandleForReading.readDataToEndOfFile()
+        let stderr = errData.withLock { $0 + rest }
+        let peak = Int((try? String(contentsOfFile: timeFile, encoding: .utf8))?.split(separator: "\n").last ?? "") ?? 0
+        return MemoryProfile(result: ProcessResult(status: process.terminationStatus, stdout: outData, stderr: stderr),
+                             peakKiB: peak, afterUnlockPeakKiB: afterUnlock.max() ?? 0, afterUnlockSamples: afterUnlock.count)
+    }
+
+    private static func residentKiB(of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
 }

@@ -5,6 +5,13 @@ enum LibAV {
     /// libav prints every damaged packet and unreadable header to stderr ("moov atom not found"); our errors
     /// carry the reasons instead, and the pipeline reports them per file.
     static let configured: Void = av_log_set_level(AV_LOG_QUIET)
+
+    /// Hands the memory a finished transcode freed back to the system. glibc keeps freed blocks in the arena of the
+    /// thread that used them (a worker, or one of libav's or x264's threads), so without this a long run's resident
+    /// memory climbs to the sum of its largest transcodes instead of following what is in use.
+    static func returnFreedMemory() {
+        malloc_trim(0)
+    }
 }
 
 /// libav's own words for an error code.

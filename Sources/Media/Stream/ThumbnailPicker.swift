@@ -7,7 +7,8 @@ final class ThumbnailPicker {
 
     private let frame = Frame()
     private var held = false
-    private var settled = false
+    /// The frame at `atSeconds` has come by: later frames cannot change the pick.
+    private(set) var settled = false
 
     /// Looks at a frame on its way to the encoder; `seconds` is its time from the start of the video.
     func offer(_ candidate: UnsafeMutablePointer<AVFrame>, seconds: Double) {

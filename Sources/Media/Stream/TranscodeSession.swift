@@ -9,20 +9,44 @@ final class TranscodeSession {
 
     init(path: String, options: StreamOptions, cipher: SegmentCipher) throws(MediaError) {
         input = try InputFile(path: path)
+        video = try Self.openVideo(in: input, preset: options.preset)
         let context = input.context
+        let audioIndex = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, video.streamIndex, nil, 0)
+        // A sound track we cannot decode costs the stream its sound, not the stream.
+        audio = audioIndex < 0 ? nil : try? AudioPath(stream: context.pointee.streams[Int(audioIndex)]!, origin: Self.origin(of: context))
+        // A path opened with a preset has an encoder.
+        muxer = try SegmentedTSMuxer(video: video.encoder!, audio: audio?.encoder, cipher: cipher)
+    }
 
+    /// The thumbnail frame alone: decodes up to the frame the thumbnail picker settles on, encodes nothing.
+    static func thumbnail(path: String) throws(MediaError) -> RGBImage? {
+        do {
+            let input = try InputFile(path: path)
+            let video = try openVideo(in: input, preset: nil)
+            let packet = Packet()
+            while !video.thumbnail.settled, av_read_frame(input.context, packet.pointer) >= 0 {
+                defer { av_packet_unref(packet.pointer) }
+                if packet.pointer.pointee.stream_index == video.streamIndex { try video.decode(packet.pointer, into: nil) }
+            }
+            if !video.thumbnail.settled { try video.decode(nil, into: nil) }
+            return try video.thumbnail.image()
+        } catch {
+            throw MediaError(.thumbnail, error.reason)
+        }
+    }
+
+    private static func openVideo(in input: InputFile, preset: String?) throws(MediaError) -> VideoPath {
+        let context = input.context
         let videoIndex = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         guard videoIndex >= 0, let videoStream = context.pointee.streams[Int(videoIndex)],
               videoStream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0 else {
             throw MediaError(.stream, .nothingToProcess("no video stream"))
         }
-        let origin = context.pointee.start_time == cffmpeg_nopts() ? 0 : context.pointee.start_time
-        video = try VideoPath(stream: videoStream, format: context, origin: origin, preset: options.preset)
+        return try VideoPath(stream: videoStream, format: context, origin: origin(of: context), preset: preset)
+    }
 
-        let audioIndex = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, videoIndex, nil, 0)
-        // A sound track we cannot decode costs the stream its sound, not the stream.
-        audio = audioIndex < 0 ? nil : try? AudioPath(stream: context.pointee.streams[Int(audioIndex)]!, origin: origin)
-        muxer = try SegmentedTSMuxer(video: video.encoder, audio: audio?.encoder, cipher: cipher)
+    private static func origin(of context: UnsafeMutablePointer<AVFormatContext>) -> Int64 {
+        context.pointee.start_time == cffmpeg_nopts() ? 0 : context.pointee.start_time
     }
 
     /// Runs the whole file through; answers the segments written and the thumbnail frame.
@@ -41,7 +65,7 @@ final class TranscodeSession {
         }
         try video.decode(nil, into: muxer)
         try audio?.decode(nil, into: muxer)
-        guard video.framesEncoded > 0 else {
+        guard video.framesOut > 0 else {
             throw MediaError(.stream, .decodeFailed("no video frame could be decoded"))
         }
         try muxer.finish()

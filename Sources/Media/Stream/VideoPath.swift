@@ -1,6 +1,7 @@
 import CFFmpeg
 
-/// Decoder → filter graph (fps, scale, rotation, tone-map) → libx264, for the video stream.
+/// Decoder → filter graph (fps, scale, rotation, tone-map) → libx264, for the video stream; without an encoder,
+/// decoder → filter graph → thumbnail picker alone.
 final class VideoPath {
     static let bitRate = 2_000_000
     static let maxRate = 2_000_000
@@ -8,9 +9,11 @@ final class VideoPath {
     static let segmentSeconds = 2
 
     let streamIndex: Int32
-    let encoder: CodecContext
+    /// Nil when only the thumbnail is wanted.
+    let encoder: CodecContext?
     let thumbnail = ThumbnailPicker()
-    private(set) var framesEncoded = 0
+    /// Frames that came out of the filters (and went into the encoder, if any).
+    private(set) var framesOut = 0
 
     private let stream: UnsafeMutablePointer<AVStream>
     private let decoder: CodecContext
@@ -24,8 +27,9 @@ final class VideoPath {
     private let filtered = Frame()
     private let packet = Packet()
 
+    /// `preset` is x264's; nil makes a path that encodes nothing and only picks the thumbnail.
     init(stream: UnsafeMutablePointer<AVStream>, format: UnsafeMutablePointer<AVFormatContext>, origin: Int64,
-         preset: String) throws(MediaError) {
+         preset: String?) throws(MediaError) {
         self.stream = stream
         streamIndex = stream.pointee.index
         self.origin = av_rescale_q(origin, cffmpeg_time_base_q(), stream.pointee.time_base)
@@ -42,11 +46,11 @@ final class VideoPath {
             pixelAspect: (Int(aspect.num), Int(aspect.den)),
             counterClockwiseDegrees: Self.displayRotation(of: stream),
             sourceFrameRate: rate.num > 0 && rate.den > 0 ? av_q2d(rate) : nil)
-        encoder = try Self.openEncoder(geometry: geometry, preset: preset)
+        encoder = if let preset { try Self.openEncoder(geometry: geometry, preset: preset) } else { nil }
     }
 
     /// Decodes `packet` (nil: end of stream) and sends what comes out through the filters and the encoder.
-    func decode(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: SegmentedTSMuxer) throws(MediaError) {
+    func decode(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: SegmentedTSMuxer?) throws(MediaError) {
         try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
             let pts = frame.pointee.best_effort_timestamp
             guard pts != cffmpeg_nopts() else { return }
@@ -56,19 +60,24 @@ final class VideoPath {
         }
         guard packet == nil else { return }
         try graph?.filter(nil, into: filtered) { frame throws(MediaError) in try encode(frame, into: muxer) }
+        guard let encoder, let muxer else { return }
         try encoder.encode(nil, into: self.packet) { packet throws(MediaError) in try muxer.writeVideo(packet) }
     }
 
-    private func encode(_ frame: UnsafeMutablePointer<AVFrame>, into muxer: SegmentedTSMuxer) throws(MediaError) {
-        let sinkTimeBase = av_buffersink_get_time_base(graph!.sink)
-        frame.pointee.pts = av_rescale_q(frame.pointee.pts, sinkTimeBase, encoder.pointer.pointee.time_base)
+    private func encode(_ frame: UnsafeMutablePointer<AVFrame>, into muxer: SegmentedTSMuxer?) throws(MediaError) {
+        var timeBase = av_buffersink_get_time_base(graph!.sink)
+        if let encoder {
+            frame.pointee.pts = av_rescale_q(frame.pointee.pts, timeBase, encoder.pointer.pointee.time_base)
+            timeBase = encoder.pointer.pointee.time_base
+        }
         let first = firstOutputPTS ?? frame.pointee.pts
         firstOutputPTS = first
-        thumbnail.offer(frame, seconds: Double(frame.pointee.pts - first) * av_q2d(encoder.pointer.pointee.time_base))
+        thumbnail.offer(frame, seconds: Double(frame.pointee.pts - first) * av_q2d(timeBase))
+        framesOut += 1
+        guard let encoder, let muxer else { return }
         // Keyframes come from the GOP size alone, not from where the source had its own.
         frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
         try encoder.encode(frame, into: packet) { packet throws(MediaError) in try muxer.writeVideo(packet) }
-        framesEncoded += 1
     }
 
     private func makeGraph(for frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> FilterGraph {

@@ -1,5 +1,6 @@
 public enum Thumbnailer {
-    /// The upright, sRGB thumbnail of a still image as JPEG bytes (long edge ≤ 720, ≤ 100 KB).
+    /// The upright, sRGB thumbnail of a still image, or of a video's frame at 1 s, as JPEG bytes (long edge ≤ 720,
+    /// ≤ 100 KB).
     /// `orientation` is the EXIF orientation when the metadata stage found one; HEIF files ignore it,
     /// since their `irot`/`imir` properties already say how to turn the picture.
     public static func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> [UInt8] {
@@ -13,7 +14,7 @@ public enum Thumbnailer {
         case .dng, .cr2, .cr3, .nef, .arw, .orf, .rw2, .raf:
             image = try RawPreview.make(fileAt: path, format: format, orientation: orientation)
         case .mp4, .mov, .m4v, .threeGPP, .matroska, .webm, .avi, .mpegTS, .m2ts, .mpegPS:
-            throw MediaError(.thumbnail, .unsupportedFormat(format))
+            image = try VideoTranscoder.thumbnailFrame(fileAt: path)
         }
         return try ThumbnailEncoder.jpeg(from: image)
     }
