@@ -37,7 +37,6 @@ final class VideoPath {
         guard parameters.width > 0, parameters.height > 0 else {
             throw MediaError(.stream, .corrupt("the video stream has no frame size"))
         }
-        decoder = try openDecoder(for: stream, threads: 0)
 
         let rate = av_guess_frame_rate(format, stream, nil)
         let aspect = parameters.sample_aspect_ratio
@@ -46,6 +45,7 @@ final class VideoPath {
             pixelAspect: (Int(aspect.num), Int(aspect.den)),
             counterClockwiseDegrees: Self.displayRotation(of: stream),
             sourceFrameRate: rate.num > 0 && rate.den > 0 ? av_q2d(rate) : nil)
+        decoder = try openDecoder(for: stream, threads: 0, skipLoopFilter: geometry.skipsLoopFilter)
         encoder = if let preset { try Self.openEncoder(geometry: geometry, preset: preset) } else { nil }
     }
 
