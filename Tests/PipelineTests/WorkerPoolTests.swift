@@ -4,49 +4,46 @@ import Synchronization
 import Testing
 
 struct WorkerPoolTests {
-    struct Record { var load = 0, maxLoad = 0, order: [Int] = [], heavyRunning = 0, heavyOverlap = false }
+    struct Record { var load = 0, maxLoad = 0, order: [Int] = [], heaviestRunning = 0, heaviestOverlap = false }
+
+    /// Runs items 0..<weights.count through the pool, each for `duration(weight)` µs, recording the load.
+    func run(weights: [Int], workers: Int, capacity: Int, duration: (Int) -> UInt32) -> Record {
+        let record = Mutex(Record())
+        let heaviest = weights.max() ?? 0
+        let durations = weights.map(duration)
+        WorkerPool.run(Array(weights.indices), workers: workers, capacity: capacity, weight: { weights[$0] }) { index in
+            let weight = weights[index]
+            record.withLock { state in
+                state.load += weight
+                state.maxLoad = max(state.maxLoad, state.load)
+                state.order.append(index)
+                if weight == heaviest {
+                    state.heaviestRunning += 1
+                    if state.heaviestRunning > 1 { state.heaviestOverlap = true }
+                }
+            }
+            usleep(durations[index])
+            record.withLock { state in
+                state.load -= weight
+                if weight == heaviest { state.heaviestRunning -= 1 }
+            }
+        }
+        return record.withLock { $0 }
+    }
 
     @Test func everyItemRunsOnceAndTheWeightsRunningTogetherStayWithinTheCapacity() {
         // Two heavy videos first (largest first), then small ones and two medium ones.
         let weights = [8, 8, 0, 0, 3, 0, 0, 3, 0, 0]
-        let record = Mutex(Record())
-        WorkerPool.run(Array(weights.indices), workers: 3, capacity: 12, weight: { weights[$0] }) { index in
-            record.withLock { state in
-                state.load += weights[index]
-                state.maxLoad = max(state.maxLoad, state.load)
-                state.order.append(index)
-                if weights[index] == 8 {
-                    state.heavyRunning += 1
-                    if state.heavyRunning > 1 { state.heavyOverlap = true }
-                }
-            }
-            usleep(weights[index] == 8 ? 150_000 : 10_000)
-            record.withLock { state in
-                state.load -= weights[index]
-                if weights[index] == 8 { state.heavyRunning -= 1 }
-            }
-        }
-        let state = record.withLock { $0 }
+        let state = run(weights: weights, workers: 3, capacity: 12) { $0 == 8 ? 150_000 : 10_000 }
         #expect(state.order.sorted() == Array(weights.indices))
         #expect(state.maxLoad <= 12)
-        #expect(!state.heavyOverlap)
+        #expect(!state.heaviestOverlap)
         // While the first heavy item ran, the other workers went past the second one to the light items.
         #expect(state.order.firstIndex(of: 1)! > state.order.firstIndex(of: 2)!)
     }
 
     @Test func anItemHeavierThanTheCapacityRunsWithoutOtherWeight() {
-        let weights = [20, 5, 0, 5]
-        let record = Mutex(Record())
-        WorkerPool.run(Array(weights.indices), workers: 3, capacity: 10, weight: { weights[$0] }) { index in
-            record.withLock { state in
-                state.load += weights[index]
-                state.maxLoad = max(state.maxLoad, state.load)
-                state.order.append(index)
-            }
-            usleep(50_000)
-            record.withLock { $0.load -= weights[index] }
-        }
-        let state = record.withLock { $0 }
+        let state = run(weights: [20, 5, 0, 5], workers: 3, capacity: 10) { _ in 50_000 }
         #expect(state.order.sorted() == [0, 1, 2, 3])
         #expect(state.maxLoad == 20)
     }
