@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "keepsake", targets: ["keepsake"]),
+        // The media engine `keepsake worker` becomes: the only binary that maps libav, libheif and friends.
+        .executable(name: "keepsake-media", targets: ["keepsake-media"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,11 +36,16 @@ let package = Package(
 
         // Crypto: libsodium primitives; knows nothing of media. (Not named `Crypto`, which is swift-crypto's module.)
         .target(name: "KeepsakeCrypto", dependencies: ["CSodium"]),
-        // Media: sniffing, metadata, thumbnails, streams; knows nothing of keys.
-        .target(name: "Media", dependencies: ["CFFmpeg", "CExif", "CHeif", "CJPEG", "CLCMS2"]),
+        // MediaTypes: what the rest of the program knows of media without decoding any: formats and sniffing, metadata
+        // values, Live Photo pairing, stream options, the `MediaWork` interface. Pure Swift, no C library.
+        .target(name: "MediaTypes"),
+        // Media: metadata, thumbnails, streams with the C libraries; knows nothing of keys. Linked by `keepsake-media` only.
+        .target(name: "Media", dependencies: ["MediaTypes", "CFFmpeg", "CExif", "CHeif", "CJPEG", "CLCMS2"]),
+        // MediaWorker: the media work in `keepsake worker` child processes: the framed pipe protocol, both of its ends.
+        .target(name: "MediaWorker", dependencies: ["MediaTypes", .product(name: "Logging", package: "swift-log")]),
         // Store: object backends, the library's keys and its index.
         .target(name: "Store", dependencies: [
-            "KeepsakeCrypto",
+            "KeepsakeCrypto", "MediaTypes",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -47,32 +54,35 @@ let package = Package(
         ]),
         // Pipeline: discovery, the worker pool and the per-file job.
         .target(name: "Pipeline", dependencies: [
-            "Media", "KeepsakeCrypto", "Store",
+            "MediaTypes", "KeepsakeCrypto", "Store",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "Media"]),
+        .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "MediaTypes"]),
         .target(name: "Daemon", dependencies: [
-            "Pipeline", "Store", "Media",
+            "Pipeline", "Store", "MediaTypes", "MediaWorker",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The thin command-line front end.
+        // The thin command-line front end. It links no media library: its process holds the keys, and the Argon2id
+        // unlock's 256 MiB plus libav's ~45 MB of mapped libraries would not fit in 300 MB.
         .executableTarget(name: "keepsake", dependencies: [
-            "Pipeline", "Store", "Export", "Daemon", "Media", "KeepsakeCrypto",
+            "Pipeline", "Store", "Export", "Daemon", "MediaTypes", "MediaWorker", "KeepsakeCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        .executableTarget(name: "keepsake-media", dependencies: ["Media", "MediaWorker"]),
+
         // Shared by the test targets: where the corpus is, temp folders, running oracle tools.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KeepsakeCryptoTests", dependencies: ["KeepsakeCrypto", "TestSupport"]),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "MediaTypes", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "KeepsakeCrypto", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Media", "KeepsakeCrypto", "TestSupport"]),
-        .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "Media", "TestSupport"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Pipeline", "Store", "Media"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "TestSupport"]),
+        .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes"]),
         // Runs the built `keepsake` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
     ]
@@ -84,7 +94,7 @@ if ProcessInfo.processInfo.environment["KEEPSAKE_BENCHMARKS"] != nil {
     package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]))
     package.targets.append(.executableTarget(
         name: "KeepsakeBenchmarks",
-        dependencies: ["Media", "KeepsakeCrypto", "Store", "Pipeline", .product(name: "Benchmark", package: "benchmark"),
+        dependencies: ["Media", "MediaTypes", "KeepsakeCrypto", "Store", "Pipeline", .product(name: "Benchmark", package: "benchmark"),
                        .product(name: "Logging", package: "swift-log")],
         path: "Benchmarks/KeepsakeBenchmarks",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))

@@ -1,15 +1,17 @@
 import Benchmark
 import Foundation
+import Media
 import Pipeline
 import Store
 
 private let passphrase = "benchmark"
 
+/// The pipeline with the media work in this process, so that the allocations counted are all of it; the
+/// `keepsake` binary (worker processes included) is timed end to end by `../shared/bench/compare.sh`.
 private func ingest(_ roots: [String], into library: Library, rehash: Bool = false) throws -> IngestSummary {
     let (files, skips) = Ingest.discover(roots)
-    return try Ingest.run(files: files, skips: skips, library: library,
-                          options: IngestOptions(jobs: ProcessInfo.processInfo.activeProcessorCount, rehash: rehash),
-                          observer: SilentObserver())
+    let options = IngestOptions(jobs: ProcessInfo.processInfo.activeProcessorCount, rehash: rehash, mediaWork: InProcessMediaWork())
+    return try Ingest.run(files: files, skips: skips, library: library, options: options, observer: SilentObserver())
 }
 
 private struct SilentObserver: IngestObserver {

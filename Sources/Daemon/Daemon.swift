@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import Media
+import MediaTypes
+import MediaWorker
 import Pipeline
 import Store
 import Synchronization

@@ -1,5 +1,5 @@
 import Foundation
-import Media
+import MediaTypes
 
 /// What a sidecar needs from an item's metadata JSON. Decoding only these keys keeps export working whatever
 /// else `MediaMetadata` comes to hold.

@@ -1,3 +1,5 @@
+import MediaTypes
+
 /// A media stage that failed for one file, and why. The original is stored regardless.
 public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Stage: String, Sendable, Codable { case metadata, thumbnail, stream }

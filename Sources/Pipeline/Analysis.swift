@@ -1,5 +1,5 @@
 import Foundation
-import Media
+import MediaTypes
 import Store
 #if canImport(Glibc)
 import Glibc

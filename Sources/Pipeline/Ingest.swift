@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Media
+import MediaTypes
 import Store
 import Synchronization
 

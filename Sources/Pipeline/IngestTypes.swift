@@ -1,4 +1,4 @@
-import Media
+import MediaTypes
 import Store
 
 /// How `ingest` runs.
@@ -20,10 +20,10 @@ public struct IngestOptions: Sendable {
     public var rehash: Bool
     /// How videos' streams are encoded; nil: no streams (a video's thumbnail then comes from decoding its first second).
     public var stream: StreamOptions?
-    /// How much memory the videos being transcoded at once may hold, by `VideoTranscoder.estimatedMemory`: two 1080p
+    /// How much memory the videos being transcoded at once may hold, by `StreamOptions.estimatedMemory`: two 1080p
     /// or 1440p videos fit, a 4K one goes alone (the other workers take photos meanwhile), whatever `jobs` is.
     public var streamMemoryBudget = 320 << 20
-    /// Who parses and decodes the files: this process (`ingest`) or worker processes (the daemon).
+    /// Who parses and decodes the files: `keepsake worker` processes (`OutOfProcessMediaWork`), or this process.
     public var mediaWork: any MediaWork
     /// How long to wait for another process (the daemon) to release the library's writer lock.
     public var lockWait: Duration
@@ -31,7 +31,7 @@ public struct IngestOptions: Sendable {
     public var isCancelled: @Sendable () -> Bool
 
     public init(albumMode: AlbumMode = .none, jobs: Int, reuploadDeleted: Bool = false, rehash: Bool = false,
-                stream: StreamOptions? = StreamOptions(), mediaWork: any MediaWork = InProcessMediaWork(),
+                stream: StreamOptions? = StreamOptions(), mediaWork: any MediaWork,
                 lockWait: Duration = .zero, isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.albumMode = albumMode
         self.jobs = max(1, jobs)

@@ -1,6 +1,6 @@
 import Foundation
 import KeepsakeCrypto
-import Media
+import MediaTypes
 import Store
 
 /// What the encrypted metadata object of an item holds: enough to rebuild the item's index entry from the store.

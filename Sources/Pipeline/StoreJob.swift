@@ -1,6 +1,6 @@
 import Foundation
 import KeepsakeCrypto
-import Media
+import MediaTypes
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -18,9 +18,9 @@ struct IngestUnit: Sendable {
     var streamMemory: Int {
         guard let video else { return 0 }
         guard let width = video.metadata?.width, let height = video.metadata?.height, width > 0, height > 0 else {
-            return VideoTranscoder.estimatedMemory(width: 3840, height: 2160)
+            return StreamOptions.estimatedMemory(width: 3840, height: 2160)
         }
-        return VideoTranscoder.estimatedMemory(width: width, height: height)
+        return StreamOptions.estimatedMemory(width: width, height: height)
     }
 }
 

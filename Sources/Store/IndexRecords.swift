@@ -63,16 +63,6 @@ public struct OriginalRecord: Codable, Sendable, FetchableRecord, PersistableRec
     }
 }
 
-/// A derived medium that was not produced for an item, and why.
-public struct StageProblem: Codable, Sendable, Equatable {
-    public var stage: String
-    public var reason: String
-    public init(stage: String, reason: String) {
-        self.stage = stage
-        self.reason = reason
-    }
-}
-
 /// A file that could not be ingested in the latest run that saw it (`keepsake status`).
 public struct FailedFileRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "failedFiles"

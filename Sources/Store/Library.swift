@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KeepsakeCrypto
+import MediaTypes
 import Synchronization
 #if canImport(Glibc)
 import Glibc

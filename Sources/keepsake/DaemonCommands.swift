@@ -16,39 +16,28 @@ struct DaemonCommand: ParsableCommand {
 
     @OptionGroup var work: WorkOptions
 
-    @Option(help: "Seconds a media worker may take on a file (plus one per MiB) before it counts as hung and is killed.")
-    var workerTimeout = 60
-
-    func validate() throws {
-        if workerTimeout < 1 { throw ValidationError("--worker-timeout must be at least 1") }
-    }
-
     func run() throws {
+        _ = try Executables.mediaEngine()
         let library = try libraryOptions.open()
         signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the daemon's death
         let stop = StopSignal()
-        var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream, workerExecutable: try ownExecutable())
-        configuration.workerTimeoutFloor = .seconds(workerTimeout)
+        var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream, workerExecutable: try Executables.keepsake())
+        configuration.workerTimeoutFloor = .seconds(work.workerTimeout)
         try Daemon(library: library, configuration: configuration, shouldStop: { stop.isSet }).run()
-    }
-
-    private func ownExecutable() throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { throw UsageError(message: "cannot find the keepsake binary to start workers: \(String(cString: strerror(errno)))") }
-        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "The media worker the daemon starts (framed requests on stdin, answers on stdout); not for people.")
+        abstract: "The media worker that ingest and the daemon start (framed requests on stdin, answers on stdout); not for people.",
+        discussion: "It becomes the keepsake-media binary beside keepsake, the only one that maps the media libraries.")
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
-        signal(SIGINT, SIG_IGN)  // Ctrl-C reaches the whole process group: the daemon decides when its workers end
-        try WorkerServer.run()
+        let engine = try Executables.mediaEngine()
+        var arguments: [UnsafeMutablePointer<CChar>?] = [strdup(engine), nil]
+        execv(engine, &arguments)
+        throw UsageError(message: "cannot start the media engine \(engine): \(String(cString: strerror(errno)))")
     }
 }
 

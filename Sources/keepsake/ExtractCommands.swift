@@ -3,7 +3,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Media
+import MediaTypes
 import Store
 
 struct ThumbCommand: ParsableCommand {
@@ -32,7 +32,7 @@ struct StreamCommand: ParsableCommand {
     @Argument(help: "The item id (from `keepsake ls`).")
     var id: String
 
-    @Option(help: "The folder to write playlist.m3u8 and \(VideoTranscoder.segmentFileName) into.")
+    @Option(help: "The folder to write playlist.m3u8 and \(StreamOptions.segmentFileName) into.")
     var to: String
 
     @OptionGroup var libraryOptions: LibraryOptions
@@ -43,7 +43,7 @@ struct StreamCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: to, withIntermediateDirectories: true)
         try writeDecrypted(library: library, itemId: id, object: playlist, to: to + "/playlist.m3u8")
         // The segments stay AES-128 encrypted as HLS expects; the playlist carries their key.
-        try writeAtomically(to: to + "/" + VideoTranscoder.segmentFileName) { sink in
+        try writeAtomically(to: to + "/" + StreamOptions.segmentFileName) { sink in
             try library.store.read(ObjectName(stream), range: nil, into: sink)
         }
     }

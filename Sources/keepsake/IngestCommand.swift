@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MediaWorker
 import Pipeline
 import Store
 
@@ -43,11 +44,16 @@ struct IngestCommand: ParsableCommand {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             throw UsageError(message: "\(path): no such file or folder")
         }
+        _ = try Executables.mediaEngine()
         let library = try libraryOptions.open(create: true)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
+        // Started when the first file needs them, after the unlock: the workers never overlap its 256 MiB.
+        let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(work.workerTimeout),
+                                              shouldStop: { false })
+        defer { mediaWork.shutDown() }
         let options = IngestOptions(albumMode: albumMode, jobs: work.jobCount,
                                     reuploadDeleted: reuploadDeleted, rehash: rehash, stream: work.stream,
-                                    lockWait: .seconds(lockTimeout))
+                                    mediaWork: mediaWork, lockWait: .seconds(lockTimeout))
         let (files, skips) = Ingest.discover(paths)
         let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
         progress.setTotal(files: files.count, bytes: files.reduce(0) { $0 + $1.size })

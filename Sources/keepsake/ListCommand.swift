@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Media
+import MediaTypes
 import Store
 
 struct ListCommand: ParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Media
+import MediaTypes
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -114,14 +114,40 @@ struct WorkOptions: ParsableArguments {
                                  + "it is unchanged at the next run, so it is not transcoded then."))
     var noStreams = false
 
+    @Option(help: "Seconds a media worker may take on a file (plus one per MiB) before it counts as hung and is killed.")
+    var workerTimeout = 60
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if workerTimeout < 1 { throw ValidationError("--worker-timeout must be at least 1") }
         let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
         if !presets.contains(videoPreset) { throw ValidationError("--video-preset must be one of \(presets.joined(separator: ", "))") }
     }
 
     var jobCount: Int { jobs ?? ProcessInfo.processInfo.activeProcessorCount }
     var stream: StreamOptions? { noStreams ? nil : StreamOptions(preset: videoPreset) }
+}
+
+/// Where this binary is, and the media engine installed beside it.
+enum Executables {
+    /// This process's binary, to start `keepsake worker` children with.
+    static func keepsake() throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { throw UsageError(message: "cannot find the keepsake binary to start workers: \(String(cString: strerror(errno)))") }
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `keepsake-media`, which `keepsake worker` becomes: it must lie beside `keepsake` (both are built and installed
+    /// together), so that a run never picks up another version's engine from the PATH.
+    static func mediaEngine() throws -> String {
+        let path = (try keepsake() as NSString).deletingLastPathComponent + "/keepsake-media"
+        guard access(path, X_OK) == 0 else {
+            throw UsageError(message: "the media engine \(path) is missing (\(String(cString: strerror(errno)))): "
+                                + "install keepsake-media beside keepsake; `swift build` makes both")
+        }
+        return path
+    }
 }
 
 /// The "failed:" block of a command's summary: each failure with its reason, or "none".

@@ -66,6 +66,49 @@ import TestSupport
         #expect(verify.stdoutText.contains("no problems found"))
     }
 
+    /// A planted fault in the media worker, and the reason the file then fails with.
+    static let workerFaults = [("KEEPSAKE_TEST_WORKER_ABORT_ON", "the media worker crashed: killed by signal \(SIGABRT) (SIGABRT)"),
+                               ("KEEPSAKE_TEST_WORKER_HANG_ON", "the media worker hung: no answer within 2 s; killed")]
+
+    /// The media work runs in `keepsake worker` processes: a decoder that crashes or hangs on a file costs that file,
+    /// which the next run takes again.
+    @Test(arguments: workerFaults)
+    func aWorkerThatCrashesOrHangsCostsOneFile(variable: String, reason: String) throws {
+        let base = try TestEnvironment.makeTempDirectory("keepsake-worker-fault")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let folder = base.appendingPathComponent("in").path, library = base.appendingPathComponent("lib").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let names = ["osxphotos__Pumkins1.jpg", "osxphotos__wedding.jpg", "osxphotos__Tulips.jpg"]
+        for name in names { try FileManager.default.copyItem(atPath: samples + "/cameras/" + name, toPath: folder + "/" + name) }
+        let bad = folder + "/osxphotos__wedding.jpg"
+
+        let faulty = try Keepsake.run(["ingest", folder, "--library", library, "--json", "--worker-timeout", "2"],
+                                      environment: [variable: "osxphotos__wedding.jpg"])
+        #expect(faulty.status == 1, "\(faulty.stderrText)")
+        let lines = faulty.stdoutText.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let failed = lines.filter { $0["status"] as? String == "failed" }
+        #expect(failed.map { $0["path"] as? String } == [bad])
+        #expect(failed.first?["reason"] as? String == reason)
+        #expect(lines.last?["images"] as? Int == 2 && lines.last?["failed"] as? Int == 1, "the run went on")
+        let status = try Keepsake.run(["status", "--library", library]).stdoutText
+        #expect(status.contains("\(bad): \(reason)"), "\(status)")
+
+        let again = try Keepsake.run(["ingest", folder, "--library", library, "--json"])
+        #expect(again.status == 0, "\(again.stderrText)")
+        #expect(try Keepsake.run(["ls", "--json", "--library", library]).stdoutText.split(separator: "\n").count == 3)
+    }
+
+    /// The process holding the keys maps no media library (their ~45 MB would not fit beside the Argon2id unlock's
+    /// 256 MiB in 300 MB); `keepsake worker` becomes `keepsake-media`, which does.
+    @Test func onlyTheMediaEngineLinksTheMediaLibraries() throws {
+        func libraries(_ binary: String) throws -> String { try runProcess("ldd", [binary]).stdoutText }
+        let media = ["libavcodec", "libavformat", "libheif", "libexif", "libjpeg", "liblcms2"]
+        let keepsake = try libraries(Keepsake.binary)
+        #expect(keepsake.contains("libsodium") && media.allSatisfy { !keepsake.contains($0) }, "\(keepsake)")
+        let engine = try libraries((Keepsake.binary as NSString).deletingLastPathComponent + "/keepsake-media")
+        #expect(media.allSatisfy { engine.contains($0) }, "\(engine)")
+    }
+
     @Test func theStoreHoldsNoPlaintext() throws {
         let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
         let result = try Keepsake.run(["ingest", samples, "--library", library, "--album", "Holiday in Tokyo"])

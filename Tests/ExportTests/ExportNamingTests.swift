@@ -1,5 +1,5 @@
 import Foundation
-import Media
+import MediaTypes
 import Testing
 @testable import Export
 

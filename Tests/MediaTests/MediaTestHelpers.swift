@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import MediaTypes
 import TestSupport
 
 /// Sniffs a file from its first `Sniffer.headerLength` bytes, as the pipeline does.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Media
+import MediaTypes
 import Testing
 import TestSupport
 

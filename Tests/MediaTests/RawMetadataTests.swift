@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import MediaTypes
 import Testing
 import TestSupport
 

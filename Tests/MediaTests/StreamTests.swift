@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 @testable import Media
+import MediaTypes
 import Testing
 import TestSupport
 
@@ -11,7 +12,7 @@ struct WrittenStream {
     let key: [UInt8]
     let iv: [UInt8]
     var playlist: URL { directory.appendingPathComponent("playlist.m3u8") }
-    var streamFile: URL { directory.appendingPathComponent(VideoTranscoder.segmentFileName) }
+    var streamFile: URL { directory.appendingPathComponent(StreamOptions.segmentFileName) }
 
     /// Options that let ffmpeg follow the playlist's `data:` key URI.
     static let playerOptions = ["-allowed_extensions", "ALL", "-protocol_whitelist", "file,data,crypto"]
@@ -175,7 +176,7 @@ struct StreamTests {
         #expect(ranges.last.map { $0.offset + $0.length } == size)
         #expect(ranges.allSatisfy { $0.length % 16 == 0 })
         #expect(lines.filter { $0.hasPrefix("#EXTINF:2.000000,") }.count >= 1)
-        #expect(lines.filter { $0 == VideoTranscoder.segmentFileName }.count == ranges.count)
+        #expect(lines.filter { $0 == StreamOptions.segmentFileName }.count == ranges.count)
         try? FileManager.default.removeItem(at: stream.directory)
     }
 

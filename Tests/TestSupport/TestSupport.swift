@@ -150,7 +150,7 @@ public final class MotoServer: Sendable {
         if checkingCredentials {
             server.environment = ProcessInfo.processInfo.environment.merging(["INITIAL_NO_AUTH_ACTION_COUNT": "0"]) { $1 }
         }
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         server.standardOutput = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
         server.standardError = server.standardOutput
         do { try server.run() } catch { throw MotoUnavailable(reason: "cannot start python3: \(error)") }
@@ -206,13 +206,17 @@ public struct MotoUnavailable: Error, CustomStringConvertible {
     public var description: String { "moto S3 server unavailable: \(reason)" }
 }
 
-/// The resident memory of one `keepsake` run: the kernel's peak for the whole run, and the largest of the samples
-/// taken (every 20 ms) after the library was unlocked, that is without the passphrase's Argon2id transient.
+/// The resident memory of one `keepsake` run: the kernel's peak of its largest process, and the resident sets of
+/// `keepsake` and its `keepsake worker` children added up, sampled every 20 ms: over the whole run, and after the
+/// library was unlocked, that is without the passphrase's Argon2id transient.
 public struct MemoryProfile: Sendable {
     public let result: ProcessResult
-    /// `/usr/bin/time`'s maximum resident set size, in KiB.
+    /// `/usr/bin/time`'s maximum resident set size, in KiB: the peak of `keepsake` or of one of its workers, whichever
+    /// is larger (the kernel's exact figure; the sums below are samples).
     public let peakKiB: Int
-    /// The largest resident set sampled after the "library unlocked" log line, in KiB (0 when none was sampled).
+    /// The largest sum over `keepsake` and its workers sampled during the run, in KiB.
+    public let treePeakKiB: Int
+    /// The largest such sum sampled after the "library unlocked" log line, in KiB (0 when none was sampled).
     public let afterUnlockPeakKiB: Int
     public let afterUnlockSamples: Int
 
@@ -245,15 +249,14 @@ public struct MemoryProfile: Sendable {
         try process.run()
         group.enter()
         DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        var afterUnlock: [Int] = []
-        var child: Int32?
+        var whole: [Int] = [], afterUnlock: [Int] = []
         while process.isRunning {
-            if child == nil {
-                let children = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children",
-                                           encoding: .utf8)
-                child = children?.split(separator: " ").first.flatMap { Int32($0) }
+            // The one child of /usr/bin/time is keepsake.
+            if let keepsake = children(of: process.processIdentifier).first {
+                let rss = ([keepsake] + descendants(of: keepsake)).compactMap(residentKiB(of:)).reduce(0, +)
+                whole.append(rss)
+                if unlocked.withLock({ $0 }) { afterUnlock.append(rss) }
             }
-            if let child, unlocked.withLock({ $0 }), let rss = residentKiB(of: child) { afterUnlock.append(rss) }
             usleep(20_000)
         }
         process.waitUntilExit()
@@ -263,7 +266,21 @@ public struct MemoryProfile: Sendable {
         let stderr = errData.withLock { $0 + rest }
         let peak = Int((try? String(contentsOfFile: timeFile, encoding: .utf8))?.split(separator: "\n").last ?? "") ?? 0
         return MemoryProfile(result: ProcessResult(status: process.terminationStatus, stdout: outData, stderr: stderr),
-                             peakKiB: peak, afterUnlockPeakKiB: afterUnlock.max() ?? 0, afterUnlockSamples: afterUnlock.count)
+                             peakKiB: peak, treePeakKiB: whole.max() ?? 0,
+                             afterUnlockPeakKiB: afterUnlock.max() ?? 0, afterUnlockSamples: afterUnlock.count)
+    }
+
+    /// The children of every thread of `pid` (a child is listed under the thread that started it).
+    private static func children(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0) }
+        }
+    }
+
+    private static func descendants(of pid: Int32) -> [Int32] {
+        children(of: pid).flatMap { [$0] + descendants(of: $0) }
     }
 
     private static func residentKiB(of pid: Int32) -> Int? {

@@ -1,3 +1,5 @@
+import MediaTypes
+
 /// The item structure of a HEIF/HEIC/AVIF file's `meta` box (ISO/IEC 23008-12), parsed by hand: libheif 1.15
 /// refuses some valid files (iPhone 15 Pro: "Metadata not correctly assigned to image"). The metadata stage
 /// reads the Exif/XMP items and the primary item's size and rotation from it, the thumbnail stage the HEVC

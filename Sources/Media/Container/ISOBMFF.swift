@@ -1,3 +1,5 @@
+import MediaTypes
+
 /// One ISO base media box (MP4, MOV, HEIF): where it starts and how long it says it is.
 struct BoxHeader: Equatable {
     let type: String

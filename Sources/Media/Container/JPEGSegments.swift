@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MediaTypes
 
 /// A JPEG's marker segments before the image data, walked through small bounded reads: the metadata stage
 /// takes EXIF, XMP and the frame size from them, the thumbnail stage the frame header and where the image ends.

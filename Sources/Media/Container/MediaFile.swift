@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MediaTypes
 
 /// A file opened for positioned reads (`pread`): every stage seeks to the headers, boxes, previews or tiles
 /// it needs and never reads more. The errors it throws carry the stage that opened it.

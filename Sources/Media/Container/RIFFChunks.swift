@@ -1,3 +1,5 @@
+import MediaTypes
+
 /// The chunks of a RIFF file (WebP), walked through small bounded reads: the metadata stage takes the size,
 /// EXIF and XMP from them, the thumbnail stage an animated WebP's first frame.
 enum RIFFChunks {

@@ -1,4 +1,5 @@
 import Foundation
+import MediaTypes
 
 /// Recording date and camera of AVCHD clips (MTS/M2TS), which camcorders keep in "MDPM" records of an
 /// H.264 SEI user-data message rather than in the container, so libavformat does not see them.

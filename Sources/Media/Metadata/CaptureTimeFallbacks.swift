@@ -1,4 +1,5 @@
 import Foundation
+import MediaTypes
 
 /// Where a capture time comes from when the file itself has none (SPEC 3): an XMP or Google Takeout sidecar,
 /// a date in the file name, then the file's modification time.

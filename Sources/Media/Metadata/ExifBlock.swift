@@ -1,4 +1,5 @@
 import CExif
+import MediaTypes
 
 /// The values SPEC 3 wants from one EXIF block, as the file states them (not yet validated).
 struct ExifFields: Equatable {

@@ -1,3 +1,5 @@
+import MediaTypes
+
 /// What the metadata stage needs from a HEIF/HEIC/AVIF file's item structure (`HEIFContainer`).
 struct HEIFSummary {
     /// Stored size of the primary item (`ispe`).

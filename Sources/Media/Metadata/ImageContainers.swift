@@ -1,3 +1,5 @@
+import MediaTypes
+
 /// What a still image's container holds for the metadata stage, found by walking its segments, chunks or boxes.
 struct ImageContainer {
     /// Stored pixel size, before any orientation is applied.

@@ -1,4 +1,5 @@
 import Foundation
+import MediaTypes
 
 public enum MetadataReader {
     /// Reads SPEC 3's metadata of the file at `path`, including the capture-time fallbacks (sidecar, file name, mtime).

@@ -1,4 +1,5 @@
 import Foundation
+import MediaTypes
 
 /// Finds the video embedded in an Android motion photo, and reports it only when its bytes are really there.
 enum MotionPhotoDetector {

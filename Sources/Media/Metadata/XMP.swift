@@ -1,4 +1,5 @@
 import Foundation
+import MediaTypes
 
 /// The few XMP properties the metadata stage reads, found by name in the packet's text (no XML parser:
 /// the packets are small and the properties flat).

@@ -1,4 +1,5 @@
 import CFFmpeg
+import MediaTypes
 
 /// One pass over one video file: demux, decode, filter, encode, mux, with the thumbnail picked on the way.
 final class TranscodeSession {

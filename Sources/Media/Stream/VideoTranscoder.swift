@@ -1,13 +1,8 @@
-/// Options of the HLS stream (SPEC 5).
-public struct StreamOptions: Sendable {
-    /// x264 preset, `veryfast` by default.
-    public var preset: String
-    public init(preset: String = "veryfast") { self.preset = preset }
-}
+import MediaTypes
 
 /// What one decode pass of a video produced.
 public struct TranscodeResult: Sendable {
-    /// The HLS playlist text (carrying the segment key as a `data:` URI) whose segments are byte ranges of `segmentFileName`.
+    /// The HLS playlist text (carrying the segment key as a `data:` URI) whose segments are byte ranges of `StreamOptions.segmentFileName`.
     public var playlist: String
     /// The frame at 1 s (0 s for shorter clips), upright, tone-mapped, long edge ≤ 720; nil when none could be decoded.
     public var thumbnailFrame: RGBImage?
@@ -18,9 +13,6 @@ public struct TranscodeResult: Sendable {
 }
 
 public enum VideoTranscoder {
-    /// The segment file's name as the playlist refers to it.
-    public static let segmentFileName = "stream.ts"
-
     /// Decodes the video once, encodes its 720p H.264/AAC HLS stream as one MPEG-TS with byte-range segments,
     /// each segment AES-128-CBC encrypted with `segmentKey` and `iv` (16 bytes each) and handed to `output` in order.
     ///
@@ -35,16 +27,9 @@ public enum VideoTranscoder {
             let cipher = try SegmentCipher(key: segmentKey, iv: iv, output: output)
             let session = try TranscodeSession(path: path, options: options, cipher: cipher)
             let (segments, thumbnail) = try session.run()
-            let playlist = HLSPlaylist.text(segments: segments, segmentFileName: segmentFileName, key: segmentKey, iv: iv)
+            let playlist = HLSPlaylist.text(segments: segments, segmentFileName: StreamOptions.segmentFileName, key: segmentKey, iv: iv)
             return TranscodeResult(playlist: playlist, thumbnailFrame: thumbnail)
         }
-    }
-
-    /// About how much memory one transcode of a video with frames of `width` × `height` holds: the decoder's reference
-    /// and threading frames grow with the frame, x264's 720p encode does not (measured: about 150 MB for 1080p,
-    /// 215 MB for 4K).
-    public static func estimatedMemory(width: Int, height: Int) -> Int {
-        (128 << 20) + width * height * 12
     }
 
     /// The frame a stream's thumbnail would come from (1 s in, or the last before), decoding only up to it.

@@ -1,3 +1,5 @@
+import MediaTypes
+
 /// libavcodec 5.1's WebP decoder cannot read animated WebP, so the first frame's bitstream is
 /// rewrapped as a still WebP (its alpha, which the thumbnail drops anyway, left out).
 enum AnimatedWebP {

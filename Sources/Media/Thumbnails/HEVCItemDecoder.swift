@@ -1,4 +1,5 @@
 import CFFmpeg
+import MediaTypes
 
 /// Decodes a HEIF image item coded in HEVC (`hvc1`, or a `grid` of `hvc1` tiles) with libavcodec, reading
 /// each tile from the file by offset and stitching the tiles into one picture cropped to the grid's size.

@@ -1,4 +1,5 @@
 import CFFmpeg
+import MediaTypes
 
 /// Thumbnails of camera RAW files from the largest JPEG preview they embed: found through the TIFF IFDs
 /// (IFD chain and SubIFDs: JpgFromRaw/PreviewImage tags and JPEG-compressed strips) for DNG, CR2, NEF,

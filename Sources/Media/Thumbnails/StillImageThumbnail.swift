@@ -1,4 +1,5 @@
 import CFFmpeg
+import MediaTypes
 
 /// Thumbnails of single-picture files libavcodec decodes whole: JPEG (at reduced size), PNG, GIF, WebP, BMP, TIFF.
 enum StillImageThumbnail {

@@ -1,3 +1,5 @@
+import MediaTypes
+
 public enum Thumbnailer {
     /// The upright, sRGB thumbnail of a still image, or of a video's frame at 1 s, as JPEG bytes (long edge ≤ 720,
     /// ≤ 100 KB).

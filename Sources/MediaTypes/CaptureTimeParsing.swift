@@ -1,33 +1,33 @@
 import Foundation
 
 /// A calendar date and time of day as written in a file, before it is trusted.
-struct WallClock: Equatable {
-    var year, month, day, hour, minute, second: Int
+package struct WallClock: Equatable {
+    package var year, month, day, hour, minute, second: Int
     /// Fractional-second digits as written ("107" for .107), if any.
-    var fraction: String?
+    package var fraction: String?
 
     /// ISO 8601 without offset: `2020-01-01T12:34:56` or `2020-01-01T12:34:56.107`.
-    var iso8601: String {
+    package var iso8601: String {
         let base = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day, hour, minute, second)
         return fraction.map { base + "." + $0 } ?? base
     }
 
-    var isValid: Bool {
+    package var isValid: Bool {
         (1...12).contains(month) && (1...Self.daysIn(month: month, year: year)).contains(day)
             && (0...23).contains(hour) && (0...59).contains(minute) && (0...60).contains(second)
     }
 
     /// Seconds since 1970 when read as UTC.
-    var epochSeconds: Int {
+    package var epochSeconds: Int {
         CivilCalendar.days(year: year, month: month, day: day) * 86_400 + hour * 3_600 + minute * 60 + second
     }
 
-    init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, fraction: String? = nil) {
+    package init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, fraction: String? = nil) {
         (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
         self.fraction = fraction
     }
 
-    init(epochSeconds: Int) {
+    package init(epochSeconds: Int) {
         let days = epochSeconds.floorDivided(by: 86_400), rest = epochSeconds - days * 86_400
         let (y, m, d) = CivilCalendar.date(days: days)
         self.init(year: y, month: m, day: d, hour: rest / 3_600, minute: rest % 3_600 / 60, second: rest % 60)
@@ -44,11 +44,11 @@ struct WallClock: Equatable {
 
 /// Turns the date strings of EXIF, QuickTime, file names and sidecars into capture times, rejecting
 /// implausible ones (before 1990, or in the future).
-enum CaptureTimeParsing {
-    static let earliestYear = 1990
+package enum CaptureTimeParsing {
+    package static let earliestYear = 1990
 
     /// EXIF: DateTimeOriginal "YYYY:MM:DD HH:MM:SS", SubSecTimeOriginal digits, OffsetTimeOriginal "+HH:MM".
-    static func exif(_ dateTime: String, subSeconds: String?, offset: String?, now: Int) -> CaptureTime? {
+    package static func exif(_ dateTime: String, subSeconds: String?, offset: String?, now: Int) -> CaptureTime? {
         guard var clock = wallClock(dateTime) else { return nil }
         if clock.fraction == nil, let digits = subSeconds?.filter(\.isNumber), !digits.isEmpty { clock.fraction = digits }
         let offsetSeconds = offset.flatMap(parseOffset)
@@ -57,7 +57,7 @@ enum CaptureTimeParsing {
 
     /// ISO 8601-like strings of video containers: "2019-07-24T11:25:40+0300", "2016-05-31T17:01:35.000000Z",
     /// "2012-09-10 20:52:00". The offset is recorded only when the string states one ("Z" is UTC).
-    static func container(_ text: String, source: ValueSource, now: Int) -> CaptureTime? {
+    package static func container(_ text: String, source: ValueSource, now: Int) -> CaptureTime? {
         guard let clock = wallClock(text) else { return nil }
         let rest = text.dropFirst(19).drop { $0 == "." || $0.isNumber }
         let offsetSeconds = rest.isEmpty ? nil : parseOffset(String(rest))
@@ -68,11 +68,11 @@ enum CaptureTimeParsing {
     }
 
     /// An instant (seconds since 1970), recorded in UTC.
-    static func utc(epochSeconds: Int, source: ValueSource, now: Int) -> CaptureTime? {
+    package static func utc(epochSeconds: Int, source: ValueSource, now: Int) -> CaptureTime? {
         plausible(WallClock(epochSeconds: epochSeconds), 0, source: source, now: now)
     }
 
-    static func plausible(_ clock: WallClock, _ offsetSeconds: Int?, source: ValueSource, now: Int) -> CaptureTime? {
+    package static func plausible(_ clock: WallClock, _ offsetSeconds: Int?, source: ValueSource, now: Int) -> CaptureTime? {
         guard clock.isValid, clock.year >= earliestYear else { return nil }
         // Without an offset the local time may be up to 14 h ahead of UTC.
         let latest = now + (offsetSeconds == nil ? 14 * 3_600 : 0) + 60
@@ -81,7 +81,7 @@ enum CaptureTimeParsing {
     }
 
     /// "YYYY?MM?DD?HH?MM?SS[.fff]" with any single separators.
-    static func wallClock(_ text: String) -> WallClock? {
+    package static func wallClock(_ text: String) -> WallClock? {
         let chars = Array(text.utf8)
         guard chars.count >= 19 else { return nil }
         func number(_ start: Int, _ length: Int) -> Int? {
@@ -104,7 +104,7 @@ enum CaptureTimeParsing {
     }
 
     /// "Z", "+HH:MM", "-HHMM", "+HH" → seconds east of UTC; nil when not an offset.
-    static func parseOffset(_ text: String) -> Int? {
+    package static func parseOffset(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "Z" { return 0 }
         guard let sign = trimmed.first, sign == "+" || sign == "-" else { return nil }

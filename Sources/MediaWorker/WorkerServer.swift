@@ -1,23 +1,23 @@
 import Foundation
-import Media
-import Pipeline
-import Store
+import MediaTypes
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `keepsake worker`: answers the daemon's requests on stdin/stdout with the in-process media work, one at a time,
-/// until stdin closes. It holds no library and no key but a video's segment key.
+/// `keepsake worker` (the `keepsake-media` binary it becomes): answers requests on stdin/stdout with `work`, one at a
+/// time, until stdin closes. It holds no library and no key but a video's segment key.
 public enum WorkerServer {
     /// Tests plant faults: the worker aborts, or hangs, when asked to work on a file of this name.
     static let abortOnVariable = "KEEPSAKE_TEST_WORKER_ABORT_ON"
     static let hangOnVariable = "KEEPSAKE_TEST_WORKER_HANG_ON"
 
-    public static func run() throws {
+    public static func run(work: some MediaWork) throws {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGINT, SIG_IGN)  // Ctrl-C reaches the whole process group: the parent decides when its workers end
         let environment = ProcessInfo.processInfo.environment
         let abortOn = environment[abortOnVariable]
         let hangOn = environment[hangOnVariable]
-        try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: InProcessMediaWork()) { request in
+        try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: work) { request in
             let name = (request.path as NSString).lastPathComponent
             if name == abortOn { abort() }
             while name == hangOn { pause() }

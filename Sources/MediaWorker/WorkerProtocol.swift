@@ -1,13 +1,12 @@
 import Foundation
-import Media
-import Store
+import MediaTypes
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// The daemon and its `keepsake worker` children speak in frames over the worker's stdin and stdout:
+// A run (ingest, the daemon) and its `keepsake worker` children speak in frames over the worker's stdin and stdout:
 //   UInt32 big-endian length of the rest | UInt32 big-endian header length | JSON header | binary payload.
-// The daemon sends one `WorkerRequest` frame; the worker answers with any number of `streamBytes` frames and
+// The parent sends one `WorkerRequest` frame; the worker answers with any number of `streamBytes` frames and
 // then one final frame. Pipes only: no media, plaintext or encrypted, touches the disk on the way.
 
 /// One piece of media work for a worker.
@@ -138,13 +137,13 @@ enum WorkerAnswer {
     case notProduced(StageProblem)
 }
 
-/// The daemon's own sink for stream bytes failed: not the worker's fault.
+/// The parent's own sink for stream bytes failed: not the worker's fault.
 struct StreamSinkFailed: Error {
     var error: any Error
 }
 
 extension FrameChannel {
-    /// The daemon's side of one request: sends it, hands the stream bytes that come back to `streamBytes`, and
+    /// The parent's side of one request: sends it, hands the stream bytes that come back to `streamBytes`, and
     /// returns the final answer. `nextFrame` reads each frame (with the caller's deadline).
     func exchange(_ request: WorkerRequest, expecting kind: WorkerReply.Kind, nextFrame: () throws -> Frame,
                   streamBytes: (Data) throws -> Void) throws -> WorkerAnswer {

@@ -1,14 +1,12 @@
 import Foundation
-import Media
-import Pipeline
-import Store
+import MediaTypes
 import Testing
-@testable import Daemon
+@testable import MediaWorker
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The daemon–worker exchange over real pipes, with a stand-in for the media work (the real transcoder is not needed
+/// The parent–worker exchange over real pipes, with a stand-in for the media work (the real transcoder is not needed
 /// to prove that stream bytes, playlist, thumbnail and problems cross intact).
 @Suite struct WorkerProtocolTests {
     struct StandInWork: MediaWork {

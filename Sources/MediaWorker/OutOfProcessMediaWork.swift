@@ -1,8 +1,6 @@
 import Foundation
 import Logging
-import Media
-import Pipeline
-import Store
+import MediaTypes
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -65,28 +63,28 @@ private func signalName(_ number: Int32) -> String {
 
 /// The media work done by `keepsake worker` child processes, one request at a time each, so that a file that
 /// crashes or hangs a decoder costs that file only. A failed worker is discarded; the next request starts a new one.
-final class OutOfProcessMediaWork: MediaWork {
+public final class OutOfProcessMediaWork: MediaWork {
     private let executable: String
     private let timeoutFloor: Duration
     private let shouldStop: @Sendable () -> Bool
-    /// When the daemon was first seen stopping: work still running a grace period later is abandoned.
+    /// When the run was first seen stopping: work still running a grace period later is abandoned.
     private let stopSeen = Mutex<ContinuousClock.Instant?>(nil)
     private static let stopGrace: Duration = .seconds(3)
     private let idle = Mutex<[WorkerProcess]>([])
     private let failures = Mutex<[String: String]>([:])
     private static let logger = Logger(label: "keepsake.worker")
 
-    /// `executable` is the `keepsake` binary (the daemon's own); a request may take `timeoutFloor` plus a second
+    /// `executable` is the `keepsake` binary (the caller's own); a request may take `timeoutFloor` plus a second
     /// per MiB of the file before its worker counts as hung. Once `shouldStop` holds, requests still running after
     /// a grace period are abandoned, their workers killed.
-    init(executable: String, timeoutFloor: Duration, shouldStop: @escaping @Sendable () -> Bool) {
+    public init(executable: String, timeoutFloor: Duration, shouldStop: @escaping @Sendable () -> Bool) {
         self.executable = executable
         self.timeoutFloor = timeoutFloor
         self.shouldStop = shouldStop
     }
 
     /// The files that a worker crashed or hung on since the last call, with the reason.
-    func takeWorkerFailures() -> [String: String] {
+    public func takeWorkerFailures() -> [String: String] {
         failures.withLock { failures in
             defer { failures = [:] }
             return failures
@@ -94,7 +92,7 @@ final class OutOfProcessMediaWork: MediaWork {
     }
 
     /// Ends the idle workers.
-    func shutDown() {
+    public func shutDown() {
         for worker in idle.withLock({ workers in defer { workers = [] }; return workers }) { worker.stop() }
     }
 
@@ -104,18 +102,18 @@ final class OutOfProcessMediaWork: MediaWork {
         return timeoutFloor + .seconds(megabytes)
     }
 
-    func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
+    public func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
         let (reply, _) = try performTyped(WorkerRequest(operation: .metadata, path: path, format: format), expecting: .metadata)
         guard let metadata = reply.metadata else { throw .workerFailed("the media worker sent no metadata") }
         return metadata
     }
 
-    func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+    public func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
         let request = WorkerRequest(operation: .thumbnail, path: path, format: format, orientation: orientation)
         return Array(try performTyped(request, expecting: .thumbnail).1)
     }
 
-    func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+    public func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                        output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         let request = WorkerRequest(operation: .stream, path: path, format: format, preset: options.preset,
                                     segmentKey: Data(segmentKey), iv: Data(iv))
@@ -131,7 +129,7 @@ final class OutOfProcessMediaWork: MediaWork {
         }
     }
 
-    /// Waits for the worker's next frame, one second at a time so that a stopping daemon is noticed.
+    /// Waits for the worker's next frame, one second at a time so that a stopping run is noticed.
     private func awaitFrame(from worker: WorkerProcess, deadline: ContinuousClock.Instant) throws -> Frame {
         while true {
             do {
@@ -145,7 +143,7 @@ final class OutOfProcessMediaWork: MediaWork {
                 }
                 if ContinuousClock.now - since > Self.stopGrace {
                     worker.kill()
-                    throw MediaWorkError.workerFailed("abandoned: the daemon stopped; the file is taken again at its next start")
+                    throw MediaWorkError.workerFailed("abandoned: keepsake is stopping; the file is taken again at the next run")
                 }
             }
         }

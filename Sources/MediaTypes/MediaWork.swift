@@ -1,0 +1,52 @@
+/// A derived medium (metadata, thumbnail, stream) that was not produced for a file, and why.
+public struct StageProblem: Codable, Sendable, Equatable {
+    public var stage: String
+    public var reason: String
+    public init(stage: String, reason: String) {
+        self.stage = stage
+        self.reason = reason
+    }
+}
+
+/// Why media work on one file produced nothing.
+public enum MediaWorkError: Error, Sendable, CustomStringConvertible {
+    /// The file's bytes did not yield this stage; the original is stored regardless.
+    case notProduced(StageProblem)
+    /// The process doing the work died or hung on this file: the file fails.
+    case workerFailed(String)
+
+    public var description: String {
+        switch self {
+        case .notProduced(let problem): problem.reason
+        case .workerFailed(let why): why
+        }
+    }
+}
+
+/// What a video's decode pass produced besides the stream bytes.
+public struct StreamProduct: Sendable {
+    public var playlist: String
+    /// The thumbnail JPEG from the same pass, or why there is none.
+    public var thumbnail: [UInt8]?
+    public var thumbnailProblem: StageProblem?
+
+    public init(playlist: String, thumbnail: [UInt8]?, thumbnailProblem: StageProblem?) {
+        self.playlist = playlist
+        self.thumbnail = thumbnail
+        self.thumbnailProblem = thumbnailProblem
+    }
+}
+
+/// The media work of the pipeline (metadata, thumbnail, stream): everything that parses or decodes a file's
+/// bytes with C libraries. `Media.InProcessMediaWork` does it on the calling thread; `ingest` and the daemon have it
+/// done in `keepsake worker` child processes (`MediaWorker`), so that a hostile file crashes a worker and not the
+/// run, and so that the process holding the library's keys maps none of the media libraries. Keys other than the
+/// stream's segment key never reach it.
+public protocol MediaWork: Sendable {
+    func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata
+    func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8]
+    /// Transcodes the video, handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by
+    /// `output` are rethrown as they are.
+    func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+                output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
+}
