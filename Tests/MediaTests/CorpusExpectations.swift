@@ -1,6 +1,5 @@
 import Foundation
 import Media
-import MediaTypes
 import TestSupport
 
 /// One file's entry in the corpus's expected.json (exiftool's and ffprobe's view of it).
