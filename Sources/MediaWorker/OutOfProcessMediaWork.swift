@@ -74,8 +74,9 @@ public final class OutOfProcessMediaWork: MediaWork {
     private let failures = Mutex<[String: String]>([:])
     private static let logger = Logger(label: "keepsake.worker")
 
-    /// `executable` is the `keepsake` binary (the caller's own); a request may take `timeoutFloor` plus a second
-    /// per MiB of the file before its worker counts as hung. Once `shouldStop` holds, requests still running after
+    /// `executable` is the `keepsake` binary (the caller's own); a worker may go `timeoutFloor` plus a second per MiB
+    /// of the file without answering before it counts as hung (a stream's bytes are answers: a long video that keeps
+    /// producing them is never cut off). Once `shouldStop` holds, requests still running after
     /// a grace period are abandoned, their workers killed.
     public init(executable: String, timeoutFloor: Duration, shouldStop: @escaping @Sendable () -> Bool) {
         self.executable = executable
@@ -159,9 +160,8 @@ public final class OutOfProcessMediaWork: MediaWork {
         } catch {
             throw MediaWorkError.workerFailed("cannot start a media worker (\(executable) worker): \(error)")
         }
-        let deadline = ContinuousClock.now + timeout
         do {
-            let answer = try worker.channel.exchange(request, expecting: kind, nextFrame: { try awaitFrame(from: worker, deadline: deadline) },
+            let answer = try worker.channel.exchange(request, expecting: kind, nextFrame: { try awaitFrame(from: worker, deadline: .now + timeout) },
                                                      streamBytes: streamBytes)
             idle.withLock { $0.append(worker) }
             switch answer {

@@ -114,7 +114,7 @@ struct WorkOptions: ParsableArguments {
                                  + "it is unchanged at the next run, so it is not transcoded then."))
     var noStreams = false
 
-    @Option(help: "Seconds a media worker may take on a file (plus one per MiB) before it counts as hung and is killed.")
+    @Option(help: "Seconds a media worker may go without answering (plus one per MiB of the file) before it counts as hung and is killed.")
     var workerTimeout = 60
 
     func validate() throws {

@@ -30,7 +30,7 @@ import Glibc
         }
     }
 
-    /// A worker serving on a thread, and the daemon's end of its pipes.
+    /// A worker serving on a thread, and the parent's end of its pipes.
     final class Connection {
         let client: FrameChannel
         private var fds: [Int32] = []
@@ -57,7 +57,7 @@ import Glibc
             return (answer, streamed)
         }
 
-        /// Closes the daemon's end; the worker must then return.
+        /// Closes the parent's end; the worker must then return.
         func close() -> Bool {
             Glibc.close(fds[1])
             let returned = finished.wait(timeout: .now() + 10) == .success
@@ -105,5 +105,63 @@ import Glibc
         } catch FrameError.endOfFile {
         }
         close(fds[0])
+    }
+
+    /// A stand-in `keepsake` (Python) whose `worker` answers a stream request with `chunks` stream frames, the first
+    /// after `firstDelay` seconds and the others `gap` seconds apart.
+    private func slowWorker(firstDelay: Double, gap: Double, chunks: Int) throws -> String {
+        let script = """
+            #!/usr/bin/env python3
+            import json, struct, sys, time
+            source, sink = sys.stdin.buffer, sys.stdout.buffer
+            def send(header, payload=b""):
+                text = json.dumps(header).encode()
+                sink.write(struct.pack(">II", 4 + len(text) + len(payload), len(text)) + text + payload)
+                sink.flush()
+            while True:
+                lengths = source.read(8)
+                if len(lengths) < 8:
+                    break
+                source.read(struct.unpack(">II", lengths)[0] - 4)
+                time.sleep(\(firstDelay))
+                for index in range(\(chunks)):
+                    if index:
+                        time.sleep(\(gap))
+                    send({"kind": "streamBytes"}, b"segment!")
+                send({"kind": "stream", "playlist": "#EXTM3U"})
+            """
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-slow-worker-\(UUID().uuidString)").path
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+
+    /// The timeout is on silence, not on the whole answer: a long transcode that keeps sending segments is never cut
+    /// off, a worker silent for longer than the timeout is.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
+    func theTimeoutIsOnSilenceNotOnTheWholeAnswer() throws {
+        func stream(with executable: String) throws -> (StreamProduct, Int) {
+            let work = OutOfProcessMediaWork(executable: executable, timeoutFloor: .seconds(1), shouldStop: { false })
+            defer { work.shutDown() }
+            var received = 0
+            let product = try work.stream(fileAt: "/nonexistent/v.mov", format: .mov, options: StreamOptions(),
+                                          segmentKey: [UInt8](repeating: 1, count: 16), iv: [UInt8](repeating: 2, count: 16)) {
+                received += $0.count
+            }
+            return (product, received)
+        }
+        let busy = try slowWorker(firstDelay: 0.5, gap: 0.5, chunks: 6)
+        defer { unlink(busy) }
+        let (product, received) = try stream(with: busy)
+        #expect(product.playlist == "#EXTM3U" && received == 6 * 8, "3 s of answers, never 1 s of silence")
+
+        let silent = try slowWorker(firstDelay: 2, gap: 0, chunks: 1)
+        defer { unlink(silent) }
+        do {
+            _ = try stream(with: silent)
+            Issue.record("a worker silent for 2 s outlived a 1 s timeout")
+        } catch MediaWorkError.workerFailed(let reason) {
+            #expect(reason == "the media worker hung: no answer within 1 s; killed")
+        }
     }
 }
