@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import KeepsakeCrypto
 import Media
+import MediaTypes
 import Store
 
 /// 64 MiB of random bytes, hashed or sealed in the pipeline's 1 MiB read pieces.
