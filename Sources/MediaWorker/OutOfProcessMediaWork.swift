@@ -14,6 +14,7 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
     let channel: FrameChannel
 
     init(executable: String) throws {
+        signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the death of this process
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["worker"]
         var environment = ProcessInfo.processInfo.environment

@@ -19,7 +19,6 @@ struct DaemonCommand: ParsableCommand {
     func run() throws {
         _ = try Executables.mediaEngine()
         let library = try libraryOptions.open()
-        signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the daemon's death
         let stop = StopSignal()
         var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream, workerExecutable: try Executables.keepsake())
         configuration.workerTimeoutFloor = .seconds(work.workerTimeout)

@@ -108,8 +108,8 @@ import Glibc
     }
 
     /// A stand-in `keepsake` (Python) whose `worker` answers a stream request with `chunks` stream frames, the first
-    /// after `firstDelay` seconds and the others `gap` seconds apart.
-    private func slowWorker(firstDelay: Double, gap: Double, chunks: Int) throws -> String {
+    /// after `firstDelay` seconds and the others `gap` seconds apart, and exits after `answers` requests.
+    private func slowWorker(firstDelay: Double, gap: Double, chunks: Int, answers: Int = 1000) throws -> String {
         let script = """
             #!/usr/bin/env python3
             import json, struct, sys, time
@@ -118,7 +118,7 @@ import Glibc
                 text = json.dumps(header).encode()
                 sink.write(struct.pack(">II", 4 + len(text) + len(payload), len(text)) + text + payload)
                 sink.flush()
-            while True:
+            for _ in range(\(answers)):
                 lengths = source.read(8)
                 if len(lengths) < 8:
                     break
@@ -163,5 +163,23 @@ import Glibc
         } catch MediaWorkError.workerFailed(let reason) {
             #expect(reason == "the media worker hung: no answer within 1 s; killed")
         }
+    }
+
+    /// A worker that died while idle (say, the OOM killer's pick) fails the next request sent to it; writing to its
+    /// closed pipe must not kill this process with SIGPIPE.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
+    func aWorkerThatDiedWhileIdleFailsOneRequestNotTheProcess() throws {
+        let once = try slowWorker(firstDelay: 0, gap: 0, chunks: 1, answers: 1)
+        defer { unlink(once) }
+        let work = OutOfProcessMediaWork(executable: once, timeoutFloor: .seconds(5), shouldStop: { false })
+        defer { work.shutDown() }
+        func stream() throws -> StreamProduct {
+            try work.stream(fileAt: "/nonexistent/v.mov", format: .mov, options: StreamOptions(),
+                            segmentKey: [UInt8](repeating: 1, count: 16), iv: [UInt8](repeating: 2, count: 16)) { _ in }
+        }
+        #expect(try stream().playlist == "#EXTM3U")
+        usleep(300_000)  // the worker exits
+        #expect(throws: MediaWorkError.self) { try stream() }
+        #expect(try stream().playlist == "#EXTM3U", "the next request starts a fresh worker")
     }
 }
