@@ -25,15 +25,9 @@ public final class Daemon {
         /// At most this many files go through one run of the pipeline, so that a manual `ingest` gets the library
         /// between two runs even during a long rescan.
         public var maximumBatch = 500
-        /// The least time a worker may take on a file before it counts as hung (more for larger files).
-        public var workerTimeoutFloor: Duration = .seconds(60)
-        /// The `keepsake` binary, started as `keepsake worker`.
-        public var workerExecutable: String
-
-        public init(jobs: Int, stream: StreamOptions?, workerExecutable: String) {
+        public init(jobs: Int, stream: StreamOptions?) {
             self.jobs = jobs
             self.stream = stream
-            self.workerExecutable = workerExecutable
         }
     }
 
@@ -59,12 +53,13 @@ public final class Daemon {
     private static let logger = Logger(label: "keepsake.daemon")
     private static let maximumWorkerFailures = 2
 
-    public init(library: Library, configuration: Configuration, shouldStop: @escaping @Sendable () -> Bool) throws {
+    /// `mediaWork` should give up on its workers once `shouldStop` holds, as the daemon does on its files.
+    public init(library: Library, configuration: Configuration, mediaWork: OutOfProcessMediaWork,
+                shouldStop: @escaping @Sendable () -> Bool) throws {
         self.library = library
         self.configuration = configuration
         self.shouldStop = shouldStop
-        mediaWork = OutOfProcessMediaWork(executable: configuration.workerExecutable, timeoutFloor: configuration.workerTimeoutFloor,
-                                          shouldStop: shouldStop)
+        self.mediaWork = mediaWork
         board = DaemonStateBoard(library: library.path)
         watcher = try FolderWatcher()
     }

@@ -20,9 +20,9 @@ struct DaemonCommand: ParsableCommand {
         _ = try Executables.mediaEngine()
         let library = try libraryOptions.open()
         let stop = StopSignal()
-        var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream, workerExecutable: try Executables.keepsake())
-        configuration.workerTimeoutFloor = .seconds(work.workerTimeout)
-        try Daemon(library: library, configuration: configuration, shouldStop: { stop.isSet }).run()
+        let shouldStop = { @Sendable in stop.isSet }
+        try Daemon(library: library, configuration: Daemon.Configuration(jobs: work.jobCount, stream: work.stream),
+                   mediaWork: try work.mediaWork(shouldStop: shouldStop), shouldStop: shouldStop).run()
     }
 }
 

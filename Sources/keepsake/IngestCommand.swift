@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import MediaWorker
 import Pipeline
 import Store
 
@@ -48,8 +47,7 @@ struct IngestCommand: ParsableCommand {
         let library = try libraryOptions.open(create: true)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
         // Started when the first file needs them, after the unlock: the workers never overlap its 256 MiB.
-        let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(work.workerTimeout),
-                                              shouldStop: { false })
+        let mediaWork = try work.mediaWork(shouldStop: { false })
         defer { mediaWork.shutDown() }
         let options = IngestOptions(albumMode: albumMode, jobs: work.jobCount,
                                     reuploadDeleted: reuploadDeleted, rehash: rehash, stream: work.stream,

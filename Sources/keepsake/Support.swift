@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MediaTypes
+import MediaWorker
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -126,6 +127,11 @@ struct WorkOptions: ParsableArguments {
 
     var jobCount: Int { jobs ?? ProcessInfo.processInfo.activeProcessorCount }
     var stream: StreamOptions? { noStreams ? nil : StreamOptions(preset: videoPreset) }
+
+    /// The media work in `keepsake worker` children of this binary, which start when the first file needs one.
+    func mediaWork(shouldStop: @escaping @Sendable () -> Bool) throws -> OutOfProcessMediaWork {
+        OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout), shouldStop: shouldStop)
+    }
 }
 
 /// Where this binary is, and the media engine installed beside it.
