@@ -252,8 +252,9 @@ public struct MemoryProfile: Sendable {
         var whole: [Int] = [], afterUnlock: [Int] = []
         while process.isRunning {
             // The one child of /usr/bin/time is keepsake.
-            if let keepsake = children(of: process.processIdentifier).first {
-                let rss = ([keepsake] + descendants(of: keepsake)).compactMap(residentKiB(of:)).reduce(0, +)
+            // A keepsake that has exited but is not yet reaped has no resident set: that is no sample, not a 0.
+            if let keepsake = children(of: process.processIdentifier).first, let own = residentKiB(of: keepsake) {
+                let rss = own + descendants(of: keepsake).compactMap(residentKiB(of:)).reduce(0, +)
                 whole.append(rss)
                 if unlocked.withLock({ $0 }) { afterUnlock.append(rss) }
             }
