@@ -13,6 +13,8 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case encodeFailed(String)
         /// Nothing for this stage to work on (e.g. no video track).
         case nothingToProcess(String)
+        /// The stage would need more memory than it may take for one file.
+        case tooLarge(String)
         case io(String)
     }
 
@@ -31,6 +33,7 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .decodeFailed(let why): "\(stage): cannot decode: \(why)"
         case .encodeFailed(let why): "\(stage): cannot encode: \(why)"
         case .nothingToProcess(let why): "\(stage): \(why)"
+        case .tooLarge(let why): "\(stage): too large: \(why)"
         case .io(let why): "\(stage): \(why)"
         }
     }

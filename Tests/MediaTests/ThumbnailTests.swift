@@ -188,6 +188,44 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
             == Thumbnailer.thumbnail(fileAt: source, format: .jpeg, orientation: nil))
     }
 
+    /// A picture over `PictureBudget` is refused before anything of its size is read or allocated: a 65-byte PNG
+    /// whose header says 16000×16000 (768 MB of RGB), and a 300 MiB one (sparse: a small PNG, then a hole).
+    @Test func picturesOverTheMemoryBudgetAreRefusedNotAllocated() throws {
+        let folder = try TestEnvironment.makeTempDirectory("keepsake-budget")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func png(width: Int, height: Int) -> Data {
+            func be32(_ value: Int) -> [UInt8] { (0..<4).reversed().map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+            func crc32(_ bytes: [UInt8]) -> Int {
+                var crc: UInt32 = 0xFFFF_FFFF
+                for byte in bytes {
+                    crc ^= UInt32(byte)
+                    for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+                }
+                return Int(~crc)
+            }
+            func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+                be32(data.count) + Array(type.utf8) + data + be32(crc32(Array(type.utf8) + data))
+            }
+            let header = be32(width) + be32(height) + [8, 2, 0, 0, 0]  // 8-bit RGB
+            let emptyZlibStream: [UInt8] = [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]
+            return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header)
+                        + chunk("IDAT", emptyZlibStream) + chunk("IEND", []))
+        }
+        let bomb = folder.appendingPathComponent("bomb.png")
+        try png(width: 16000, height: 16000).write(to: bomb)
+        #expect(throws: MediaError(.thumbnail, .tooLarge("a 16000×16000 picture takes more than the 640 MiB one thumbnail may decode"))) {
+            try Thumbnailer.thumbnail(fileAt: bomb.path, format: .png, orientation: nil)
+        }
+        let huge = folder.appendingPathComponent("huge.png")
+        try png(width: 16, height: 16).write(to: huge)
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: 300 << 20)
+        try handle.close()
+        #expect(throws: MediaError(.thumbnail, .tooLarge("the picture's data is 300 MiB, more than the 256 MiB one thumbnail may read"))) {
+            try Thumbnailer.thumbnail(fileAt: huge.path, format: .png, orientation: nil)
+        }
+    }
+
     @Test func missingFileIsAnIOError() {
         #expect(throws: MediaError.self) {
             try Thumbnailer.thumbnail(fileAt: "/nonexistent/photo.jpg", format: .jpeg, orientation: nil)

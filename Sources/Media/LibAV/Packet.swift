@@ -31,9 +31,11 @@ final class Packet {
 }
 
 extension MediaFile {
-    /// `count` bytes at `offset`, as a packet ready for a decoder; throws when the file ends first.
+    /// `count` bytes at `offset`, as a packet ready for a decoder; throws when the file ends first, or when
+    /// `count` is over what one picture may take (`PictureBudget`).
     func packet(at offset: Int, count: Int) throws(MediaError) -> Packet {
         try checkRange(offset, count)
+        try PictureBudget.checkCompressed(count)
         let packet = try Packet(size: count, stage: stage)
         try fill(packet.bytes, from: offset)
         return packet

@@ -63,7 +63,9 @@ struct HEVCItemDecoder {
             throw corruptHEIF("item \(id) has no location inside the file")
         }
         if sources.count == 1, case .file(let offset, let count) = sources[0] { return try file.packet(at: offset, count: count) }
-        let packet = try Packet(size: sources.reduce(0) { $0 + $1.count }, stage: .thumbnail)
+        let size = sources.reduce(0) { $0 + $1.count }
+        try PictureBudget.checkCompressed(size)
+        let packet = try Packet(size: size, stage: .thumbnail)
         var written = 0
         for source in sources {
             let target = UnsafeMutableBufferPointer(rebasing: packet.bytes[written..<written + source.count])
@@ -113,8 +115,6 @@ struct GridLayout {
 
 /// The full-size picture grid tiles are copied into, in the tiles' own pixel format.
 struct Canvas {
-    /// Larger grids are refused rather than allocated (the biggest phone photos are about 200 MP).
-    static let maxPixels = 400_000_000
     let frame = Frame()
     let layout: GridLayout
     let tileWidth: Int
@@ -128,10 +128,11 @@ struct Canvas {
         format = AVPixelFormat(tile.pointer.pointee.format)
         // Tile sizes are below 2^31 each and a grid has at most 256×256 tiles, but the product may still wrap.
         let (tilePixels, tileOverflow) = tileWidth.multipliedReportingOverflow(by: tileHeight)
-        let (pixels, overflow) = tilePixels.multipliedReportingOverflow(by: layout.columns * layout.rows)
-        guard !tileOverflow, !overflow, pixels <= Self.maxPixels else {
+        let (_, overflow) = tilePixels.multipliedReportingOverflow(by: layout.columns * layout.rows)
+        guard !tileOverflow, !overflow else {
             throw corruptHEIF("grid of \(layout.columns)×\(layout.rows) tiles of \(tileWidth)×\(tileHeight) is too large")
         }
+        try PictureBudget.checkDecoded(width: tileWidth * layout.columns, height: tileHeight * layout.rows, format: format)
         guard layout.outputWidth <= tileWidth * layout.columns, layout.outputHeight <= tileHeight * layout.rows,
               layout.outputWidth > 0, layout.outputHeight > 0 else {
             throw corruptHEIF("grid output \(layout.outputWidth)×\(layout.outputHeight) exceeds its \(layout.columns)×\(layout.rows) tiles of \(tileWidth)×\(tileHeight)")

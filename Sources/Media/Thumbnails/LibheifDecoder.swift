@@ -16,6 +16,8 @@ enum LibheifDecoder {
         var handle: OpaquePointer?
         try check(heif_context_get_primary_image_handle(context, &handle))
         defer { heif_image_handle_release(handle) }
+        try PictureBudget.checkDecoded(width: Int(heif_image_handle_get_width(handle)),
+                                       height: Int(heif_image_handle_get_height(handle)), format: AV_PIX_FMT_RGB24)
 
         guard let options = heif_decoding_options_alloc() else { throw MediaError(.thumbnail, .decodeFailed("libheif: out of memory")) }
         defer { heif_decoding_options_free(options) }

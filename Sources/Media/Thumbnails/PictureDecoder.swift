@@ -23,7 +23,7 @@ final class PictureDecoder {
             context.pointee.lowres = min(lowres, Int32(codec.pointee.max_lowres))
             context.pointee.thread_count = threads
             if skipLoopFilter { context.pointee.skip_loop_filter = AVDISCARD_ALL }
-            if greyUntilDecoded { context.pointee.get_buffer2 = greyBuffer }
+            if greyUntilDecoded { context.pointee.get_buffer2 = greyBudgetedBuffer } else { context.pointee.get_buffer2 = budgetedBuffer }
         }, reason: MediaError.Reason.decodeFailed)
     }
 
@@ -34,7 +34,7 @@ final class PictureDecoder {
         while true {
             let status = avcodec_send_packet(context.pointer, packet?.pointer)
             guard status >= 0 || status == averrorEAGAIN || status == averrorEOF else {
-                throw MediaError(.thumbnail, .corrupt("\(context.codecName) refused the data: \(avErrorText(status))"))
+                throw failure(status, "refused the data")
             }
             while let frame = try receive() { try handle(frame) }
             if status != averrorEAGAIN { return }
@@ -45,10 +45,15 @@ final class PictureDecoder {
         let frame = Frame()
         let status = avcodec_receive_frame(context.pointer, frame.pointer)
         if status == averrorEAGAIN || status == averrorEOF { return nil }
-        guard status >= 0 else {
-            throw MediaError(.thumbnail, .corrupt("\(context.codecName) cannot decode the picture: \(avErrorText(status))"))
-        }
+        guard status >= 0 else { throw failure(status, "cannot decode the picture") }
         return frame
+    }
+
+    private func failure(_ status: Int32, _ what: String) -> MediaError {
+        if status == averrorOverBudget {
+            return PictureBudget.decodedTooLarge(width: Int(context.pointer.pointee.width), height: Int(context.pointer.pointee.height))
+        }
+        return MediaError(.thumbnail, .corrupt("\(context.codecName) \(what): \(avErrorText(status))"))
     }
 
     /// Decodes the single picture `packet` holds.
@@ -65,10 +70,22 @@ final class PictureDecoder {
     }
 }
 
-/// libavcodec's buffers, filled with 0x80: mid-grey in YUV, grey in RGB and grey formats.
-private func greyBuffer(_ context: UnsafeMutablePointer<AVCodecContext>?, _ frame: UnsafeMutablePointer<AVFrame>?,
-                        _ flags: Int32) -> Int32 {
-    let status = avcodec_default_get_buffer2(context, frame, flags)
+/// What `budgetedBuffer` answers for a picture over `PictureBudget.decodedBytes`, instead of allocating it.
+private let averrorOverBudget = cffmpeg_averror(EFBIG)
+
+/// libavcodec's buffers, for pictures within `PictureBudget`.
+private func budgetedBuffer(_ context: UnsafeMutablePointer<AVCodecContext>?, _ frame: UnsafeMutablePointer<AVFrame>?,
+                            _ flags: Int32) -> Int32 {
+    guard let frame else { return cffmpeg_averror(EINVAL) }
+    guard PictureBudget.fits(width: Int(frame.pointee.width), height: Int(frame.pointee.height),
+                             format: AVPixelFormat(frame.pointee.format)) else { return averrorOverBudget }
+    return avcodec_default_get_buffer2(context, frame, flags)
+}
+
+/// `budgetedBuffer`'s buffers, filled with 0x80: mid-grey in YUV, grey in RGB and grey formats.
+private func greyBudgetedBuffer(_ context: UnsafeMutablePointer<AVCodecContext>?, _ frame: UnsafeMutablePointer<AVFrame>?,
+                                _ flags: Int32) -> Int32 {
+    let status = budgetedBuffer(context, frame, flags)
     guard status >= 0, let frame else { return status }
     withUnsafeBytes(of: frame.pointee.buf) { buffers in
         for case let buffer? in buffers.bindMemory(to: UnsafeMutablePointer<AVBufferRef>?.self) {
