@@ -229,6 +229,33 @@ import Glibc
         #expect(daemon.logText.contains("quarantined"))
     }
 
+    /// When the kernel drops events (its queue is full), the daemon rescans, so a file whose events were lost is
+    /// still taken. The daemon is stopped (SIGSTOP) while files made and deleted beside it fill the queue.
+    @Test func whenTheKernelDropsEventsTheDaemonRescans() throws {
+        let (root, folder, library) = try makeWatch(mode: "single")
+        let daemon = try RunningDaemon(library: library, folder: root)
+        let first = folder.appendingPathComponent("first.jpg"), second = folder.appendingPathComponent("second.jpg")
+        try copy("cameras/osxphotos__Pumkins1.jpg", to: first)
+        try waitForListing(library) { $0.flatMap(paths).contains(first.path) }
+
+        #expect(kill(daemon.process.processIdentifier, SIGSTOP) == 0)
+        let queued = Int((try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 16384
+        // Three events each: created, closed after writing, deleted.
+        for index in 0..<(queued / 3 + 100) {
+            let noise = folder.appendingPathComponent("noise-\(index).txt").path
+            close(open(noise, O_WRONLY | O_CREAT, 0o600))
+            unlink(noise)
+        }
+        try copy("cameras/osxphotos__wedding.jpg", to: second)
+        #expect(kill(daemon.process.processIdentifier, SIGCONT) == 0)
+
+        let items = try waitForListing(library) { $0.flatMap(paths).contains(second.path) }
+        #expect(Set(items.flatMap(paths)) == [first.path, second.path], "\(daemon.logText)")
+        #expect(daemon.logText.contains("inotify dropped events; rescanning every watched folder"))
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test func sigtermWhileAWorkerIsBusyExitsWithinSecondsAndTheRestartFinishes() throws {
         let (root, folder, library) = try makeWatch(mode: "single")
         let tulips = folder.appendingPathComponent("tulips.jpg")
