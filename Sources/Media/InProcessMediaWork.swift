@@ -28,19 +28,25 @@ public struct InProcessMediaWork: MediaWork {
         }
         guard let frame = result.thumbnailFrame else {
             return StreamProduct(playlist: result.playlist, thumbnail: nil,
-                                 thumbnailProblem: StageProblem(stage: "thumbnail", reason: "thumbnail: no frame could be decoded"))
+                                 thumbnailProblem: StageProblem(MediaError(.thumbnail, .nothingToProcess("no frame could be decoded"))))
         }
         do {
             return StreamProduct(playlist: result.playlist, thumbnail: try ThumbnailEncoder.jpeg(from: frame), thumbnailProblem: nil)
         } catch {
             return StreamProduct(playlist: result.playlist, thumbnail: nil,
-                                 thumbnailProblem: StageProblem(stage: error.stage.rawValue, reason: error.description))
+                                 thumbnailProblem: StageProblem(error))
         }
+    }
+}
+
+extension StageProblem {
+    init(_ error: MediaError) {
+        self.init(stage: error.stage.rawValue, reason: error.description)
     }
 }
 
 extension MediaWorkError {
     init(_ error: MediaError) {
-        self = .notProduced(StageProblem(stage: error.stage.rawValue, reason: error.description))
+        self = .notProduced(StageProblem(error))
     }
 }
