@@ -195,11 +195,7 @@ import Glibc
         #expect(daemon.terminate() == 0)
     }
 
-    /// A planted fault in the worker, and what `status` says of it.
-    static let faults = [("KEEPSAKE_TEST_WORKER_ABORT_ON", "the media worker crashed: killed by signal \(SIGABRT) (SIGABRT)"),
-                         ("KEEPSAKE_TEST_WORKER_HANG_ON", "the media worker hung: no answer within 2 s; killed")]
-
-    @Test(arguments: faults)
+    @Test(arguments: IngestEndToEndTests.workerFaults)
     func aWorkerThatCrashesOrHangsCostsOneFileWhichIsQuarantined(variable: String, reason: String) throws {
         let (root, folder, library) = try makeWatch(mode: "single")
         for name in ["osxphotos__Pumkins1.jpg", "osxphotos__badimage.jpeg", "osxphotos__Tulips.jpg"] {

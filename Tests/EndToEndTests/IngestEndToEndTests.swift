@@ -66,7 +66,8 @@ import TestSupport
         #expect(verify.stdoutText.contains("no problems found"))
     }
 
-    /// A planted fault in the media worker, and the reason the file then fails with.
+    /// A planted fault in the media worker (with `--worker-timeout 2`), and the reason the file then fails with
+    /// (also what `status` says of it); the daemon's tests plant the same.
     static let workerFaults = [("KEEPSAKE_TEST_WORKER_ABORT_ON", "the media worker crashed: killed by signal \(SIGABRT) (SIGABRT)"),
                                ("KEEPSAKE_TEST_WORKER_HANG_ON", "the media worker hung: no answer within 2 s; killed")]
 

@@ -136,6 +136,16 @@ import Glibc
         return path
     }
 
+    /// Asks `work` for the stream of a file the stand-in never opens: what it produced, and how many bytes came back.
+    private func requestStream(from work: OutOfProcessMediaWork) throws -> (product: StreamProduct, received: Int) {
+        var received = 0
+        let product = try work.stream(fileAt: "/nonexistent/v.mov", format: .mov, options: StreamOptions(),
+                                      segmentKey: [UInt8](repeating: 1, count: 16), iv: [UInt8](repeating: 2, count: 16)) {
+            received += $0.count
+        }
+        return (product, received)
+    }
+
     /// The timeout is on silence, not on the whole answer: a long transcode that keeps sending segments is never cut
     /// off, a worker silent for longer than the timeout is.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
@@ -143,12 +153,7 @@ import Glibc
         func stream(with executable: String) throws -> (StreamProduct, Int) {
             let work = OutOfProcessMediaWork(executable: executable, timeoutFloor: .seconds(1), shouldStop: { false })
             defer { work.shutDown() }
-            var received = 0
-            let product = try work.stream(fileAt: "/nonexistent/v.mov", format: .mov, options: StreamOptions(),
-                                          segmentKey: [UInt8](repeating: 1, count: 16), iv: [UInt8](repeating: 2, count: 16)) {
-                received += $0.count
-            }
-            return (product, received)
+            return try requestStream(from: work)
         }
         let busy = try slowWorker(firstDelay: 0.5, gap: 0.5, chunks: 6)
         defer { unlink(busy) }
@@ -173,13 +178,9 @@ import Glibc
         defer { unlink(once) }
         let work = OutOfProcessMediaWork(executable: once, timeoutFloor: .seconds(5), shouldStop: { false })
         defer { work.shutDown() }
-        func stream() throws -> StreamProduct {
-            try work.stream(fileAt: "/nonexistent/v.mov", format: .mov, options: StreamOptions(),
-                            segmentKey: [UInt8](repeating: 1, count: 16), iv: [UInt8](repeating: 2, count: 16)) { _ in }
-        }
-        #expect(try stream().playlist == "#EXTM3U")
+        #expect(try requestStream(from: work).product.playlist == "#EXTM3U")
         usleep(300_000)  // the worker exits
-        #expect(throws: MediaWorkError.self) { try stream() }
-        #expect(try stream().playlist == "#EXTM3U", "the next request starts a fresh worker")
+        #expect(throws: MediaWorkError.self) { try requestStream(from: work) }
+        #expect(try requestStream(from: work).product.playlist == "#EXTM3U", "the next request starts a fresh worker")
     }
 }
