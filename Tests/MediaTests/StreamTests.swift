@@ -47,7 +47,8 @@ struct WrittenStream {
         try data.write(to: encrypted)
         let url = directory.appendingPathComponent("segment-\(index).ts")
         let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
-        let run = try runProcess("openssl", ["enc", "-d", "-aes-128-cbc", "-K", hex(key), "-iv", hex(iv),
+        let run = try runProcess("openssl", ["enc", "-d", "-aes-128-cbc", "-K", hex(key),
+                                             "-iv", hex(SegmentCipher.iv(forSegment: index, base: iv)),
                                              "-in", encrypted.path, "-out", url.path])
         #expect(run.status == 0, "segment \(index) does not decrypt: \(run.stderrText)")
         return url
@@ -161,11 +162,16 @@ struct StreamTests {
         guard let corpus = TestEnvironment.corpus, hasFFmpeg else { print("NOTE: no corpus or ffmpeg; skipped"); return }
         let stream = try WrittenStream.make(from: corpus.appendingPathComponent("metadata-extractor-images__with-gps.mov"))
         let lines = stream.result.playlist.split(separator: "\n").map(String.init)
-        let hexIV = stream.iv.map { String(format: "%02x", $0) }.joined()
         #expect(Array(lines.prefix(5)) == ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-TARGETDURATION:2",
                                            "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD"])
-        #expect(lines[5] == "#EXT-X-KEY:METHOD=AES-128,URI=\"data:text/plain;base64,"
-                + Data(stream.key).base64EncodedString() + "\",IV=0x\(hexIV)")
+        // Every segment has its own key line: the same key, its own IV.
+        let keyLines = lines.filter { $0.hasPrefix("#EXT-X-KEY:") }
+        #expect(keyLines == (0..<keyLines.count).map { index in
+            let hexIV = SegmentCipher.iv(forSegment: index, base: stream.iv).map { String(format: "%02x", $0) }.joined()
+            return "#EXT-X-KEY:METHOD=AES-128,URI=\"data:text/plain;base64," + Data(stream.key).base64EncodedString()
+                + "\",IV=0x\(hexIV)"
+        })
+        #expect(Set(keyLines).count == keyLines.count)
         #expect(lines.last == "#EXT-X-ENDLIST")
         // 4 s of video: two segments of 2 s, back to back, covering the whole encrypted file.
         let ranges = stream.byteRanges
@@ -177,7 +183,38 @@ struct StreamTests {
         #expect(ranges.allSatisfy { $0.length % 16 == 0 })
         #expect(lines.filter { $0.hasPrefix("#EXTINF:2.000000,") }.count >= 1)
         #expect(lines.filter { $0 == StreamOptions.segmentFileName }.count == ranges.count)
+        #expect(keyLines.count == ranges.count)
         try? FileManager.default.removeItem(at: stream.directory)
+    }
+
+    @Test func segmentsThatStartAlikeDoNotEncryptAlike() throws {
+        let key = [UInt8](repeating: 7, count: 16), base = [UInt8](repeating: 0xFF, count: 16)
+        var ciphertext: [UInt8] = []
+        let cipher = try SegmentCipher(key: key, iv: base) { ciphertext.append(contentsOf: $0) }
+        let plaintext = [UInt8](repeating: 0x47, count: 188)  // one TS packet, the same at the start of both segments
+        for _ in 0..<2 {
+            try plaintext.withUnsafeBytes { try cipher.write($0) }
+            try cipher.endSegment()
+        }
+        let length = ciphertext.count / 2
+        #expect(ciphertext.prefix(length) != ciphertext.suffix(length))
+        // The IVs: the base, then the base plus one in its low 64 bits (carrying across bytes, wrapping at 2^64).
+        #expect(SegmentCipher.iv(forSegment: 0, base: base) == base)
+        #expect(SegmentCipher.iv(forSegment: 1, base: base) == [UInt8](repeating: 0xFF, count: 8) + [UInt8](repeating: 0, count: 8))
+        #expect(SegmentCipher.iv(forSegment: 0x0102, base: [UInt8](repeating: 0, count: 16))
+                == [UInt8](repeating: 0, count: 14) + [1, 2])
+        // Each half decrypts to the plaintext with its own IV (openssl, the independent oracle).
+        let directory = try TestEnvironment.makeTempDirectory("keepsake-iv")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        for index in 0..<2 {
+            let file = directory.appendingPathComponent("segment-\(index)")
+            try Data(ciphertext[index * length..<(index + 1) * length]).write(to: file)
+            let run = try runProcess("openssl", ["enc", "-d", "-aes-128-cbc", "-K", hex(key),
+                                                 "-iv", hex(SegmentCipher.iv(forSegment: index, base: base)), "-in", file.path])
+            #expect(run.status == 0, "\(run.stderrText)")
+            #expect(Array(run.stdout) == plaintext)
+        }
     }
 
     @Test func damagedAndNonVideoInputsFailWithAReason() throws {

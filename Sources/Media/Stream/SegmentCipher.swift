@@ -1,13 +1,16 @@
 import CFFmpeg
 
 /// AES-128-CBC with PKCS#7 padding over a sequence of segments, as HLS `METHOD=AES-128` wants: every segment
-/// is encrypted on its own, starting from the same IV. Plaintext streams through in pieces of any size.
+/// is encrypted on its own, starting from its own IV (`iv(forSegment:base:)`), so that segments that start alike do
+/// not encrypt alike. Plaintext streams through in pieces of any size.
 final class SegmentCipher {
     static let blockSize = 16
 
     private let aes: OpaquePointer
-    private let iv: [UInt8]
+    private let baseIV: [UInt8]
     private var chainIV: [UInt8]
+    /// The segment being encrypted, counted from 0.
+    private var segment = 0
     /// Plaintext bytes short of a whole block, waiting for more.
     private var pending: [UInt8] = []
     private var scratch: [UInt8] = []
@@ -23,8 +26,8 @@ final class SegmentCipher {
         guard let aes = av_aes_alloc() else { throw MediaError(.stream, .encodeFailed("out of memory for AES")) }
         self.aes = aes
         av_aes_init(aes, key, 128, 0)
-        self.iv = iv
-        chainIV = iv
+        baseIV = iv
+        chainIV = Self.iv(forSegment: 0, base: iv)
         self.output = output
     }
 
@@ -45,13 +48,27 @@ final class SegmentCipher {
         pending.append(contentsOf: bytes.dropFirst(fromBytes))
     }
 
-    /// Pads and encrypts what remains of the current segment; the next one starts again from the IV.
+    /// The IV of segment `index`: `base` with `index` added to its low 64 bits (big-endian, wrapping), so every
+    /// segment of a stream has its own IV and the playlist names each.
+    static func iv(forSegment index: Int, base: [UInt8]) -> [UInt8] {
+        var iv = base
+        var carry = UInt64(index)
+        for position in stride(from: iv.count - 1, through: iv.count - 8, by: -1) where carry != 0 {
+            let sum = UInt64(iv[position]) + (carry & 0xFF)
+            iv[position] = UInt8(truncatingIfNeeded: sum)
+            carry = (carry >> 8) + (sum >> 8)
+        }
+        return iv
+    }
+
+    /// Pads and encrypts what remains of the current segment; the next one starts from its own IV.
     func endSegment() throws {
         let padding = Self.blockSize - pending.count
         pending.append(contentsOf: repeatElement(UInt8(padding), count: padding))
         try encrypt(pending)
         pending.removeAll(keepingCapacity: true)
-        chainIV = iv
+        segment += 1
+        chainIV = Self.iv(forSegment: segment, base: baseIV)
     }
 
     private func encrypt(_ plaintext: [UInt8]) throws {
