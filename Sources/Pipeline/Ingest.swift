@@ -68,6 +68,13 @@ public enum Ingest {
             finished.forEach(observer.finished)
         }
 
+        // What discovery could not read fails like any file, and is kept for `status` like every failure; what it
+        // skipped as not a regular file is kept too, under its own stage.
+        let unreadable = skips.unreadable.map { FileOutcome(path: $0.path, status: .failed, bytes: 0, reason: "cannot read: \($0.reason)") }
+        for outcome in unreadable { try? library.index.recordFailure(path: outcome.path, stage: "discover", reason: outcome.reason ?? "") }
+        for skip in skips.notRegular { try? library.index.recordFailure(path: skip.path, stage: FailedFileRecord.skippedStage, reason: skip.reason) }
+        report(unreadable)
+
         // Phase 1: type and metadata of every file, so that Live Photos can pair before anything is stored.
         let analysed = Mutex<[AnalysedFile]>([])
         let known = options.rehash ? [:] : try library.index.knownSourceFiles()
@@ -91,11 +98,7 @@ public enum Ingest {
             report(StoreJob(unit: unit, library: library, options: options, observer: observer).run())
         }
         var summary = IngestSummary()
-        let unreadable = skips.unreadable.map { FileOutcome(path: $0.path, status: .failed, bytes: 0, reason: "cannot read: \($0.reason)") }
-        // Kept for `status` like every other failure; what was skipped as not a regular file too, under its own stage.
-        for outcome in unreadable { try? library.index.recordFailure(path: outcome.path, stage: "discover", reason: outcome.reason ?? "") }
-        for skip in skips.notRegular { try? library.index.recordFailure(path: skip.path, stage: FailedFileRecord.skippedStage, reason: skip.reason) }
-        summary.outcomes = (outcomes.withLock { $0 } + unreadable).sorted { $0.path < $1.path }
+        summary.outcomes = outcomes.withLock { $0 }.sorted { $0.path < $1.path }
         summary.skipped = skips
         summary.orphansRemoved = orphans
         let elapsed = ContinuousClock.now - start

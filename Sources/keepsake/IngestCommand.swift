@@ -54,7 +54,7 @@ struct IngestCommand: ParsableCommand {
                                     mediaWork: mediaWork, lockWait: .seconds(lockTimeout))
         let (files, skips) = Ingest.discover(paths)
         let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
-        progress.setTotal(files: files.count, bytes: files.reduce(0) { $0 + $1.size })
+        progress.setTotal(files: files.count + skips.unreadable.count, bytes: files.reduce(0) { $0 + $1.size })
         let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
         progress.finish()
         if json { printJSONLine(SummaryJSON(summary)) } else { printSummary(summary, library: library.path) }
