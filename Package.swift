@@ -38,14 +38,16 @@ let package = Package(
         .target(name: "KeepsakeCrypto", dependencies: ["CSodium"]),
         // MediaTypes: what the rest of the program knows of media without decoding any: formats and sniffing, metadata
         // values, Live Photo pairing, stream options, the `MediaWork` interface. Pure Swift, no C library.
-        .target(name: "MediaTypes"),
+        .target(name: "MediaTypes", dependencies: ["FileSystem"]),
+        // FileSystem: POSIX file-system helpers: paths as the kernel's bytes, opening paths of any length.
+        .target(name: "FileSystem"),
         // Media: metadata, thumbnails, streams with the C libraries; knows nothing of keys. Linked by `keepsake-media` only.
-        .target(name: "Media", dependencies: ["MediaTypes", "CFFmpeg", "CExif", "CHeif", "CJPEG", "CLCMS2"]),
+        .target(name: "Media", dependencies: ["MediaTypes", "FileSystem", "CFFmpeg", "CExif", "CHeif", "CJPEG", "CLCMS2"]),
         // MediaWorker: the media work in `keepsake worker` child processes: the framed pipe protocol, both of its ends.
-        .target(name: "MediaWorker", dependencies: ["MediaTypes", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "MediaWorker", dependencies: ["MediaTypes", "FileSystem", .product(name: "Logging", package: "swift-log")]),
         // Store: object backends, the library's keys and its index.
         .target(name: "Store", dependencies: [
-            "KeepsakeCrypto", "MediaTypes",
+            "KeepsakeCrypto", "MediaTypes", "FileSystem",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -54,18 +56,18 @@ let package = Package(
         ]),
         // Pipeline: discovery, the worker pool and the per-file job.
         .target(name: "Pipeline", dependencies: [
-            "MediaTypes", "KeepsakeCrypto", "Store",
+            "MediaTypes", "KeepsakeCrypto", "Store", "FileSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "MediaTypes"]),
+        .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "MediaTypes", "FileSystem"]),
         .target(name: "Daemon", dependencies: [
-            "Pipeline", "Store", "MediaTypes", "MediaWorker",
+            "Pipeline", "Store", "MediaTypes", "MediaWorker", "FileSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The thin command-line front end. It links no media library: its process holds the keys, and the Argon2id
         // unlock's 256 MiB plus libav's ~45 MB of mapped libraries would not fit in 300 MB.
         .executableTarget(name: "keepsake", dependencies: [
-            "Pipeline", "Store", "Export", "Daemon", "MediaTypes", "MediaWorker", "KeepsakeCrypto",
+            "Pipeline", "Store", "Export", "Daemon", "MediaTypes", "MediaWorker", "KeepsakeCrypto", "FileSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -80,11 +82,11 @@ let package = Package(
             "Store", "KeepsakeCrypto", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "TestSupport"]),
-        .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "FileSystem"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
+        .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem"]),
         // Runs the built `keepsake` binary as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "FileSystem", "TestSupport"]),
     ]
 )
 

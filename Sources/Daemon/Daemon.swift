@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import Logging
 import MediaTypes
@@ -118,13 +119,13 @@ public final class Daemon {
         Self.logger.notice("watching \(watch.path) (\(watch.mode.rawValue))")
         for event in found { try handle(event) }
         let known = try library.index.sourceFiles(under: watch.path)
-        let gone = known.filter { isGone($0.path) }
+        let gone = known.filter { isGone($0.path.lossyText) }
         // An empty mount point looks like a folder whose files were all deleted: that is not taken for a deletion.
         guard !found.isEmpty || gone.count < known.count || known.isEmpty else {
             Self.logger.warning("\(watch.path): none of its \(known.count) known files is there; is a disk unmounted? Nothing leaves its album")
             return
         }
-        removed.formUnion(gone.map(\.path))
+        removed.formUnion(gone.map(\.path.lossyText))
     }
 
     private func handle(_ event: FolderEvent) throws {
@@ -136,7 +137,7 @@ public final class Daemon {
         case .removed(let path):
             settling.forget(path)
             ready = ready.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
-            let sources = try library.index.sourceFiles(under: path).map(\.path) + [path]
+            let sources = try library.index.sourceFiles(under: path).map(\.path.lossyText) + [path]
             removed.formUnion(sources)
         case .overflow:
             Self.logger.warning("inotify dropped events; rescanning every watched folder")
@@ -192,7 +193,7 @@ public final class Daemon {
     /// worker; nil when another process holds the library, so that the whole batch waits.
     private func ingest(_ paths: [String], from watch: WatchRecord) throws -> [String]? {
         let previousItems = Dictionary(uniqueKeysWithValues: try paths.compactMap { path in
-            try library.index.sourceFile(at: path).map { (path, $0.itemId) }
+            try library.index.sourceFile(at: BytePath(path)).map { (path, $0.itemId) }
         })
         let (files, skips) = Ingest.discover(paths.filter { access($0, F_OK) == 0 })
         let options = IngestOptions(albumMode: watch.albumMode, jobs: configuration.jobs, stream: configuration.stream,
@@ -208,7 +209,8 @@ public final class Daemon {
         var retry: [String] = []
         let workerFailures = mediaWork.takeWorkerFailures()
         // Workers killed along with the daemon (Ctrl-C, systemd) are not the files' fault.
-        for (path, reason) in shouldStop() ? [:] : workerFailures {
+        for (bytes, reason) in shouldStop() ? [:] : workerFailures {
+            let path = bytes.lossyText
             failureCounts[path, default: 0] += 1
             if failureCounts[path]! < Self.maximumWorkerFailures {
                 retry.append(path)
@@ -223,10 +225,11 @@ public final class Daemon {
             Self.logger.warning("\(path): quarantined: \(reason)")
         }
         for outcome in summary.outcomes where !outcome.isFailure {
-            failureCounts[outcome.path] = nil
+            let path = outcome.path.lossyText
+            failureCounts[path] = nil
             // The file's content changed: its earlier version leaves the album, as a deleted file would.
-            if let previous = previousItems[outcome.path], let current = outcome.itemId, previous != current {
-                replaced.append((outcome.path, previous))
+            if let previous = previousItems[path], let current = outcome.itemId, previous != current {
+                replaced.append((path, previous))
             }
         }
         return retry
@@ -249,7 +252,7 @@ public final class Daemon {
         }
         replaced = []
         for path in removed.sorted() where isGone(path) {
-            guard let watch = watch(of: path), let source = try library.index.sourceFile(at: path) else { continue }
+            guard let watch = watch(of: path), let source = try library.index.sourceFile(at: BytePath(path)) else { continue }
             try leaveAlbum(itemId: source.itemId, path: path, watch: watch, because: "gone from the folder")
             try library.index.forgetSourceFile(path: path)
         }
@@ -259,8 +262,8 @@ public final class Daemon {
     /// Takes `itemId` out of the album `path` put it in, unless another file of the same album still holds it.
     private func leaveAlbum(itemId: String, path: String, watch: WatchRecord, because reason: String) throws {
         let album = watch.albumName(for: path)
-        let stillThere = try library.index.sourceFiles(ofItem: itemId).contains { other in
-            other.path != path && self.watch(of: other.path)?.albumName(for: other.path) == album && !isGone(other.path)
+        let stillThere = try library.index.sourceFiles(ofItem: itemId).map(\.path.lossyText).contains { other in
+            other != path && self.watch(of: other)?.albumName(for: other) == album && !isGone(other)
         }
         if !stillThere, try library.moveOutOfAlbum(itemId: itemId, albumName: album) {
             Self.logger.notice("\(path): \(reason); its item \(itemId) left the album \(album)")

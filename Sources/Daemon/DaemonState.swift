@@ -95,7 +95,7 @@ final class DaemonStateBoard: IngestObserver {
 
     func started(_ file: DiscoveredFile) {
         update { state in
-            if !state.inFlight.contains(file.path) { state.inFlight.append(file.path) }
+            if !state.inFlight.contains(file.path.description) { state.inFlight.append(file.path.description) }
         }
     }
 
@@ -103,12 +103,12 @@ final class DaemonStateBoard: IngestObserver {
 
     func finished(_ outcome: FileOutcome) {
         update { state in
-            state.inFlight.removeAll { $0 == outcome.path }
+            state.inFlight.removeAll { $0 == outcome.path.description }
             if outcome.isFailure {
-                state.failed[outcome.path] = outcome.reason ?? "failed"
+                state.failed[outcome.path.description] = outcome.reason ?? "failed"
             } else {
                 state.done += 1
-                state.failed[outcome.path] = nil
+                state.failed[outcome.path.description] = nil
             }
         }
     }

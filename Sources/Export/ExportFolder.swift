@@ -90,7 +90,7 @@ struct ExportFolder: Sendable {
         if let index = position[file.key] { return Placement(relativePath: state.files[index].path, adopted: false) }
         let claimedHere = claimed[folder, default: []]
         var adopted = false
-        let name = try PortableName.firstFree(PortableName.sanitise(file.original.name, fallback: "unnamed"),
+        let name = try PortableName.firstFree(PortableName.sanitise(String(decoding: file.original.name.bytes, as: UTF8.self), fallback: "unnamed"),
                                               isFolder: false) { (candidate) throws(ExportError) -> Bool in
             if claimedHere.contains(PortableName.clashKey(candidate)) { return true }
             switch DurableFile.content(at: directory + "/" + candidate) {

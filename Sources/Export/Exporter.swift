@@ -170,7 +170,7 @@ public struct Exporter: Sendable {
     }
 
     private func sidecar(for file: PlannedFile, source: SidecarSource?) -> Data {
-        TakeoutSidecar(title: file.original.name, photoTaken: source?.captureTime?.instant,
+        TakeoutSidecar(title: String(decoding: file.original.name.bytes, as: UTF8.self), photoTaken: source?.captureTime?.instant,
                        creation: Instant(seconds: Int64(file.item.createdAt.timeIntervalSince1970)),
                        location: source?.location).encoded()
     }

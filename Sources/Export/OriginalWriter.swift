@@ -23,11 +23,11 @@ struct OriginalWriter {
                 progress(Int64(chunk.count))
             }
             guard total == original.size else {
-                throw ExportError.sizeMismatch(name: original.name, expected: original.size, actual: total)
+                throw ExportError.sizeMismatch(name: original.name.description, expected: original.size, actual: total)
             }
             let digest = hasher.finalize().hexString
             guard digest == original.blake2b else {
-                throw ExportError.checksumMismatch(name: original.name, expected: original.blake2b, actual: digest)
+                throw ExportError.checksumMismatch(name: original.name.description, expected: original.blake2b, actual: digest)
             }
             if let modified {
                 let time = timespec(tv_sec: Int(modified.seconds), tv_nsec: Int(modified.nanoseconds))

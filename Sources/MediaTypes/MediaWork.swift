@@ -1,3 +1,5 @@
+import FileSystem
+
 /// A derived medium (metadata, thumbnail, stream) that was not produced for a file, and why.
 public struct StageProblem: Codable, Sendable, Equatable {
     public var stage: String
@@ -43,10 +45,10 @@ public struct StreamProduct: Sendable {
 /// run, and so that the process holding the library's keys maps none of the media libraries. Keys other than the
 /// stream's segment key never reach it.
 public protocol MediaWork: Sendable {
-    func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata
-    func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8]
+    func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata
+    func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8]
     /// Transcodes the video, handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by
     /// `output` are rethrown as they are.
-    func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+    func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                 output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
 }

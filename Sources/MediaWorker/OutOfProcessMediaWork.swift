@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import Logging
 import MediaTypes
@@ -72,7 +73,7 @@ public final class OutOfProcessMediaWork: MediaWork {
     private let stopSeen = Mutex<ContinuousClock.Instant?>(nil)
     private static let stopGrace: Duration = .seconds(3)
     private let idle = Mutex<[WorkerProcess]>([])
-    private let failures = Mutex<[String: String]>([:])
+    private let failures = Mutex<[BytePath: String]>([:])
     private static let logger = Logger(label: "keepsake.worker")
 
     /// `executable` is the `keepsake` binary (the caller's own); a worker may go `timeoutFloor` plus a second per MiB
@@ -86,7 +87,7 @@ public final class OutOfProcessMediaWork: MediaWork {
     }
 
     /// The files that a worker crashed or hung on since the last call, with the reason.
-    public func takeWorkerFailures() -> [String: String] {
+    public func takeWorkerFailures() -> [BytePath: String] {
         failures.withLock { failures in
             defer { failures = [:] }
             return failures
@@ -98,24 +99,26 @@ public final class OutOfProcessMediaWork: MediaWork {
         for worker in idle.withLock({ workers in defer { workers = [] }; return workers }) { worker.stop() }
     }
 
-    private func timeout(forFileAt path: String) -> Duration {
+    private func timeout(forFileAt path: BytePath) -> Duration {
         var info = stat()
-        let megabytes = stat(path, &info) == 0 ? Int64(info.st_size) >> 20 : 0
+        let fd = try? PathOpener.open(path, flags: O_PATH)
+        defer { if let fd { close(fd) } }
+        let megabytes = fd.map { fstat($0, &info) } == 0 ? Int64(info.st_size) >> 20 : 0
         return timeoutFloor + .seconds(megabytes)
     }
 
-    public func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
+    public func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
         let (reply, _) = try performTyped(WorkerRequest(operation: .metadata, path: path, format: format), expecting: .metadata)
         guard let metadata = reply.metadata else { throw .workerFailed("the media worker sent no metadata") }
         return metadata
     }
 
-    public func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+    public func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
         let request = WorkerRequest(operation: .thumbnail, path: path, format: format, orientation: orientation)
         return Array(try performTyped(request, expecting: .thumbnail).1)
     }
 
-    public func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+    public func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                        output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         let request = WorkerRequest(operation: .stream, path: path, format: format, preset: options.preset,
                                     segmentKey: Data(segmentKey), iv: Data(iv))

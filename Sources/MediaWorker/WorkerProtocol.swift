@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import MediaTypes
 #if canImport(Glibc)
@@ -13,7 +14,8 @@ import Glibc
 struct WorkerRequest: Codable {
     enum Operation: String, Codable { case metadata, thumbnail, stream }
     var operation: Operation
-    var path: String
+    /// The file's exact bytes (a JSON string when they are UTF-8); the worker opens it with `PathOpener`.
+    var path: BytePath
     var format: MediaFormat
     var orientation: Int?
     var preset: String?

@@ -18,7 +18,7 @@ public enum WorkerServer {
         let abortOn = environment[abortOnVariable]
         let hangOn = environment[hangOnVariable]
         try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: work) { request in
-            let name = (request.path as NSString).lastPathComponent
+            let name = String(decoding: request.path.lastComponent.bytes, as: UTF8.self)
             if name == abortOn { abort() }
             while name == hangOn { pause() }
         }

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import MediaTypes
 import Store
@@ -30,7 +31,7 @@ struct AnalyseJob {
     let library: Library
     let options: IngestOptions
     /// What the index knew of source files when the run began (empty with `--rehash`).
-    let known: [String: LibraryIndex.KnownSourceFile]
+    let known: [BytePath: LibraryIndex.KnownSourceFile]
     let observer: any IngestObserver
 
     enum Result: Sendable {
@@ -57,8 +58,7 @@ struct AnalyseJob {
     }
 
     private func analyse() throws -> Result {
-        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw JobStop.failed("cannot open: \(String(cString: strerror(errno)))") }
+        let fd = try openSource(file.path)
         defer { close(fd) }
         let source = try sourceRecord(fd: fd, path: file.path)
         if source.size == 0 { throw JobStop.rejected("empty file") }
@@ -107,17 +107,24 @@ struct AnalyseJob {
     }
 }
 
+/// Opens a source file for reading by its exact bytes, whatever its length (`PathOpener`). O_NONBLOCK: a FIFO put
+/// in the place of the file since discovery must not block the run (it is refused by `sourceRecord`).
+func openSource(_ path: BytePath) throws -> Int32 {
+    do { return try PathOpener.open(path, flags: O_RDONLY | O_NONBLOCK) } catch { throw JobStop.failed("cannot open: \(error)") }
+}
+
 /// The identity of an open file, as the index records it for the fast path.
-func sourceRecord(fd: Int32, path: String) throws -> SourceFileRecord {
+func sourceRecord(fd: Int32, path: BytePath) throws -> SourceFileRecord {
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw JobStop.failed("cannot stat: \(String(cString: strerror(errno)))") }
+    guard info.st_mode & S_IFMT == S_IFREG else { throw JobStop.failed("no longer a regular file") }
     return SourceFileRecord(path: path, size: Int64(info.st_size),
                             mtimeNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
                             inode: Int64(info.st_ino), itemId: "")
 }
 
 extension FileOutcome {
-    init(path: String, _ commit: CommitOutcome, bytes: Int64) {
+    init(path: BytePath, _ commit: CommitOutcome, bytes: Int64) {
         let status: Status = switch commit {
         case .stored: .stored
         case .duplicate: .duplicate

@@ -1,86 +1,148 @@
+import FileSystem
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A file found under one of the folders given to `ingest`.
 public struct DiscoveredFile: Sendable, Hashable {
-    public var path: String
-    /// The name of the folder the file sits in (for `--album-per-folder`).
+    /// The path's exact bytes, which may not be UTF-8.
+    public var path: BytePath
+    /// The name of the folder the file sits in (for `--album-per-folder`), escaped as `BytePath` prints it.
     public var folderName: String
     public var size: Int64
 }
 
+/// A path the walk did not take, and why.
+public struct SkippedPath: Sendable, Equatable {
+    public var path: BytePath
+    public var reason: String
+}
+
 /// What the walk left out, and why, for the summary.
 public struct DiscoverySkips: Sendable {
-    public var hidden = 0, systemFiles = 0, sidecars = 0, symlinkLoops = 0, unreadable: [(path: String, reason: String)] = []
+    public var hidden = 0, systemFiles = 0, sidecars = 0
+    /// Skipped as not regular files: FIFOs, sockets, devices (or symlinks to them), and symlinks back to a folder
+    /// already walked. Nothing of the user's is lost by leaving them.
+    public var notRegular: [SkippedPath] = []
+    /// What could not be read: folders, dangling symlinks, symlinks that loop, entries `stat` refuses. Failures.
+    public var unreadable: [SkippedPath] = []
 }
 
 /// Walks folders recursively (SPEC 2, step 1): skips hidden entries, `.DS_Store`, `Thumbs.db`, `@eaDir`,
 /// and sidecars (`.xmp`, `.json`, read as metadata by the media stage); follows symlinks without looping.
+///
+/// Names are bytes (`BytePath`), and each folder is read through a descriptor relative to its parent's (`openat`,
+/// `fdopendir`, `fstatat`), so neither a name that is not UTF-8 nor a path over 4,096 bytes is lost on the way.
 public enum Discovery {
     static let systemNames: Set<String> = [".DS_Store", "Thumbs.db", "@eaDir", "desktop.ini", "@__thumb", ".thumbnails"]
     static let sidecarExtensions: Set<String> = ["xmp", "json", "aae"]
 
-    public static func walk(_ roots: [String]) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
-        var files: [DiscoveredFile] = []
-        var skips = DiscoverySkips()
-        var visited = Set<FileIdentity>()
+    public static func walk(_ roots: [BytePath]) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
+        var walk = Walk()
         for root in roots {
-            var info = stat()
-            guard stat(root, &info) == 0 else {
-                skips.unreadable.append((root, String(cString: strerror(errno))))
+            let trimmed = root.bytes.count > 1 && root.bytes.last == UInt8(ascii: "/") ? BytePath(bytes: root.bytes.dropLast()) : root
+            let fd: Int32
+            do { fd = try PathOpener.open(trimmed, flags: O_PATH) } catch {
+                walk.skips.unreadable.append(SkippedPath(path: trimmed, reason: "\(error)"))
                 continue
             }
-            let trimmed = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
-            if (info.st_mode & S_IFMT) == S_IFDIR {
-                walkDirectory(trimmed, info: info, into: &files, skips: &skips, visited: &visited)
-            } else {
-                files.append(DiscoveredFile(path: trimmed, folderName: folderName(of: trimmed), size: Int64(info.st_size)))
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0 else {
+                walk.skips.unreadable.append(SkippedPath(path: trimmed, reason: "\(Errno.current)"))
+                continue
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: walk.enter(fd, name: ArraySlice(".".utf8), path: trimmed, info: info)
+            case S_IFREG: walk.files.append(DiscoveredFile(path: trimmed, folderName: folderName(of: trimmed), size: Int64(info.st_size)))
+            default: walk.skips.notRegular.append(SkippedPath(path: trimmed, reason: notRegularReason(info.st_mode, viaSymlink: false)))
             }
         }
-        return (files, skips)
+        return (walk.files, walk.skips)
     }
 
     private struct FileIdentity: Hashable { var device: UInt64; var inode: UInt64 }
 
-    private static func walkDirectory(_ path: String, info: stat, into files: inout [DiscoveredFile],
-                                      skips: inout DiscoverySkips, visited: inout Set<FileIdentity>) {
-        guard visited.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else {
-            skips.symlinkLoops += 1
-            return
-        }
-        guard let dir = opendir(path) else {
-            skips.unreadable.append((path, String(cString: strerror(errno))))
-            return
-        }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) })
-        }
-        closedir(dir)
-        let leaf = path.split(separator: "/").last.map(String.init) ?? path
-        for name in names.sorted() where name != "." && name != ".." {
-            if systemNames.contains(name) { skips.systemFiles += 1; continue }
-            if name.hasPrefix(".") { skips.hidden += 1; continue }
-            let full = path == "/" ? "/" + name : path + "/" + name
-            var entryInfo = stat()
-            guard stat(full, &entryInfo) == 0 else {  // follows symlinks; a dangling one is reported
-                skips.unreadable.append((full, String(cString: strerror(errno))))
-                continue
+    private struct Walk {
+        var files: [DiscoveredFile] = []
+        var skips = DiscoverySkips()
+        var visited = Set<FileIdentity>()
+
+        /// Opens the folder `name` in `parent` and walks it, unless it was walked already (a symlink back up).
+        mutating func enter(_ parent: Int32, name: some Collection<UInt8>, path: BytePath, info: stat) {
+            guard visited.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else {
+                skips.notRegular.append(SkippedPath(path: path, reason: "symlink loop: a folder already walked"))
+                return
             }
-            switch entryInfo.st_mode & S_IFMT {
-            case S_IFDIR:
-                walkDirectory(full, info: entryInfo, into: &files, skips: &skips, visited: &visited)
-            case S_IFREG:
-                if isSidecar(name) {
-                    skips.sidecars += 1
+            let fd: Int32
+            do { fd = try PathOpener.openAt(parent, name, flags: O_RDONLY | O_DIRECTORY) } catch {
+                skips.unreadable.append(SkippedPath(path: path, reason: "cannot open folder: \(error)"))
+                return
+            }
+            guard let dir = fdopendir(fd) else {
+                skips.unreadable.append(SkippedPath(path: path, reason: "cannot open folder: \(Errno.current)"))
+                close(fd)
+                return
+            }
+            defer { closedir(dir) }
+            walkEntries(of: dir, path: path)
+        }
+
+        private mutating func walkEntries(of dir: OpaquePointer, path: BytePath) {
+            let folder = dirfd(dir)
+            var names: [[UInt8]] = []
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+                if name != Array(".".utf8) && name != Array("..".utf8) { names.append(name) }
+            }
+            let leaf = path.lastComponent.description
+            for name in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                let text = String(decoding: name, as: UTF8.self)  // only for the ASCII tests below
+                if systemNames.contains(text) { skips.systemFiles += 1; continue }
+                if name.first == UInt8(ascii: ".") { skips.hidden += 1; continue }
+                let full = path.appending(name)
+                var info = stat()
+                guard PathOpener.withCString(name, { fstatat(folder, $0, &info, 0) }) == 0 else {  // follows symlinks
+                    skips.unreadable.append(SkippedPath(path: full, reason: unreadableReason(Errno.current, folder: folder, name: name)))
                     continue
                 }
-                files.append(DiscoveredFile(path: full, folderName: leaf, size: Int64(entryInfo.st_size)))
-            default:
-                continue  // sockets, devices, fifos
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR:
+                    enter(folder, name: name, path: full, info: info)
+                case S_IFREG:
+                    if isSidecar(text) {
+                        skips.sidecars += 1
+                        continue
+                    }
+                    files.append(DiscoveredFile(path: full, folderName: leaf, size: Int64(info.st_size)))
+                default:
+                    let viaSymlink = isSymlink(folder: folder, name: name)
+                    skips.notRegular.append(SkippedPath(path: full, reason: notRegularReason(info.st_mode, viaSymlink: viaSymlink)))
+                }
             }
         }
+    }
+
+    private static func isSymlink(folder: Int32, name: [UInt8]) -> Bool {
+        var info = stat()
+        return PathOpener.withCString(name, { fstatat(folder, $0, &info, AT_SYMLINK_NOFOLLOW) }) == 0 && info.st_mode & S_IFMT == S_IFLNK
+    }
+
+    private static func unreadableReason(_ error: Errno, folder: Int32, name: [UInt8]) -> String {
+        if error.code == ELOOP { return "symlink loop: the link never reaches a file" }
+        if error.code == ENOENT, isSymlink(folder: folder, name: name) { return "dangling symlink: its target does not exist" }
+        return "\(error)"
+    }
+
+    private static func notRegularReason(_ mode: mode_t, viaSymlink: Bool) -> String {
+        let kind = switch mode & S_IFMT {
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        default: "not a file or folder"
+        }
+        return "not a regular file: " + (viaSymlink ? "a symlink to " : "") + kind
     }
 
     /// False for the names the walk leaves out (hidden, system folders and files), so a watcher can skip them too.
@@ -94,8 +156,8 @@ public enum Discovery {
         return sidecarExtensions.contains(ext.lowercased())
     }
 
-    static func folderName(of path: String) -> String {
-        let parts = path.split(separator: "/")
-        return parts.count >= 2 ? String(parts[parts.count - 2]) : "/"
+    static func folderName(of path: BytePath) -> String {
+        let parts = path.components
+        return parts.count >= 2 ? BytePath(bytes: parts[parts.count - 2]).description : "/"
     }
 }

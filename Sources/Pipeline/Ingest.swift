@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import Logging
 import MediaTypes
@@ -41,8 +42,8 @@ public enum Ingest {
     /// Groups a Live Photo's still and video into one unit (SPEC 4); every other file is a unit of its own.
     static func pairLivePhotos(_ files: [AnalysedFile]) -> [IngestUnit] {
         let candidates = files.map { file in
-            file.metadata.map { PairingCandidate(path: file.file.path, metadata: $0) }
-                ?? PairingCandidate(path: file.file.path, kind: file.format.kind, contentIdentifier: nil, captureTime: nil, isScreenshot: false)
+            file.metadata.map { PairingCandidate(path: file.file.path.description, metadata: $0) }
+                ?? PairingCandidate(path: file.file.path.description, kind: file.format.kind, contentIdentifier: nil, captureTime: nil, isScreenshot: false)
         }
         let pairs = LivePhotoPairing.pairs(candidates)
         let paired = Set(pairs.flatMap { [$0.still, $0.video] })
@@ -51,7 +52,7 @@ public enum Ingest {
     }
 
     public static func discover(_ roots: [String]) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
-        Discovery.walk(roots)
+        Discovery.walk(roots.map { BytePath($0) })
     }
 
     public static func run(files: [DiscoveredFile], skips: DiscoverySkips, library: Library, options: IngestOptions,
@@ -66,6 +67,13 @@ public enum Ingest {
             outcomes.withLock { $0 += finished }
             finished.forEach(observer.finished)
         }
+
+        // What discovery could not read fails like any file, and is kept for `status` like every failure; what it
+        // skipped as not a regular file is kept too, under its own stage.
+        let unreadable = skips.unreadable.map { FileOutcome(path: $0.path, status: .failed, bytes: 0, reason: "cannot read: \($0.reason)") }
+        for outcome in unreadable { try? library.index.recordFailure(path: outcome.path, stage: "discover", reason: outcome.reason ?? "") }
+        for skip in skips.notRegular { try? library.index.recordFailure(path: skip.path, stage: FailedFileRecord.skippedStage, reason: skip.reason) }
+        report(unreadable)
 
         // Phase 1: type and metadata of every file, so that Live Photos can pair before anything is stored.
         let analysed = Mutex<[AnalysedFile]>([])
@@ -90,8 +98,7 @@ public enum Ingest {
             report(StoreJob(unit: unit, library: library, options: options, observer: observer).run())
         }
         var summary = IngestSummary()
-        let unreadable = skips.unreadable.map { FileOutcome(path: $0.path, status: .failed, bytes: 0, reason: "cannot read: \($0.reason)") }
-        summary.outcomes = (outcomes.withLock { $0 } + unreadable).sorted { $0.path < $1.path }
+        summary.outcomes = outcomes.withLock { $0 }.sorted { $0.path < $1.path }
         summary.skipped = skips
         summary.orphansRemoved = orphans
         let elapsed = ContinuousClock.now - start

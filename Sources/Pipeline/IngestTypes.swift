@@ -1,3 +1,4 @@
+import FileSystem
 import MediaTypes
 import Store
 
@@ -65,7 +66,7 @@ public struct FileOutcome: Sendable, Codable {
         case failed
     }
 
-    public var path: String
+    public var path: BytePath
     public var status: Status
     public var itemId: String?
     public var type: ItemType?
@@ -76,7 +77,7 @@ public struct FileOutcome: Sendable, Codable {
     /// The derived media (metadata, thumbnail, stream) that could not be produced for a stored file.
     public var notProduced: [StageProblem]
 
-    init(path: String, status: Status, bytes: Int64, reason: String? = nil) {
+    init(path: BytePath, status: Status, bytes: Int64, reason: String? = nil) {
         self.path = path
         self.status = status
         self.bytes = bytes

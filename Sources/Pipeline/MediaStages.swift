@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import KeepsakeCrypto
 import MediaTypes
@@ -6,7 +7,7 @@ import Store
 /// What the encrypted metadata object of an item holds: enough to rebuild the item's index entry from the store.
 struct ItemDocument: Codable {
     struct Original: Codable {
-        var role: String, name: String, path: String, size: Int64, blake2b: String, mimeType: String
+        var role: String, name: BytePath, path: BytePath, size: Int64, blake2b: String, mimeType: String
     }
     var type: ItemType
     var originals: [Original]
@@ -55,7 +56,7 @@ struct MediaStages {
     }
 
     /// Transcodes the video into its encrypted stream object and playlist; returns the thumbnail from the same pass.
-    private func produceStream(for item: inout NewItem, path: String, format: MediaFormat, options stream: StreamOptions,
+    private func produceStream(for item: inout NewItem, path: BytePath, format: MediaFormat, options stream: StreamOptions,
                                written: inout [ObjectName]) throws -> [UInt8]? {
         var segmentKey = randomBytes(16)
         defer { wipe(&segmentKey) }

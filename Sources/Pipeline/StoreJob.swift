@@ -55,7 +55,7 @@ struct StoreJob {
             for analysed in unit.files {
                 let (name, hash) = try storeOriginal(analysed, key: fileKey, written: &written)
                 let role = !unit.isLivePhoto ? "main" : analysed.format.kind == .video ? "video" : "still"
-                originals.append(OriginalRecord(itemId: "", role: role, name: (analysed.file.path as NSString).lastPathComponent,
+                originals.append(OriginalRecord(itemId: "", role: role, name: analysed.file.path.lastComponent,
                                                 sourcePath: analysed.file.path, size: analysed.source.size, blake2b: hash,
                                                 mimeType: analysed.format.mimeType, objectName: name.path))
             }
@@ -80,8 +80,7 @@ struct StoreJob {
 
     /// Reads the file once, hashing and encrypting each chunk into a new object.
     private func storeOriginal(_ analysed: AnalysedFile, key: SecretKey, written: inout [ObjectName]) throws -> (ObjectName, String) {
-        let fd = open(analysed.file.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw JobStop.failed("cannot open: \(String(cString: strerror(errno)))") }
+        let fd = try openSource(analysed.file.path)
         defer { close(fd) }
         let now = try sourceRecord(fd: fd, path: analysed.file.path)
         guard now.size == analysed.source.size, now.mtimeNanoseconds == analysed.source.mtimeNanoseconds else {

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import GRDB
 
@@ -42,14 +43,15 @@ public struct OriginalRecord: Codable, Sendable, FetchableRecord, PersistableRec
     public var itemId: String
     /// `main`, or `still` / `video` for the two halves of a Live Photo.
     public var role: String
-    public var name: String
-    public var sourcePath: String
+    /// The file's name and path as the file system had them, byte for byte (see `BytePath`'s database value).
+    public var name: BytePath
+    public var sourcePath: BytePath
     public var size: Int64
     public var blake2b: String
     public var mimeType: String
     public var objectName: String
 
-    public init(id: Int64? = nil, itemId: String, role: String, name: String, sourcePath: String, size: Int64,
+    public init(id: Int64? = nil, itemId: String, role: String, name: BytePath, sourcePath: BytePath, size: Int64,
                 blake2b: String, mimeType: String, objectName: String) {
         self.id = id
         self.itemId = itemId
@@ -63,25 +65,30 @@ public struct OriginalRecord: Codable, Sendable, FetchableRecord, PersistableRec
     }
 }
 
-/// A file that could not be ingested in the latest run that saw it (`keepsake status`).
+/// A file that could not be ingested in the latest run that saw it (`keepsake status`), or that the walk skipped as
+/// not a regular file (`stage` `skipped`: FIFOs, sockets, devices, a symlink back to a folder already walked).
 public struct FailedFileRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "failedFiles"
-    public var path: String
+    public var path: BytePath
     public var stage: String
     public var reason: String
     public var at: Date
+
+    /// The `stage` of what discovery skipped as not a regular file: listed by `status`, but not a failure.
+    public static let skippedStage = "skipped"
+    public var isSkip: Bool { stage == Self.skippedStage }
 }
 
 /// Identity of a source file when it was last ingested, so an unchanged file is recognised without reading it.
 public struct SourceFileRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "sourceFiles"
-    public var path: String
+    public var path: BytePath
     public var size: Int64
     public var mtimeNanoseconds: Int64
     public var inode: Int64
     public var itemId: String
 
-    public init(path: String, size: Int64, mtimeNanoseconds: Int64, inode: Int64, itemId: String) {
+    public init(path: BytePath, size: Int64, mtimeNanoseconds: Int64, inode: Int64, itemId: String) {
         self.path = path
         self.size = size
         self.mtimeNanoseconds = mtimeNanoseconds
@@ -94,5 +101,19 @@ extension ItemType {
     public var databaseValue: DatabaseValue { rawValue.databaseValue }
     public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> ItemType? {
         String.fromDatabaseValue(dbValue).flatMap(ItemType.init(rawValue:))
+    }
+}
+
+/// A path in the index: TEXT when it is valid UTF-8, as the index has always held paths; a BLOB of its exact bytes
+/// when it is not. Both read back as the same bytes.
+extension BytePath: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { string?.databaseValue ?? Data(bytes).databaseValue }
+
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> BytePath? {
+        switch dbValue.storage {
+        case .string(let text): BytePath(text)
+        case .blob(let data): BytePath(bytes: data)
+        default: nil
+        }
     }
 }

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import GRDB
 
@@ -144,9 +145,9 @@ public final class LibraryIndex: Sendable {
 
     /// Every known source file by path, read in one query at the start of a run, so that a re-run over many
     /// unchanged files touches the index once rather than once a file.
-    public func knownSourceFiles() throws(LibraryError) -> [String: KnownSourceFile] {
+    public func knownSourceFiles() throws(LibraryError) -> [BytePath: KnownSourceFile] {
         try read { db in
-            var known: [String: KnownSourceFile] = [:]
+            var known: [BytePath: KnownSourceFile] = [:]
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT s.*, i.type, i.deletedAt, o.mimeType,
                        (SELECT group_concat(a.kind || ':' || a.name, char(31)) FROM albumItems ai
@@ -167,11 +168,11 @@ public final class LibraryIndex: Sendable {
         }
     }
 
-    public func sourceFile(at path: String) throws(LibraryError) -> SourceFileRecord? {
+    public func sourceFile(at path: BytePath) throws(LibraryError) -> SourceFileRecord? {
         try read { db in try SourceFileRecord.fetchOne(db, key: path) }
     }
 
-    public func recordFailure(path: String, stage: String, reason: String) throws {
+    public func recordFailure(path: BytePath, stage: String, reason: String) throws {
         try write { db in try FailedFileRecord(path: path, stage: stage, reason: reason, at: Date()).save(db) }
     }
 

@@ -54,7 +54,7 @@ struct IngestCommand: ParsableCommand {
                                     mediaWork: mediaWork, lockWait: .seconds(lockTimeout))
         let (files, skips) = Ingest.discover(paths)
         let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
-        progress.setTotal(files: files.count, bytes: files.reduce(0) { $0 + $1.size })
+        progress.setTotal(files: files.count + skips.unreadable.count, bytes: files.reduce(0) { $0 + $1.size })
         let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
         progress.finish()
         if json { printJSONLine(SummaryJSON(summary)) } else { printSummary(summary, library: library.path) }
@@ -74,26 +74,29 @@ struct IngestCommand: ParsableCommand {
         if s.skipped.sidecars > 0 { skipped.append("\(s.skipped.sidecars) sidecars read as metadata") }
         if s.skipped.hidden > 0 { skipped.append("\(s.skipped.hidden) hidden") }
         if s.skipped.systemFiles > 0 { skipped.append("\(s.skipped.systemFiles) system files") }
-        if s.skipped.symlinkLoops > 0 { skipped.append("\(s.skipped.symlinkLoops) symlink loops") }
         if !skipped.isEmpty { lines.append("  not walked:  " + skipped.joined(separator: ", ")) }
+        if !s.skipped.notRegular.isEmpty {
+            lines.append("  skipped:     \(s.skipped.notRegular.count) not regular files")
+            lines += s.skipped.notRegular.map { "    \($0.path): \($0.reason)" }
+        }
         if s.orphansRemoved > 0 { lines.append("  recovered:   removed \(s.orphansRemoved) objects left by an interrupted run") }
         let problems = s.storedWithProblems
         if !problems.isEmpty {
             lines.append("  stored, but not all derived media produced (\(problems.count) files):")
             let byReason = Dictionary(grouping: problems.flatMap { outcome in outcome.notProduced.map { ($0.reason, outcome.path) } }, by: \.0)
             for (reason, entries) in byReason.sorted(by: { $0.value.count > $1.value.count }) {
-                let names = entries.map { ($0.1 as NSString).lastPathComponent }
+                let names = entries.map { $0.1.lastComponent.description }
                 let shown = names.prefix(3).joined(separator: ", ") + (names.count > 3 ? ", and \(names.count - 3) more" : "")
                 lines.append("    \(entries.count) × \(reason): \(shown)")
             }
         }
-        lines += failureLines(s.failures.map { ($0.path, $0.reason) })
+        lines += failureLines(s.failures.map { ($0.path.description, $0.reason) })
         print(lines.joined(separator: "\n"))
     }
 }
 
 extension ProgressView: IngestObserver {
-    func started(_ file: DiscoveredFile) { started(file: file.path) }
+    func started(_ file: DiscoveredFile) { started(file: file.path.description) }
     func read(bytes: Int64) { advanced(bytes: bytes) }
     func finished(_ outcome: FileOutcome) { finished(file: outcome) }
 }
@@ -104,6 +107,9 @@ struct SummaryJSON: Encodable {
     var files: Int, seconds: Double, bytesRead: Int64, bytesStored: Int64
     var images: Int, videos: Int, livePhotos: Int, motionPhotos: Int
     var duplicates: Int, addedToAlbum: Int, previouslyDeleted: Int, rejected: Int, failed: Int, storedWithProblems: Int
+    /// What the walk skipped as not a regular file (FIFOs, sockets, devices, symlinks back up), path escaped.
+    var skipped: [Skip]
+    struct Skip: Encodable { var path: String, reason: String }
 
     init(_ s: IngestSummary) {
         files = s.outcomes.count
@@ -120,5 +126,6 @@ struct SummaryJSON: Encodable {
         rejected = s.count(.rejected)
         failed = s.count(.failed)
         storedWithProblems = s.storedWithProblems.count
+        skipped = s.skipped.notRegular.map { Skip(path: $0.path.description, reason: $0.reason) }
     }
 }

@@ -57,7 +57,7 @@ struct ListEntry: Encodable {
         type = item.type
         albums = try index.albumNames(of: item.id)
         originals = try index.originals(of: item.id).map {
-            Original(name: $0.name, path: $0.sourcePath, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
+            Original(name: $0.name.description, path: $0.sourcePath.description, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
         }
         let metadata = item.metadataJSON.flatMap { try? JSONDecoder().decode(MediaMetadata.self, from: Data($0.utf8)) }
         captureTime = metadata?.captureTime?.local

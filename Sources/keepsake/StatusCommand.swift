@@ -18,9 +18,14 @@ struct StatusCommand: ParsableCommand {
         if counts.itemsMissingDerived > 0 {
             lines.append("  incomplete: \(counts.itemsMissingDerived) items lack a thumbnail, stream or metadata (`keepsake ls --json` says why)")
         }
-        let failed = try library.index.failedFiles()
+        let recorded = try library.index.failedFiles()
+        let failed = recorded.filter { !$0.isSkip }, skipped = recorded.filter(\.isSkip)
         lines.append("  failed:   \(failed.count) files" + (failed.isEmpty ? "" : ":"))
         for failure in failed { lines.append("    \(failure.path): \(failure.reason)") }
+        if !skipped.isEmpty {
+            lines.append("  skipped:  \(skipped.count) not regular files:")
+            for skip in skipped { lines.append("    \(skip.path): \(skip.reason)") }
+        }
         let quarantined = try library.index.quarantinedFiles()
         if !quarantined.isEmpty {
             lines.append("  quarantined: \(quarantined.count) files the media workers crashed or hung on (left alone until they change):")

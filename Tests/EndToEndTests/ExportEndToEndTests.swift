@@ -198,8 +198,8 @@ import TestSupport
 
         let opened = try Library.open(at: library, passphrase: "test passphrase", create: false)
         let originals = try opened.index.items().flatMap { try opened.index.originals(of: $0.id) }
-        let first = try #require(originals.first { $0.sourcePath.hasSuffix("a/photo.jpg") })
-        let other = try #require(originals.first { $0.sourcePath.hasSuffix("b/photo.jpg") })
+        let first = try #require(originals.first { $0.sourcePath.description.hasSuffix("a/photo.jpg") })
+        let other = try #require(originals.first { $0.sourcePath.description.hasSuffix("b/photo.jpg") })
         let exportedFirst = try hashOfFile(out + "/A/photo.jpg") == first.blake2b ? "photo.jpg" : "photo(1).jpg"
         let exportedOther = exportedFirst == "photo.jpg" ? "photo(1).jpg" : "photo.jpg"
         #expect(try opened.moveOutOfAlbum(itemId: first.itemId, albumName: "A"))
@@ -275,9 +275,9 @@ enum CorpusLibrary {
             let albums = try library.index.albumNames(of: item.id)
             #expect(albums == ["Trip: Tokyo/2024?", "corpus"])
             for original in try library.index.originals(of: item.id) {
-                #expect(folders["corpus", default: [:]][original.name] == nil, "\(original.name) is unique in the corpus")
-                folders["corpus", default: [:]][original.name] = original.blake2b
-                folders[albumFolder, default: [:]][original.name] = original.blake2b
+                #expect(folders["corpus", default: [:]][original.name.description] == nil, "\(original.name) is unique in the corpus")
+                folders["corpus", default: [:]][original.name.description] = original.blake2b
+                folders[albumFolder, default: [:]][original.name.description] = original.blake2b
             }
         }
         return folders
@@ -287,7 +287,7 @@ enum CorpusLibrary {
         let library = try Library.open(at: try path.get(), passphrase: "test passphrase", create: false)
         var paths: [String: String] = [:]
         for item in try library.index.items() {
-            for original in try library.index.originals(of: item.id) { paths[original.name] = original.sourcePath }
+            for original in try library.index.originals(of: item.id) { paths[original.name.description] = original.sourcePath.description }
         }
         return paths
     }

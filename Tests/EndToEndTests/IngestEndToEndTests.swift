@@ -36,9 +36,9 @@ import TestSupport
             for original in try opened.index.originals(of: item.id) {
                 var plaintext = Data()
                 try opened.readDecrypted(ObjectName(original.objectName), key: key) { plaintext.append(contentsOf: $0) }
-                #expect(plaintext == FileManager.default.contents(atPath: original.sourcePath), "\(original.sourcePath)")
+                #expect(plaintext == FileManager.default.contents(atPath: original.sourcePath.description), "\(original.sourcePath)")
                 #expect(Blake2b.hash(Array(plaintext)).hexString == original.blake2b)
-                checked.insert(original.sourcePath)
+                checked.insert(original.sourcePath.description)
             }
             #expect(try opened.index.albumNames(of: item.id).count == 1)
         }

@@ -45,7 +45,7 @@ import TestSupport
         let opener = try OpeningStream(key: try opened.fileKey(of: item.id)) { plain.append(contentsOf: $0) }
         try opener.write(Array(try Data(contentsOf: URL(fileURLWithPath: download))))
         try opener.finish()
-        #expect(plain == Array(try Data(contentsOf: URL(fileURLWithPath: original.sourcePath))))
+        #expect(plain == Array(try Data(contentsOf: URL(fileURLWithPath: original.sourcePath.description))))
 
         // A new machine: nothing but the store and the passphrase.
         let before = try Keepsake.run(["ls", "--json", "--library", library], environment: MotoServer.environment.merging(

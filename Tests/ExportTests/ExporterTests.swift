@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import KeepsakeCrypto
 import Store
@@ -18,7 +19,7 @@ import TestSupport
     func commit(_ bytes: [UInt8], name: String, size: Int64? = nil, blake2b: String? = nil, into library: Library) throws {
         let key = SecretKey()
         let object = try library.putSealed(bytes, key: key)
-        let original = OriginalRecord(itemId: "", role: "main", name: name, sourcePath: "/" + name, size: size ?? Int64(bytes.count),
+        let original = OriginalRecord(itemId: "", role: "main", name: BytePath(name), sourcePath: BytePath("/" + name), size: size ?? Int64(bytes.count),
                                       blake2b: blake2b ?? Blake2b.hash(bytes).hexString, mimeType: "image/jpeg", objectName: object.path)
         _ = try library.commit(NewItem(type: .image, dedupHash: name, fileKey: key, originals: [original]), album: .uncategorized)
     }

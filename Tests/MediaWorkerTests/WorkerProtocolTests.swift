@@ -1,4 +1,5 @@
 import Foundation
+import FileSystem
 import MediaTypes
 import Testing
 @testable import MediaWorker
@@ -12,17 +13,17 @@ import Glibc
     struct StandInWork: MediaWork {
         static let chunks = [Data(repeating: 7, count: 1 << 20), Data("second".utf8), Data(repeating: 9, count: 300_000)]
 
-        func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
+        func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
             var metadata = MediaMetadata(format: format)
             metadata.make = "Maker of \(path)"
             return metadata
         }
 
-        func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+        func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
             throw .notProduced(StageProblem(stage: "thumbnail", reason: "thumbnail: orientation \(orientation ?? 0) refused"))
         }
 
-        func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+        func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                     output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
             for chunk in Self.chunks { try chunk.withUnsafeBytes(output) }
             return StreamProduct(playlist: "#EXTM3U key=\(segmentKey.count) iv=\(iv.count) preset=\(options.preset)",

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import MediaTypes
 
@@ -5,7 +6,9 @@ public enum MetadataReader {
     /// Reads SPEC 3's metadata of the file at `path`, including the capture-time fallbacks (sidecar, file name, mtime).
     ///
     /// Reads only headers, segments and boxes, each bounded; throws when the file's structure cannot be read at all.
-    public static func read(fileAt path: String, format: MediaFormat) throws(MediaError) -> MediaMetadata {
+    /// `origin` is where the file really is, when `path` is another name for it (`/proc/self/fd/N`): the fallbacks
+    /// look beside it for sidecars and read a date in its name.
+    public static func read(fileAt path: String, format: MediaFormat, origin: BytePath? = nil) throws(MediaError) -> MediaMetadata {
         let file = try MediaFile(path: path, stage: .metadata)
         guard file.size > 0 else { throw MediaError(.metadata, .nothingToProcess("the file is empty")) }
         let now = Int(Date().timeIntervalSince1970)
@@ -14,7 +17,7 @@ public enum MetadataReader {
         case .image: try readImage(file, into: &metadata, now: now)
         case .video: try readVideo(file, into: &metadata, now: now)
         }
-        applyFallbacks(to: &metadata, file: file, now: now)
+        applyFallbacks(to: &metadata, file: file, origin: origin ?? BytePath(path), now: now)
         return metadata
     }
 
@@ -125,17 +128,17 @@ public enum MetadataReader {
 
     // MARK: Fallbacks
 
-    private static func applyFallbacks(to metadata: inout MediaMetadata, file: MediaFile, now: Int) {
-        let sidecars: [(ValueSource, (String, Int) -> CaptureTimeFallbacks.Sidecar?)] = [
+    private static func applyFallbacks(to metadata: inout MediaMetadata, file: MediaFile, origin: BytePath, now: Int) {
+        let sidecars: [(ValueSource, (BytePath, Int) -> CaptureTimeFallbacks.Sidecar?)] = [
             (.xmp, CaptureTimeFallbacks.xmpSidecar), (.takeoutJSON, CaptureTimeFallbacks.takeoutSidecar),
         ]
         for (source, read) in sidecars where metadata.captureTime == nil || metadata.location == nil {
-            guard let sidecar = read(file.path, now) else { continue }
+            guard let sidecar = read(origin, now) else { continue }
             if metadata.captureTime == nil { metadata.set(\.captureTime, sidecar.captureTime, .captureTime, from: source) }
             if metadata.location == nil { metadata.set(\.location, sidecar.location, .location, from: source) }
         }
         if metadata.captureTime == nil {
-            let name = (file.path as NSString).lastPathComponent
+            let name = String(decoding: origin.lastComponent.bytes, as: UTF8.self)
             let time = CaptureTimeFallbacks.fromFileName(name, now: now)
                 ?? CaptureTimeFallbacks.fromModificationTime(file.modificationTime, now: now)
             if let time { metadata.set(\.captureTime, time, .captureTime, from: time.source) }
