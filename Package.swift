@@ -80,7 +80,7 @@ let package = Package(
             "Store", "KeepsakeCrypto", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "MediaTypes"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "TestSupport"]),
         .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes"]),
         // Runs the built `keepsake` binary as a user would.
