@@ -140,7 +140,7 @@ import Glibc
         try process.run()
         let deadline = ContinuousClock.now + .seconds(240)
         while process.isRunning && ContinuousClock.now < deadline { usleep(100_000) }
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         let ended = ContinuousClock.now
         out.fileHandleForReading.readabilityHandler = nil
