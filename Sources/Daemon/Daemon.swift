@@ -51,6 +51,9 @@ public final class Daemon {
     /// Worker failures per file: one retry in a fresh worker, then quarantine.
     private var failureCounts: [String: Int] = [:]
     private var lastWatchReload = ContinuousClock.now
+    /// While the store cannot be used (unreachable, full, refusing us): when to try the next batch, and the wait after it.
+    private var outage: (retryAt: ContinuousClock.Instant, backoff: Duration)?
+    private static let maximumOutageBackoff: Duration = .seconds(60)
     private static let logger = Logger(label: "keepsake.daemon")
     private static let maximumWorkerFailures = 2
 
@@ -81,7 +84,8 @@ public final class Daemon {
             board.update { $0.queued = self.settling.count + self.ready.count }
             let oldestReady = ready.values.min()
             let batchDue = oldestReady.map { settling.isEmpty || ContinuousClock.now - $0 > configuration.batchWindow } ?? false
-            if (batchDue || !removed.isEmpty || !replaced.isEmpty) && !shouldStop() { try runBatch() }
+            let storeUsable = outage.map { ContinuousClock.now >= $0.retryAt } ?? true
+            if (batchDue || !removed.isEmpty || !replaced.isEmpty) && storeUsable && !shouldStop() { try runBatch() }
         }
         Self.logger.notice("stopping: \(settling.count + ready.count) files left for the next start")
     }
@@ -172,21 +176,42 @@ public final class Daemon {
         }
         var later: [String] = []
         var locked = false
-        for (watchPath, files) in Dictionary(grouping: paths, by: { watch(of: $0)?.path }) {
-            guard let watchPath, let watch = watches.first(where: { $0.path == watchPath }) else { continue }
-            if locked {
-                later += files
-            } else if let retry = try ingest(files, from: watch) {
-                later += retry
-            } else {
-                later += files
-                locked = true
+        do {
+            for (watchPath, files) in Dictionary(grouping: paths, by: { watch(of: $0)?.path }) {
+                guard let watchPath, let watch = watches.first(where: { $0.path == watchPath }) else { continue }
+                if locked {
+                    later += files
+                } else if let retry = try ingest(files, from: watch) {
+                    later += retry
+                } else {
+                    later += files
+                    locked = true
+                }
             }
+            if !locked { try updateAlbumsOfDepartedFiles() }
+            if outage != nil {
+                Self.logger.notice("the store is usable again")
+                outage = nil
+            }
+        } catch let error as any KeepsakeError where error.isRunFatal {
+            // The whole batch waits for the store (the files done are unchanged and cheap to take again).
+            waitForStore(error)
+            later = paths
         }
-        if !locked { try updateAlbumsOfDepartedFiles() }
         for path in later { ready[path] = ready[path] ?? .now }
         mediaWork.shutDown()  // idle workers would hold their memory until the next batch
         board.update(force: true) { $0.queued = self.settling.count + self.ready.count }
+    }
+
+    /// The store cannot be used: said once, then the batch is tried again after a wait that doubles up to a minute.
+    private func waitForStore(_ error: any KeepsakeError) {
+        let backoff = outage.map { min($0.backoff * 2, Self.maximumOutageBackoff) } ?? .seconds(5)
+        if outage == nil {
+            Self.logger.error("\(error.message); waiting for the store, trying again every minute at most")
+        } else {
+            Self.logger.info("the store is still unusable: \(error.message)")
+        }
+        outage = (ContinuousClock.now + backoff, backoff)
     }
 
     /// Ingests `paths` into the album of `watch`. Returns the paths a worker failed on once, to retry in a fresh

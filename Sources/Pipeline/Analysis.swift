@@ -33,16 +33,21 @@ struct AnalyseJob {
     /// What the index knew of source files when the run began (empty with `--rehash`).
     let known: [BytePath: LibraryIndex.KnownSourceFile]
     let observer: any IngestObserver
+    let stop: RunStop
 
     enum Result: Sendable {
         case analysed(AnalysedFile)
         /// Nothing more to do: rejected, failed, or unchanged since the last run.
         case done(FileOutcome)
+        /// A run-fatal error: the file is left for the next run.
+        case abandoned
     }
 
     func run() -> Result {
         do {
             return try analyse()
+        } catch where stop.stops(on: error) {
+            return .abandoned
         } catch JobStop.rejected(let reason) {
             return .done(recordFailure(.rejected, reason: reason, stage: "sniff"))
         } catch JobStop.failed(let reason) {

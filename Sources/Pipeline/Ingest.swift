@@ -55,6 +55,8 @@ public enum Ingest {
         Discovery.walk(roots.map { BytePath($0) })
     }
 
+    /// Throws `IngestStopped` when a run-fatal error (the store unreachable or full, the index broken) stopped the
+    /// run: files not yet started are left for the next run, not counted as failures.
     public static func run(files: [DiscoveredFile], skips: DiscoverySkips, library: Library, options: IngestOptions,
                            observer: any IngestObserver) throws -> IngestSummary {
         let start = ContinuousClock.now
@@ -78,12 +80,14 @@ public enum Ingest {
         // Phase 1: type and metadata of every file, so that Live Photos can pair before anything is stored.
         let analysed = Mutex<[AnalysedFile]>([])
         let known = options.rehash ? [:] : try library.index.knownSourceFiles()
+        let stop = RunStop()
         WorkerPool.run(files, workers: options.jobs) { file in
-            guard !options.isCancelled() else { return }
+            guard !options.isCancelled(), !stop.isStopped else { return }
             observer.started(file)
-            switch AnalyseJob(file: file, library: library, options: options, known: known, observer: observer).run() {
+            switch AnalyseJob(file: file, library: library, options: options, known: known, observer: observer, stop: stop).run() {
             case .analysed(let result): analysed.withLock { $0.append(result) }
             case .done(let outcome): report([outcome])
+            case .abandoned: break
             }
         }
 
@@ -93,9 +97,12 @@ public enum Ingest {
         }
         WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
                        weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
-            guard !options.isCancelled() else { return }
+            guard !options.isCancelled(), !stop.isStopped else { return }
             unit.files.forEach { observer.started($0.file) }
-            report(StoreJob(unit: unit, library: library, options: options, observer: observer).run())
+            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop).run())
+        }
+        if let error = stop.error {
+            throw IngestStopped(cause: error, done: outcomes.withLock { $0.count }, total: files.count)
         }
         var summary = IngestSummary()
         summary.outcomes = outcomes.withLock { $0 }.sorted { $0.path < $1.path }

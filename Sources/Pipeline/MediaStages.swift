@@ -72,7 +72,7 @@ struct MediaStages {
             return nil
         } catch {
             writer.abort()
-            try library.discard([streamName])
+            if !error.isRunFatal { try library.discard([streamName]) }
             throw error
         }
         try writer.commit()

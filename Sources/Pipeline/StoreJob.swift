@@ -31,12 +31,16 @@ struct StoreJob {
     let library: Library
     let options: IngestOptions
     let observer: any IngestObserver
+    let stop: RunStop
 
     private static let readSize = 1 << 20
 
+    /// The unit's outcomes; none when a run-fatal error abandoned it (the run then stops).
     func run() -> [FileOutcome] {
         do {
             return try store()
+        } catch where stop.stops(on: error) {
+            return []
         } catch {
             let reason = if case JobStop.failed(let why) = error { why } else { "\(error)" }
             return unit.files.map { analysed in
@@ -73,7 +77,9 @@ struct StoreJob {
             let committed = try library.commit(item, album: album)
             return outcomes(committed, type: item.type, problems: item.stageProblems)
         } catch {
-            try? library.discard(written)
+            // After a run-fatal error the store cannot be asked to delete either: the objects stay pending, and the
+            // next writer removes them.
+            if !error.isRunFatal { try? library.discard(written) }
             throw error
         }
     }

@@ -6,12 +6,15 @@ public enum StoreLocation: Sendable {
     case libraryFolder
     /// A bucket prefix on S3 or an S3-compatible server.
     case s3(S3Configuration)
+    /// Objects in this process's memory (tests).
+    case memory(MemoryStore)
 
     /// How the user names the store in messages.
     public func describe(library: String) -> String {
         switch self {
         case .libraryFolder: Library.storePath(library: library)
         case .s3(let configuration): configuration.description
+        case .memory(let store): store.description
         }
     }
 
@@ -20,6 +23,7 @@ public enum StoreLocation: Sendable {
         switch self {
         case .libraryFolder: nil
         case .s3(let configuration): configuration.description
+        case .memory(let store): store.description
         }
     }
 
@@ -32,6 +36,8 @@ public enum StoreLocation: Sendable {
             return try LocalFolderStore(root: Library.storePath(library: library))
         case .s3(let configuration):
             return S3Store(configuration: configuration)
+        case .memory(let store):
+            return store
         }
     }
 
@@ -46,6 +52,9 @@ public enum StoreLocation: Sendable {
             guard try store.isEmpty() else {
                 throw LibraryError.notALibrary("\(configuration) (it holds objects, but no keys/master)")
             }
+            return store
+        case .memory(let store):
+            guard try store.list(prefix: "").isEmpty else { throw LibraryError.notALibrary("\(store) (it holds objects, but no keys/master)") }
             return store
         }
     }

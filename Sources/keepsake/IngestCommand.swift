@@ -55,7 +55,13 @@ struct IngestCommand: ParsableCommand {
         let (files, skips) = Ingest.discover(paths)
         let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
         progress.setTotal(files: files.count + skips.unreadable.count, bytes: files.reduce(0) { $0 + $1.size })
-        let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
+        let summary: IngestSummary
+        do {
+            summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
+        } catch {
+            progress.finish()
+            throw error
+        }
         progress.finish()
         if json { printJSONLine(SummaryJSON(summary)) } else { printSummary(summary, library: library.path) }
         if !summary.failures.isEmpty { throw ExitCode(1) }

@@ -9,8 +9,11 @@ import Glibc
 #endif
 
 /// A configuration mistake the user can fix (exit status 2).
-struct UsageError: Error {
+struct UsageError: KeepsakeError {
     var message: String
+    var exitStatus: Int32 { 2 }
+    var isRunFatal: Bool { true }
+    var description: String { message }
 }
 
 func printError(_ message: String) {

@@ -22,19 +22,9 @@ func runMain() -> Int32 {
         return 0
     } catch let exit as ExitCode {
         return exit.rawValue
-    } catch let error as LibraryError {
-        printError("keepsake: \(error)")
-        if case .noPassphrase = error { return 2 }
-        return 3
-    } catch let error as StoreError {
-        printError("keepsake: \(error)")
-        return 3
-    } catch let error as CryptoError {
-        printError("keepsake: the library is damaged: \(error)")
-        return 3
-    } catch let error as UsageError {
+    } catch let error as any KeepsakeError {
         printError("keepsake: \(error.message)")
-        return 2
+        return error.exitStatus
     } catch {
         let code = Keepsake.exitCode(for: error)
         let message = Keepsake.fullMessage(for: error)

@@ -1,8 +1,12 @@
 import Foundation
 import KeepsakeCrypto
 import Store
+import Synchronization
 import Testing
 import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The binary against a real S3-compatible server (moto on loopback), checked from outside with the AWS CLI.
 @Suite(.serialized) struct S3EndToEndTests {
@@ -87,5 +91,107 @@ import TestSupport
                                              environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""])
         #expect(noCredentials.status == 2)
         #expect(noCredentials.stderrText.contains("AWS_ACCESS_KEY_ID"))
+    }
+
+    /// `count` distinct photos: one JPEG with a different tail each (decoders stop at its end marker).
+    func distinctPhotos(_ count: Int) throws -> String {
+        let folder = try TestEnvironment.makeTempDirectory().appendingPathComponent("photos")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let jpeg = try Data(contentsOf: TestEnvironment.samples.appendingPathComponent("media/android/androidx-media__london.jpg"))
+        for index in 0..<count {
+            try (jpeg + Data("copy \(index)".utf8)).write(to: folder.appendingPathComponent(String(format: "photo-%03d.jpg", index)))
+        }
+        return folder.path
+    }
+
+    @Test func theServerStallingDuringAnIngestEndsTheRunWithinNinetySecondsAndTheNextRunResumes() throws {
+        let moto = try MotoServer.dedicated()
+        defer { moto.terminate() }
+        let photos = try distinctPhotos(40)
+        let store = "s3://keepsake-e2e-stall/x"
+        let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Keepsake.binary)
+        process.arguments = ["ingest", photos, "--json", "--jobs", "2", "--library", library, "--store", store, "--s3-endpoint", moto.endpoint]
+        process.environment = ProcessInfo.processInfo.environment.merging(MotoServer.environment) { $1 }
+            .merging(["KEEPSAKE_PASSPHRASE": "test passphrase"]) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let stdout = Mutex(Data()), stderr = Mutex(Data())
+        let stalled = Mutex<ContinuousClock.Instant?>(nil)
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            stdout.withLock { $0.append(chunk) }
+            // The first file stored: the run is under way; the server stalls from now on.
+            stalled.withLock { instant in
+                if instant == nil, !chunk.isEmpty {
+                    moto.suspend()
+                    instant = .now
+                }
+            }
+        }
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            stderr.withLock { $0.append(chunk) }
+        }
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(240)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(100_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let ended = ContinuousClock.now
+        out.fileHandleForReading.readabilityHandler = nil
+        err.fileHandleForReading.readabilityHandler = nil
+        let lines = String(decoding: stdout.withLock { $0 } + out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n")
+        let errors = String(decoding: stderr.withLock { $0 } + err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+
+        let stalledAt = try #require(stalled.withLock { $0 }, "the run printed nothing before it ended: \(errors)")
+        #expect(process.terminationStatus == 3, "\(lines.joined(separator: "\n"))\n\(errors)")
+        #expect(ended - stalledAt < .seconds(90), "the run ended \(ended - stalledAt) after the server stalled")
+        #expect(errors.contains(moto.endpoint), "\(errors)")
+        #expect(errors.contains("the next run") || errors.contains("resumes"), "\(errors)")
+        #expect(errors.components(separatedBy: "keepsake: ").count == 2, "one message: \(errors)")
+        let outcomes = lines.filter { !$0.contains("\"summary\"") }
+        #expect(outcomes.count < 40, "the server stalled before the last file: \(outcomes.count) outcomes")
+        #expect(!outcomes.contains { $0.contains("\"failed\"") }, "no file failed for the store's outage: \(outcomes)")
+
+        moto.resume()
+        let again = try run(["ingest", photos], store: store, endpoint: moto.endpoint, library: library)
+        #expect(again.status == 0, "\(again.stdoutText)\(again.stderrText)")
+        let listed = try run(["ls", "--json"], store: store, endpoint: moto.endpoint, library: library)
+        #expect(listed.status == 0, "\(listed.stderrText)")
+        let paths = listed.stdoutText.split(separator: "\n")
+        #expect(paths.count == 40, "every file exactly once: \(listed.stdoutText)")
+        let verify = try run(["verify", "--read-data"], store: store, endpoint: moto.endpoint, library: library)
+        #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderrText)")
+        #expect(!verify.stdoutText.contains("orphan"), "\(verify.stdoutText)")
+    }
+
+    @Test func aServerStalledOrKilledBeforeTheRunEndsItAtOnceNamingTheEndpoint() throws {
+        let moto = try MotoServer.dedicated()
+        defer { moto.terminate() }
+        let photos = try distinctPhotos(2)
+        let store = "s3://keepsake-e2e-down/x"
+        let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+        let first = try run(["ingest", photos], store: store, endpoint: moto.endpoint, library: library)
+        #expect(first.status == 0, "\(first.stdoutText)\(first.stderrText)")
+
+        moto.suspend()
+        var start = ContinuousClock.now
+        let stalled = try run(["ingest", photos], store: store, endpoint: moto.endpoint, library: library)
+        #expect(stalled.status == 3, "\(stalled.stdoutText)\(stalled.stderrText)")
+        #expect(ContinuousClock.now - start < .seconds(20), "a stalled server is given up on after \(ContinuousClock.now - start)")
+        #expect(stalled.stderrText.contains("S3 endpoint \(moto.endpoint) unreachable"), "\(stalled.stderrText)")
+
+        moto.terminate()
+        start = ContinuousClock.now
+        let killed = try run(["ingest", photos], store: store, endpoint: moto.endpoint, library: library)
+        #expect(killed.status == 3, "\(killed.stdoutText)\(killed.stderrText)")
+        #expect(ContinuousClock.now - start < .seconds(15), "a dead server is given up on after \(ContinuousClock.now - start)")
+        #expect(killed.stderrText.contains("S3 endpoint \(moto.endpoint) unreachable"), "\(killed.stderrText)")
     }
 }

@@ -172,6 +172,50 @@ final class FlakyTransport: S3Transport {
         #expect(transport.count("/keys/master") == 5)
     }
 
+    /// A circuit breaker: once one request has given up on a server that does not answer, another request whose
+    /// attempt fails is not retried; any answer closes the breaker.
+    @Test func afterOneRequestGivesUpOnTheServerTheOthersDoNotRetry() throws {
+        let down = Mutex(true)
+        let transport = FlakyTransport { request, _ in
+            request.url.contains("/data/") && down.withLock({ $0 }) ? .connectionLost : nil
+        }
+        let store = try makeS3Store(transport: transport)
+        let (first, second, third) = (ObjectName.randomData(), ObjectName.randomData(), ObjectName.randomData())
+        #expect(throws: StoreError.self) { try store.size(of: first) }
+        #expect(transport.count(first.path) == 5)
+        #expect { try store.size(of: second) } throws: { error in
+            guard case StoreError.unreachable = error else { return false }
+            return true
+        }
+        #expect(transport.count(second.path) == 1, "no retries once another request gave up")
+        _ = try store.list(prefix: "index/")  // the server answers again
+        #expect(throws: StoreError.self) { try store.size(of: third) }
+        #expect(transport.count(third.path) == 5)
+    }
+
+    /// A request gives up on a server that does not answer once its retries would pass the budget, however many
+    /// attempts are left; until the server has answered once, attempts have a deadline.
+    @Test func retriesOfAServerThatDoesNotAnswerStayWithinTheBudget() throws {
+        let timeouts = Mutex<[TimeInterval?]>([])
+        let transport = FlakyTransport { request, _ in
+            timeouts.withLock { $0.append(request.timeout) }
+            guard request.url.contains("/data/") else { return nil }
+            usleep(200_000)  // as a connection that times out
+            return .connectionLost
+        }
+        var configuration = try s3Configuration()
+        configuration.retry.budget = 0.3
+        let store = S3Store(configuration: configuration, transport: transport)
+        try store.createBucketIfMissing()
+        _ = try store.list(prefix: "index/")
+        #expect(timeouts.withLock { $0.first } == configuration.retry.firstContactTimeout, "the first contact has a deadline")
+        #expect(timeouts.withLock { $0.last } == .some(nil), "later requests have none")
+        let start = ContinuousClock.now
+        #expect(throws: StoreError.self) { try store.size(of: ObjectName.randomData()) }
+        #expect(transport.count("/data/") == 2)
+        #expect(ContinuousClock.now - start < .seconds(1))
+    }
+
     @Test func anEndpointWithNothingListeningIsUnreachable() throws {
         var configuration = try s3Configuration(endpoint: "http://127.0.0.1:1")
         configuration.retry.attempts = 2

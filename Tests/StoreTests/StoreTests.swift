@@ -6,14 +6,16 @@ import TestSupport
 
 /// The store backends the same tests run against.
 enum Backend: String, CaseIterable, Sendable {
-    case localFolder, s3
+    case localFolder, memory, s3
 
     /// A fresh, empty store. S3 stores live in their own prefix of one bucket on the test process's moto server,
-    /// with 5 MiB parts (S3's smallest) so multipart uploads are cheap to test.
+    /// with 5 MiB parts (S3's smallest) so multipart uploads are cheap to test, and 1 MiB read windows.
     func makeStore(listPageSize: Int = 1000) throws -> any ObjectStore {
         switch self {
         case .localFolder:
             return try LocalFolderStore(root: try TestEnvironment.makeTempDirectory().path + "/store")
+        case .memory:
+            return MemoryStore()
         case .s3:
             return try makeS3Store(listPageSize: listPageSize)
         }
@@ -24,6 +26,7 @@ func s3Configuration(bucket: String = "keepsake-store-tests", endpoint: String? 
     var configuration = try S3Configuration(url: "s3://\(bucket)/\(ObjectID.random().hex.prefix(12))",
                                             endpoint: endpoint ?? MotoServer.shared().endpoint, environment: MotoServer.environment)
     configuration.partSize = 5 << 20
+    configuration.readWindow = 1 << 20
     configuration.retry.firstDelay = 0.01
     return configuration
 }
@@ -116,6 +119,47 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         }
         #expect(try store.list(prefix: "").isEmpty)
         #expect(try partialUploads(in: store) == 0)
+    }
+
+    /// Ranges that start, end or straddle the edges of the pieces a backend reads in (1 MiB buffers locally,
+    /// 1 MiB windows on S3 here), empty ranges, and ranges past the end.
+    @Test(arguments: Backend.allCases) func rangedReadsAtChunkEdges(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        let name = ObjectName.randomData()
+        let mib = 1 << 20
+        let bytes = randomBytes(2 * mib + 5)
+        try store.put(name, bytes: bytes)
+        let size = UInt64(bytes.count)
+        let ranges: [Range<UInt64>] = [0..<1, UInt64(mib - 1)..<UInt64(mib + 1), UInt64(mib)..<UInt64(2 * mib), 0..<UInt64(mib),
+                                       UInt64(2 * mib)..<size, UInt64(mib - 1)..<size, 0..<size, 0..<(size + 1), 5..<5,
+                                       (size - 1)..<(size + 10), size..<(size + 10), (size + 10)..<(size + 20)]
+        for range in ranges {
+            var got = [UInt8]()
+            try store.read(name, range: range) { got.append(contentsOf: $0) }
+            let end = Int(min(range.upperBound, size)), start = min(Int(range.lowerBound), end)
+            #expect(got == Array(bytes[start..<end]), "\(range)")
+        }
+        var whole = [UInt8]()
+        try store.read(name, range: nil) { whole.append(contentsOf: $0) }
+        #expect(whole == bytes)
+    }
+
+    /// Writing a name again replaces the object whole (larger or smaller); an aborted rewrite leaves the old one.
+    @Test(arguments: Backend.allCases) func writingANameAgainReplacesTheObject(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        let name = ObjectName.randomData()
+        try store.put(name, bytes: randomBytes(3000))
+        let larger = randomBytes(70_000), smaller = randomBytes(10)
+        try store.put(name, bytes: larger)
+        #expect(try store.get(name) == larger)
+        try store.put(name, bytes: smaller)
+        #expect(try store.get(name) == smaller)
+        #expect(try store.size(of: name) == 10)
+        let abandoned = try store.makeWriter(for: name)
+        try write(randomBytes(500), to: abandoned, inPiecesOf: 100)
+        abandoned.abort()
+        #expect(try store.get(name) == smaller)
+        #expect(try store.list(prefix: "data/") == [name])
     }
 
     @Test(arguments: Backend.allCases) func listingPagesThroughEveryName(_ backend: Backend) throws {

@@ -112,6 +112,9 @@ public enum Keepsake {
 /// process and exits as soon as that is gone, however it ended.
 public final class MotoServer: Sendable {
     public let endpoint: String
+    /// The server's process, for tests that stall (`suspend`) or kill it.
+    public let pid: pid_t
+    private let port: UInt16
     /// Credentials and region for moto (which accepts any).
     public static let environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"]
 
@@ -126,11 +129,24 @@ public final class MotoServer: Sendable {
     /// A second server that checks credentials against its IAM, which knows none: it refuses every request (403).
     public static func refusingEveryKey() throws -> MotoServer { try startedChecking.get() }
 
+    /// A server of the caller's own, to stall or kill; `terminate` it when done (a stalled server cannot notice
+    /// that the test process is gone).
+    public static func dedicated() throws -> MotoServer { try MotoServer(checkingCredentials: false) }
+
+    /// Stalls the server (SIGSTOP): connections are still accepted into its backlog, and never answered.
+    public func suspend() { kill(pid, SIGSTOP) }
+    public func resume() { kill(pid, SIGCONT) }
+    /// Kills the server: connections are refused from now on.
+    public func terminate() {
+        kill(pid, SIGKILL)
+        for _ in 0..<100 where Self.accepts(port: port) { usleep(50_000) }
+    }
+
     private init(checkingCredentials: Bool) throws(MotoUnavailable) {
         guard let probe = try? runProcess("python3", ["-c", "import moto.server"]), probe.status == 0 else {
             throw MotoUnavailable(reason: "python3 cannot import moto.server: run scripts/setup --test")
         }
-        let port = try Self.freePort()
+        port = try Self.freePort()
         endpoint = "http://127.0.0.1:\(port)"
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(port).log").path
         let server = Process()
@@ -154,6 +170,7 @@ public final class MotoServer: Sendable {
         server.standardOutput = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
         server.standardError = server.standardOutput
         do { try server.run() } catch { throw MotoUnavailable(reason: "cannot start python3: \(error)") }
+        pid = server.processIdentifier
         let deadline = Date().addingTimeInterval(60)
         while !Self.accepts(port: port) {
             guard Date() < deadline, server.isRunning else {

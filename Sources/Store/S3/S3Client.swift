@@ -1,12 +1,15 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Signed S3 requests with retries: the layer between `S3Store` and the HTTP transport.
 struct S3Client: Sendable {
     let configuration: S3Configuration
     let transport: any S3Transport
     private let signer: S3Signer
+    /// Shared by every request of the store, so that one request giving up on the server stops the others' retries.
+    let health = ServerHealth()
 
     init(configuration: S3Configuration, transport: any S3Transport) {
         self.configuration = configuration
@@ -17,6 +20,8 @@ struct S3Client: Sendable {
     /// Sends a request for `key` (nil: the bucket itself), retrying what may pass on a later attempt, and returns
     /// the response when its status is 2xx or in `accepting`; throws `.http` for any other, `.unreachable` when no
     /// attempt got an answer. `operation` names the request in errors, e.g. `PUT data/ab12…`.
+    /// A server that does not answer is given up on within `RetryPolicy.budget` (or the shorter first-contact
+    /// budget while it has never answered), and not retried at all once another request has given up on it.
     func send(_ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers extra: [String: String] = [:],
               body: ByteBuffer? = nil, operation: String, accepting: Set<Int> = []) throws(StoreError) -> S3Response {
         let payloadHash = body.map { buffer in buffer.withUnsafeReadableBytes { S3Signer.sha256Hex($0) } }
@@ -25,6 +30,9 @@ struct S3Client: Sendable {
         let queryString = S3Signer.canonicalQuery(query)
         let url = "\(scheme)://\(host)\(path)" + (queryString.isEmpty ? "" : "?\(queryString)")
         let policy = configuration.retry
+        let firstContact = !health.hasAnswered || health.outage != nil
+        let budget = firstContact ? policy.firstContactBudget : policy.budget
+        let start = ContinuousClock.now
         var attempt = 1
         while true {
             let date = AmzDate()
@@ -37,8 +45,12 @@ struct S3Client: Sendable {
             headers.add(name: "authorization", value: signer.authorization(method: method.rawValue, path: path, query: queryString,
                                                                            headers: signed, payloadHash: payloadHash, date: date))
             let outcome: Result<S3Response, any Error>
-            do { outcome = .success(try transport.send(S3Request(method: method, url: url, headers: headers, body: body))) }
+            let request = S3Request(method: method, url: url, headers: headers, body: body,
+                                    timeout: firstContact ? policy.firstContactTimeout : nil)
+            do { outcome = .success(try transport.send(request)) }
             catch { outcome = .failure(error) }
+            if case .success = outcome { health.answered() }
+            let delay = policy.delay(beforeAttempt: attempt + 1)
             switch outcome {
             case .success(let response) where (200..<300).contains(response.status) || accepting.contains(response.status):
                 return response
@@ -47,10 +59,15 @@ struct S3Client: Sendable {
                 if attempt < policy.attempts && failure.isTransient(status: response.status) { break }
                 throw .http(operation: operation, status: response.status, code: failure.code, message: failure.message)
             case .failure(let error):
-                if attempt < policy.attempts { break }
-                throw .unreachable(endpoint: configuration.endpoint, reason: "\(error) (after \(attempt) attempts)")
+                if let outage = health.outage { throw outage }
+                if attempt < policy.attempts && (ContinuousClock.now - start).seconds + delay < budget { break }
+                let seconds = Int((ContinuousClock.now - start).seconds.rounded())
+                let outage = StoreError.unreachable(endpoint: configuration.endpoint,
+                                                    reason: "\(error) (after \(attempt) attempts in \(seconds) s)")
+                health.gaveUp(outage)
+                throw outage
             }
-            Thread.sleep(forTimeInterval: policy.delay(beforeAttempt: attempt + 1))
+            Thread.sleep(forTimeInterval: delay)
             attempt += 1
         }
     }
@@ -66,6 +83,31 @@ struct S3Client: Sendable {
         case .virtualHost: return ("\(configuration.bucket).\(endpointHost)", encodedKey ?? "/")
         }
     }
+}
+
+/// What the requests of one store have seen of its server: whether it ever answered, and whether one of them gave
+/// up on it (a circuit breaker: while it is open, a request whose attempt fails is not retried; any answer closes it).
+final class ServerHealth: Sendable {
+    private struct State {
+        var hasAnswered = false
+        var outage: StoreError?
+    }
+    private let state = Mutex(State())
+
+    var hasAnswered: Bool { state.withLock { $0.hasAnswered } }
+    var outage: StoreError? { state.withLock { $0.outage } }
+
+    func answered() {
+        state.withLock { $0 = State(hasAnswered: true, outage: nil) }
+    }
+
+    func gaveUp(_ error: StoreError) {
+        state.withLock { $0.outage = error }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// S3's `<Error><Code>…</Code><Message>…</Message></Error>`, as far as a response has one.

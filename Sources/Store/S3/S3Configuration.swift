@@ -106,6 +106,13 @@ public struct RetryPolicy: Sendable {
     /// The wait before the second attempt; it doubles (with jitter) for each one after, up to `maximumDelay`.
     public var firstDelay: TimeInterval = 0.2
     public var maximumDelay: TimeInterval = 5
+    /// How long one request may go on trying a server that does not answer (each attempt waits up to the client's
+    /// 20 s timeouts), so that a run ends within about a minute of an outage.
+    public var budget: TimeInterval = 40
+    /// Until the server has answered once, an attempt may take this long and the request this long in all: a store
+    /// that is down from the start is reported at once.
+    public var firstContactTimeout: TimeInterval = 5
+    public var firstContactBudget: TimeInterval = 10
 
     public init() {}
 

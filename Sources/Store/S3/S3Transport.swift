@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
+import Foundation
 import NIOHTTP1
 
 struct S3Request: Sendable {
@@ -7,6 +8,8 @@ struct S3Request: Sendable {
     var url: String
     var headers: HTTPHeaders
     var body: ByteBuffer?
+    /// The longest the whole exchange may take; nil: only the client's connect, read and write timeouts apply.
+    var timeout: TimeInterval? = nil
 }
 
 struct S3Response: Sendable {
@@ -26,16 +29,19 @@ protocol S3Transport: Sendable {
 /// The real transport: async-http-client on NIO's shared event loops.
 struct HTTPClientTransport: S3Transport {
     /// One client for the process, never shut down: stores are opened and dropped freely, and their connections pooled.
+    /// A server silent for 20 s while we wait for its answer, or not taking our bytes for 20 s, counts as not answering
+    /// (a stalled server accepts connections into its backlog and never answers them).
     private static let client = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
         configuration: HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(60))))
+            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(20), write: .seconds(20))))
 
     func send(_ request: S3Request) throws -> S3Response {
         let outgoing = try HTTPClient.Request(url: request.url, method: request.method, headers: request.headers,
                                               body: request.body.map { .byteBuffer($0) })
-        let response = try Self.client.execute(request: outgoing).wait()
+        let deadline = request.timeout.map { NIODeadline.now() + .milliseconds(Int64($0 * 1000)) }
+        let response = try Self.client.execute(request: outgoing, deadline: deadline).wait()
         return S3Response(status: Int(response.status.code), headers: response.headers, body: response.body)
     }
 }

@@ -1,0 +1,96 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Objects in this process's memory: a store for tests of the store suite and the pipeline that need no disk and
+/// no server. A `capacity` makes it behave as a full disk once its objects would exceed it (`ENOSPC`).
+public final class MemoryStore: ObjectStore, CustomStringConvertible {
+    private struct Contents {
+        var objects: [ObjectName: [UInt8]] = [:]
+        var capacity: Int?
+        var used: Int { objects.values.reduce(0) { $0 + $1.count } }
+    }
+    private let contents: Mutex<Contents>
+    /// Told apart in messages and in the library folder's record of its store.
+    public let id = ObjectID.random().hex
+
+    public init(capacity: Int? = nil) {
+        contents = Mutex(Contents(capacity: capacity))
+    }
+
+    public var description: String { "memory:\(id)" }
+
+    /// Bytes the objects may hold at most; nil: no limit. A write that would pass it fails with `ENOSPC`.
+    public var capacity: Int? {
+        get { contents.withLock { $0.capacity } }
+        set { contents.withLock { $0.capacity = newValue } }
+    }
+
+    public func makeWriter(for name: ObjectName) throws(StoreError) -> any ObjectWriter {
+        MemoryObjectWriter(store: self, name: name)
+    }
+
+    public func read(_ name: ObjectName, range: Range<UInt64>?, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let bytes = contents.withLock({ $0.objects[name] }) else { throw StoreError.notFound(name.path) }
+        let end = min(range?.upperBound ?? UInt64(bytes.count), UInt64(bytes.count))
+        let start = min(range?.lowerBound ?? 0, end)
+        guard start < end else { return }
+        try bytes[Int(start)..<Int(end)].withUnsafeBytes { try sink($0) }
+    }
+
+    public func size(of name: ObjectName) throws(StoreError) -> UInt64? {
+        contents.withLock { $0.objects[name].map { UInt64($0.count) } }
+    }
+
+    public func list(prefix: String) throws(StoreError) -> [ObjectName] {
+        contents.withLock { $0.objects.keys.filter { $0.path.hasPrefix(prefix) } }.sorted { $0.path < $1.path }
+    }
+
+    public func delete(_ name: ObjectName) throws(StoreError) {
+        _ = contents.withLock { $0.objects.removeValue(forKey: name) }
+    }
+
+    /// A writer's bytes are its own until it commits: nothing is ever half-written.
+    public func removeAbandonedUploads(of orphans: [ObjectName]) throws(StoreError) {}
+
+    /// Reserves room for `count` more bytes of pending uploads, as a disk's blocks are taken at write time.
+    fileprivate func reserve(_ count: Int, for name: ObjectName, pending: Int) throws(StoreError) {
+        let full = contents.withLock { contents in contents.capacity.map { contents.used + pending + count > $0 } ?? false }
+        if full { throw .io(operation: "write", path: "\(self)/\(name)", errno: ENOSPC) }
+    }
+
+    fileprivate func store(_ bytes: [UInt8], as name: ObjectName) {
+        contents.withLock { $0.objects[name] = bytes }
+    }
+}
+
+private final class MemoryObjectWriter: ObjectWriter {
+    private let store: MemoryStore
+    private let name: ObjectName
+    private var bytes: [UInt8] = []
+    private var closed = false
+
+    init(store: MemoryStore, name: ObjectName) {
+        self.store = store
+        self.name = name
+    }
+
+    func write(_ buffer: UnsafeRawBufferPointer) throws(StoreError) {
+        guard !closed else { throw .unusable("writer for \(name) already closed") }
+        try store.reserve(buffer.count, for: name, pending: bytes.count)
+        bytes.append(contentsOf: buffer)
+    }
+
+    func commit() throws(StoreError) {
+        guard !closed else { throw .unusable("writer for \(name) already closed") }
+        closed = true
+        store.store(bytes, as: name)
+        bytes = []
+    }
+
+    func abort() {
+        closed = true
+        bytes = []
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import MediaTypes
+import Pipeline
+import Store
+import Synchronization
+import Testing
+
+/// Media work that produces no derived media: what these tests are about is the store.
+private struct NoMediaWork: MediaWork {
+    static let problem = StageProblem(stage: "any", reason: "no media work in this test")
+    func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata { throw .notProduced(Self.problem) }
+    func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+        throw .notProduced(Self.problem)
+    }
+    func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+                output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+        throw MediaWorkError.notProduced(Self.problem)
+    }
+}
+
+private final class Outcomes: IngestObserver {
+    private let finishedFiles = Mutex<[FileOutcome]>([])
+    var all: [FileOutcome] { finishedFiles.withLock { $0 } }
+    func started(_ file: DiscoveredFile) {}
+    func read(bytes: Int64) {}
+    func finished(_ outcome: FileOutcome) { finishedFiles.withLock { $0.append(outcome) } }
+}
+
+@Suite struct RunFatalTests {
+    /// `count` files that sniff as JPEG, each with bytes of its own.
+    private func photos(_ count: Int, size: Int) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-fatal-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for index in 0..<count {
+            let bytes = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF\0".utf8) + (0..<size).map { _ in UInt8.random(in: 0...255) }
+            try Data(bytes).write(to: folder.appendingPathComponent(String(format: "photo-%02d.jpg", index)))
+        }
+        return folder.path
+    }
+
+    @Test func aFullStoreEndsTheRunWithoutFailingTheFilesNotStartedAndTheNextRunResumes() throws {
+        let folder = try photos(12, size: 20_000)
+        let store = MemoryStore(capacity: 90_000)
+        let library = try Library.open(at: folder + "-library", store: .memory(store), passphrase: "test passphrase", create: true)
+        let (files, skips) = Ingest.discover([folder])
+        let options = IngestOptions(jobs: 2, stream: nil, mediaWork: NoMediaWork())
+
+        let first = Outcomes()
+        do {
+            _ = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: first)
+            Issue.record("the run went on with a full store")
+        } catch let stopped as IngestStopped {
+            #expect(stopped.exitStatus == 3)
+            guard case .io(_, _, let code)? = stopped.cause as? StoreError else {
+                Issue.record("stopped by \(stopped.cause), not the full store")
+                return
+            }
+            #expect(code == ENOSPC)
+            #expect(stopped.message.contains(store.description), "\(stopped.message)")
+            #expect(stopped.message.contains("resumes"), "\(stopped.message)")
+        }
+        let stored = first.all
+        #expect(!stored.isEmpty && stored.count < 12, "the store filled in the middle of the run: \(stored.count) stored")
+        #expect(stored.allSatisfy { $0.status == .stored }, "no file failed for the full store: \(stored.map(\.status))")
+        #expect(try library.index.failedFiles().isEmpty)
+
+        store.capacity = nil
+        let second = Outcomes()
+        let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: second)
+        #expect(summary.failures.isEmpty, "\(summary.failures.map { "\($0.path): \($0.reason ?? "")" })")
+        #expect(summary.count(.stored) == 12 - stored.count)
+        #expect(try library.index.allItems().count == 12)
+        // Every object in the store belongs to an item: what the stopped run left pending was removed.
+        let objects = Set(try store.list(prefix: "data/").map(\.path))
+        #expect(objects == (try library.index.committedObjectNames()).filter { $0.hasPrefix("data/") })
+    }
+}
