@@ -85,8 +85,7 @@ public final class Library: Sendable {
         guard try create || FileManager.default.fileExists(atPath: path) || hasKeyFile(location, library: path) else {
             throw LibraryError.notALibrary(location.describe(library: path))
         }
-        try makeFolder(path)
-        let openLock = try takeOpenLock(path)
+        let openLock = try lockFolder(path)
         defer { withExtendedLifetime(openLock) {} }
         if let store = try location.openExisting(library: path), try store.size(of: KeyFile.objectName) != nil {
             let master = try KeyFile.read(from: store).openMasterKey(passphrase: passphrase)
@@ -111,6 +110,29 @@ public final class Library: Sendable {
 
     private static func takeOpenLock(_ path: String) throws -> WriterLock {
         try WriterLock(path: path + "/" + openLockName, waitingUpTo: .seconds(600), onWait: {})
+    }
+
+    /// Takes the folder's open lock; a folder that does not exist yet is made with the lock already taken in it
+    /// (made aside, then renamed into place), so that no reader ever finds a new folder without its creator's lock.
+    private static func lockFolder(_ path: String) throws -> WriterLock {
+        if FileManager.default.fileExists(atPath: path) { return try takeOpenLock(path) }
+        let parent = (path as NSString).deletingLastPathComponent
+        try makeFolder(parent.isEmpty ? "." : parent)
+        var template = Array(((parent.isEmpty ? "." : parent) + "/.keepsake-new-XXXXXX").utf8CString)
+        guard mkdtemp(&template) != nil else {
+            throw LibraryError.store(.io(operation: "mkdtemp", path: parent, errno: errno))
+        }
+        let temp = String(cString: template)
+        let lock = try takeOpenLock(temp)
+        guard rename(temp, path) == 0 else {
+            let code = errno
+            unlink(temp + "/" + openLockName)
+            rmdir(temp)
+            // Another process made the folder meanwhile: wait for its lock there.
+            guard code == ENOTEMPTY || code == EEXIST else { throw LibraryError.store(.io(operation: "rename", path: path, errno: code)) }
+            return try takeOpenLock(path)
+        }
+        return lock
     }
 
     private static func hasKeyFile(_ location: StoreLocation, library path: String) throws -> Bool {

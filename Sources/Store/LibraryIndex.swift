@@ -141,10 +141,6 @@ public final class LibraryIndex: Sendable {
         }
     }
 
-    public func committedObjectNames() throws(LibraryError) -> Set<String> {
-        try read { db in Set(try String.fetchAll(db, sql: "SELECT name FROM objects WHERE state = 'committed'")) }
-    }
-
     // MARK: Queries
 
     /// Every item deleted or not, for `verify`: a deleted item's objects are kept and are not orphans.
