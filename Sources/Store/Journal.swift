@@ -28,6 +28,9 @@ struct JournalEntry: Codable {
     var time: Date
     var change: Change
 
+    /// An entry is a few KiB (an item with its originals); a bigger one is refused unread, as damaged.
+    static let maxByteCount = 16 << 20
+
     static func newName() -> ObjectName { try! ObjectName("index/" + ObjectID.random().hex) }
 
     func sealed(with key: SecretKey) throws -> [UInt8] {
@@ -36,6 +39,13 @@ struct JournalEntry: Codable {
 
     static func open(_ bytes: [UInt8], key: SecretKey) throws -> JournalEntry {
         try JSONDecoder().decode(JournalEntry.self, from: Data(try OpeningStream.open(bytes, key: key)))
+    }
+
+    /// The store objects this entry makes part of the library.
+    var referencedObjects: [String] {
+        guard case .item(let item, let originals, _, let objects) = change else { return [] }
+        return objects + originals.map(\.objectName)
+            + [item.metadataObject, item.thumbnailObject, item.streamObject, item.playlistObject].compactMap { $0 }
     }
 
     /// Applies the entry to the index; replaying an entry twice changes nothing.

@@ -9,6 +9,14 @@ struct KeyFile: Codable {
     var wrappedMasterKey: [UInt8]
 
     static let objectName = try! ObjectName("keys/master")
+    /// A key file is about 300 bytes; one longer than this is not read (it could be endless, e.g. /dev/zero).
+    static let maxByteCount = 64 << 10
+
+    /// Reads and checks the store's key file.
+    static func read(from store: any ObjectStore) throws -> KeyFile {
+        do { return try decode(try store.get(objectName, limit: maxByteCount)) }
+        catch let error as ObjectTooLarge { throw LibraryError.keyFileDamaged("\(error)") }
+    }
 
     /// Creates a new master key and its key file, protected by `passphrase`.
     static func create(passphrase: String) throws -> (KeyFile, SecretKey) {
@@ -30,8 +38,20 @@ struct KeyFile: Codable {
 
     func encoded() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
 
+    /// Decodes a key file and checks every field before anything is derived from it, so that a damaged or hostile
+    /// key file is refused at once rather than hanging or exhausting memory in Argon2id.
     static func decode(_ bytes: [UInt8]) throws -> KeyFile {
-        do { return try JSONDecoder().decode(KeyFile.self, from: Data(bytes)) }
+        let file: KeyFile
+        do { file = try JSONDecoder().decode(KeyFile.self, from: Data(bytes)) }
         catch { throw LibraryError.keyFileDamaged("\(error)") }
+        guard file.version == 1 else {
+            throw LibraryError.keyFileDamaged("it has format version \(file.version), which this keepsake does not know: "
+                                              + "it was made by a newer keepsake; open the library with that version")
+        }
+        do { try file.kdf.validate() } catch { throw LibraryError.keyFileDamaged("\(error)") }
+        guard file.wrappedMasterKey.count == KeyWrap.wrappedByteCount else {
+            throw LibraryError.keyFileDamaged("its wrapped master key is \(file.wrappedMasterKey.count) bytes, not \(KeyWrap.wrappedByteCount)")
+        }
+        return file
     }
 }

@@ -74,33 +74,81 @@ public final class Library: Sendable {
 
     /// Opens the library at `path` whose objects are in `location`, creating it when `create` is true and neither the
     /// folder nor the store holds anything yet. With an existing store and no index in the folder (a new machine),
-    /// the index is rebuilt from the store's journal.
+    /// or an index that is not a sound index of this library, the index is rebuilt from the store's journal;
+    /// `notice` is told once when a bad index was moved aside.
+    ///
+    /// Everything here runs under the folder's open lock (`open.lock`), so that two processes never both create a
+    /// library or build its index: the second waits, then finds what the first made.
     public static func open(at path: String, store location: StoreLocation = .libraryFolder, passphrase: String,
-                            create: Bool) throws -> Library {
+                            create: Bool, notice: (String) -> Void = { _ in }) throws -> Library {
         try checkIndexBelongs(at: path, to: location)
+        guard try create || FileManager.default.fileExists(atPath: path) || hasKeyFile(location, library: path) else {
+            throw LibraryError.notALibrary(location.describe(library: path))
+        }
+        let openLock = try lockFolder(path)
+        defer { withExtendedLifetime(openLock) {} }
         if let store = try location.openExisting(library: path), try store.size(of: KeyFile.objectName) != nil {
-            let keyFile = try KeyFile.decode(try store.get(KeyFile.objectName))
-            let master = try keyFile.openMasterKey(passphrase: passphrase)
-            try makeFolder(path)
+            let master = try KeyFile.read(from: store).openMasterKey(passphrase: passphrase)
             try recordStore(at: path, location)
-            return try Library(path: path, store: store, masterKey: master)
+            return try Library(path: path, store: store, masterKey: master, notice: notice)
         }
         guard create else { throw LibraryError.notALibrary(location.describe(library: path)) }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        guard contents.filter({ $0 != "store" }).isEmpty else { throw LibraryError.notALibrary(path) }
-        try makeFolder(path)
+        guard contents.filter({ !["store", openLockName, "lock"].contains($0) }).isEmpty else { throw LibraryError.notALibrary(path) }
         let newStore = try location.create(library: path)
         try recordStore(at: path, location)
-        let (keyFile, master) = try KeyFile.create(passphrase: passphrase)
-        try newStore.put(KeyFile.objectName, bytes: keyFile.encoded())
-        return try Library(path: path, store: newStore, masterKey: master)
+        let (keyFile, created) = try KeyFile.create(passphrase: passphrase)
+        // Another machine may be creating a library in the same store at this moment: the first key file stays
+        // (where the store can refuse to overwrite), and every creator adopts the one the store holds.
+        try newStore.putIfAbsent(KeyFile.objectName, bytes: keyFile.encoded())
+        let stored = try KeyFile.read(from: newStore)
+        let master = stored.wrappedMasterKey == keyFile.wrappedMasterKey ? created : try stored.openMasterKey(passphrase: passphrase)
+        return try Library(path: path, store: newStore, masterKey: master, notice: notice)
     }
 
-    /// True when `location` holds a library (its key file); throws when the store cannot be asked.
-    public static func exists(at path: String, store location: StoreLocation) throws -> Bool {
-        try checkIndexBelongs(at: path, to: location)
+    private static let openLockName = "open.lock"
+
+    private static func takeOpenLock(_ path: String) throws -> WriterLock {
+        try WriterLock(path: path + "/" + openLockName, waitingUpTo: .seconds(600), onWait: {})
+    }
+
+    /// Takes the folder's open lock; a folder that does not exist yet is made with the lock already taken in it
+    /// (made aside, then renamed into place), so that no reader ever finds a new folder without its creator's lock.
+    private static func lockFolder(_ path: String) throws -> WriterLock {
+        if FileManager.default.fileExists(atPath: path) { return try takeOpenLock(path) }
+        let parent = (path as NSString).deletingLastPathComponent
+        try makeFolder(parent.isEmpty ? "." : parent)
+        var template = Array(((parent.isEmpty ? "." : parent) + "/.keepsake-new-XXXXXX").utf8CString)
+        guard mkdtemp(&template) != nil else {
+            throw LibraryError.store(.io(operation: "mkdtemp", path: parent, errno: errno))
+        }
+        let temp = String(cString: template)
+        let lock = try takeOpenLock(temp)
+        guard rename(temp, path) == 0 else {
+            let code = errno
+            unlink(temp + "/" + openLockName)
+            rmdir(temp)
+            // Another process made the folder meanwhile: wait for its lock there.
+            guard code == ENOTEMPTY || code == EEXIST else { throw LibraryError.store(.io(operation: "rename", path: path, errno: code)) }
+            return try takeOpenLock(path)
+        }
+        return lock
+    }
+
+    private static func hasKeyFile(_ location: StoreLocation, library path: String) throws -> Bool {
         guard let store = try location.openExisting(library: path) else { return false }
         return try store.size(of: KeyFile.objectName) != nil
+    }
+
+    /// True when `location` holds a library (its key file); throws when the store cannot be asked. A library being
+    /// created in this folder by another process at this moment is waited for.
+    public static func exists(at path: String, store location: StoreLocation) throws -> Bool {
+        try checkIndexBelongs(at: path, to: location)
+        if try hasKeyFile(location, library: path) { return true }
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        let openLock = try takeOpenLock(path)
+        defer { withExtendedLifetime(openLock) {} }
+        return try hasKeyFile(location, library: path)
     }
 
     /// The library folder names the store its index describes (`store-location`, absent for `store/` inside it), so an
@@ -126,16 +174,26 @@ public final class Library: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
     }
 
-    private init(path: String, store: any ObjectStore, masterKey: SecretKey) throws {
+    private init(path: String, store: any ObjectStore, masterKey: SecretKey, notice: (String) -> Void) throws {
         self.path = path
         self.store = store
         self.masterKey = masterKey
         let indexPath = path + "/index.sqlite"
-        let isNewIndex = !FileManager.default.fileExists(atPath: indexPath)
-        self.index = try LibraryIndex(path: indexPath)
-        if isNewIndex {
+        let identity = Self.identity(of: masterKey)
+        var opened: (index: LibraryIndex, isNew: Bool)
+        do {
+            opened = try Self.openIndex(at: indexPath, identity: identity, masterKey: masterKey)
+        } catch let damage as IndexDamage {
+            let aside = try Self.moveAside(indexPath)
+            notice("the library index \(indexPath) is not a sound index of this library (\(damage)): "
+                   + "moved it to \(aside); rebuilding the index from the store")
+            opened = try Self.openIndex(at: indexPath, identity: identity, masterKey: masterKey)
+        }
+        self.index = opened.index
+        if opened.isNew {
             do {
                 try rebuildIndexFromStore()
+                try index.record(identity: identity)
             } catch {
                 // Leave no empty index behind, or the next run would take it for a real one and skip the rebuild.
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: indexPath + suffix) }
@@ -144,19 +202,109 @@ public final class Library: Sendable {
         }
     }
 
+    /// Opens the index at `indexPath` and checks that it is this library's; throws `IndexDamage` when it is not.
+    private static func openIndex(at indexPath: String, identity: String,
+                                  masterKey: SecretKey) throws -> (index: LibraryIndex, isNew: Bool) {
+        let isNew = !FileManager.default.fileExists(atPath: indexPath)
+        let index = try LibraryIndex(path: indexPath)
+        guard !isNew else { return (index, true) }
+        if let recorded = try index.identity() {
+            guard recorded == identity else { throw IndexDamage(reason: "it is the index of another library") }
+        } else {
+            // An index made before identities were recorded: it is this library's when its albums open with this
+            // master key (one without albums holds no item to lose).
+            if let wrapped = try index.anyAlbumKey() {
+                guard (try? KeyWrap.unwrap(Array(wrapped), with: masterKey)) != nil else {
+                    throw IndexDamage(reason: "it is the index of another library")
+                }
+            }
+            try index.record(identity: identity)
+        }
+        return (index, false)
+    }
+
+    /// Renames a bad index (and its -wal and -shm) to `index.sqlite.damaged-<UTC time>`: it is never deleted.
+    private static func moveAside(_ indexPath: String) throws -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        var aside = indexPath + ".damaged-" + formatter.string(from: Date())
+        while FileManager.default.fileExists(atPath: aside) { aside += "x" }
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: indexPath + suffix) {
+            guard rename(indexPath + suffix, aside + suffix) == 0 else {
+                throw LibraryError.store(.io(operation: "rename", path: indexPath + suffix, errno: errno))
+            }
+        }
+        try syncDirectory(String(indexPath[..<indexPath.lastIndex(of: "/")!]))
+        return aside
+    }
+
+    /// Names the library an index describes without revealing anything: a hash of the master key, kept apart from
+    /// every other use of it.
+    static func identity(of masterKey: SecretKey) -> String {
+        let hasher = Blake2b()
+        hasher.update(Array("keepsake library identity 1".utf8))
+        masterKey.withUnsafeBytes { hasher.update($0) }
+        return Array(hasher.finalize().prefix(16)).hexString
+    }
+
     // MARK: Writing
 
     /// Takes the library's single-writer lock and cleans up what a killed run left behind: partial uploads and
     /// objects that were written but never committed. Returns how many orphans it removed.
     /// When another process holds the lock, calls `onWait` once and waits up to `timeout` for it.
+    ///
+    /// The local index is not trusted alone to say what is unreferenced: an object some journal entry in the store
+    /// names stays (an entry this folder wrote but did not mark committed is applied now), and when an entry cannot
+    /// be read nothing is deleted.
     public func lockForWriting(waitingUpTo timeout: Duration = .zero,
                                onWait: () -> Void = {}) throws -> (lock: WriterLock, orphansRemoved: Int) {
         let lock = try WriterLock(path: path + "/lock", waitingUpTo: timeout, onWait: onWait)
-        let orphans = try index.uncommittedObjects()
+        let uncommitted = try index.uncommittedObjects()
+        guard !uncommitted.isEmpty else {
+            try store.removeAbandonedUploads(of: [])
+            return (lock, 0)
+        }
+        let references = try storeReferences()
+        for name in uncommitted {
+            guard let entry = references.entries[name] else { continue }
+            try index.write { db in try entry.apply(db, entryName: name.path) }
+        }
+        let stillUncommitted = try index.uncommittedObjects()
+        let kept = stillUncommitted.filter { references.objects.contains($0.path) || references.entries[$0] != nil }
+        for name in kept { try index.journal(name, as: .committed) }
+        let orphans = references.unreadable.isEmpty ? stillUncommitted.filter { !kept.contains($0) } : []
         try store.removeAbandonedUploads(of: orphans)
         for name in orphans { try store.delete(name) }
         try index.forget(orphans)
         return (lock, orphans.count)
+    }
+
+    /// What the store itself says is part of the library: every journal entry of every machine, and every object
+    /// they name. Entries that cannot be read are listed, never guessed at.
+    struct StoreReferences {
+        var entries: [ObjectName: JournalEntry] = [:]
+        var objects = Set<String>()
+        var unreadable: [(name: ObjectName, reason: String)] = []
+    }
+
+    func storeReferences() throws -> StoreReferences {
+        var references = StoreReferences()
+        for name in try store.list(prefix: "index/") {
+            do {
+                let entry = try readJournalEntry(name)
+                references.entries[name] = entry
+                references.objects.formUnion(entry.referencedObjects)
+            } catch StoreError.notFound {
+                continue  // deleted since the listing
+            } catch let error as StoreError {
+                throw error  // the store cannot be read: that ends the run, it says nothing about the entry
+            } catch {
+                references.unreadable.append((name, "\(error)"))
+            }
+        }
+        return references
     }
 
     /// Starts writing a new object under a random name, journalled as pending.
@@ -369,7 +517,7 @@ public final class Library: Sendable {
     // MARK: Recovery and keys
 
     func readJournalEntry(_ name: ObjectName) throws -> JournalEntry {
-        try JournalEntry.open(try store.get(name), key: masterKey)
+        try JournalEntry.open(try store.get(name, limit: JournalEntry.maxByteCount), key: masterKey)
     }
 
     /// Rebuilds the index from the journal entries in the store: every entry, from every machine, in time order.

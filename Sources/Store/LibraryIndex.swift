@@ -1,6 +1,16 @@
 import FileSystem
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The file at the index's place is not a usable index of this library (empty, damaged, foreign): it is moved
+/// aside and the index rebuilt from the store, which is the truth.
+struct IndexDamage: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
 
 /// The library's SQLite index (WAL): albums, items, originals, and the journal of every object written,
 /// so that a run killed at any point can be finished or cleaned up by the next one.
@@ -11,15 +21,57 @@ public final class LibraryIndex: Sendable {
     /// `committed` when the item that owns it is committed. Anything not committed after a crash is an orphan.
     enum ObjectState: String { case pending, stored, committed }
 
-    public init(path: String) throws(LibraryError) {
+    /// Opens (or creates) the index at `path`. An existing file must be a sound SQLite database holding a keepsake
+    /// index, or `IndexDamage` says why not; any other failure (busy, I/O, disk full) is `corruptIndex`.
+    init(path: String) throws {
+        let isNew = !FileManager.default.fileExists(atPath: path)
+        if !isNew, let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size == 0 {
+            throw IndexDamage(reason: "the file is empty")
+        }
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(30)
             pool = try DatabasePool(path: path, configuration: configuration)
+            // The index reveals which albums and files a library has: only its owner may read it. SQLite gives the
+            // -wal and -shm files the main file's mode.
+            for suffix in ["", "-wal", "-shm"] { chmod(path + suffix, 0o600) }
+            if !isNew { try pool.read(Self.checkSound) }
             try Self.migrator.migrate(pool)
+        } catch let error as IndexDamage {
+            throw error
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+            throw IndexDamage(reason: "\(error)")
         } catch {
-            throw .corruptIndex("\(path): \(error)")
+            throw LibraryError.corruptIndex("\(path): \(error)")
         }
+    }
+
+    /// An existing index must pass SQLite's own check and hold the tables keepsake made.
+    private static func checkSound(_ db: Database) throws {
+        let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+        guard check == ["ok"] else { throw IndexDamage(reason: "SQLite finds it damaged: \(check.prefix(3).joined(separator: "; "))") }
+        guard try db.tableExists("grdb_migrations"),
+              try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").contains("v1"),
+              try db.tableExists("items"), try db.tableExists("objects") else {
+            throw IndexDamage(reason: "it is not a keepsake index")
+        }
+    }
+
+    /// The library the index describes, recorded when it was made; nil in an index made before it was recorded.
+    func identity() throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT identity FROM library") }
+    }
+
+    func record(identity: String) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM library")
+            try db.execute(sql: "INSERT INTO library (identity) VALUES (?)", arguments: [identity])
+        }
+    }
+
+    /// The wrapped key of one album, to tell whether an index without a recorded identity is this library's.
+    func anyAlbumKey() throws -> Data? {
+        try read { db in try Data.fetchOne(db, sql: "SELECT wrappedKey FROM albums ORDER BY createdAt, id LIMIT 1") }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -54,6 +106,9 @@ public final class LibraryIndex: Sendable {
                 """)
         }
         migrator.registerMigration("v2-watches", migrate: createWatchTables)
+        migrator.registerMigration("v3-identity") { db in
+            try db.execute(sql: "CREATE TABLE library (identity TEXT NOT NULL)")
+        }
         return migrator
     }
 
@@ -85,10 +140,6 @@ public final class LibraryIndex: Sendable {
         try read { db in
             try String.fetchAll(db, sql: "SELECT name FROM objects WHERE state != 'committed'").compactMap { try? ObjectName($0) }
         }
-    }
-
-    public func committedObjectNames() throws(LibraryError) -> Set<String> {
-        try read { db in Set(try String.fetchAll(db, sql: "SELECT name FROM objects WHERE state = 'committed'")) }
     }
 
     // MARK: Queries

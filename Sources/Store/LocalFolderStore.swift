@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,9 +78,45 @@ public struct LocalFolderStore: ObjectStore {
         return names.sorted { $0.path < $1.path }
     }
 
+    /// The files' modification times: an object file is written once and renamed into place.
+    public func listing(prefix: String) throws(StoreError) -> [StoredObject] {
+        var objects: [StoredObject] = []
+        for name in try list(prefix: prefix) {
+            var info = stat()
+            let file = path(of: name)
+            guard stat(file, &info) == 0 else {
+                if errno == ENOENT { continue }  // deleted since the listing
+                throw .io(operation: "stat", path: file, errno: errno)
+            }
+            let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            objects.append(StoredObject(name: name, modified: Date(timeIntervalSince1970: seconds)))
+        }
+        return objects
+    }
+
     public func delete(_ name: ObjectName) throws(StoreError) {
         let file = path(of: name)
         guard unlink(file) == 0 || errno == ENOENT else { throw .io(operation: "delete", path: file, errno: errno) }
+    }
+
+    /// Fills a temporary file, then links it into place, which fails rather than replace an existing object.
+    @discardableResult
+    public func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool {
+        let final = path(of: name)
+        let temp = "\(root)/tmp/\(ObjectID.random().hex).partial"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
+        defer { unlink(temp) }
+        let failure = bytes.withUnsafeBytes { writeFully(fd, $0) }
+        guard failure == 0 else { close(fd); throw .io(operation: "write", path: temp, errno: failure) }
+        guard fsync(fd) == 0 else { let code = errno; close(fd); throw .io(operation: "fsync", path: temp, errno: code) }
+        close(fd)
+        guard link(temp, final) == 0 else {
+            if errno == EEXIST { return false }
+            throw .io(operation: "link", path: final, errno: errno)
+        }
+        try syncDirectory(String(final[..<final.lastIndex(of: "/")!]))
+        return true
     }
 
     /// Every file in `tmp/` is a killed writer's: only one process writes to a library folder at a time.

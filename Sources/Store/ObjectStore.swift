@@ -1,3 +1,5 @@
+import Foundation
+
 /// The name of an object in a store: `data/<random hex>` for encrypted blobs, `keys/master` for the key file.
 /// Names reveal nothing about what an object holds.
 public struct ObjectName: Hashable, Sendable, CustomStringConvertible {
@@ -26,6 +28,12 @@ public struct ObjectID: Hashable, Sendable {
     public static func random() -> ObjectID { ObjectID(hex: randomBytes(16).hexString) }
 }
 
+/// An object as a listing shows it.
+public struct StoredObject: Hashable, Sendable {
+    public var name: ObjectName
+    public var modified: Date
+}
+
 /// A streaming upload of one object: bytes go in with `write`, and the object appears in the store only when
 /// `commit` returns. `abort` (or dropping an uncommitted writer) leaves nothing behind.
 public protocol ObjectWriter: AnyObject {
@@ -44,7 +52,14 @@ public protocol ObjectStore: Sendable {
     func size(of name: ObjectName) throws(StoreError) -> UInt64?
     /// Every object name under `prefix` (e.g. `data/`).
     func list(prefix: String) throws(StoreError) -> [ObjectName]
+    /// Every object under `prefix` with the time it was last written, for deciding whether an unreferenced object
+    /// may still belong to a writer at work.
+    func listing(prefix: String) throws(StoreError) -> [StoredObject]
     func delete(_ name: ObjectName) throws(StoreError)
+    /// Writes a small object unless one of that name exists; false when it existed (and is left unchanged).
+    /// A server that ignores the condition overwrites: callers read the object back.
+    @discardableResult
+    func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool
     /// Removes what killed writers left half-written: the uploads of `orphans` (objects the library began and
     /// never committed) and any other partial upload too old to belong to a live writer.
     /// Called only under the library's writer lock.
@@ -66,12 +81,23 @@ extension ObjectStore {
         try writer.commit()
     }
 
-    /// Reads a small object whole.
-    public func get(_ name: ObjectName) throws -> [UInt8] {
+    /// Reads a small object whole, refusing (with `ObjectTooLarge`, before allocating it) one longer than `limit`:
+    /// what the store returns is not trusted to be as small as what keepsake wrote.
+    public func get(_ name: ObjectName, limit: Int = 64 << 20) throws -> [UInt8] {
         var out = [UInt8]()
-        try read(name, range: nil) { out.append(contentsOf: $0) }
+        try read(name, range: nil) { piece in
+            guard out.count + piece.count <= limit else { throw ObjectTooLarge(name: name.path, limit: limit) }
+            out.append(contentsOf: piece)
+        }
         return out
     }
+}
+
+/// A small object (the key file, a journal entry) is longer than anything keepsake writes there.
+public struct ObjectTooLarge: Error, Sendable, CustomStringConvertible {
+    public var name: String
+    public var limit: Int
+    public var description: String { "\(name) is longer than \(limit) bytes, more than keepsake ever writes there" }
 }
 
 /// Why a store operation failed.

@@ -1,7 +1,9 @@
+import Foundation
 import KeepsakeCrypto
 
 /// `keepsake verify`: every object an item names is present; with `readData`, every object decrypts and
-/// every original's BLAKE2b matches the index. Objects in the store that no item names are orphans.
+/// every original's BLAKE2b matches the index. Orphans are decided by the store, not the local index: a data object is
+/// one when no journal entry of any machine names it and it is older than a grace period.
 public struct Verifier {
     public struct Problem: Sendable, CustomStringConvertible {
         public var itemId: String
@@ -15,15 +17,25 @@ public struct Verifier {
         public var objectsChecked = 0
         public var bytesRead: Int64 = 0
         public var problems: [Problem] = []
+        /// Unreferenced data objects older than the grace period: what `removeOrphans` deletes.
         public var orphans: [String] = []
+        /// Unreferenced data objects younger than the grace period: perhaps a writer at work elsewhere; kept.
+        public var recentUnreferenced: [String] = []
+        /// Journal entries that do not decrypt or parse: reported, kept, and while there are any no orphan is removed,
+        /// since what they reference is unknown.
+        public var unreadableEntries = 0
         public var isClean: Bool { problems.isEmpty }
     }
+
+    /// How old an unreferenced object must be before it counts as an orphan: a writer on another machine may have
+    /// stored it and not yet committed the entry that names it.
+    public static let defaultGrace: Duration = .seconds(24 * 3600)
 
     let library: Library
 
     public init(library: Library) { self.library = library }
 
-    public func run(readData: Bool) throws -> Report {
+    public func run(readData: Bool, grace: Duration = Verifier.defaultGrace) throws -> Report {
         var report = Report()
         var referenced = Set<String>()
         for item in try library.index.allItems() {
@@ -48,23 +60,24 @@ public struct Verifier {
                 }
             }
         }
-        let committed = try library.index.committedObjectNames()
-        for name in try library.store.list(prefix: "index/") where committed.contains(name.path) {
-            referenced.insert(name.path)
-            report.objectsChecked += 1
-            if readData {
-                do { _ = try library.readJournalEntry(name) } catch {
-                    report.problems.append(Problem(itemId: "-", object: name.path, reason: "journal entry does not decrypt: \(error)"))
-                }
-            }
+        let references = try library.storeReferences()
+        report.objectsChecked += references.entries.count
+        for (name, reason) in references.unreadable {
+            report.problems.append(Problem(itemId: "-", object: name.path, reason: "journal entry cannot be read (kept): \(reason)"))
         }
-        let stored = try library.store.list(prefix: "data/").map(\.path) + library.store.list(prefix: "index/").map(\.path)
-        report.orphans = stored.filter { !referenced.contains($0) }
+        report.unreadableEntries = references.unreadable.count
+        referenced.formUnion(references.objects)
+        let cutoff = Date().addingTimeInterval(-Double(grace.components.seconds))
+        for object in try library.store.listing(prefix: "data/") where !referenced.contains(object.name.path) {
+            if object.modified < cutoff { report.orphans.append(object.name.path) } else { report.recentUnreferenced.append(object.name.path) }
+        }
         return report
     }
 
-    /// Deletes the orphans `report` found. The caller holds the library's writer lock, so no run is writing them.
+    /// Deletes the orphans `report` found, unless a journal entry could not be read. The caller holds the library's
+    /// writer lock, so no run of this folder is writing them.
     public func removeOrphans(_ report: Report) throws {
+        guard report.unreadableEntries == 0 else { return }
         for orphan in report.orphans { try library.store.delete(ObjectName(orphan)) }
     }
 

@@ -98,7 +98,8 @@ struct LibraryOptions: ParsableArguments {
         let location = try storeLocation()
         let exists = try Library.exists(at: libraryPath, store: location)
         if !exists && !create { throw LibraryError.notALibrary(location.describe(library: libraryPath)) }
-        let library = try Library.open(at: libraryPath, store: location, passphrase: passphrase(confirmingNew: !exists), create: create)
+        let library = try Library.open(at: libraryPath, store: location, passphrase: passphrase(confirmingNew: !exists),
+                                       create: create, notice: { printError("keepsake: \($0)") })
         // Marks the end of the Argon2id unlock, whose 256 MiB are freed by now (the memory tests look for this line).
         Logger(label: "keepsake.library").debug("library unlocked")
         return library

@@ -87,6 +87,27 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         #expect(try store.list(prefix: "keys/") == [tiny])
     }
 
+    /// Two creators of one library: the first key file stays, the second learns that it lost.
+    @Test(arguments: Backend.allCases) func putIfAbsentNeverReplacesAnObject(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        let name = try ObjectName("keys/master")
+        #expect(try store.putIfAbsent(name, bytes: [1, 2, 3]))
+        #expect(try !store.putIfAbsent(name, bytes: [4, 5]))
+        #expect(try store.get(name) == [1, 2, 3])
+    }
+
+    @Test(arguments: Backend.allCases) func listingGivesWhenEachObjectWasWrittenAndGetIsBounded(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        let name = ObjectName.randomData()
+        let before = Date().addingTimeInterval(-5)
+        try store.put(name, bytes: randomBytes(100))
+        let listing = try store.listing(prefix: "data/")
+        #expect(listing.map(\.name) == [name])
+        #expect(listing.allSatisfy { $0.modified > before && $0.modified < Date().addingTimeInterval(5) }, "\(listing)")
+        #expect(throws: ObjectTooLarge.self) { try store.get(name, limit: 99) }
+        #expect(try store.get(name, limit: 100).count == 100)
+    }
+
     /// Objects larger than a part (multipart on S3), written in pieces that do not line up with the parts.
     @Test(arguments: Backend.allCases) func largeObjectsInUnevenPieces(_ backend: Backend) throws {
         let store = try backend.makeStore()

@@ -68,22 +68,30 @@ public struct S3Store: ObjectStore, CustomStringConvertible {
         return length
     }
 
-    /// ListObjectsV2, page after page.
     public func list(prefix: String) throws(StoreError) -> [ObjectName] {
-        var names: [ObjectName] = []
+        try listing(prefix: prefix).map(\.name)
+    }
+
+    /// ListObjectsV2, page after page, with each object's LastModified.
+    public func listing(prefix: String) throws(StoreError) -> [StoredObject] {
+        var objects: [StoredObject] = []
         var continuation: String?
         repeat {
             var query = [("list-type", "2"), ("prefix", configuration.keyPrefix(prefix)), ("encoding-type", "url"),
                          ("max-keys", String(configuration.listPageSize))]
             if let continuation { query.append(("continuation-token", continuation)) }
             let page = try client.send(.GET, key: nil, query: query, operation: "LIST \(prefix)").bodyText
-            for key in XMLScan.values(of: "Key", in: page) {
-                if let name = configuration.name(forKey: key.removingPercentEncoding ?? key) { names.append(name) }
+            for element in XMLScan.elements("Contents", in: page) {
+                guard let key = XMLScan.values(of: "Key", in: element).first,
+                      let name = configuration.name(forKey: key.removingPercentEncoding ?? key) else { continue }
+                // An object without a readable date counts as new: it is never taken for an old orphan.
+                let modified = XMLScan.values(of: "LastModified", in: element).first.flatMap(Self.parseTimestamp) ?? Date()
+                objects.append(StoredObject(name: name, modified: modified))
             }
             continuation = XMLScan.values(of: "IsTruncated", in: page).first == "true"
                 ? XMLScan.values(of: "NextContinuationToken", in: page).first : nil
         } while continuation != nil
-        return names.sorted { $0.path < $1.path }
+        return objects.sorted { $0.name.path < $1.name.path }
     }
 
     /// True when no key at all is under the prefix, ours or not.
@@ -95,6 +103,14 @@ public struct S3Store: ObjectStore, CustomStringConvertible {
 
     public func delete(_ name: ObjectName) throws(StoreError) {
         _ = try client.send(.DELETE, key: configuration.key(for: name), operation: "DELETE \(name)", accepting: [404])
+    }
+
+    /// A conditional PUT (`If-None-Match: *`): the server answers 412 when the key exists.
+    @discardableResult
+    public func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool {
+        let response = try client.send(.PUT, key: configuration.key(for: name), headers: ["if-none-match": "*"],
+                                       body: ByteBuffer(bytes: bytes), operation: "PUT \(name)", accepting: [412])
+        return response.status != 412
     }
 
     /// Aborts the multipart uploads of `orphans` and those older than `abandonedUploadAge`. Younger uploads of
