@@ -10,13 +10,13 @@ import Glibc
 enum DurableFile {
     static let partialSuffix = ".keepsake-partial"
 
-    static func temporaryPath(for path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().path + "/." + url.lastPathComponent + partialSuffix
+    /// A fresh name beside `path`: short, so that a name of `PortableName.maxBytes` still has one.
+    static func temporaryPath(for path: BytePath) -> BytePath {
+        path.parent.appending("." + String(UInt64.random(in: 0...UInt64.max), radix: 36) + partialSuffix)
     }
 
     /// Writes `data` to `path` through a temporary file (fsync, rename); the folder itself is not fsynced.
-    static func write(_ data: Data, to path: String) throws(ExportError) {
+    static func write(_ data: Data, to path: BytePath) throws(ExportError) {
         let temp = temporaryPath(for: path)
         let fd = try create(temp)
         do throws(ExportError) {
@@ -24,7 +24,7 @@ enum DurableFile {
             try sync(fd, path: temp)
         } catch {
             close(fd)
-            unlink(temp)
+            _ = temp.withCString { unlink($0) }
             throw error
         }
         close(fd)
@@ -32,10 +32,10 @@ enum DurableFile {
     }
 
     /// The bytes of the file at `path`; nil when there is none.
-    static func contents(of path: String) throws(ExportError) -> Data? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    static func contents(of path: BytePath) throws(ExportError) -> Data? {
+        let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else {
-            guard errno == ENOENT else { throw .io(operation: "open", path: path, errno: errno) }
+            guard errno == ENOENT else { throw .io(operation: "open", path: "\(path)", errno: errno) }
             return nil
         }
         defer { close(fd) }
@@ -45,20 +45,20 @@ enum DurableFile {
             let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if got < 0 {
                 if errno == EINTR { continue }
-                throw .io(operation: "read", path: path, errno: errno)
+                throw .io(operation: "read", path: "\(path)", errno: errno)
             }
             if got == 0 { return data }
             data.append(contentsOf: buffer[..<got])
         }
     }
 
-    static func create(_ path: String) throws(ExportError) -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(operation: "create", path: path, errno: errno) }
+    static func create(_ path: BytePath) throws(ExportError) -> Int32 {
+        let fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else { throw .io(operation: "create", path: "\(path)", errno: errno) }
         return fd
     }
 
-    static func writeAll(_ fd: Int32, _ data: Data, path: String) throws(ExportError) {
+    static func writeAll(_ fd: Int32, _ data: Data, path: BytePath) throws(ExportError) {
         // `withUnsafeBytes` rethrows untyped errors: the typed one is carried out.
         let failure: ExportError? = data.withUnsafeBytes { bytes in
             do throws(ExportError) {
@@ -71,53 +71,69 @@ enum DurableFile {
         if let failure { throw failure }
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(ExportError) {
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: BytePath) throws(ExportError) {
         let failure = writeFully(fd, bytes)
-        if failure != 0 { throw .io(operation: "write", path: path, errno: failure) }
+        if failure != 0 { throw .io(operation: "write", path: "\(path)", errno: failure) }
     }
 
-    static func sync(_ fd: Int32, path: String) throws(ExportError) {
-        guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: path, errno: errno) }
+    static func sync(_ fd: Int32, path: BytePath) throws(ExportError) {
+        guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: "\(path)", errno: errno) }
     }
 
-    static func rename(_ from: String, to: String) throws(ExportError) {
-        guard Glibc.rename(from, to) == 0 else { throw .io(operation: "rename to \(to)", path: from, errno: errno) }
+    static func rename(_ from: BytePath, to: BytePath) throws(ExportError) {
+        let renamed = from.withCString { from in to.withCString { Glibc.rename(from, $0) } }
+        guard renamed == 0 else { throw .io(operation: "rename to \(to)", path: "\(from)", errno: errno) }
     }
 
     /// Makes the renames inside `path` durable.
-    static func syncDirectory(_ path: String) throws(ExportError) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(operation: "open folder", path: path, errno: errno) }
+    static func syncDirectory(_ path: BytePath) throws(ExportError) {
+        let fd = path.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw .io(operation: "open folder", path: "\(path)", errno: errno) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .io(operation: "fsync folder", path: path, errno: errno) }
+        guard fsync(fd) == 0 else { throw .io(operation: "fsync folder", path: "\(path)", errno: errno) }
     }
 
     /// Creates `path` and its missing parents.
-    static func makeDirectory(_ path: String) throws(ExportError) {
-        if mkdir(path, 0o755) == 0 { return }
+    static func makeDirectory(_ path: BytePath) throws(ExportError) {
+        if path.withCString({ mkdir($0, 0o755) }) == 0 { return }
         switch errno {
         case EEXIST:
             var info = stat()
-            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-                throw .io(operation: "create folder", path: path, errno: ENOTDIR)
+            guard path.withCString({ stat($0, &info) }) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw .io(operation: "create folder", path: "\(path)", errno: ENOTDIR)
             }
-        case ENOENT where path != "/" && !path.isEmpty:
-            try makeDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
-            guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw .io(operation: "create folder", path: path, errno: errno) }
+        case ENOENT where path.bytes != Array("/".utf8) && !path.bytes.isEmpty:
+            try makeDirectory(path.parent)
+            guard path.withCString({ mkdir($0, 0o755) }) == 0 || errno == EEXIST else {
+                throw .io(operation: "create folder", path: "\(path)", errno: errno)
+            }
         default:
-            throw .io(operation: "create folder", path: path, errno: errno)
+            throw .io(operation: "create folder", path: "\(path)", errno: errno)
         }
     }
 
     /// Removes what killed runs left in `folder`: temporary files that were never renamed into place.
-    static func removePartials(in folder: String) throws(ExportError) -> Int {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
+    static func removePartials(in folder: BytePath) throws(ExportError) -> Int {
         var removed = 0
-        for name in names where name.hasPrefix(".") && name.hasSuffix(partialSuffix) {
-            guard unlink(folder + "/" + name) == 0 else { throw .io(operation: "remove", path: folder + "/" + name, errno: errno) }
+        for name in names(in: folder) where name.first == UInt8(ascii: ".") && name.count > partialSuffix.utf8.count
+            && name.suffix(partialSuffix.utf8.count).elementsEqual(partialSuffix.utf8) {
+            let path = folder.appending(name)
+            guard path.withCString({ unlink($0) }) == 0 else { throw .io(operation: "remove", path: "\(path)", errno: errno) }
             removed += 1
         }
         return removed
+    }
+
+    /// The names in `folder` as the bytes they are (but `.` and `..`); none when it cannot be read.
+    static func names(in folder: BytePath) -> [[UInt8]] {
+        guard let directory = folder.withCString({ opendir($0) }) else { return [] }
+        defer { closedir(directory) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { names.append(name) }
+        }
+        return names
     }
 
     enum Content: Equatable {
@@ -126,9 +142,9 @@ enum DurableFile {
     }
 
     /// What is at `path`, without following a symbolic link.
-    static func content(at path: String) -> Content {
+    static func content(at path: BytePath) -> Content {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return .nothing }
+        guard path.withCString({ lstat($0, &info) }) == 0 else { return .nothing }
         switch info.st_mode & S_IFMT {
         case S_IFREG: return .file(size: Int64(info.st_size))
         case S_IFDIR: return .folder

@@ -58,7 +58,7 @@ final class ExportLog: Sendable {
                 appender.fd = fd
             }
             do throws(ExportError) {
-                try DurableFile.writeAll(fd, encoded, path: path)
+                try DurableFile.writeAll(fd, encoded, path: BytePath(path))
                 guard fdatasync(fd) == 0 else { throw .io(operation: "fdatasync", path: path, errno: errno) }
             } catch {
                 appender.broken = error
@@ -75,10 +75,10 @@ final class ExportLog: Sendable {
                 close(fd)
                 appender.fd = nil
             }
-            guard DurableFile.content(at: path) != .nothing else { return }
+            guard DurableFile.content(at: BytePath(path)) != .nothing else { return }
             try state.writeSnapshot(in: directory)
             guard unlink(path) == 0 else { throw .io(operation: "remove", path: path, errno: errno) }
-            try DurableFile.syncDirectory(directory)
+            try DurableFile.syncDirectory(BytePath(directory))
             appender.broken = nil
         }
     }
@@ -86,7 +86,7 @@ final class ExportLog: Sendable {
     /// The changes logged in `directory`, in order; none when there is no log.
     static func changes(in directory: String) throws(ExportError) -> [ExportChange] {
         let path = directory + "/" + fileName
-        guard let data = try DurableFile.contents(of: path) else { return [] }
+        guard let data = try DurableFile.contents(of: BytePath(path)) else { return [] }
         var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         // What follows the last newline is a torn line, or nothing.
         lines.removeLast()
@@ -117,7 +117,7 @@ final class ExportLog: Sendable {
     private func openForAppending() throws(ExportError) -> Int32 {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "create", path: path, errno: errno) }
-        do { try DurableFile.syncDirectory(directory) } catch {
+        do { try DurableFile.syncDirectory(BytePath(directory)) } catch {
             close(fd)
             throw error
         }

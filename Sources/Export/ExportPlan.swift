@@ -5,6 +5,8 @@ struct PlannedFile: Sendable {
     var key: ExportKey
     var item: ItemRecord
     var original: OriginalRecord
+    /// The original's name, as the bytes it had where it was ingested from.
+    var name: [UInt8]
 }
 
 /// What the export folder should hold: every original of every live item, once per album it is in
@@ -20,7 +22,7 @@ enum ExportPlan {
             for album in albums.isEmpty ? [nil] : albums {
                 for original in originals {
                     planned.append(PlannedFile(key: ExportKey(itemId: item.id, role: original.role, album: album),
-                                               item: item, original: original))
+                                               item: item, original: original, name: original.name.bytes))
                 }
             }
         }

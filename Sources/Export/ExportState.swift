@@ -17,13 +17,13 @@ struct ExportState: Codable, Sendable, Equatable {
     struct Folder: Codable, Sendable, Equatable {
         var album: String?
         /// The album's folder inside the export folder; once chosen it never changes.
-        var folder: String
+        var folder: BytePath
     }
 
     struct File: Codable, Sendable, Equatable {
         var key: ExportKey
         /// Relative to the export folder: `FOLDER/NAME`.
-        var path: String
+        var path: BytePath
         var size: Int64
         var blake2b: String
     }
@@ -36,7 +36,7 @@ struct ExportState: Codable, Sendable, Equatable {
     static func load(from directory: String) throws(ExportError) -> ExportState {
         let path = directory + "/" + fileName
         var state = ExportState()
-        if let data = try DurableFile.contents(of: path) {
+        if let data = try DurableFile.contents(of: BytePath(path)) {
             do { state = try JSONDecoder().decode(ExportState.self, from: data) } catch {
                 throw .stateDamaged(path: path, reason: "\(error)")
             }
@@ -79,16 +79,18 @@ struct ExportState: Codable, Sendable, Equatable {
         do { data = try encoder.encode(self) } catch {
             throw .stateDamaged(path: directory + "/" + Self.fileName, reason: "cannot encode: \(error)")
         }
-        try DurableFile.write(data, to: directory + "/" + Self.fileName)
-        try DurableFile.syncDirectory(directory)
+        try DurableFile.write(data, to: BytePath(directory).appending(Self.fileName))
+        try DurableFile.syncDirectory(BytePath(directory))
     }
 }
 
 extension ExportState.File {
     /// Paths are renamed into Trash later: anything but FOLDER/NAME inside the export folder is refused.
     func checkPath(in stateFile: String) throws(ExportError) {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+        let dot = UInt8(ascii: ".")
+        let parts = path.bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && !$0.elementsEqual([dot]) && !$0.elementsEqual([dot, dot]) }),
+              !path.bytes.contains(0) else {
             throw .stateDamaged(path: stateFile, reason: "\(path) is not FOLDER/NAME")
         }
     }

@@ -6,6 +6,8 @@ public struct ExportOptions: Sendable {
     public var album: String?
     /// Files written at once.
     public var jobs: Int
+    /// The target's file system when it is not to be found out (`TargetFileSystem.of`): for tests.
+    var fileSystem: TargetFileSystem?
 
     public init(target: String, album: String? = nil, jobs: Int = 4) {
         self.target = target
@@ -36,6 +38,27 @@ public struct ExportOutcome: Sendable, Codable {
     public var reason: String?
 }
 
+/// A name that export had to change because the target's file system cannot hold it, or because another file (or
+/// album) in the same folder has it. Printed as `original → written (why)`.
+public struct ExportRename: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// The file's (or album's) name in the library, escaped for printing (`PrintableName`).
+    public var original: String
+    /// Where it was written, relative to the export folder, escaped for printing.
+    public var written: String
+    public var why: String
+    /// An album's folder rather than a file.
+    public var album: Bool
+
+    init(original: [UInt8], written: [UInt8], why: [String], isAlbum: Bool) {
+        self.original = PrintableName.escaped(original)
+        self.written = PrintableName.escaped(written)
+        self.why = why.joined(separator: "; ")
+        album = isAlbum
+    }
+
+    public var description: String { "\(album ? "album " : "")\(original) → \(written) (\(why))" }
+}
+
 /// Receives the export's progress, from the exporting thread.
 public protocol ExportObserver: Sendable {
     /// What is left to do, once known.
@@ -57,6 +80,10 @@ public struct ExportSummary: Sendable {
     public var seconds = 0.0
     /// Bytes of originals decrypted and written.
     public var bytesWritten: Int64 = 0
+    /// The export folder's file system, which says what names it can hold.
+    public var fileSystem = ""
+    /// The names this run wrote differently from the library's: album folders first, then files by path.
+    public var renamed: [ExportRename] = []
 
     public func count(_ status: ExportOutcome.Status) -> Int { outcomes.count { $0.status == status } }
     public var failures: [ExportOutcome] { outcomes.filter { $0.status == .failed } }

@@ -9,7 +9,7 @@ import Glibc
 struct OriginalWriter {
     let library: Library
 
-    func write(_ original: OriginalRecord, key: SecretKey, to path: String, modified: Instant?,
+    func write(_ original: OriginalRecord, key: SecretKey, to path: BytePath, modified: Instant?,
                progress: @escaping (Int64) -> Void) throws {
         let temp = DurableFile.temporaryPath(for: path)
         let fd = try DurableFile.create(temp)
@@ -37,7 +37,7 @@ struct OriginalWriter {
             try DurableFile.sync(fd, path: temp)
         } catch {
             close(fd)
-            unlink(temp)
+            _ = temp.withCString { unlink($0) }
             throw error
         }
         close(fd)
@@ -45,10 +45,10 @@ struct OriginalWriter {
     }
 
     /// True when the file at `path` has exactly `original`'s bytes.
-    static func matches(_ path: String, _ original: OriginalRecord) throws(ExportError) -> Bool {
+    static func matches(_ path: BytePath, _ original: OriginalRecord) throws(ExportError) -> Bool {
         guard DurableFile.content(at: path) == .file(size: original.size) else { return false }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+        let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw .io(operation: "open", path: "\(path)", errno: errno) }
         defer { close(fd) }
         let hasher = Blake2b()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
@@ -57,7 +57,7 @@ struct OriginalWriter {
             let got = read(fd, buffer.baseAddress, buffer.count)
             if got < 0 {
                 if errno == EINTR { continue }
-                throw .io(operation: "read", path: path, errno: errno)
+                throw .io(operation: "read", path: "\(path)", errno: errno)
             }
             if got == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<got]))

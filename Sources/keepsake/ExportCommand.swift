@@ -7,7 +7,8 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Decrypt the library into plain files: one folder per album, with Google Takeout metadata.",
         discussion: """
-            Originals are written bit-exact under their own names, each with ALBUM/metadata/NAME.json. A rerun
+            Originals are written bit-exact under their own names, each with ALBUM/metadata/NAME.json; a name the
+            target's file system cannot hold is changed, and the summary lists each change. A rerun
             exports only what is new and moves files gone from the library or their album into ALBUM/Trash;
             an interrupted export resumes where it stopped.
             """)
@@ -62,6 +63,10 @@ struct ExportCommand: ParsableCommand {
         if s.count(.trashed) > 0 {
             lines.append("  to Trash:    \(s.count(.trashed)) files no longer in the library or their album")
         }
+        if !s.renamed.isEmpty {
+            lines.append("  renamed:     \(s.renamed.count) names changed for \(s.fileSystem) or for a clash:")
+            lines += s.renamed.map { "    \($0)" }
+        }
         lines += failureLines(s.failures.map { ($0.path.isEmpty ? "item " + $0.itemId : $0.path, $0.reason) })
         print(lines.joined(separator: "\n"))
     }
@@ -80,6 +85,8 @@ struct ExportSummaryJSON: Encodable {
     var summary = true
     var exported: Int, adopted: Int, alreadyExported: Int, trashed: Int, failed: Int, partialsRemoved: Int
     var bytesWritten: Int64, seconds: Double
+    var fileSystem: String
+    var renamed: [ExportRename]
 
     init(_ s: ExportSummary) {
         exported = s.count(.exported)
@@ -90,5 +97,7 @@ struct ExportSummaryJSON: Encodable {
         partialsRemoved = s.partialsRemoved
         bytesWritten = s.bytesWritten
         seconds = s.seconds
+        fileSystem = s.fileSystem
+        renamed = s.renamed
     }
 }

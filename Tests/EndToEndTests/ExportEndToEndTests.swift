@@ -145,6 +145,84 @@ import TestSupport
         #expect(try visibleFiles(out + "/Uncategorized").count == 8)
     }
 
+    // MARK: Names
+
+    /// Names with control characters and Windows' forbidden characters, as ext4 or tmpfs holds them.
+    static let awkwardNames = ["line\nbreak.jpg", "tab\there.jpg", "Trip: Tokyo?.jpg", "back\\slash.jpg", "trailing dot.",
+                               "café Ünïcode.jpg", "a*b\"c<d>e|f.jpg"]
+
+    /// Ingests one sample photo under each of `names` (each a different photo) into album `album`.
+    func ingest(_ names: [String], album: String, into library: String, base: URL) throws {
+        let images = try sampleImages()
+        let sources = base.appendingPathComponent("named").path
+        try FileManager.default.createDirectory(atPath: sources, withIntermediateDirectories: true)
+        for (image, name) in zip(images, names) { try FileManager.default.copyItem(atPath: image, toPath: sources + "/" + name) }
+        let ingest = try Keepsake.run(["ingest", sources, "--library", library, "--album", album])
+        #expect(ingest.status == 0, "\(ingest.stderrText)")
+    }
+
+    @Test func onAPosixTargetNamesExportByteIdenticalAndNothingIsRenamed() throws {
+        let base = try TestEnvironment.makeTempDirectory("keepsake-export")
+        let library = base.appendingPathComponent("lib").path
+        let album = "Trip: Tokyo? \\ ok."
+        try ingest(Self.awkwardNames, album: album, into: library, base: base)
+        let out = base.appendingPathComponent("out").path
+        let run = try ExportRun(library: library, to: out)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.summary["exported"] as? Int == Self.awkwardNames.count)
+        #expect(run.summary["renamed"] as? [Any] != nil && (run.summary["renamed"] as? [Any])?.isEmpty == true, "\(run.summary)")
+        #expect(["ext4", "tmpfs", "xfs", "btrfs", "overlay"].contains(run.summary["fileSystem"] as? String ?? ""), "\(run.summary)")
+        #expect(try visibleEntries(out) == [album])
+        #expect(Set(try visibleFiles(out + "/" + album)) == Set(Self.awkwardNames))
+        let sources = base.appendingPathComponent("named").path
+        for name in Self.awkwardNames {
+            #expect(try hashOfFile(out + "/" + album + "/" + name) == hashOfFile(sources + "/" + name), "\(name)")
+            let sidecar = try Data(contentsOf: URL(fileURLWithPath: out + "/" + album + "/metadata/" + name + ".json"))
+            #expect((try JSONSerialization.jsonObject(with: sidecar) as? [String: Any])?["title"] as? String == name)
+        }
+        // The text summary says nothing of renaming.
+        let text = try Keepsake.run(["export", "--to", base.appendingPathComponent("text").path, "--library", library])
+        #expect(text.status == 0 && text.stdoutText.contains("files in") && !text.stdoutText.contains("renamed"), "\(text.stdoutText)")
+    }
+
+    /// An export folder whose names were changed by the old rules (`:`, `?` to `_`, album folder too): a rerun finds
+    /// every file where its state says, by item and original, and exports nothing again under the new names.
+    @Test func anExportFolderNamedByTheOldRulesIsNotExportedAgain() throws {
+        let base = try TestEnvironment.makeTempDirectory("keepsake-export")
+        let library = base.appendingPathComponent("lib").path
+        try ingest(["a:b?.jpg", "plain.jpg"], album: "Trip: Tokyo?", into: library, base: base)
+        let out = base.appendingPathComponent("out").path
+        #expect(try ExportRun(library: library, to: out).summary["exported"] as? Int == 2)
+
+        // What the previous version wrote: `Trip_ Tokyo_/a_b_.jpg` and its sidecar, and a state that says so.
+        let fm = FileManager.default
+        try fm.moveItem(atPath: out + "/Trip: Tokyo?", toPath: out + "/Trip_ Tokyo_")
+        try fm.moveItem(atPath: out + "/Trip_ Tokyo_/a:b?.jpg", toPath: out + "/Trip_ Tokyo_/a_b_.jpg")
+        try fm.moveItem(atPath: out + "/Trip_ Tokyo_/metadata/a:b?.jpg.json", toPath: out + "/Trip_ Tokyo_/metadata/a_b_.jpg.json")
+        let statePath = out + "/.keepsake-export.json"
+        var state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
+        state["folders"] = [["album": "Trip: Tokyo?", "folder": "Trip_ Tokyo_"]]
+        state["files"] = try #require(state["files"] as? [[String: Any]]).map { file in
+            var file = file
+            file["path"] = (file["path"] as? String == "Trip: Tokyo?/a:b?.jpg") ? "Trip_ Tokyo_/a_b_.jpg" : "Trip_ Tokyo_/plain.jpg"
+            return file
+        }
+        try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: statePath))
+
+        let rerun = try ExportRun(library: library, to: out)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.summary["exported"] as? Int == 0 && rerun.summary["adopted"] as? Int == 0, "\(rerun.summary)")
+        #expect(rerun.summary["alreadyExported"] as? Int == 2 && rerun.summary["trashed"] as? Int == 0)
+        #expect((rerun.summary["renamed"] as? [Any])?.isEmpty == true)
+        #expect(try visibleEntries(out) == ["Trip_ Tokyo_"])
+        #expect(try visibleEntries(out + "/Trip_ Tokyo_") == ["a_b_.jpg", "metadata", "plain.jpg"])
+        // A file of that album gone from the folder is written again where the state says, not under a new name.
+        try fm.removeItem(atPath: out + "/Trip_ Tokyo_/a_b_.jpg")
+        let again = try ExportRun(library: library, to: out)
+        #expect(again.summary["exported"] as? Int == 1 && again.files.first?["path"] as? String == "Trip_ Tokyo_/a_b_.jpg")
+        #expect(try visibleEntries(out + "/Trip_ Tokyo_") == ["a_b_.jpg", "metadata", "plain.jpg"])
+    }
+
     // MARK: Bounded memory
 
     /// Export after the unlock of a 96 MiB file stays under two thirds of the file: it cannot have read it whole.

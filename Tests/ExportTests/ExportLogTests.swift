@@ -9,7 +9,7 @@ import TestSupport
 @Suite struct ExportLogTests {
     func file(_ number: Int, in folder: String = "A", name: String? = nil) -> ExportState.File {
         ExportState.File(key: ExportKey(itemId: String(format: "item-%08d", number), role: "main", album: folder),
-                         path: folder + "/" + (name ?? String(format: "IMG_%05d.jpg", number)), size: 1_000_000,
+                         path: BytePath(folder + "/" + (name ?? String(format: "IMG_%05d.jpg", number))), size: 1_000_000,
                          blake2b: String(repeating: "0123456789abcdef", count: 8))
     }
 
@@ -51,7 +51,7 @@ import TestSupport
         #expect(try ExportState.load(from: directory) == expected)
 
         // Killed while the new snapshot was being written: only its temporary file is new.
-        let temporary = DurableFile.temporaryPath(for: directory + "/" + ExportState.fileName)
+        let temporary = DurableFile.temporaryPath(for: BytePath(directory + "/" + ExportState.fileName)).description
         #expect(FileManager.default.createFile(atPath: temporary, contents: Data("{\"version\":1,\"fol".utf8)))
         #expect(try ExportState.load(from: directory) == expected)
         // Killed after the new snapshot was renamed into place, before the log was removed.
@@ -111,7 +111,7 @@ import TestSupport
         #expect(!exists(out + "/" + ExportLog.fileName), "the log is compacted at the end of a run")
         let complete = try ExportState.load(from: out)
         func recorded(_ name: String) throws -> ExportState.File {
-            try #require(complete.files.first { $0.path == "Uncategorized/" + name })
+            try #require(complete.files.first { $0.path == BytePath("Uncategorized/" + name) })
         }
 
         var killed = complete
@@ -141,8 +141,8 @@ import TestSupport
     @Test func recordingAFileAppendsOneLineHoweverManyAreRecorded() throws {
         let empty = try TestEnvironment.makeTempDirectory().path
         let (none, firstLog) = try ExportLog.open(in: empty)
-        var folder = ExportFolder(target: empty, state: none)
-        let assigned = folder.assignFolder(to: "A")
+        var folder = ExportFolder(target: empty, state: none, fileSystem: .posix("ext4"))
+        let assigned = folder.assignFolder(to: "A")?.folder
         try firstLog.append(.assigned(try #require(assigned)))
         let logged = try logSize(in: empty)
         let first = SharedExportFolder(folder, log: firstLog)
@@ -156,7 +156,7 @@ import TestSupport
         try ExportState(folders: folder.state.folders, files: (0..<20_000).map { file($0) }).writeSnapshot(in: full)
         let snapshot = try Data(contentsOf: URL(fileURLWithPath: snapshotPath))
         let (state, log) = try ExportLog.open(in: full)
-        let shared = SharedExportFolder(ExportFolder(target: full, state: state), log: log)
+        let shared = SharedExportFolder(ExportFolder(target: full, state: state, fileSystem: .posix("ext4")), log: log)
         let workers = 4, each = 250
         let failures = Mutex<[ExportError]>([])
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
