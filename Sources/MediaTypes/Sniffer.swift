@@ -52,29 +52,84 @@ public enum Sniffer {
     private static let avifBrands: Set<String> = ["avif", "avis"]
     private static let heifBrands: Set<String> = ["mif1", "msf1", "mif2"]
 
+    private static let audioBrands: Set<String> = ["M4A ", "M4B ", "F4A "]
+
+    /// An ISO-BMFF file, also a damaged one: an `ftyp` box whose size is nonsense (0, 1, 7, beyond the file) still
+    /// names its brands, and one without readable brands still has its `meta` (a HEIF picture) or `moov`/`mdat`
+    /// boxes. Audio-only MP4 (`M4A `) is not media.
     private static func isoBMFFFormat(_ b: ByteView) -> MediaFormat? {
-        guard b.ascii(4, 4) == "ftyp", let boxSize = b.uint32BE(0), boxSize >= 16 else { return nil }
-        let major = b.ascii(8, 4) ?? ""
+        guard b.ascii(4, 4) == "ftyp" else { return nil }
+        let (major, compatible) = ftypBrands(b)
+        if let major { return formatOfMajorBrand(major, compatible: compatible) }
+        // The major brand is gone: the compatible brands, then the boxes, tell.
+        if compatible.contains(where: audioBrands.contains) && !compatible.contains(where: { $0.hasPrefix("M4V") }) { return nil }
+        return formatOfCompatibleBrands(compatible) ?? formatOfBoxes(b)
+    }
+
+    /// The `ftyp` box's major brand (nil when it is not a readable brand) and compatible brands. Its size is trusted
+    /// only when it is possible; otherwise the brands run on as long as the words read as brands.
+    private static func ftypBrands(_ b: ByteView) -> (major: String?, compatible: [String]) {
+        let major = brand(b, at: 8)
+        let size = Int(b.uint32BE(0) ?? 0)
+        let end = size >= 16 && size <= b.count ? size : min(b.count, 16 + 4 * 64)
         var compatible: [String] = []
         var offset = 16
-        while offset + 4 <= min(Int(boxSize), b.count) {
-            if let brand = b.ascii(offset, 4) { compatible.append(brand) }
+        while offset + 4 <= end, let brand = brand(b, at: offset) {
+            compatible.append(brand)
             offset += 4
         }
-        let brands = [major] + compatible
+        return (major, compatible)
+    }
+
+    /// Four printable ASCII characters (a brand), not all blank.
+    private static func brand(_ b: ByteView, at offset: Int) -> String? {
+        guard let text = b.ascii(offset, 4), text.count == 4, text != "    " else { return nil }
+        return text
+    }
+
+    /// nil for an audio-only brand.
+    private static func formatOfMajorBrand(_ major: String, compatible: [String]) -> MediaFormat? {
         if major == "crx " { return .cr3 }
         // The major brand decides, as exiftool does: `mif1` is HEIF even when `heic` is among the compatible
         // brands; only AVIF's brands turn a generic HEIF into AVIF.
         if heicBrands.contains(major) { return .heic }
         if avifBrands.contains(major) { return .avif }
-        if heifBrands.contains(major) { return brands.contains(where: avifBrands.contains) ? .avif : .heif }
+        if heifBrands.contains(major) { return compatible.contains(where: avifBrands.contains) ? .avif : .heif }
         if major == "qt  " { return .mov }
         if major.hasPrefix("3gp") || major.hasPrefix("3g2") { return .threeGPP }
         if major.hasPrefix("M4V") { return .m4v }
-        if major.hasPrefix("M4A") || major.hasPrefix("M4B") || major == "F4A " { return nil }
+        if audioBrands.contains(major) { return nil }
+        let brands = [major] + compatible
         if brands.contains(where: heicBrands.contains) && !brands.contains(where: { $0.hasPrefix("mp4") || $0 == "isom" }) {
             return .heic
         }
+        return .mp4
+    }
+
+    /// Without a major brand: the most specific compatible brand (nil when none is known).
+    private static func formatOfCompatibleBrands(_ brands: [String]) -> MediaFormat? {
+        if brands.contains(where: avifBrands.contains) { return .avif }
+        if brands.contains(where: heicBrands.contains) { return .heic }
+        if brands.contains(where: heifBrands.contains) { return .heif }
+        if brands.contains("qt  ") { return .mov }
+        if brands.contains(where: { $0.hasPrefix("3gp") || $0.hasPrefix("3g2") }) { return .threeGPP }
+        if brands.contains(where: { $0.hasPrefix("M4V") }) { return .m4v }
+        if brands.contains(where: { $0.hasPrefix("mp4") || $0.hasPrefix("iso") || $0.hasPrefix("avc") }) { return .mp4 }
+        return nil
+    }
+
+    /// Without any brand: a picture handler (`hdlr` `pict`) makes a HEIF image; a `moov`, `mdat` or `wide` box a
+    /// video, unless its only handler is for sound.
+    private static func formatOfBoxes(_ b: ByteView) -> MediaFormat? {
+        var handlers: Set<String> = []
+        var hasMovieBox = false
+        let handlerBox = Array("hdlr".utf8), movieBoxes = ["moov", "mdat", "wide"].map { Array($0.utf8) }
+        for offset in 4..<max(4, b.count - 3) {
+            if b.starts(at: offset, with: handlerBox), let handler = b.ascii(offset + 12, 4) { handlers.insert(handler) }
+            if movieBoxes.contains(where: { b.starts(at: offset, with: $0) }) { hasMovieBox = true }
+        }
+        if handlers.contains("pict") { return .heif }
+        guard hasMovieBox, !(handlers.contains("soun") && !handlers.contains("vide")) else { return nil }
         return .mp4
     }
 

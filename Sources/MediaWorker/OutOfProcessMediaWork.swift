@@ -7,53 +7,151 @@ import Synchronization
 import Glibc
 #endif
 
-/// One `keepsake worker` child process and the pipes to it.
+/// One `keepsake worker` child process and the pipes to it. Spawned and reaped here rather than through Foundation's
+/// `Process`, which learns of a child's end only when every descendant has closed a descriptor the child inherited:
+/// a worker that left a descendant behind (or one that a lying worker forked) made `waitUntilExit` wait forever.
+/// The worker leads a process group of its own, so that killing it kills whatever it started.
 final class WorkerProcess: @unchecked Sendable {  // used by one thread at a time: checked out of the pool
-    private let process = Process()
-    private let toWorker = Pipe()
-    private let fromWorker = Pipe()
+    let pid: pid_t
     let channel: FrameChannel
+    /// The parent's ends of the pipes: the worker's stdin (written) and stdout (read).
+    private var toWorker: Int32
+    private var fromWorker: Int32
+    /// `waitpid`'s status once the worker is reaped.
+    private var exitStatus: Int32?
+
+    /// How long a worker that closed its output, or was asked to stop, may take to exit before it is killed.
+    static let exitGrace: Duration = .seconds(2)
+    private static let spawning = NSLock()
 
     init(executable: String) throws {
         signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the death of this process
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["worker"]
+        // Both pipes are made close-on-exec before any other worker can be spawned, so that no worker inherits
+        // another's pipe (and keeps it open after that one is gone).
+        Self.spawning.lock()
+        defer { Self.spawning.unlock() }
+        var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
+        guard pipe(&input) == 0 else { throw FrameError.io("pipe", errno: errno) }
+        guard pipe(&output) == 0 else {
+            let code = errno
+            close(input[0]); close(input[1])
+            throw FrameError.io("pipe", errno: code)
+        }
+        for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer { close(input[0]); close(output[1]) }  // the child's ends, which only the child keeps
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input[0], STDIN_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t(), none = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
         var environment = ProcessInfo.processInfo.environment
         for secret in ["KEEPSAKE_PASSPHRASE", "KEEPSAKE_NEW_PASSPHRASE"] { environment[secret] = nil }
-        process.environment = environment
-        process.standardInput = toWorker
-        process.standardOutput = fromWorker
-        channel = FrameChannel(input: fromWorker.fileHandleForReading.fileDescriptor,
-                               output: toWorker.fileHandleForWriting.fileDescriptor)
-        try process.run()
+        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("worker"), nil]
+        let variables: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in arguments + variables { free(pointer) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &actions, &attributes, arguments, variables)
+        guard result == 0 else {
+            close(input[1]); close(output[0])
+            throw FrameError.io("posix_spawn \(executable)", errno: result)
+        }
+        pid = child
+        toWorker = input[1]
+        fromWorker = output[0]
+        channel = FrameChannel(input: fromWorker, output: toWorker)
+    }
+
+    deinit {
+        if exitStatus == nil { kill() }
+        closePipes()
     }
 
     /// Why the worker stopped answering: its signal or exit status, or the timeout (after which it is killed).
+    /// Either way the worker is reaped when this returns.
     func failure(after error: any Error, timeout: Duration) -> String {
-        if case FrameError.timedOut = error {
+        switch error {
+        case FrameError.timedOut:
             kill()
             return "the media worker hung: no answer within \(timeout.components.seconds) s; killed"
-        }
-        if case FrameError.endOfFile = error {
-            process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal {
-                return "the media worker crashed: killed by signal \(process.terminationStatus) (\(signalName(process.terminationStatus)))"
+        case FrameError.endOfFile, FrameError.io(_, errno: EPIPE):
+            // It closed its end of a pipe: it is ending, or it means to go on without answering.
+            guard let status = reap(waitingUpTo: Self.exitGrace) else {
+                kill()
+                return "the media worker closed its output without answering; killed"
             }
-            return "the media worker exited with status \(process.terminationStatus)"
+            kill()  // whatever it left behind
+            return Self.describe(status)
+        case FrameError.malformed(let why):
+            kill()
+            return "the media worker sent a malformed answer (\(why)); killed"
+        default:
+            kill()
+            return "the media worker failed: \(error)"
         }
-        kill()
-        return "the media worker failed: \(error)"
     }
 
+    private static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7F
+        if signal != 0 {
+            return "the media worker crashed: killed by signal \(signal) (\(signalName(signal)))"
+        }
+        return "the media worker exited with status \((status >> 8) & 0xFF)"
+    }
+
+    /// Kills the worker and everything it started, and reaps it.
     func kill() {
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        if exitStatus == nil {
+            Glibc.kill(-pid, SIGKILL)
+            Glibc.kill(pid, SIGKILL)
+            _ = reap(waitingUpTo: nil)
+        } else {
+            Glibc.kill(-pid, SIGKILL)  // what it left behind in its group
+        }
+        closePipes()
     }
 
-    /// Closing its stdin makes an idle worker exit.
+    /// Closing its stdin makes an idle worker exit; one that does not within the grace is killed.
     func stop() {
-        try? toWorker.fileHandleForWriting.close()
-        process.waitUntilExit()
+        if toWorker >= 0 { close(toWorker); toWorker = -1 }
+        if reap(waitingUpTo: Self.exitGrace) == nil { kill() }
+        closePipes()
+    }
+
+    /// The worker's `waitpid` status once it has ended: waits for ever (`nil`) or up to `limit`, then gives nil.
+    private func reap(waitingUpTo limit: Duration?) -> Int32? {
+        if let exitStatus { return exitStatus }
+        let deadline = limit.map { ContinuousClock.now + $0 }
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
+            if result == pid { exitStatus = status; return status }
+            if result < 0 && errno != EINTR {  // not our child any more (ECHILD): nothing left to reap
+                exitStatus = 0
+                return 0
+            }
+            if let deadline {
+                if ContinuousClock.now >= deadline { return nil }
+                usleep(10_000)
+            }
+        }
+    }
+
+    private func closePipes() {
+        if toWorker >= 0 { close(toWorker); toWorker = -1 }
+        if fromWorker >= 0 { close(fromWorker); fromWorker = -1 }
     }
 }
 

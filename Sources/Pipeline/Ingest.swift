@@ -60,7 +60,7 @@ public enum Ingest {
     public static func run(files: [DiscoveredFile], skips: DiscoverySkips, library: Library, options: IngestOptions,
                            observer: any IngestObserver) throws -> IngestSummary {
         let start = ContinuousClock.now
-        let (lock, orphans) = try library.lockForWriting(waitingUpTo: options.lockWait, onWait: observer.waitingForLock)
+        let (lock, orphans) = try library.lockForWriting(waitingUpTo: options.lockWait, onWait: { observer.waitingForLock(holder: $0) })
         defer { withExtendedLifetime(lock) {} }
         // Largest first: long videos start early and the small files fill the other workers around them.
         let outcomes = Mutex<[FileOutcome]>([])

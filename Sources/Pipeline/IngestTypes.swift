@@ -93,10 +93,10 @@ public protocol IngestObserver: Sendable {
     func started(_ file: DiscoveredFile)
     func read(bytes: Int64)
     func finished(_ outcome: FileOutcome)
-    /// Another process holds the library's writer lock; the run waits for it (`IngestOptions.lockWait`).
-    func waitingForLock()
+    /// Another process (`holder`, when known) holds the library's writer lock; the run waits for it (`IngestOptions.lockWait`).
+    func waitingForLock(holder: LockHolder?)
 }
 
 extension IngestObserver {
-    public func waitingForLock() {}
+    public func waitingForLock(holder: LockHolder?) {}
 }

@@ -253,13 +253,13 @@ public final class Library: Sendable {
 
     /// Takes the library's single-writer lock and cleans up what a killed run left behind: partial uploads and
     /// objects that were written but never committed. Returns how many orphans it removed.
-    /// When another process holds the lock, calls `onWait` once and waits up to `timeout` for it.
+    /// When another process holds the lock, calls `onWait` once with the holder (when known) and waits up to `timeout` for it.
     ///
     /// The local index is not trusted alone to say what is unreferenced: an object some journal entry in the store
     /// names stays (an entry this folder wrote but did not mark committed is applied now), and when an entry cannot
     /// be read nothing is deleted.
     public func lockForWriting(waitingUpTo timeout: Duration = .zero,
-                               onWait: () -> Void = {}) throws -> (lock: WriterLock, orphansRemoved: Int) {
+                               onWait: (LockHolder?) -> Void = { _ in }) throws -> (lock: WriterLock, orphansRemoved: Int) {
         let lock = try WriterLock(path: path + "/lock", waitingUpTo: timeout, onWait: onWait)
         let uncommitted = try index.uncommittedObjects()
         guard !uncommitted.isEmpty else {
@@ -553,11 +553,43 @@ public final class Library: Sendable {
     }
 }
 
-/// An exclusive `flock` on the library, held while one process writes to it.
+/// Who holds a library's writer lock: recorded in the lock file by the holder, read by a process that waits.
+public struct LockHolder: Sendable, Equatable {
+    public var pid: Int32
+    /// The program and its subcommand, e.g. `keepsake ingest` or `keepsake daemon`.
+    public var command: String
+
+    public var isDaemon: Bool { command.split(separator: " ").dropFirst().first == "daemon" }
+
+    /// This process.
+    static var current: LockHolder {
+        let arguments = CommandLine.arguments
+        let program = (arguments.first.map { ($0 as NSString).lastPathComponent } ?? "keepsake")
+        return LockHolder(pid: getpid(), command: ([program] + arguments.dropFirst().prefix(1)).joined(separator: " "))
+    }
+
+    var record: String { "\(pid) \(command)\n" }
+
+    /// The holder a lock file names, if that process still runs.
+    init?(record: String) {
+        let fields = record.split(separator: "\n").first?.split(separator: " ", maxSplits: 1) ?? []
+        guard fields.count == 2, let pid = Int32(fields[0]), pid > 0 else { return nil }
+        guard kill(pid, 0) == 0 || errno == EPERM else { return nil }  // a record left by a process that is gone
+        self.init(pid: pid, command: String(fields[1]))
+    }
+
+    init(pid: Int32, command: String) {
+        self.pid = pid
+        self.command = command
+    }
+}
+
+/// An exclusive `flock` on the library, held while one process writes to it. The holder writes who it is into the
+/// lock file (under the lock) and empties it on release, so that a process that waits can say for whom.
 public final class WriterLock: Sendable {
     private let fd: Int32
 
-    init(path: String, waitingUpTo timeout: Duration, onWait: () -> Void) throws {
+    init(path: String, waitingUpTo timeout: Duration, onWait: (LockHolder?) -> Void) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LibraryError.store(.io(operation: "open", path: path, errno: errno)) }
         let deadline = ContinuousClock.now + timeout
@@ -570,11 +602,25 @@ public final class WriterLock: Sendable {
             }
             if !waiting {
                 waiting = true
-                onWait()
+                onWait(holder())
             }
             usleep(100_000)
         }
+        let record = Array(LockHolder.current.record.utf8)
+        // Informational only: a lock whose record could not be written is still held.
+        if ftruncate(fd, 0) == 0 { _ = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
     }
 
-    deinit { close(fd) }
+    /// The holder the lock file names (read while another process holds the lock).
+    private func holder() -> LockHolder? {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        return LockHolder(record: String(decoding: buffer.prefix(count), as: UTF8.self))
+    }
+
+    deinit {
+        _ = ftruncate(fd, 0)
+        close(fd)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Synchronization
 
 /// The terminal progress bar (files, bytes, current file, ETA) on stderr, or one JSON line per file on stdout;
@@ -46,8 +47,12 @@ final class ProgressView: Sendable {
         if jsonLines { printJSONLine(line) }
     }
 
-    func waitingForLock() {
-        printError("waiting for the daemon to finish its batch…")
+    func waitingForLock(holder: LockHolder?) {
+        switch holder {
+        case let holder? where holder.isDaemon: printError("waiting for the daemon (pid \(holder.pid)) to finish its batch…")
+        case let holder?: printError("waiting for another \(holder.command) (pid \(holder.pid)) to finish…")
+        case nil: printError("waiting for another process writing to the library to finish…")
+        }
     }
 
     func finish() {

@@ -172,7 +172,8 @@ import Glibc
         try copy("cameras/osxphotos__Tulips.jpg", to: tulips)
         let impatient = try Keepsake.run(["ingest", samples + "/android", "--library", library, "--lock-timeout", "1"])
         #expect(impatient.status == 3, "past its --lock-timeout, ingest gives up")
-        #expect(impatient.stderrText.contains("waiting for the daemon to finish its batch…"), "\(impatient.stderrText)")
+        // The daemon runs, but it is not the holder: ingest does not say it is.
+        #expect(impatient.stderrText.contains("waiting for another process writing to the library to finish…"), "\(impatient.stderrText)")
         usleep(1_000_000)
         #expect(try listing(library).isEmpty, "the daemon has not written either")
 
@@ -192,6 +193,56 @@ import Glibc
         let items = try waitForListing(library) { $0.flatMap(paths).contains(tulips.path) }
         #expect(items.flatMap(paths).contains(tulips.path), "the daemon's batch went in after the lock was released\n\(daemon.logText)")
         #expect(items.count == 5, "four items from the ingest, one from the daemon")
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// The holder a library's lock file names, once it names one whose command contains `command`.
+    func waitForLockHolder(_ library: String, command: String, seconds: Double = 60) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let record = (try? String(contentsOfFile: library + "/lock", encoding: .utf8)) ?? ""
+            if record.contains(command) { return record }
+            usleep(100_000)
+        }
+        return nil
+    }
+
+    /// An ingest that waits says for whom: another ingest (with its pid), or the daemon only when the daemon holds the lock.
+    @Test func aWaitingIngestNamesTheHolderOfTheLock() throws {
+        let (root, folder, library) = try makeWatch(mode: "single")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let other = root.appendingPathComponent("other")
+        try copy("cameras/osxphotos__Tulips.jpg", to: other.appendingPathComponent("tulips.jpg"))
+
+        // An ingest whose worker hangs holds the lock for its --worker-timeout.
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: Keepsake.binary)
+        first.arguments = ["ingest", other.path, "--library", library, "--worker-timeout", "6"]
+        first.environment = ProcessInfo.processInfo.environment
+            .merging(["KEEPSAKE_PASSPHRASE": "test passphrase", "KEEPSAKE_TEST_WORKER_HANG_ON": "tulips.jpg"]) { $1 }
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        let record = waitForLockHolder(library, command: "keepsake ingest")
+        #expect(record == "\(first.processIdentifier) keepsake ingest\n", "\(record ?? "no holder recorded")")
+        let waiting = try Keepsake.run(["ingest", samples + "/android", "--library", library, "--lock-timeout", "1"])
+        #expect(waiting.status == 3)
+        #expect(waiting.stderrText.contains("waiting for another keepsake ingest (pid \(first.processIdentifier)) to finish…"),
+                "\(waiting.stderrText)")
+        #expect(!waiting.stderrText.contains("waiting for the daemon"), "\(waiting.stderrText)")
+        first.waitUntilExit()
+        #expect(((try? String(contentsOfFile: library + "/lock", encoding: .utf8)) ?? "x").isEmpty, "released: no holder named")
+
+        // The daemon, whose worker hangs on a new file, holds the lock for its batch.
+        let daemon = try RunningDaemon(library: library, folder: root, arguments: ["--worker-timeout", "6"],
+                                       environment: ["KEEPSAKE_TEST_WORKER_HANG_ON": "pumpkins.jpg"])
+        try copy("cameras/osxphotos__Pumkins1.jpg", to: folder.appendingPathComponent("pumpkins.jpg"))
+        let daemonRecord = waitForLockHolder(library, command: "keepsake daemon")
+        #expect(daemonRecord == "\(daemon.process.processIdentifier) keepsake daemon\n", "\(daemonRecord ?? "no holder recorded")\n\(daemon.logText)")
+        let waitingForDaemon = try Keepsake.run(["ingest", samples + "/android", "--library", library, "--lock-timeout", "1"])
+        #expect(waitingForDaemon.status == 3)
+        #expect(waitingForDaemon.stderrText.contains("waiting for the daemon (pid \(daemon.process.processIdentifier)) to finish its batch…"),
+                "\(waitingForDaemon.stderrText)")
         #expect(daemon.terminate() == 0)
     }
 

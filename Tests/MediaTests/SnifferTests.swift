@@ -116,3 +116,36 @@ import TestSupport
         }
     }
 }
+
+/// A photo or video whose `ftyp` box is damaged is still recognised by the brands and boxes that remain.
+@Suite struct DamagedISOBMFFSnifferTests {
+    @Test(arguments: FtypDamage.allCases)
+    func damagedFtypKeepsItsFormat(_ damage: FtypDamage) throws {
+        for source in try FtypDamage.sources() {
+            let original = Array(try #require(FileManager.default.contents(atPath: source.path)).prefix(Sniffer.headerLength))
+            guard case .media(let format) = Sniffer.sniff(original) else { Issue.record("\(source.path) is not media"); continue }
+            #expect(format.kind.rawValue == source.kind, "\(source.path)")
+            #expect(Sniffer.sniff(damage.apply(to: original)) == .media(format), "\(damage) of \(source.path)")
+        }
+    }
+
+    @Test(arguments: FtypDamage.allCases)
+    func damagedAudioOnlyMP4IsStillNotMedia(_ damage: FtypDamage) {
+        let m4a = SnifferTests.ftyp("M4A ", ["M4A ", "mp42", "isom"])
+        #expect(Sniffer.sniff(damage.apply(to: m4a)) == .unsupported(mimeType: "audio/mp4"), "\(damage)")
+    }
+
+    /// With no brand left at all, the boxes tell: a picture handler is HEIF, a movie a video, sound alone not media.
+    @Test func withoutBrandsTheBoxesTell() {
+        func box(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            withUnsafeBytes(of: UInt32(8 + body.count).bigEndian, Array.init) + Array(type.utf8) + body
+        }
+        func handler(_ type: String) -> [UInt8] { box("hdlr", [0, 0, 0, 0, 0, 0, 0, 0] + Array(type.utf8) + Array(repeating: 0, count: 13)) }
+        let brandless = box("ftyp", Array(repeating: 0, count: 8))
+        #expect(Sniffer.sniff(brandless + box("meta", [0, 0, 0, 0] + handler("pict"))) == .media(.heif))
+        #expect(Sniffer.sniff(brandless + box("moov", box("trak", handler("vide") + handler("soun")))) == .media(.mp4))
+        #expect(Sniffer.sniff(brandless + box("mdat", Array(repeating: 7, count: 64))) == .media(.mp4))
+        #expect(Sniffer.sniff(brandless + box("moov", box("trak", handler("soun")))) == .unsupported(mimeType: "audio/mp4"))
+        #expect(Sniffer.sniff(brandless + Array(repeating: 0x41, count: 64)) == .unsupported(mimeType: "audio/mp4"))
+    }
+}

@@ -307,3 +307,39 @@ public struct MemoryProfile: Sendable {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 }
+
+/// Systematic damage to an ISO-BMFF file's `ftyp` box, which must not stop a photo or video from being stored.
+public enum FtypDamage: String, CaseIterable, Sendable {
+    case size0, size1, size7, size8, sizeBeyondTheFile, truncatedAfterFtyp, majorBrandZeroed
+
+    public func apply(to original: [UInt8]) -> [UInt8] {
+        var bytes = original
+        func setSize(_ size: UInt32) { bytes.replaceSubrange(0..<4, with: withUnsafeBytes(of: size.bigEndian, Array.init)) }
+        switch self {
+        case .size0: setSize(0)
+        case .size1: setSize(1)
+        case .size7: setSize(7)
+        case .size8: setSize(8)
+        case .sizeBeyondTheFile: setSize(UInt32(min(Int(UInt32.max), original.count + 1000)))
+        case .truncatedAfterFtyp:
+            let size = Int(original[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            bytes = Array(original.prefix(size))
+        case .majorBrandZeroed: bytes.replaceSubrange(8..<12, with: [0, 0, 0, 0])
+        }
+        return bytes
+    }
+
+    /// One HEIC, AVIF, MOV, MP4 and 3GP (from samples/ and the corpus) with the kind each is: five sources,
+    /// 35 variants with `allCases`.
+    public static func sources() throws -> [(path: String, kind: String)] {
+        guard let corpus = TestEnvironment.corpus?.path else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "the AVIF and 3GP sources are in the corpus, which is missing"])
+        }
+        let samples = TestEnvironment.samples.appendingPathComponent("media").path
+        return [(samples + "/iphone/osxphotos__IMG_0102.HEIC", "image"),
+                (corpus + "/libheif__example.avif", "image"),
+                (samples + "/android/androidx-media__dolbyVision-hdr.MOV", "video"),
+                (samples + "/android/androidx-media__sample_sef_slow_motion.mp4", "video"),
+                (corpus + "/metadata-extractor-images__ftyp3gp5.mp4", "video")]
+    }
+}
