@@ -53,7 +53,7 @@ struct IngestCommand: ParsableCommand {
                                     reuploadDeleted: reuploadDeleted, rehash: rehash, stream: work.stream,
                                     mediaWork: mediaWork, lockWait: .seconds(lockTimeout))
         let (files, skips) = Ingest.discover(paths)
-        let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
+        let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json, library: library.path)
         progress.setTotal(files: files.count + skips.unreadable.count, bytes: files.reduce(0) { $0 + $1.size })
         let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
         progress.finish()

@@ -1,3 +1,4 @@
+import Daemon
 import Foundation
 import Synchronization
 
@@ -18,9 +19,13 @@ final class ProgressView: Sendable {
     private let start = ContinuousClock.now
     private let state = Mutex(State())
 
-    init(enabled: Bool, jsonLines: Bool) {
+    /// The library written to, to say who holds it when the run must wait.
+    private let library: String?
+
+    init(enabled: Bool, jsonLines: Bool, library: String? = nil) {
         self.enabled = enabled
         self.jsonLines = jsonLines
+        self.library = library
     }
 
     func setTotal(files: Int, bytes: Int64) {
@@ -47,7 +52,8 @@ final class ProgressView: Sendable {
     }
 
     func waitingForLock() {
-        printError("waiting for the daemon to finish its batch…")
+        let daemonRuns = library.flatMap { DaemonState.current(library: $0) } != nil
+        printError(daemonRuns ? "waiting for the daemon to finish its batch…" : "waiting for another keepsake process to finish writing to the library…")
     }
 
     func finish() {
