@@ -54,7 +54,7 @@ public struct IngestOptions: Sendable {
 }
 
 /// What happened to one file.
-public struct FileOutcome: Sendable, Codable {
+public struct FileOutcome: Sendable, Encodable {
     public enum Status: String, Sendable, Codable {
         case stored
         case duplicate
@@ -86,6 +86,21 @@ public struct FileOutcome: Sendable, Codable {
     }
 
     public var isFailure: Bool { status == .failed || status == .rejected }
+
+    private enum CodingKeys: String, CodingKey { case path, status, itemId, type, mimeType, bytes, reason, notProduced }
+
+    /// An `ingest --json` line: the path escaped as Keepsake prints every path (`BytePath.description`).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(path.description, forKey: .path)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(itemId, forKey: .itemId)
+        try container.encodeIfPresent(type, forKey: .type)
+        try container.encodeIfPresent(mimeType, forKey: .mimeType)
+        try container.encode(bytes, forKey: .bytes)
+        try container.encodeIfPresent(reason, forKey: .reason)
+        try container.encode(notProduced, forKey: .notProduced)
+    }
 }
 
 /// Receives progress from the workers; called from several threads.

@@ -52,12 +52,15 @@ import TestSupport
         #expect(ingest.status == 0, "\(ingest.stdoutText)\(ingest.stderrText)")
         let summary = try #require(jsonLines(ingest.stdoutText).last)
         #expect(summary["images"] as? Int == names.count && summary["failed"] as? Int == 0, "\(summary)")
+        let escaped: Set<String> = ["\\xFF\\xFE.jpg", "caf\\xE9.jpg", "line\\nbreak.jpg", "tab\\there.jpg", "bell\\u{7}.jpg"]
+        let ingested = jsonLines(ingest.stdoutText).dropLast().compactMap { ($0["path"] as? String)?.split(separator: "/").last.map(String.init) }
+        #expect(Set(ingested) == escaped)
 
         let list = try Keepsake.run(["ls", "--json", "--library", library])
         #expect(list.status == 0)
         let entries = jsonLines(list.stdoutText)
         let listed = entries.flatMap { ($0["originals"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } }
-        #expect(Set(listed) == ["\\xFF\\xFE.jpg", "caf\\xE9.jpg", "line\\nbreak.jpg", "tab\\there.jpg", "bell\\u{7}.jpg"])
+        #expect(Set(listed) == escaped)
         let cafe = try #require(entries.first { ($0["originals"] as? [[String: Any]])?.first?["name"] as? String == "caf\\xE9.jpg" })
         #expect(cafe["captureTime"] as? String == "2001-02-03T04:05:06" && cafe["timeSource"] as? String == "xmp", "\(cafe)")
 

@@ -130,6 +130,15 @@ import TestSupport
         #expect(CaptureTimeFallbacks.takeoutSidecarNames(for: long).contains(String((long + ".supplemental-metadata").prefix(46)) + ".json"))
     }
 
+    /// A Latin-1 name's sidecars are named with the same bytes, not with U+FFFD.
+    @Test func takeoutSidecarNamesOfANameThatIsNotUTF8() {
+        let cafe = Array("caf".utf8) + [0xE9]
+        let names = CaptureTimeFallbacks.takeoutSidecarNames(for: cafe + Array("(1).jpg".utf8))
+        #expect(names.contains(cafe + Array(".jpg(1).json".utf8)))
+        #expect(names.contains(cafe + Array("(1).jpg.json".utf8)))
+        #expect(CaptureTimeFallbacks.takeoutSidecarNames(for: Array("a.jpg".utf8)) == CaptureTimeFallbacks.takeoutSidecarNames(for: "a.jpg").map { Array($0.utf8) })
+    }
+
     /// An implausible EXIF date (here 1985, patched into a copy of a corpus file) gives way to the fallbacks.
     @Test func implausibleExifDateFallsBack() throws {
         guard let corpus = TestEnvironment.corpus else { return }
