@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 
 /// Where things are inside the export folder.

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 
 /// One original of one item in one album: the unit that is exported once per album it is in.

@@ -1,3 +1,4 @@
+import FileSystem
 /// What to export, and where.
 public struct ExportOptions: Sendable {
     /// The export folder; created when missing.
@@ -41,7 +42,7 @@ public struct ExportOutcome: Sendable, Codable {
 /// A name that export had to change because the target's file system cannot hold it, or because another file (or
 /// album) in the same folder has it. Printed as `original → written (why)`.
 public struct ExportRename: Sendable, Codable, Equatable, CustomStringConvertible {
-    /// The file's (or album's) name in the library, escaped for printing (`PrintableName`).
+    /// The file's (or album's) name in the library, escaped for printing (`BytePath.escaped`).
     public var original: String
     /// Where it was written, relative to the export folder, escaped for printing.
     public var written: String
@@ -50,8 +51,8 @@ public struct ExportRename: Sendable, Codable, Equatable, CustomStringConvertibl
     public var album: Bool
 
     init(original: [UInt8], written: [UInt8], why: [String], isAlbum: Bool) {
-        self.original = PrintableName.escaped(original)
-        self.written = PrintableName.escaped(written)
+        self.original = BytePath.escaped(original)
+        self.written = BytePath.escaped(written)
         self.why = why.joined(separator: "; ")
         album = isAlbum
     }

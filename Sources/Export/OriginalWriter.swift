@@ -1,3 +1,4 @@
+import FileSystem
 import KeepsakeCrypto
 import Store
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import FileSystem
 /// How export names files and album folders: byte for byte as in the library, changed only where the target's file
 /// system cannot hold the name (`TargetFileSystem`), each change with its reason for the summary.
 enum PortableName {
@@ -32,7 +33,7 @@ enum PortableName {
         func change(_ reason: String) {
             if !result.reasons.contains(reason) { result.reasons.append(reason) }
         }
-        for unit in Utf8Units(name) {
+        for unit in UTF8Units(name) {
             switch unit {
             case .invalid(let byte) where target.windowsRules:
                 if byte >= 0xA0 {
@@ -88,7 +89,7 @@ enum PortableName {
     /// Latin-1 (JSON holds only Unicode text; Latin-1 is what most such names are).
     static func title(_ name: [UInt8]) -> String {
         var title = String.UnicodeScalarView()
-        for unit in Utf8Units(name) {
+        for unit in UTF8Units(name) {
             switch unit {
             case .scalar(let scalar): title.append(scalar)
             case .invalid(let byte): title.append(Unicode.Scalar(byte))
@@ -101,7 +102,7 @@ enum PortableName {
     static func clashKey(_ name: [UInt8], on target: TargetFileSystem) -> [UInt8] {
         guard target.caseInsensitive else { return name }
         var key: [UInt8] = []
-        for unit in Utf8Units(name) {
+        for unit in UTF8Units(name) {
             switch unit {
             case .invalid(let byte): key.append(byte)
             case .scalar(let scalar): key += Array(String(scalar).lowercased().utf8)
@@ -150,7 +151,7 @@ enum PortableName {
     private static func cut(_ bytes: [UInt8], to limit: Int) -> [UInt8] {
         guard bytes.count > limit else { return bytes }
         var end = 0
-        for unit in Utf8Units(bytes) {
+        for unit in UTF8Units(bytes) {
             guard end + unit.width <= limit else { break }
             end += unit.width
         }

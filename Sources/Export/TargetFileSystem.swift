@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import FileSystem
 import Glibc
 #endif
 

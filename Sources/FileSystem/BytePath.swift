@@ -39,42 +39,82 @@ public struct BytePath: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     static let slash = UInt8(ascii: "/")
 
-    /// Valid UTF-8 as it is, except control characters (`\n`, `\t`, `\r`, else `\u{1B}`); each byte that is not part
-    /// of valid UTF-8 as `\xFF`.
+    /// Valid UTF-8 as it is, except that control characters and every byte that is not part of valid UTF-8 are
+    /// `\xNN` (`\n`, `\t`, `\r` for the usual three), and a backslash is `\\`: the printed form names each byte.
     public var description: String { Self.escaped(bytes) }
 
+    /// `bytes` printed as `description` prints a path.
     public static func escaped(_ bytes: [UInt8]) -> String {
-        var out = ""
-        var index = 0
-        while index < bytes.count {
-            let length = Self.sequenceLength(bytes[index])
-            if length > 0, index + length <= bytes.count,
-               let text = String(validating: bytes[index..<index + length], as: UTF8.self), let scalar = text.unicodeScalars.first {
+        var text = ""
+        for unit in UTF8Units(bytes) {
+            switch unit {
+            case .invalid(let byte):
+                text += hex(byte)
+            case .scalar(let scalar):
                 switch scalar {
-                case "\n": out += "\\n"
-                case "\t": out += "\\t"
-                case "\r": out += "\\r"
-                case _ where scalar.properties.generalCategory == .control:
-                    out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-                default: out.unicodeScalars.append(scalar)
+                case "\n": text += "\\n"
+                case "\t": text += "\\t"
+                case "\r": text += "\\r"
+                case "\\": text += "\\\\"
+                default:
+                    if scalar.value < 0x20 || scalar.value == 0x7F {
+                        text += hex(UInt8(scalar.value))
+                    } else {
+                        text.unicodeScalars.append(scalar)
+                    }
                 }
-                index += length
-            } else {
-                out += "\\x" + (bytes[index] < 16 ? "0" : "") + String(bytes[index], radix: 16, uppercase: true)
-                index += 1
             }
         }
-        return out
+        return text
     }
 
-    /// How many bytes a UTF-8 sequence starting with `lead` has; 0 when `lead` cannot start one.
-    private static func sequenceLength(_ lead: UInt8) -> Int {
-        switch lead {
-        case 0x00...0x7F: 1
-        case 0xC2...0xDF: 2
-        case 0xE0...0xEF: 3
-        case 0xF0...0xF4: 4
-        default: 0
+    private static func hex(_ byte: UInt8) -> String {
+        "\\x" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+    }
+
+    /// `self/name`.
+    public func appending(_ name: String) -> BytePath { appending(Array(name.utf8)) }
+
+    /// Calls `body` with the path NUL-terminated, for a system call.
+    public func withCString<R>(_ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+        try (bytes.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { try body($0.baseAddress!) }
+    }
+}
+
+/// The bytes of a name as its characters: each well-formed UTF-8 sequence is one scalar, and each byte that is not
+/// part of one is on its own.
+public struct UTF8Units: Sequence {
+    public enum Unit: Equatable {
+        case scalar(Unicode.Scalar)
+        case invalid(UInt8)
+
+        /// Its bytes in the name.
+        public var width: Int {
+            switch self {
+            case .invalid: 1
+            case .scalar(let scalar): UTF8.width(scalar)
+            }
+        }
+    }
+
+    let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func makeIterator() -> AnyIterator<Unit> {
+        var offset = 0
+        return AnyIterator {
+            guard offset < bytes.count else { return nil }
+            let lead = bytes[offset]
+            let width = lead < 0x80 ? 1 : lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3
+                : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0
+            if width > 0, offset + width <= bytes.count,
+               let text = String(validating: bytes[offset..<(offset + width)], as: UTF8.self),
+               let scalar = text.unicodeScalars.first, text.unicodeScalars.count == 1 {
+                offset += width
+                return .scalar(scalar)
+            }
+            offset += 1
+            return .invalid(lead)
         }
     }
 }

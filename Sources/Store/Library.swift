@@ -109,7 +109,7 @@ public final class Library: Sendable {
     private static let openLockName = "open.lock"
 
     private static func takeOpenLock(_ path: String) throws -> WriterLock {
-        try WriterLock(path: path + "/" + openLockName, waitingUpTo: .seconds(600), onWait: {})
+        try WriterLock(path: path + "/" + openLockName, waitingUpTo: .seconds(600), onWait: { _ in })
     }
 
     /// Takes the folder's open lock; a folder that does not exist yet is made with the lock already taken in it

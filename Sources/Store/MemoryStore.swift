@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -8,6 +9,8 @@ import Glibc
 public final class MemoryStore: ObjectStore, CustomStringConvertible {
     private struct Contents {
         var objects: [ObjectName: [UInt8]] = [:]
+        /// When each object was last written, for listings.
+        var modified: [ObjectName: Date] = [:]
         var capacity: Int?
         var used: Int { objects.values.reduce(0) { $0 + $1.count } }
     }
@@ -47,8 +50,29 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
         contents.withLock { $0.objects.keys.filter { $0.path.hasPrefix(prefix) } }.sorted { $0.path < $1.path }
     }
 
+    public func listing(prefix: String) throws(StoreError) -> [StoredObject] {
+        contents.withLock { contents in
+            contents.objects.keys.filter { $0.path.hasPrefix(prefix) }
+                .map { StoredObject(name: $0, modified: contents.modified[$0] ?? .distantPast) }
+        }.sorted { $0.name.path < $1.name.path }
+    }
+
     public func delete(_ name: ObjectName) throws(StoreError) {
-        _ = contents.withLock { $0.objects.removeValue(forKey: name) }
+        contents.withLock { contents in
+            contents.objects[name] = nil
+            contents.modified[name] = nil
+        }
+    }
+
+    @discardableResult
+    public func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool {
+        try reserve(bytes.count, for: name, pending: 0)
+        return contents.withLock { contents in
+            guard contents.objects[name] == nil else { return false }
+            contents.objects[name] = bytes
+            contents.modified[name] = Date()
+            return true
+        }
     }
 
     /// A writer's bytes are its own until it commits: nothing is ever half-written.
@@ -61,7 +85,10 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
     }
 
     fileprivate func store(_ bytes: [UInt8], as name: ObjectName) {
-        contents.withLock { $0.objects[name] = bytes }
+        contents.withLock { contents in
+            contents.objects[name] = bytes
+            contents.modified[name] = Date()
+        }
     }
 }
 

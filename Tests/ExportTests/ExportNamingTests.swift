@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import MediaTypes
 import Testing
@@ -21,7 +22,7 @@ import Testing
 
     @Test func onAPosixTargetEveryNameIsKeptByteForByte() {
         for name in awkward {
-            #expect(fitted(name, ext4) == PortableName.Fitted(name: name), "\(PrintableName.escaped(name))")
+            #expect(fitted(name, ext4) == PortableName.Fitted(name: name), "\(BytePath.escaped(name))")
         }
     }
 
@@ -55,8 +56,8 @@ import Testing
         ]
         for (name, (written, why)) in zip(awkward, expected) {
             let result = fitted(name, vfat)
-            #expect(result.name == bytes(written), "\(PrintableName.escaped(name))")
-            #expect(result.reasons.joined(separator: "; ") == why, "\(PrintableName.escaped(name))")
+            #expect(result.name == bytes(written), "\(BytePath.escaped(name))")
+            #expect(result.reasons.joined(separator: "; ") == why, "\(BytePath.escaped(name))")
         }
         #expect(fitted([0x85] + bytes("x"), vfat) == .init(name: bytes("_x"), reasons: ["not UTF-8, which vfat requires"]))
         #expect(fitted(bytes("lpt1 .tar.gz"), vfat).name == bytes("_lpt1 .tar.gz"))
@@ -77,9 +78,9 @@ import Testing
             let stem = Array(result.name.dropLast(ext.count))
             #expect(result.name.suffix(ext.count).elementsEqual(ext) && name.starts(with: stem), "the start of the name and its extension")
             // The cut falls between characters: the kept stem is the name's first characters, whole.
-            let units = Array(Utf8Units(stem))
+            let units = Array(UTF8Units(stem))
             #expect(units.reduce(0) { $0 + $1.width } == stem.count)
-            #expect(Array(Utf8Units(name).prefix(units.count)) == units)
+            #expect(Array(UTF8Units(name).prefix(units.count)) == units)
         }
         #expect(PortableName.variant(of: fitted(accented, ext4).name, attempt: 12, isFolder: false).count <= PortableName.maxBytes)
     }
@@ -101,8 +102,8 @@ import Testing
 
     @Test func namesArePrintedEscapedAndKeptInTheStateFileExactly() throws {
         let name = bytes("caf") + [0xE9] + bytes("\n\tx\\y\u{1}.jpg")
-        #expect(PrintableName.escaped(name) == "caf\\xE9\\n\\tx\\\\y\\x01.jpg")
-        #expect(PrintableName.escaped(bytes("Trip: Tokyo/ü.jpg")) == "Trip: Tokyo/ü.jpg")
+        #expect(BytePath.escaped(name) == "caf\\xE9\\n\\tx\\\\y\\x01.jpg")
+        #expect(BytePath.escaped(bytes("Trip: Tokyo/ü.jpg")) == "Trip: Tokyo/ü.jpg")
         #expect(ExportRename(original: name, written: bytes("A/caf_.jpg"), why: ["one", "two"], isAlbum: false).description
             == "caf\\xE9\\n\\tx\\\\y\\x01.jpg → A/caf_.jpg (one; two)")
         let encoder = JSONEncoder()

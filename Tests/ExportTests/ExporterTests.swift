@@ -87,7 +87,7 @@ import TestSupport
         let state = try ExportState.load(from: base + "/out")
         for file in state.files {
             let original = try #require(try library.index.originals(of: file.key.itemId).first)
-            #expect(try title(ofSidecar: ExportPaths(target: BytePath(base + "/out")).sidecar(of: file.path)) == original.name)
+            #expect(try title(ofSidecar: ExportPaths(target: BytePath(base + "/out")).sidecar(of: file.path)) == original.name.string)
         }
     }
 

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import MediaTypes
 import Pipeline
@@ -8,11 +9,11 @@ import Testing
 /// Media work that produces no derived media: what these tests are about is the store.
 private struct NoMediaWork: MediaWork {
     static let problem = StageProblem(stage: "any", reason: "no media work in this test")
-    func metadata(fileAt path: String, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata { throw .notProduced(Self.problem) }
-    func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+    func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata { throw .notProduced(Self.problem) }
+    func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
         throw .notProduced(Self.problem)
     }
-    func stream(fileAt path: String, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+    func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                 output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         throw MediaWorkError.notProduced(Self.problem)
     }
@@ -72,6 +73,11 @@ private final class Outcomes: IngestObserver {
         #expect(try library.index.allItems().count == 12)
         // Every object in the store belongs to an item: what the stopped run left pending was removed.
         let objects = Set(try store.list(prefix: "data/").map(\.path))
-        #expect(objects == (try library.index.committedObjectNames()).filter { $0.hasPrefix("data/") })
+        var referenced = Set<String>()
+        for item in try library.index.allItems() {
+            referenced.formUnion(try library.index.originals(of: item.id).map(\.objectName))
+            referenced.formUnion([item.metadataObject, item.thumbnailObject, item.streamObject, item.playlistObject].compactMap { $0 })
+        }
+        #expect(objects == referenced)
     }
 }
