@@ -590,7 +590,12 @@ public final class WriterLock: Sendable {
     private let fd: Int32
 
     init(path: String, waitingUpTo timeout: Duration, onWait: (LockHolder?) -> Void) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // Taken before `fd` is set, so that a lock not taken never runs `deinit` (which empties the holder's record).
+        fd = try Self.take(path: path, waitingUpTo: timeout, onWait: onWait)
+    }
+
+    private static func take(path: String, waitingUpTo timeout: Duration, onWait: (LockHolder?) -> Void) throws -> Int32 {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LibraryError.store(.io(operation: "open", path: path, errno: errno)) }
         let deadline = ContinuousClock.now + timeout
         var waiting = false
@@ -602,17 +607,18 @@ public final class WriterLock: Sendable {
             }
             if !waiting {
                 waiting = true
-                onWait(holder())
+                onWait(holder(fd))
             }
             usleep(100_000)
         }
         let record = Array(LockHolder.current.record.utf8)
         // Informational only: a lock whose record could not be written is still held.
         if ftruncate(fd, 0) == 0 { _ = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+        return fd
     }
 
     /// The holder the lock file names (read while another process holds the lock).
-    private func holder() -> LockHolder? {
+    private static func holder(_ fd: Int32) -> LockHolder? {
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { return nil }

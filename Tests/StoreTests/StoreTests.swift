@@ -283,6 +283,21 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         #expect(throws: LibraryError.self) { _ = try library.lockForWriting() }
         withExtendedLifetime(lock) {}
     }
+
+    /// The holder names itself in the lock file; a process that waits reads it, and one that gives up leaves it alone.
+    @Test func theWriterLockNamesItsHolder() throws {
+        let (library, _) = try makeLibrary()
+        var lock: WriterLock? = try library.lockForWriting().lock
+        let record = try String(contentsOfFile: library.path + "/lock", encoding: .utf8)
+        #expect(record.hasPrefix("\(getpid()) "), "\(record)")
+        var seen: [LockHolder?] = []
+        #expect(throws: LibraryError.self) { _ = try library.lockForWriting(waitingUpTo: .milliseconds(200)) { seen.append($0) } }
+        #expect(seen.count == 1 && seen.first??.pid == getpid(), "\(seen)")
+        #expect(try String(contentsOfFile: library.path + "/lock", encoding: .utf8) == record, "a waiter that gave up left the record")
+        withExtendedLifetime(lock) {}
+        lock = nil
+        #expect(try String(contentsOfFile: library.path + "/lock", encoding: .utf8).isEmpty, "released: nobody named")
+    }
 }
 
 @Suite struct JournalReplayTests {
