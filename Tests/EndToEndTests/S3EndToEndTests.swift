@@ -156,6 +156,7 @@ import Glibc
         #expect(errors.contains("the next run") || errors.contains("resumes"), "\(errors)")
         #expect(errors.components(separatedBy: "keepsake: ").count == 2, "one message: \(errors)")
         let outcomes = lines.filter { !$0.contains("\"summary\"") }
+        print("the run ended \(ended - stalledAt) after the server stalled, with \(outcomes.count) of 40 files stored; it said: \(errors)")
         #expect(outcomes.count < 40, "the server stalled before the last file: \(outcomes.count) outcomes")
         #expect(!outcomes.contains { $0.contains("\"failed\"") }, "no file failed for the store's outage: \(outcomes)")
 
