@@ -193,7 +193,7 @@ public final class Daemon {
                 Self.logger.notice("the store is usable again")
                 outage = nil
             }
-        } catch let error as any KeepsakeError where error.isRunFatal {
+        } catch let error as any KeepsakeError where Self.isStoreOutage(error) {
             // The whole batch waits for the store (the files done are unchanged and cheap to take again).
             waitForStore(error)
             later = paths
@@ -201,6 +201,16 @@ public final class Daemon {
         for path in later { ready[path] = ready[path] ?? .now }
         mediaWork.shutDown()  // idle workers would hold their memory until the next batch
         board.update(force: true) { $0.queued = self.settling.count + self.ready.count }
+    }
+
+    /// A store that is unreachable, full or refusing us may come back; a broken index or a wrong passphrase does not,
+    /// so that still ends the daemon.
+    private static func isStoreOutage(_ error: any KeepsakeError) -> Bool {
+        guard error.isRunFatal else { return false }
+        let cause = (error as? IngestStopped)?.cause ?? error
+        if cause is StoreError { return true }
+        if case .store? = cause as? LibraryError { return true }
+        return false
     }
 
     /// The store cannot be used: said once, then the batch is tried again after a wait that doubles up to a minute.

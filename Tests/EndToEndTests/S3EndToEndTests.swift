@@ -156,6 +156,7 @@ import Glibc
         #expect(errors.contains("the next run") || errors.contains("resumes"), "\(errors)")
         #expect(errors.components(separatedBy: "keepsake: ").count == 2, "one message: \(errors)")
         let outcomes = lines.filter { !$0.contains("\"summary\"") }
+        print("the run ended \(ended - stalledAt) after the server stalled, with \(outcomes.count) of 40 files stored; it said: \(errors)")
         #expect(outcomes.count < 40, "the server stalled before the last file: \(outcomes.count) outcomes")
         #expect(!outcomes.contains { $0.contains("\"failed\"") }, "no file failed for the store's outage: \(outcomes)")
 
@@ -193,5 +194,41 @@ import Glibc
         #expect(killed.status == 3, "\(killed.stdoutText)\(killed.stderrText)")
         #expect(ContinuousClock.now - start < .seconds(15), "a dead server is given up on after \(ContinuousClock.now - start)")
         #expect(killed.stderrText.contains("S3 endpoint \(moto.endpoint) unreachable"), "\(killed.stderrText)")
+    }
+
+    @Test func theDaemonWaitsForAStalledStoreInsteadOfExitingAndThenTakesTheFiles() throws {
+        let moto = try MotoServer.dedicated()
+        defer { moto.terminate() }
+        let store = "s3://keepsake-e2e-daemon/x"
+        let photos = try distinctPhotos(3)
+        let root = try TestEnvironment.makeTempDirectory()
+        let folder = root.appendingPathComponent("Holiday")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let library = root.appendingPathComponent("lib").path
+        let first = try run(["ingest", photos + "/photo-000.jpg"], store: store, endpoint: moto.endpoint, library: library)
+        #expect(first.status == 0, "\(first.stdoutText)\(first.stderrText)")
+        let watch = try run(["watch", "add", folder.path], store: store, endpoint: moto.endpoint, library: library)
+        #expect(watch.status == 0, "\(watch.stderrText)")
+        let daemon = try DaemonTests.RunningDaemon(library: library, folder: root, arguments: ["--store", store, "--s3-endpoint", moto.endpoint],
+                                                   environment: MotoServer.environment)
+        func waitForLog(_ text: String, seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !daemon.logText.contains(text) && Date() < deadline && daemon.process.isRunning { usleep(200_000) }
+            return daemon.logText.contains(text)
+        }
+        #expect(waitForLog("watching", seconds: 30), "\(daemon.logText)")
+
+        moto.suspend()
+        for name in ["photo-001.jpg", "photo-002.jpg"] {
+            try FileManager.default.copyItem(atPath: photos + "/" + name, toPath: folder.appendingPathComponent(name).path)
+        }
+        #expect(waitForLog("waiting for the store", seconds: 120), "\(daemon.logText)")
+        #expect(daemon.process.isRunning, "the daemon did not exit: \(daemon.logText)")
+        moto.resume()
+        #expect(waitForLog("the store is usable again", seconds: 120), "\(daemon.logText)")
+        let listed = try run(["ls", "--json"], store: store, endpoint: moto.endpoint, library: library)
+        #expect(listed.stdoutText.split(separator: "\n").count == 3, "\(listed.stdoutText)\(listed.stderrText)")
+        #expect(daemon.terminate() == 0, "\(daemon.logText)")
+        #expect(daemon.logText.components(separatedBy: "waiting for the store").count == 2, "said once: \(daemon.logText)")
     }
 }

@@ -139,7 +139,8 @@ public final class MotoServer: Sendable {
     /// Kills the server: connections are refused from now on.
     public func terminate() {
         kill(pid, SIGKILL)
-        for _ in 0..<100 where Self.accepts(port: port) { usleep(50_000) }
+        let deadline = Date().addingTimeInterval(5)
+        while Self.accepts(port: port) && Date() < deadline { usleep(50_000) }
     }
 
     private init(checkingCredentials: Bool) throws(MotoUnavailable) {

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
-import NIOCore
 import Foundation
+import NIOCore
 import NIOHTTP1
 
 struct S3Request: Sendable {
