@@ -129,8 +129,8 @@ struct ExportFolder: Sendable {
     mutating func release(_ placement: Placement, of key: ExportKey) {
         guard position[key] == nil else { return }
         let (folder, name) = ExportPaths.split(placement.relativePath)
-        let key = clashKey(name)
-        claimed[folder]?.remove(key)
+        let clash = clashKey(name)
+        claimed[folder]?.remove(clash)
     }
 
     /// Exported earlier and still there, but without its sidecar (lost, or deleted by the user).

@@ -2,6 +2,7 @@ import FileSystem
 import Foundation
 import MediaTypes
 import Testing
+import TestSupport
 @testable import Export
 
 @Suite struct PortableNameTests {
@@ -116,6 +117,20 @@ import Testing
         #expect(String(decoding: try encoder.encode(BytePath(bytes: [0xFF])), as: UTF8.self) == "{\"base64\":\"\\/w==\"}")
         #expect(PortableName.title(bytes("caf") + [0xE9] + bytes(".jpg")) == "café.jpg")
         #expect(PortableName.title(bytes("a:b?.jpg")) == "a:b?.jpg")
+    }
+}
+
+@Suite struct TargetFileSystemTests {
+    @Test func theTypeComesFromTheMountAndAnUnknownOneIsTried() throws {
+        let folder = try TestEnvironment.makeTempDirectory().path
+        #expect(TargetFileSystem.mountType(of: "/proc/self") == "proc")
+        let found = TargetFileSystem.of(folder)
+        #expect(!found.windowsRules && !found.caseInsensitive, "\(found)")
+        #expect(found.name == TargetFileSystem.mountType(of: folder))
+        // Tried: this folder takes `:` and bytes that are not UTF-8, and tells `a` from `A`; the probes are gone.
+        #expect(TargetFileSystem.probed(folder, type: "nfs4") == TargetFileSystem(name: "nfs4", windowsRules: false, caseInsensitive: false))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+        #expect(TargetFileSystem.probed(folder + "/missing", type: nil).windowsRules, "a folder that takes nothing gets the safe rules")
     }
 }
 
