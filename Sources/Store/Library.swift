@@ -276,7 +276,7 @@ public final class Library: Sendable {
             try index.write { db in try entry.apply(db, entryName: name.path) }
         }
         let stillUncommitted = try index.uncommittedObjects()
-        let kept = stillUncommitted.filter { references.objects.contains($0.path) || references.entries[$0] != nil }
+        let kept = Set(stillUncommitted.filter { references.objects.contains($0.path) || references.entries[$0] != nil })
         for name in kept { try index.journal(name, as: .committed) }
         let orphans = references.unreadable.isEmpty ? stillUncommitted.filter { !kept.contains($0) } : []
         try store.removeAbandonedUploads(of: orphans)
