@@ -82,13 +82,17 @@ public final class Library: Sendable {
     public static func open(at path: String, store location: StoreLocation = .libraryFolder, passphrase: String,
                             create: Bool, notice: (String) -> Void = { _ in }) throws -> Library {
         try checkIndexBelongs(at: path, to: location)
-        guard try create || FileManager.default.fileExists(atPath: path) || hasKeyFile(location, library: path) else {
+        let hasKey = try hasKeyFile(location, library: path)
+        guard create || hasKey || FileManager.default.fileExists(atPath: path) else {
             throw LibraryError.notALibrary(location.describe(library: path))
         }
+        // Argon2id takes a second and 256 MiB: done before the lock when the library exists, so openers do not queue.
+        let unlocked = hasKey
+            ? try location.openExisting(library: path).map { try KeyFile.read(from: $0).openMasterKey(passphrase: passphrase) } : nil
         let openLock = try lockFolder(path)
         defer { withExtendedLifetime(openLock) {} }
         if let store = try location.openExisting(library: path), try store.size(of: KeyFile.objectName) != nil {
-            let master = try KeyFile.read(from: store).openMasterKey(passphrase: passphrase)
+            let master = try unlocked ?? KeyFile.read(from: store).openMasterKey(passphrase: passphrase)
             try recordStore(at: path, location)
             return try Library(path: path, store: store, masterKey: master, notice: notice)
         }
@@ -272,7 +276,7 @@ public final class Library: Sendable {
             try index.write { db in try entry.apply(db, entryName: name.path) }
         }
         let stillUncommitted = try index.uncommittedObjects()
-        let kept = stillUncommitted.filter { references.objects.contains($0.path) || references.entries[$0] != nil }
+        let kept = Set(stillUncommitted.filter { references.objects.contains($0.path) || references.entries[$0] != nil })
         for name in kept { try index.journal(name, as: .committed) }
         let orphans = references.unreadable.isEmpty ? stillUncommitted.filter { !kept.contains($0) } : []
         try store.removeAbandonedUploads(of: orphans)

@@ -353,7 +353,7 @@ import Glibc
         #expect(second.terminate() == 0, "the daemon must stop on SIGTERM\n\(second.logText)")
         #expect(items.flatMap(paths).sorted() == expected.sorted(),
                 "every file ingested exactly once (\(committedBeforeRestart) items were in before the restart)\n\(second.logText)")
-        let verify = try Keepsake.run(["verify", "--read-data", "--library", library])
+        let verify = try Keepsake.run(["verify", "--read-data", "--grace", "0", "--library", library])
         #expect(verify.status == 0, "\(verify.stdoutText)")
         #expect(!verify.stdoutText.contains("orphan"), "\(verify.stdoutText)")
     }

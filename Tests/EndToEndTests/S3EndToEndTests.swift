@@ -61,7 +61,7 @@ import Glibc
         #expect(after.status == 0, "\(after.stderrText)")
         #expect(after.stdoutText == before.stdoutText)
         #expect(after.stdoutText.split(separator: "\n").count >= 3)
-        let verify = try run(["verify", "--read-data"], store: store, endpoint: moto.endpoint, library: newMachine)
+        let verify = try run(["verify", "--read-data", "--grace", "0"], store: store, endpoint: moto.endpoint, library: newMachine)
         #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderrText)")
         #expect(!verify.stdoutText.contains("orphan"), "\(verify.stdoutText)")
         let again = try run(["ingest", samples, "--album-per-folder", "--json"], store: store, endpoint: moto.endpoint, library: newMachine)

@@ -71,7 +71,7 @@ import Glibc
             let rerun = try Keepsake.run(["ingest", folder, "--library", library])
             #expect(rerun.status == 0, "kill point \(point): \(rerun.stdoutText)\(rerun.stderrText)")
             #expect(sourcePaths(try listing(library)) == expected, "kill point \(point): every file stored exactly once")
-            let verify = try Keepsake.run(["verify", "--read-data", "--library", library])
+            let verify = try Keepsake.run(["verify", "--read-data", "--grace", "0", "--library", library])
             #expect(verify.status == 0 && !verify.stdoutText.contains("orphan"), "kill point \(point): \(verify.stdoutText)")
         }
         print("kill-and-rerun: \(killedMidRun) of 20 runs killed mid-way (a whole run: \(String(format: "%.1f", fullRun)) s)")
@@ -133,9 +133,9 @@ import Glibc
         #expect(try Keepsake.run(["ingest", samples + "/android", "--library", library]).status == 0)
         let opened = try Library.open(at: library, passphrase: "test passphrase", create: false)
         try opened.store.put(ObjectName.randomData(), bytes: [1, 2, 3])
-        let found = try Keepsake.run(["verify", "--library", library])
+        let found = try Keepsake.run(["verify", "--grace", "0", "--library", library])
         #expect(found.stdoutText.contains("1 objects in the store belong to no item"))
-        #expect(try Keepsake.run(["verify", "--repair", "--library", library]).status == 0)
-        #expect(!(try Keepsake.run(["verify", "--library", library])).stdoutText.contains("orphan"))
+        #expect(try Keepsake.run(["verify", "--repair", "--grace", "0", "--library", library]).status == 0)
+        #expect(!(try Keepsake.run(["verify", "--grace", "0", "--library", library])).stdoutText.contains("orphan"))
     }
 }

@@ -298,6 +298,21 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         lock = nil
         #expect(try String(contentsOfFile: library.path + "/lock", encoding: .utf8).isEmpty, "released: nobody named")
     }
+
+    /// A run killed after its journal entry reached the store but before its index transaction: the index still
+    /// says `stored`, yet the store says the item exists. The next writer keeps (and commits) it.
+    @Test func theNextWriterKeepsWhatAJournalEntryInTheStoreNames() throws {
+        let (library, _) = try makeLibrary()
+        _ = try storeItem(library, hash: "committed in the store", album: .named("Trip"))
+        let names = try library.store.list(prefix: "data/") + library.store.list(prefix: "index/")
+        #expect(names.count >= 3)
+        for name in names { try library.index.journal(name, as: .stored) }
+        let (lock, removed) = try library.lockForWriting()
+        #expect(removed == 0)
+        for name in names { #expect(try library.store.size(of: name) != nil, "\(name)") }
+        #expect(try library.index.counts().uncommittedObjects == 0)
+        withExtendedLifetime(lock) {}
+    }
 }
 
 @Suite struct JournalReplayTests {
