@@ -27,7 +27,7 @@ public struct Exporter: Sendable {
         try run(planning: ExportPlan.files)
     }
 
-    /// The export of what `planning` says the library holds (tests give it names the index cannot hold yet).
+    /// The export of what `planning` says the library holds (tests plan names of their own through it).
     func run(planning: (Library, String?) throws(LibraryError) -> [PlannedFile]) throws -> ExportSummary {
         let start = ContinuousClock.now
         let target = options.target

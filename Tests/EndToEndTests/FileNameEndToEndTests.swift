@@ -52,7 +52,7 @@ import TestSupport
         #expect(ingest.status == 0, "\(ingest.stdoutText)\(ingest.stderrText)")
         let summary = try #require(jsonLines(ingest.stdoutText).last)
         #expect(summary["images"] as? Int == names.count && summary["failed"] as? Int == 0, "\(summary)")
-        let escaped: Set<String> = ["\\xFF\\xFE.jpg", "caf\\xE9.jpg", "line\\nbreak.jpg", "tab\\there.jpg", "bell\\u{7}.jpg"]
+        let escaped: Set<String> = ["\\xFF\\xFE.jpg", "caf\\xE9.jpg", "line\\nbreak.jpg", "tab\\there.jpg", "bell\\x07.jpg"]
         let ingested = jsonLines(ingest.stdoutText).dropLast().compactMap { ($0["path"] as? String)?.split(separator: "/").last.map(String.init) }
         #expect(Set(ingested) == escaped)
 
@@ -75,6 +75,25 @@ import TestSupport
         #expect(relist.status == 0, "\(relist.stderrText)")
         #expect(try originalNames(library) == sorted)
         #expect(try Keepsake.run(["verify", "--read-data", "--library", library]).status == 0)
+
+        // Exported onto this machine's own file system (which holds any byte but '/' and NUL), every name comes back
+        // byte for byte with its content, and the summary says nothing was renamed.
+        let target = root.appendingPathComponent("export").path
+        let export = try Keepsake.run(["export", "--to", target, "--library", library, "--json"])
+        #expect(export.status == 0, "\(export.stdoutText)\(export.stderrText)")
+        let exportSummary = try #require(jsonLines(export.stdoutText).last)
+        #expect((exportSummary["renamed"] as? [Any])?.isEmpty == true, "\(exportSummary)")
+        let uncategorized = try openFolder(target + "/Uncategorized")
+        defer { close(uncategorized) }
+        for (index, name) in names.enumerated() {
+            let fd = PathOpener.withCString(name) { openat(uncategorized, $0, O_RDONLY | O_CLOEXEC) }
+            #expect(fd >= 0, "\(BytePath(bytes: name)) was not exported under its own name")
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            #expect(count >= 0 && Array(buffer.prefix(max(count, 0))) == jpeg(index), "\(BytePath(bytes: name)) is not bit-exact")
+        }
     }
 
     @Test func aFileUnderAPathOf5000BytesIsStored() throws {

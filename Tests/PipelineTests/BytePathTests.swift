@@ -9,7 +9,8 @@ struct BytePathTests {
         #expect(BytePath("/photos/été 🌅.jpg").description == "/photos/été 🌅.jpg")
         #expect(latin1.description == "/a/caf\\xE9.jpg")
         #expect(BytePath(bytes: [0xFF, 0xFE, 0x2E, 0x6A]).description == "\\xFF\\xFE.j")
-        #expect(BytePath("a\nb\tc\r\u{1B}\u{7F}").description == "a\\nb\\tc\\r\\u{1B}\\u{7F}")
+        #expect(BytePath("a\nb\tc\r\u{1B}\u{7F}").description == "a\\nb\\tc\\r\\x1B\\x7F")
+        #expect(BytePath("a\\b").description == "a\\\\b", "a backslash is doubled, so the printed form names each byte")
         // A sequence cut short, an overlong encoding and a surrogate are invalid bytes, each escaped.
         #expect(BytePath(bytes: [0x61, 0xE2, 0x82]).description == "a\\xE2\\x82")
         #expect(BytePath(bytes: [0xC0, 0xAF]).description == "\\xC0\\xAF")
