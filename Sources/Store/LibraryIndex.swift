@@ -116,9 +116,16 @@ public final class LibraryIndex: Sendable {
         do { return try pool.read(body) } catch { throw .corruptIndex("\(error)") }
     }
 
+    /// A write; SQLite failing for a reason no later write can escape (the disk or the index file full, read-only,
+    /// damaged or gone) is `LibraryError.corruptIndex`, which ends a run rather than costing one file.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.write(body)
+        do { return try pool.write(body) } catch let error as DatabaseError where Self.unusableIndexCodes.contains(error.resultCode) {
+            throw LibraryError.corruptIndex("\(error)")
+        }
     }
+
+    private static let unusableIndexCodes: [ResultCode] = [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CORRUPT, .SQLITE_NOTADB,
+                                                               .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM]
 
     // MARK: Object journal
 

@@ -2,7 +2,7 @@ import FileSystem
 import Foundation
 import MediaTypes
 import Pipeline
-import Store
+@testable import Store
 import Synchronization
 import Testing
 
@@ -79,5 +79,37 @@ private final class Outcomes: IngestObserver {
             referenced.formUnion([item.metadataObject, item.thumbnailObject, item.streamObject, item.playlistObject].compactMap { $0 })
         }
         #expect(objects == referenced)
+    }
+
+    @Test func aFullIndexEndsTheRunAndTheNextRunResumes() throws {
+        let folder = try photos(40, size: 2_000)
+        let store = MemoryStore()
+        let library = try Library.open(at: folder + "-library", store: .memory(store), passphrase: "test passphrase", create: true)
+        let (files, skips) = Ingest.discover([folder])
+        let options = IngestOptions(jobs: 2, stream: nil, mediaWork: NoMediaWork())
+        // The index may not grow: once its free space is used up, SQLite fails its writes with SQLITE_FULL, as on a
+        // full disk.
+        let pages = try library.index.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
+        try library.index.pool.write { db in try db.execute(sql: "PRAGMA max_page_count = \(pages)") }
+
+        let first = Outcomes()
+        do {
+            _ = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: first)
+            Issue.record("the run went on with a full index")
+        } catch let stopped as IngestStopped {
+            #expect(stopped.exitStatus == 3)
+            guard case .corruptIndex(let why)? = stopped.cause as? LibraryError else {
+                Issue.record("stopped by \(stopped.cause), not the full index")
+                return
+            }
+            #expect(why.contains("full"), "\(why)")
+        }
+        #expect(first.all.count < 40, "the index filled in the middle of the run")
+        #expect(first.all.allSatisfy { $0.status == .stored }, "no file failed for the full index: \(first.all.map(\.status))")
+
+        try library.index.pool.write { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: Outcomes())
+        #expect(summary.failures.isEmpty, "\(summary.failures.map { "\($0.path): \($0.reason ?? "")" })")
+        #expect(try library.index.allItems().count == 40)
     }
 }
