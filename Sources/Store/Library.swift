@@ -196,7 +196,10 @@ public final class Library: Sendable {
         self.index = opened.index
         if opened.isNew {
             do {
-                try rebuildIndexFromStore()
+                for (name, reason) in try rebuildIndexFromStore() {
+                    notice("journal entry \(name) cannot be read (\(reason)): skipped; everything else was recovered, "
+                           + "and `keepsake verify` lists it")
+                }
                 try index.record(identity: identity)
             } catch {
                 // Leave no empty index behind, or the next run would take it for a real one and skip the rebuild.
@@ -525,15 +528,15 @@ public final class Library: Sendable {
     }
 
     /// Rebuilds the index from the journal entries in the store: every entry, from every machine, in time order.
-    func rebuildIndexFromStore() throws {
-        var entries: [(name: ObjectName, entry: JournalEntry)] = []
-        for name in try store.list(prefix: "index/") {
-            entries.append((name, try readJournalEntry(name)))
-        }
-        entries.sort { ($0.entry.time, $0.name.path) < ($1.entry.time, $1.name.path) }
+    /// An entry that does not open or parse (junk, damage, another library's) is skipped and returned, so that one
+    /// bad object never keeps the rest of the library from coming back.
+    func rebuildIndexFromStore() throws -> [(name: ObjectName, reason: String)] {
+        let references = try storeReferences()
+        let entries = references.entries.sorted { ($0.value.time, $0.key.path) < ($1.value.time, $1.key.path) }
         try index.write { db in
             for (name, entry) in entries { try entry.apply(db, entryName: name.path) }
         }
+        return references.unreadable
     }
 
     /// Re-wraps the master key under a new passphrase (`keepsake passwd`); no other object changes.
