@@ -126,7 +126,7 @@ public final class Library: Sendable {
         guard mkdtemp(&template) != nil else {
             throw LibraryError.store(.io(operation: "mkdtemp", path: parent, errno: errno))
         }
-        let temp = String(cString: template)
+        let temp = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let lock = try takeOpenLock(temp)
         guard rename(temp, path) == 0 else {
             let code = errno
