@@ -115,6 +115,41 @@ import TestSupport
         #expect(contents(out).isEmpty, "\(contents(out))")
     }
 
+    @Test func onS3SwappedObjectsAreReportedAndRefusedToo() throws {
+        let moto = try MotoServer.shared()
+        let bucket = "keepsake-digests-\(ObjectID.random().hex.prefix(8))"
+        let store = "s3://\(bucket)/keepsake"
+        let base = try TestEnvironment.makeTempDirectory("keepsake-digests-s3").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let folder = base + "/in", library = base + "/lib"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.clip.path, toPath: folder + "/clip.mp4")
+        func run(_ arguments: [String]) throws -> ProcessResult {
+            try Keepsake.run(arguments + ["--library", library, "--store", store, "--s3-endpoint", moto.endpoint],
+                             environment: MotoServer.environment)
+        }
+        let ingest = try run(["ingest", folder, "--album", "Trip"])
+        #expect(ingest.status == 0, "\(ingest.stdoutText)\(ingest.stderrText)")
+        let location = StoreLocation.s3(try S3Configuration(url: store, endpoint: moto.endpoint, environment: MotoServer.environment))
+        let item = try #require(try Library.open(at: library, store: location, passphrase: "test passphrase", create: false)
+            .index.allItems().first)
+        let thumbnail = try #require(item.thumbnailObject), playlist = try #require(item.playlistObject)
+        let prefix = "s3://\(bucket)/keepsake/"
+        for (from, to) in [(thumbnail, "swap"), (playlist, thumbnail), ("swap", playlist)] {
+            let copy = try moto.aws(["s3", "mv", prefix + from, prefix + to])
+            #expect(copy.status == 0, "\(copy.stderrText)")
+        }
+
+        let verify = try run(["verify", "--read-data"])
+        #expect(verify.status == 1, "\(verify.stdoutText)")
+        #expect(verify.stdoutText.contains("PROBLEM item \(item.id), thumbnail object \(thumbnail)"), "\(verify.stdoutText)")
+        #expect(verify.stdoutText.contains("PROBLEM item \(item.id), playlist object \(playlist)"), "\(verify.stdoutText)")
+        let jpeg = base + "/thumb.jpg"
+        let thumb = try run(["thumb", item.id, "--to", jpeg])
+        #expect(thumb.status == 3 && thumb.stderrText.contains("thumbnail object \(thumbnail)"), "\(thumb.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: jpeg))
+    }
+
     @Test func anIndexRebuiltFromTheStoreKeepsTheDigests() throws {
         let video = try ingestVideo()
         defer { try? FileManager.default.removeItem(atPath: video.base) }
