@@ -39,12 +39,10 @@ public struct NewItem: Sendable {
     var objectNames: [ObjectName] { objectRoles.map(\.name) }
 
     /// Every object the item owns, with its role in it.
-    var objectRoles: [(name: ObjectName, role: String)] {
-        [(metadataObject, "metadata"), (thumbnailObject, "thumbnail"), (streamObject, "stream"), (playlistObject, "playlist")]
+    var objectRoles: [(name: ObjectName, role: ObjectRole)] {
+        [(metadataObject, ObjectRole.metadata), (thumbnailObject, .thumbnail), (streamObject, .stream), (playlistObject, .playlist)]
             .compactMap { name, role in name.map { ($0, role) } }
-            + originals.compactMap { original in
-                (try? ObjectName(original.objectName)).map { ($0, ObjectDigest.role(ofOriginal: original.role)) }
-            }
+            + originals.compactMap { original in (try? ObjectName(original.objectName)).map { ($0, ObjectRole(original: original.role)) } }
     }
 }
 
@@ -440,7 +438,7 @@ public final class Library: Sendable {
             guard let bytes = writtenObjects.withLock({ $0[name] }) else {
                 throw LibraryError.corruptIndex("object \(name) was not stored by this library's writer")
             }
-            return ObjectDigest(itemId: itemId, name: name.path, role: role, size: bytes.size, blake2b: bytes.blake2b)
+            return ObjectDigest(itemId: itemId, name: name.path, role: role.rawValue, size: bytes.size, blake2b: bytes.blake2b)
         }
     }
 

@@ -9,13 +9,26 @@ public struct ObjectDigest: Codable, Sendable, Equatable, FetchableRecord, Persi
     public static let databaseTableName = "itemObjects"
     public var itemId: String
     public var name: String
-    /// `original`, `still`, `video`, `metadata`, `thumbnail`, `playlist` or `stream`.
+    /// An `ObjectRole`'s raw value.
     public var role: String
     public var size: Int64
     public var blake2b: String
+}
 
-    /// The role of an original: `main` is the item's one original.
-    static func role(ofOriginal role: String) -> String { role == "main" ? "original" : role }
+/// What an object is to the item that owns it.
+public enum ObjectRole: String, Sendable {
+    case original, still, video, metadata, thumbnail, playlist, stream
+
+    /// The role of an original with `OriginalRecord.role` `role`: `main` is the item's one original.
+    init(original role: String) { self = role == "main" ? .original : ObjectRole(rawValue: role) ?? .original }
+}
+
+extension ItemRecord {
+    /// The derived objects the item names, with their roles.
+    var derivedObjects: [(name: String, role: ObjectRole)] {
+        [(metadataObject, ObjectRole.metadata), (thumbnailObject, .thumbnail), (streamObject, .stream), (playlistObject, .playlist)]
+            .compactMap { name, role in name.map { ($0, role) } }
+    }
 }
 
 /// What a writer measured of the bytes it stored.

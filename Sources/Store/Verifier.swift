@@ -3,8 +3,8 @@ import KeepsakeCrypto
 
 /// `keepsake verify`: every object an item names is present (and of its recorded size); with `readData`, every
 /// object is read whole and matches the size and BLAKE2b recorded when it was stored, every secretstream object
-/// decrypts, and every original's plaintext BLAKE2b matches the index. Orphans are decided by the store, not the local index: a data object is
-/// one when no journal entry of any machine names it and it is older than a grace period.
+/// decrypts, and every original's plaintext BLAKE2b matches the index. Orphans are decided by the store, not the
+/// local index: a data object is one when no journal entry of any machine names it and it is older than a grace period.
 public struct Verifier {
     public struct Problem: Sendable, CustomStringConvertible {
         public var itemId: String
@@ -52,7 +52,7 @@ public struct Verifier {
                 report.objectsChecked += 1
                 if digests[object.name] == nil { report.objectsWithoutDigest += 1 }
                 if let problem = check(object, digest: digests[object.name], key: key, readData: readData, report: &report) {
-                    report.problems.append(Problem(itemId: item.id, object: object.name, role: object.role, reason: problem))
+                    report.problems.append(Problem(itemId: item.id, object: object.name, role: object.role.rawValue, reason: problem))
                 }
             }
         }
@@ -82,20 +82,15 @@ public struct Verifier {
     /// secretstream, decrypted; an original's plaintext also has a BLAKE2b to match.
     private struct ItemObject {
         var name: String
-        var role: String
+        var role: ObjectRole
         var plaintextHash: String?
-        var isSecretStream = true
+        var isSecretStream: Bool { role != .stream }
     }
 
     private func objects(of item: ItemRecord) throws -> [ItemObject] {
-        var objects = try library.index.originals(of: item.id).map {
-            ItemObject(name: $0.objectName, role: ObjectDigest.role(ofOriginal: $0.role), plaintextHash: $0.blake2b)
-        }
-        for (name, role) in [(item.metadataObject, "metadata"), (item.thumbnailObject, "thumbnail"), (item.playlistObject, "playlist")] {
-            if let name { objects.append(ItemObject(name: name, role: role)) }
-        }
-        if let stream = item.streamObject { objects.append(ItemObject(name: stream, role: "stream", isSecretStream: false)) }
-        return objects
+        try library.index.originals(of: item.id).map {
+            ItemObject(name: $0.objectName, role: ObjectRole(original: $0.role), plaintextHash: $0.blake2b)
+        } + item.derivedObjects.map { ItemObject(name: $0.name, role: $0.role) }
     }
 
     private func check(_ object: ItemObject, digest: ObjectDigest?, key: SecretKey, readData: Bool, report: inout Report) -> String? {
@@ -104,7 +99,8 @@ public struct Verifier {
         if let digest, Int64(size) != digest.size {
             return "the store holds \(size) bytes, where \(digest.size) were stored: it is not the object stored under this name"
         }
-        guard readData else {
+        // A stream without a recorded digest has nothing to be checked against: its presence is what can be.
+        guard readData, object.isSecretStream || digest != nil else {
             let minimum = SecretStreamFormat.headerByteCount + SecretStreamFormat.chunkOverhead
             return object.isSecretStream && size < UInt64(minimum) ? "too short to be an encrypted object" : nil
         }
