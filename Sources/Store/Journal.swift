@@ -27,6 +27,9 @@ struct JournalEntry: Codable {
 
     var time: Date
     var change: Change
+    /// For an item: every object it owns, with its role, size and BLAKE2b as stored. Absent from entries written
+    /// before objects had digests (format 1 allows both; older readers ignore the key).
+    var objectDigests: [ObjectDigest]? = nil
 
     /// An entry is a few KiB (an item with its originals); a bigger one is refused unread, as damaged.
     static let maxByteCount = 16 << 20
@@ -65,6 +68,7 @@ struct JournalEntry: Codable {
                 try db.execute(sql: "INSERT OR REPLACE INTO objects (name, state, itemId) VALUES (?, 'committed', ?)",
                                arguments: [object, item.id])
             }
+            for digest in objectDigests ?? [] where digest.itemId == item.id { try digest.insert(db, onConflict: .replace) }
         case .membership(let itemId, let membership):
             if try ItemRecord.exists(db, key: itemId) { try Self.insert(db, membership, itemId: itemId, at: time) }
         case .deletion(let itemId):

@@ -36,9 +36,13 @@ public struct NewItem: Sendable {
         sourceFiles = []
     }
 
-    var objectNames: [ObjectName] {
-        [metadataObject, thumbnailObject, streamObject, playlistObject].compactMap { $0 }
-            + originals.compactMap { try? ObjectName($0.objectName) }
+    var objectNames: [ObjectName] { objectRoles.map(\.name) }
+
+    /// Every object the item owns, with its role in it.
+    var objectRoles: [(name: ObjectName, role: ObjectRole)] {
+        [(metadataObject, ObjectRole.metadata), (thumbnailObject, .thumbnail), (streamObject, .stream), (playlistObject, .playlist)]
+            .compactMap { name, role in name.map { ($0, role) } }
+            + originals.compactMap { original in (try? ObjectName(original.objectName)).map { ($0, ObjectRole(original: original.role)) } }
     }
 }
 
@@ -69,6 +73,8 @@ public final class Library: Sendable {
     private let albumKeys = Mutex<[String: SecretKey]>([:])
     /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`).
     private let commitLock = Mutex(())
+    /// The size and BLAKE2b of each object this process stored and has not yet committed or discarded.
+    private let writtenObjects = Mutex<[ObjectName: WrittenBytes]>([:])
 
     public static func storePath(library: String) -> String { library + "/store" }
 
@@ -318,7 +324,10 @@ public final class Library: Sendable {
     public func beginObject() throws -> (ObjectName, any ObjectWriter) {
         let name = ObjectName.randomData()
         try index.journal(name, as: .pending)
-        return (name, try store.makeWriter(for: name))
+        let writer = HashingWriter(try store.makeWriter(for: name)) { bytes in
+            self.writtenObjects.withLock { $0[name] = bytes }
+        }
+        return (name, writer)
     }
 
     /// Records that `name`'s writer has committed: the object is durable but not yet part of an item.
@@ -328,6 +337,7 @@ public final class Library: Sendable {
     public func discard(_ names: [ObjectName]) throws {
         for name in names { try store.delete(name) }
         try index.forget(names)
+        writtenObjects.withLock { written in for name in names { written[name] = nil } }
     }
 
     /// Encrypts `bytes` with `key` and stores them as one new object.
@@ -408,16 +418,31 @@ public final class Library: Sendable {
             }
             let membership = try membership(albumId: albumId, fileKey: item.fileKey)
             let objects = item.objectNames.map(\.path)
-            let entry = try appendJournal(.item(record, originals: originals, memberships: [membership], objects: objects))
+            let digests = try digests(of: item, itemId: itemId)
+            let change = JournalEntry.Change.item(record, originals: originals, memberships: [membership], objects: objects)
+            let entry = try appendJournal(change, objectDigests: digests)
             try index.write { db in
-                try JournalEntry(time: record.createdAt, change: .item(record, originals: originals, memberships: [membership],
-                                                                       objects: objects)).apply(db, entryName: entry.path)
+                try JournalEntry(time: record.createdAt, change: change, objectDigests: digests).apply(db, entryName: entry.path)
                 try recordSources(db, item.sourceFiles, itemId: itemId)
             }
             return .stored(itemId: itemId)
         }
-        if case .stored = outcome {} else { try discard(item.objectNames) }
+        if case .stored = outcome {
+            writtenObjects.withLock { written in for name in item.objectNames { written[name] = nil } }
+        } else {
+            try discard(item.objectNames)
+        }
         return outcome
+    }
+
+    /// The recorded digest of every object of `item`, each measured by its writer as it was stored.
+    private func digests(of item: NewItem, itemId: String) throws -> [ObjectDigest] {
+        try item.objectRoles.map { name, role in
+            guard let bytes = writtenObjects.withLock({ $0[name] }) else {
+                throw LibraryError.corruptIndex("object \(name) was not stored by this library's writer")
+            }
+            return ObjectDigest(itemId: itemId, name: name.path, role: role.rawValue, size: bytes.size, blake2b: bytes.blake2b)
+        }
     }
 
     /// Marks an item deleted (`keepsake rm`): it leaves `ls` and export, and the same bytes are not uploaded again
@@ -459,10 +484,10 @@ public final class Library: Sendable {
     }
 
     /// Writes one journal entry into the store, journalled in the index like any object until its change commits.
-    private func appendJournal(_ change: JournalEntry.Change) throws -> ObjectName {
+    private func appendJournal(_ change: JournalEntry.Change, objectDigests: [ObjectDigest]? = nil) throws -> ObjectName {
         let name = JournalEntry.newName()
         try index.journal(name, as: .pending)
-        try store.put(name, bytes: JournalEntry(time: Date(), change: change).sealed(with: masterKey))
+        try store.put(name, bytes: JournalEntry(time: Date(), change: change, objectDigests: objectDigests).sealed(with: masterKey))
         try index.journal(name, as: .stored)
         return name
     }
@@ -552,11 +577,34 @@ public final class Library: Sendable {
     }
 
     /// Decrypts the object `name` with `key`, streaming the plaintext to `sink`. Throws `CryptoError` for
-    /// tampered or truncated data; `sink` may have received part of it by then.
+    /// data that does not open, and `ObjectMismatch` when the stored bytes are not those recorded for the object
+    /// (see `readStored`); `sink` may have received part of it by then.
     public func readDecrypted(_ name: ObjectName, key: SecretKey, into sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         let opener = try OpeningStream(key: key, sink: sink)
-        try store.read(name, range: nil) { try opener.write($0) }
+        // Bytes that do not decrypt are read on to the end, so that damage in the store is told (as a mismatch)
+        // from a key that does not fit.
+        var decryptFailure: CryptoError?
+        try readStored(name) { bytes in
+            guard decryptFailure == nil else { return }
+            do { try opener.write(bytes) } catch let error as CryptoError { decryptFailure = error }
+        }
+        if let decryptFailure { throw decryptFailure }
         try opener.finish()
+    }
+
+    /// Streams the object `name` as stored to `sink`, checking its size and BLAKE2b against those recorded when it
+    /// was stored: a mismatch throws `ObjectMismatch` (once `sink` has had the bytes read so far; a longer object
+    /// as soon as it is). An object stored before objects had digests is read unchecked.
+    public func readStored(_ name: ObjectName, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let expected = try index.digest(of: name.path) else {
+            return try store.read(name, range: nil, into: sink)
+        }
+        let check = StoredBytesCheck(expected)
+        try store.read(name, range: nil) { bytes in
+            try check.update(bytes)
+            try sink(bytes)
+        }
+        try check.finish()
     }
 }
 

@@ -109,6 +109,14 @@ public final class LibraryIndex: Sendable {
         migrator.registerMigration("v3-identity") { db in
             try db.execute(sql: "CREATE TABLE library (identity TEXT NOT NULL)")
         }
+        migrator.registerMigration("v4-object-digests") { db in
+            try db.execute(sql: """
+                CREATE TABLE itemObjects (
+                    itemId TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE, name TEXT NOT NULL PRIMARY KEY,
+                    role TEXT NOT NULL, size INTEGER NOT NULL, blake2b TEXT NOT NULL);
+                CREATE INDEX itemObjects_item ON itemObjects(itemId);
+                """)
+        }
         return migrator
     }
 
@@ -171,6 +179,16 @@ public final class LibraryIndex: Sendable {
 
     public func item(id: String) throws(LibraryError) -> ItemRecord? {
         try read { db in try ItemRecord.fetchOne(db, key: id) }
+    }
+
+    /// The digest recorded for the object `name` when it was stored; nil for an object stored before objects had digests.
+    public func digest(of name: String) throws(LibraryError) -> ObjectDigest? {
+        try read { db in try ObjectDigest.fetchOne(db, key: name) }
+    }
+
+    /// The digests of every object of `itemId`; empty for an item stored before objects had digests.
+    public func digests(of itemId: String) throws(LibraryError) -> [ObjectDigest] {
+        try read { db in try ObjectDigest.filter(Column("itemId") == itemId).order(Column("role"), Column("name")).fetchAll(db) }
     }
 
     public func originals(of itemId: String) throws(LibraryError) -> [OriginalRecord] {

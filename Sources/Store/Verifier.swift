@@ -1,21 +1,26 @@
 import Foundation
 import KeepsakeCrypto
 
-/// `keepsake verify`: every object an item names is present; with `readData`, every object decrypts and
-/// every original's BLAKE2b matches the index. Orphans are decided by the store, not the local index: a data object is
-/// one when no journal entry of any machine names it and it is older than a grace period.
+/// `keepsake verify`: every object an item names is present (and of its recorded size); with `readData`, every
+/// object is read whole and matches the size and BLAKE2b recorded when it was stored, every secretstream object
+/// decrypts, and every original's plaintext BLAKE2b matches the index. Orphans are decided by the store, not the
+/// local index: a data object is one when no journal entry of any machine names it and it is older than a grace period.
 public struct Verifier {
     public struct Problem: Sendable, CustomStringConvertible {
         public var itemId: String
         public var object: String
+        /// The object's role in the item (`thumbnail`, `stream`, …), or `journal` for a journal entry.
+        public var role: String
         public var reason: String
-        public var description: String { "item \(itemId), object \(object): \(reason)" }
+        public var description: String { "item \(itemId), \(role) object \(object): \(reason)" }
     }
 
     public struct Report: Sendable {
         public var items = 0
         public var objectsChecked = 0
         public var bytesRead: Int64 = 0
+        /// Objects of items stored before objects had digests: checked by decryption (and presence) only.
+        public var objectsWithoutDigest = 0
         public var problems: [Problem] = []
         /// Unreferenced data objects older than the grace period: what `removeOrphans` deletes.
         public var orphans: [String] = []
@@ -41,29 +46,21 @@ public struct Verifier {
         for item in try library.index.allItems() {
             report.items += 1
             let key = try library.fileKey(of: item.id)
-            let originals = try library.index.originals(of: item.id)
-            var objects: [(name: String, expectedHash: String?)] = originals.map { ($0.objectName, $0.blake2b) }
-            objects += [item.metadataObject, item.thumbnailObject, item.playlistObject].compactMap { $0 }.map { ($0, nil) }
-            for (name, expectedHash) in objects {
-                referenced.insert(name)
+            let digests = Dictionary(try library.index.digests(of: item.id).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for object in try objects(of: item) {
+                referenced.insert(object.name)
                 report.objectsChecked += 1
-                if let problem = check(name, key: key, expectedHash: expectedHash, readData: readData, report: &report) {
-                    report.problems.append(Problem(itemId: item.id, object: name, reason: problem))
-                }
-            }
-            // The stream is AES-128 (HLS) rather than secretstream: its presence is what can be checked here.
-            if let stream = item.streamObject {
-                referenced.insert(stream)
-                report.objectsChecked += 1
-                if (try? library.store.size(of: ObjectName(stream))) ?? nil == nil {
-                    report.problems.append(Problem(itemId: item.id, object: stream, reason: "missing from the store"))
+                if digests[object.name] == nil { report.objectsWithoutDigest += 1 }
+                if let problem = check(object, digest: digests[object.name], key: key, readData: readData, report: &report) {
+                    report.problems.append(Problem(itemId: item.id, object: object.name, role: object.role.rawValue, reason: problem))
                 }
             }
         }
         let references = try library.storeReferences()
         report.objectsChecked += references.entries.count
         for (name, reason) in references.unreadable {
-            report.problems.append(Problem(itemId: "-", object: name.path, reason: "journal entry cannot be read (kept): \(reason)"))
+            report.problems.append(Problem(itemId: "-", object: name.path, role: "journal",
+                                           reason: "journal entry cannot be read (kept): \(reason)"))
         }
         report.unreadableEntries = references.unreadable.count
         referenced.formUnion(references.objects)
@@ -81,20 +78,48 @@ public struct Verifier {
         for orphan in report.orphans { try library.store.delete(ObjectName(orphan)) }
     }
 
-    private func check(_ object: String, key: SecretKey, expectedHash: String?, readData: Bool, report: inout Report) -> String? {
-        guard let name = try? ObjectName(object) else { return "invalid object name" }
+    /// One object of an item as verify reads it: the stream is AES-128 (HLS), read as stored; every other object is
+    /// secretstream, decrypted; an original's plaintext also has a BLAKE2b to match.
+    private struct ItemObject {
+        var name: String
+        var role: ObjectRole
+        var plaintextHash: String?
+        var isSecretStream: Bool { role != .stream }
+    }
+
+    private func objects(of item: ItemRecord) throws -> [ItemObject] {
+        try library.index.originals(of: item.id).map {
+            ItemObject(name: $0.objectName, role: ObjectRole(original: $0.role), plaintextHash: $0.blake2b)
+        } + item.derivedObjects.map { ItemObject(name: $0.name, role: $0.role) }
+    }
+
+    private func check(_ object: ItemObject, digest: ObjectDigest?, key: SecretKey, readData: Bool, report: inout Report) -> String? {
+        guard let name = try? ObjectName(object.name) else { return "invalid object name" }
         guard let size = (try? library.store.size(of: name)) ?? nil else { return "missing from the store" }
-        guard readData else {
-            return size < UInt64(SecretStreamFormat.headerByteCount + SecretStreamFormat.chunkOverhead) ? "too short to be an encrypted object" : nil
+        if let digest, Int64(size) != digest.size {
+            return "the store holds \(size) bytes, where \(digest.size) were stored: it is not the object stored under this name"
+        }
+        // A stream without a recorded digest has nothing to be checked against: its presence is what can be.
+        guard readData, object.isSecretStream || digest != nil else {
+            let minimum = SecretStreamFormat.headerByteCount + SecretStreamFormat.chunkOverhead
+            return object.isSecretStream && size < UInt64(minimum) ? "too short to be an encrypted object" : nil
         }
         let hasher = Blake2b()
         do {
-            try library.readDecrypted(name, key: key) { hasher.update($0) }
+            if object.isSecretStream {
+                try library.readDecrypted(name, key: key) { hasher.update($0) }
+            } else {
+                try library.readStored(name) { _ in }
+            }
+        } catch let mismatch as ObjectMismatch {
+            return "the store returned something else than was stored (\(mismatch.reason))"
         } catch {
             return "does not decrypt: \(error)"
         }
         report.bytesRead += Int64(size)
-        if let expectedHash, hasher.finalize().hexString != expectedHash { return "decrypts, but its BLAKE2b does not match the index" }
+        if let expected = object.plaintextHash, hasher.finalize().hexString != expected {
+            return "decrypts, but its BLAKE2b does not match the index"
+        }
         return nil
     }
 }

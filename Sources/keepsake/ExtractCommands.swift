@@ -41,10 +41,17 @@ struct StreamCommand: ParsableCommand {
         let (library, item) = try libraryOptions.openItem(id)
         guard let playlist = item.playlistObject, let stream = item.streamObject else { throw UsageError(message: "item \(id) has no stream") }
         try FileManager.default.createDirectory(atPath: to, withIntermediateDirectories: true)
-        try writeDecrypted(library: library, itemId: id, object: playlist, to: to + "/playlist.m3u8")
-        // The segments stay AES-128 encrypted as HLS expects; the playlist carries their key.
-        try writeAtomically(to: to + "/" + StreamOptions.segmentFileName) { sink in
-            try library.store.read(ObjectName(stream), range: nil, into: sink)
+        let playlistPath = to + "/playlist.m3u8"
+        try writeDecrypted(library: library, itemId: id, object: playlist, to: playlistPath)
+        // The segments stay AES-128 encrypted as HLS expects; the playlist carries their key. Without its segments
+        // the playlist is of no use: it goes too.
+        do {
+            try writeAtomically(to: to + "/" + StreamOptions.segmentFileName) { sink in
+                try library.readStored(ObjectName(stream), into: sink)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: playlistPath)
+            throw error
         }
     }
 }

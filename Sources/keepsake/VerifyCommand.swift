@@ -40,6 +40,10 @@ struct VerifyCommand: ParsableCommand {
         print("verified \(report.items) items, \(report.objectsChecked) objects"
               + (readData ? ", \(formatBytes(report.bytesRead)) decrypted" : " (presence only; --read-data decrypts)"))
         for problem in report.problems { print("  PROBLEM \(problem)") }
+        if report.objectsWithoutDigest > 0 {
+            print("  \(report.objectsWithoutDigest) objects were stored before objects had hashes: "
+                  + (readData ? "checked by decryption only" : "checked by presence only"))
+        }
         if !report.recentUnreferenced.isEmpty {
             print("  \(report.recentUnreferenced.count) objects belong to no item yet but are younger than --grace \(grace) "
                   + "(perhaps a run at work elsewhere): kept")

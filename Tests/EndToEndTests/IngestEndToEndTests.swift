@@ -187,17 +187,26 @@ import TestSupport
         var flipped = pristine
         flipped[pristine.count / 2] ^= 0x20
         try flipped.write(to: URL(fileURLWithPath: full))
-        #expect(throws: CryptoError.authenticationFailed(chunk: 0)) {
-            try opened.readDecrypted(ObjectName(original.objectName), key: key) { _ in }
+        // The object's recorded digest tells damage in the store from a wrong key, naming the object and its role.
+        func mismatch(_ reason: String) -> String {
+            "item \(item.id), original object \(original.objectName): the store returned something else than was stored (\(reason))"
         }
+        func readError() -> String {
+            do { try opened.readDecrypted(ObjectName(original.objectName), key: key) { _ in } } catch { return "\(error)" }
+            return "no error"
+        }
+        #expect(readError() == mismatch("its BLAKE2b does not match"))
         let verify = try Keepsake.run(["verify", "--read-data", "--library", library])
         #expect(verify.status == 1)
-        #expect(verify.stdoutText.contains("failed authentication"))
+        #expect(verify.stdoutText.contains("original object \(original.objectName): the store returned something else"), "\(verify.stdoutText)")
 
         try pristine.prefix(pristine.count - 100).write(to: URL(fileURLWithPath: full))
-        #expect(throws: CryptoError.self) { try opened.readDecrypted(ObjectName(original.objectName), key: key) { _ in } }
+        #expect(readError() == mismatch("\(pristine.count - 100) bytes, where \(pristine.count) were stored"))
         try pristine.prefix(SecretStreamFormat.headerByteCount).write(to: URL(fileURLWithPath: full))
-        #expect(throws: CryptoError.truncated) { try opened.readDecrypted(ObjectName(original.objectName), key: key) { _ in } }
+        #expect(readError() == mismatch("\(SecretStreamFormat.headerByteCount) bytes, where \(pristine.count) were stored"))
+        // With a key that does not fit, intact bytes are a decryption error, not a mismatch.
+        try pristine.write(to: URL(fileURLWithPath: full))
+        #expect(throws: CryptoError.self) { try opened.readDecrypted(ObjectName(original.objectName), key: SecretKey()) { _ in } }
 
         try pristine.write(to: URL(fileURLWithPath: full))
         #expect(try Keepsake.run(["verify", "--read-data", "--library", library]).status == 0)

@@ -48,6 +48,33 @@ import TestSupport
         #expect(state.files.map(\.path) == ["Uncategorized/good.jpg"])
     }
 
+    @Test func originalsSwappedInTheStoreAreRefusedAsNotWhatWasStored() throws {
+        let base = try TestEnvironment.makeTempDirectory().path
+        let library = try Library.open(at: base + "/lib", passphrase: "pw", create: true)
+        try commit(Array("first original".utf8), name: "first.jpg", into: library)
+        try commit(Array("other original".utf8), name: "other.jpg", into: library)
+        let objects = try library.index.allItems().flatMap { try library.index.originals(of: $0.id).map(\.objectName) }
+        #expect(objects.count == 2)
+        func file(_ object: String) -> String {
+            let hex = object.dropFirst("data/".count)
+            return base + "/lib/store/data/\(hex.prefix(2))/\(hex)"
+        }
+        let fm = FileManager.default
+        try fm.moveItem(atPath: file(objects[0]), toPath: file(objects[0]) + ".swap")
+        try fm.moveItem(atPath: file(objects[1]), toPath: file(objects[0]))
+        try fm.moveItem(atPath: file(objects[0]) + ".swap", toPath: file(objects[1]))
+
+        let summary = try Exporter(library: library, options: ExportOptions(target: base + "/out"), observer: Silent()).run()
+        #expect(summary.count(.exported) == 0)
+        let reasons = summary.failures.compactMap(\.reason).sorted()
+        #expect(reasons.count == 2)
+        for object in objects {
+            #expect(reasons.contains { $0.contains("original object \(object): the store returned something else than was stored") },
+                    "\(reasons)")
+        }
+        #expect(!fm.fileExists(atPath: base + "/out/Uncategorized/first.jpg") && !fm.fileExists(atPath: base + "/out/Uncategorized/other.jpg"))
+    }
+
     /// The names of the files in `folder` as their bytes, sorted.
     func entries(in folder: String) -> [[UInt8]] {
         DurableFile.names(in: BytePath(folder)).sorted { $0.lexicographicallyPrecedes($1) }
