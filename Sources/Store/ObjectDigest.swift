@@ -72,7 +72,7 @@ public struct ObjectMismatch: KeepsakeError, Sendable {
     public var reason: String
 
     public var description: String {
-        "item \(itemId), \(role) object \(object): the store returned something else than was stored (\(reason))"
+        "item \(itemId), \(role) object \(object): the store returned something other than what was stored (\(reason))"
     }
 
     public var exitStatus: Int32 { 3 }

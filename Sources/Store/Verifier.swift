@@ -112,7 +112,7 @@ public struct Verifier {
                 try library.readStored(name) { _ in }
             }
         } catch let mismatch as ObjectMismatch {
-            return "the store returned something else than was stored (\(mismatch.reason))"
+            return "the store returned something other than what was stored (\(mismatch.reason))"
         } catch {
             return "does not decrypt: \(error)"
         }

@@ -189,7 +189,7 @@ import TestSupport
         try flipped.write(to: URL(fileURLWithPath: full))
         // The object's recorded digest tells damage in the store from a wrong key, naming the object and its role.
         func mismatch(_ reason: String) -> String {
-            "item \(item.id), original object \(original.objectName): the store returned something else than was stored (\(reason))"
+            "item \(item.id), original object \(original.objectName): the store returned something other than what was stored (\(reason))"
         }
         func readError() -> String {
             do { try opened.readDecrypted(ObjectName(original.objectName), key: key) { _ in } } catch { return "\(error)" }

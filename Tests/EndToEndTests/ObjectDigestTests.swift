@@ -84,7 +84,7 @@ import TestSupport
         let stream = try Keepsake.run(["stream", video.id, "--to", out, "--library", video.library])
         #expect(stream.status == 3, "\(stream.stdoutText)\n\(stream.stderrText)")
         #expect(stream.stderrText.contains("stream object \(video.stream)")
-                && stream.stderrText.contains("something else than was stored"), "\(stream.stderrText)")
+                && stream.stderrText.contains("something other than what was stored"), "\(stream.stderrText)")
         // Neither a partial segment file nor the playlist without its segments is left.
         #expect(contents(out).isEmpty, "\(contents(out))")
     }

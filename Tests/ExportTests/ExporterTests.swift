@@ -69,7 +69,7 @@ import TestSupport
         let reasons = summary.failures.compactMap(\.reason).sorted()
         #expect(reasons.count == 2)
         for object in objects {
-            #expect(reasons.contains { $0.contains("original object \(object): the store returned something else than was stored") },
+            #expect(reasons.contains { $0.contains("original object \(object): the store returned something other than what was stored") },
                     "\(reasons)")
         }
         #expect(!fm.fileExists(atPath: base + "/out/Uncategorized/first.jpg") && !fm.fileExists(atPath: base + "/out/Uncategorized/other.jpg"))
