@@ -77,7 +77,7 @@ public struct BytePath: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// Calls `body` with the path NUL-terminated, for a system call.
     public func withCString<R>(_ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
-        try (bytes.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { try body($0.baseAddress!) }
+        try PathOpener.withCString(bytes, body)
     }
 }
 

@@ -45,8 +45,8 @@ public enum PathOpener {
     public static func procPath(of fd: Int32) -> String { "/proc/self/fd/\(fd)" }
 
     /// `name` NUL-terminated for a C call.
-    public static func withCString<R>(_ name: some Collection<UInt8>, _ body: (UnsafePointer<CChar>) -> R) -> R {
+    public static func withCString<R>(_ name: some Collection<UInt8>, _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
         let terminated = Array(name) + [0]
-        return terminated.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
+        return try terminated.withUnsafeBufferPointer { try $0.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) } }
     }
 }
