@@ -99,8 +99,7 @@ struct AnalyseJob {
         if !known.isDeleted && known.albums.contains(album) {
             commit = .duplicate(itemId: known.record.itemId)
         } else {
-            guard let item = try library.index.item(id: known.record.itemId),
-                  let existing = try library.resolveExisting(hash: item.dedupHash, album: album, sourceFiles: [source],
+            guard let existing = try library.resolveExisting(itemId: known.record.itemId, album: album, sourceFiles: [source],
                                                              reuploadDeleted: options.reuploadDeleted) else { return nil }
             commit = existing
         }

@@ -104,6 +104,7 @@ public enum Ingest {
         if let error = stop.error {
             throw IngestStopped(cause: error, done: outcomes.withLock { $0.count }, total: files.count)
         }
+        try library.checkpointIfDue()
         var summary = IngestSummary()
         summary.outcomes = outcomes.withLock { $0 }.sorted { $0.path < $1.path }
         summary.skipped = skips

@@ -19,10 +19,10 @@ struct ItemDocument: Codable {
 /// The derived media of one item: metadata, thumbnail and (for videos) the HLS stream, each encrypted into
 /// the store. A stage that fails is recorded in `item.stageProblems`; the original is kept regardless.
 struct MediaStages {
-    let library: Library
+    let upload: UploadSession
     let options: IngestOptions
 
-    func produce(for item: inout NewItem, unit: IngestUnit, written: inout [ObjectName]) throws {
+    func produce(for item: inout NewItem, unit: IngestUnit) throws {
         item.stageProblems += unit.files.compactMap(\.metadataProblem)
         let metadata = unit.primary.metadata
         if metadata?.motionPhoto != nil { item.type = .motionPhoto }
@@ -37,13 +37,10 @@ struct MediaStages {
             }
         }
         if let video = unit.video, let stream = options.stream {
-            let frame = try produceStream(for: &item, path: video.file.path, format: video.format, options: stream, written: &written)
+            let frame = try produceStream(for: &item, path: video.file.path, format: video.format, options: stream)
             if thumbnail == nil && !unit.isLivePhoto { thumbnail = frame }
         }
-        if let thumbnail {
-            item.thumbnailObject = try library.putSealed(thumbnail, key: item.fileKey)
-            written.append(item.thumbnailObject!)
-        }
+        if let thumbnail { item.thumbnailObject = try upload.storeSealed(thumbnail, role: .thumbnail) }
 
         let document = ItemDocument(type: item.type, originals: item.originals.map {
             .init(role: $0.role, name: $0.name, path: $0.sourcePath, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
@@ -51,36 +48,26 @@ struct MediaStages {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         if let metadata { item.metadataJSON = String(decoding: try encoder.encode(metadata), as: UTF8.self) }
-        item.metadataObject = try library.putSealed(Array(try encoder.encode(document)), key: item.fileKey)
-        written.append(item.metadataObject!)
+        item.metadataObject = try upload.storeSealed(Array(try encoder.encode(document)), role: .metadata)
     }
 
     /// Transcodes the video into its encrypted stream object and playlist; returns the thumbnail from the same pass.
-    private func produceStream(for item: inout NewItem, path: BytePath, format: MediaFormat, options stream: StreamOptions,
-                               written: inout [ObjectName]) throws -> [UInt8]? {
+    private func produceStream(for item: inout NewItem, path: BytePath, format: MediaFormat, options stream: StreamOptions) throws -> [UInt8]? {
         var segmentKey = randomBytes(16)
         defer { wipe(&segmentKey) }
-        let (streamName, writer) = try library.beginObject()
+        let streamName: ObjectName
         let product: StreamProduct
         do {
-            product = try options.mediaWork.stream(fileAt: path, format: format, options: stream,
-                                                   segmentKey: segmentKey, iv: randomBytes(16)) { try writer.write($0) }
+            (streamName, product) = try upload.storeAsIs(role: .stream) { write in
+                try options.mediaWork.stream(fileAt: path, format: format, options: stream,
+                                             segmentKey: segmentKey, iv: randomBytes(16)) { try write($0) }
+            }
         } catch MediaWorkError.notProduced(let problem) {
-            writer.abort()
-            try library.discard([streamName])
             item.stageProblems.append(problem)
             return nil
-        } catch {
-            writer.abort()
-            if !error.isRunFatal { try library.discard([streamName]) }
-            throw error
         }
-        try writer.commit()
-        try library.markStored(streamName)
-        written.append(streamName)
         item.streamObject = streamName
-        item.playlistObject = try library.putSealed(Array(product.playlist.utf8), key: item.fileKey)
-        written.append(item.playlistObject!)
+        item.playlistObject = try upload.storeSealed(Array(product.playlist.utf8), role: .playlist)
         if let problem = product.thumbnailProblem { item.stageProblems.append(problem) }
         return product.thumbnail
     }

@@ -32,7 +32,3 @@ public struct IngestStopped: KeepsakeError {
     }
 }
 
-extension Error {
-    /// True when the error ends the run (see `KeepsakeError.isRunFatal`).
-    var isRunFatal: Bool { (self as? any KeepsakeError)?.isRunFatal ?? false }
-}

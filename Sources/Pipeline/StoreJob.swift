@@ -51,52 +51,47 @@ struct StoreJob {
     }
 
     private func store() throws -> [FileOutcome] {
-        let fileKey = SecretKey()
+        let upload = library.beginUpload()
         let album = options.album(for: unit.primary.file)
-        var written: [ObjectName] = []
         do {
             var originals: [OriginalRecord] = []
             for analysed in unit.files {
-                let (name, hash) = try storeOriginal(analysed, key: fileKey, written: &written)
                 let role = !unit.isLivePhoto ? "main" : analysed.format.kind == .video ? "video" : "still"
+                let (name, hash) = try storeOriginal(analysed, role: ObjectRole(original: role), upload: upload)
                 originals.append(OriginalRecord(itemId: "", role: role, name: analysed.file.path.lastComponent,
                                                 sourcePath: analysed.file.path, size: analysed.source.size, blake2b: hash,
                                                 mimeType: analysed.format.mimeType, objectName: name.path))
             }
             let dedupHash = originals.map(\.blake2b).joined(separator: ":")
             let sources = unit.files.map(\.source)
-            if let existing = try library.resolveExisting(hash: dedupHash, album: album, sourceFiles: sources,
-                                                          reuploadDeleted: options.reuploadDeleted) {
-                try library.discard(written)
+            if let existing = try upload.resolveExisting(hash: dedupHash, album: album, sourceFiles: sources,
+                                                         reuploadDeleted: options.reuploadDeleted) {
                 return outcomes(existing, type: nil, problems: [])
             }
             let type: ItemType = unit.isLivePhoto ? .livePhoto : unit.primary.format.kind == .video ? .video : .image
-            var item = NewItem(type: type, dedupHash: dedupHash, fileKey: fileKey, originals: originals)
+            var item = NewItem(type: type, dedupHash: dedupHash, fileKey: upload.fileKey, originals: originals)
             item.sourceFiles = sources
-            try MediaStages(library: library, options: options).produce(for: &item, unit: unit, written: &written)
-            let committed = try library.commit(item, album: album)
+            try MediaStages(upload: upload, options: options).produce(for: &item, unit: unit)
+            let committed = try upload.commit(item, album: album)
             return outcomes(committed, type: item.type, problems: item.stageProblems)
         } catch {
             // After a run-fatal error the store cannot be asked to delete either: the objects stay pending, and the
             // next writer removes them.
-            if !error.isRunFatal { try? library.discard(written) }
+            if !error.isRunFatal { try? upload.discard() }
             throw error
         }
     }
 
-    /// Reads the file once, hashing and encrypting each chunk into a new object.
-    private func storeOriginal(_ analysed: AnalysedFile, key: SecretKey, written: inout [ObjectName]) throws -> (ObjectName, String) {
+    /// Reads the file once, hashing and encrypting each chunk into a new object; returns it and the plaintext hash.
+    private func storeOriginal(_ analysed: AnalysedFile, role: ObjectRole, upload: UploadSession) throws -> (ObjectName, String) {
         let fd = try openSource(analysed.file.path)
         defer { close(fd) }
         let now = try sourceRecord(fd: fd, path: analysed.file.path)
         guard now.size == analysed.source.size, now.mtimeNanoseconds == analysed.source.mtimeNanoseconds else {
             throw JobStop.failed("the file changed during the run; it will be taken on the next one")
         }
-        let (name, writer) = try library.beginObject()
-        written.append(name)
-        do {
+        return try upload.storeSealed(role: role) { write in
             let hasher = Blake2b()
-            let sealer = try SealingStream(key: key) { try writer.write($0) }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 64)
             defer { buffer.deallocate() }
             var total: Int64 = 0
@@ -109,20 +104,14 @@ struct StoreJob {
                 if got == 0 { break }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<got])
                 hasher.update(chunk)
-                try sealer.write(chunk)
+                try write(chunk)
                 total += Int64(got)
                 observer.read(bytes: Int64(got))
             }
             guard total == analysed.source.size else {
                 throw JobStop.failed("the file changed while it was being read (\(analysed.source.size) → \(total) bytes)")
             }
-            try sealer.finish()
-            try writer.commit()
-            try library.markStored(name)
-            return (name, hasher.finalize().hexString)
-        } catch {
-            writer.abort()
-            throw error
+            return hasher.finalize().hexString
         }
     }
 

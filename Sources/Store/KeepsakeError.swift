@@ -20,6 +20,11 @@ extension KeepsakeError {
     public var message: String { description }
 }
 
+extension Error {
+    /// True when the error ends the run (see `KeepsakeError.isRunFatal`).
+    public var isRunFatal: Bool { (self as? any KeepsakeError)?.isRunFatal ?? false }
+}
+
 extension StoreError: KeepsakeError {
     public var exitStatus: Int32 {
         if case .misconfigured = self { return 2 }

@@ -3,10 +3,38 @@ import KeepsakeCrypto
 
 /// The store's `keys/master` object: the Argon2id parameters and the master key wrapped by the passphrase key.
 /// It holds no secret in the clear; with the passphrase it opens the whole library (SPEC 6).
+///
+/// Its `version` is the store's format. Version 1 names the wrapped key `wrappedMasterKey`; version 2 (the per-writer
+/// log) names it `masterKey`, so that a keepsake that knows only format 1, which does not check the version, cannot
+/// open a format-2 store (and write into it, or repair it, as if it were format 1) but fails at once.
 struct KeyFile: Codable {
-    var version = 1
+    var version = KeyFile.currentVersion
     var kdf: PassphraseKDF
     var wrappedMasterKey: [UInt8]
+
+    static let currentVersion = 2
+
+    private enum CodingKeys: String, CodingKey { case version, kdf, wrappedMasterKey, masterKey }
+
+    init(version: Int = KeyFile.currentVersion, kdf: PassphraseKDF, wrappedMasterKey: [UInt8]) {
+        self.version = version
+        self.kdf = kdf
+        self.wrappedMasterKey = wrappedMasterKey
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        kdf = try container.decode(PassphraseKDF.self, forKey: .kdf)
+        wrappedMasterKey = try container.decode([UInt8].self, forKey: version == 1 ? .wrappedMasterKey : .masterKey)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(version, forKey: .version)
+        try container.encode(kdf, forKey: .kdf)
+        try container.encode(wrappedMasterKey, forKey: version == 1 ? .wrappedMasterKey : .masterKey)
+    }
 
     static let objectName = try! ObjectName("keys/master")
     /// A key file is about 300 bytes; one longer than this is not read (it could be endless, e.g. /dev/zero).
@@ -44,7 +72,7 @@ struct KeyFile: Codable {
         let file: KeyFile
         do { file = try JSONDecoder().decode(KeyFile.self, from: Data(bytes)) }
         catch { throw LibraryError.keyFileDamaged("\(error)") }
-        guard file.version == 1 else {
+        guard (1...currentVersion).contains(file.version) else {
             throw LibraryError.keyFileDamaged("it has format version \(file.version), which this keepsake does not know: "
                                               + "it was made by a newer keepsake; open the library with that version")
         }

@@ -64,17 +64,19 @@ public enum CommitOutcome: Sendable, Equatable {
     }
 }
 
-/// An open library: its store, its index and its keys (SPEC 6).
+/// An open library (SPEC 6), between its callers and the store, like restic's repository: a `Keyring` (the master
+/// key and what it opens), a `ChangeLog` (the per-writer log, item records and checkpoints in the store, applied to
+/// the index by one code path), an `ObjectLedger` (what this folder is writing) and, for Pipeline, `UploadSession`s.
+/// Callers read through `index` and change the library through the methods here; they never write the store.
 public final class Library: Sendable {
     public let path: String
-    public let store: any ObjectStore
+    let store: any ObjectStore
     public let index: LibraryIndex
-    private let masterKey: SecretKey
-    private let albumKeys = Mutex<[String: SecretKey]>([:])
+    let keyring: Keyring
+    let changeLog: ChangeLog
+    let ledger: ObjectLedger
     /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`).
     private let commitLock = Mutex(())
-    /// The size and BLAKE2b of each object this process stored and has not yet committed or discarded.
-    private let writtenObjects = Mutex<[ObjectName: WrittenBytes]>([:])
 
     public static func storePath(library: String) -> String { library + "/store" }
 
@@ -98,9 +100,10 @@ public final class Library: Sendable {
         let openLock = try lockFolder(path)
         defer { withExtendedLifetime(openLock) {} }
         if let store = try location.openExisting(library: path), try store.size(of: KeyFile.objectName) != nil {
-            let master = try unlocked ?? KeyFile.read(from: store).openMasterKey(passphrase: passphrase)
+            let keyFile = try KeyFile.read(from: store)
+            let master = try unlocked ?? keyFile.openMasterKey(passphrase: passphrase)
             try recordStore(at: path, location)
-            return try Library(path: path, store: store, masterKey: master, notice: notice)
+            return try Library(path: path, store: store, masterKey: master, storeFormat: keyFile.version, notice: notice)
         }
         guard create else { throw LibraryError.notALibrary(location.describe(library: path)) }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
@@ -113,7 +116,7 @@ public final class Library: Sendable {
         try newStore.putIfAbsent(KeyFile.objectName, bytes: keyFile.encoded())
         let stored = try KeyFile.read(from: newStore)
         let master = stored.wrappedMasterKey == keyFile.wrappedMasterKey ? created : try stored.openMasterKey(passphrase: passphrase)
-        return try Library(path: path, store: newStore, masterKey: master, notice: notice)
+        return try Library(path: path, store: newStore, masterKey: master, storeFormat: stored.version, notice: notice)
     }
 
     private static let openLockName = "open.lock"
@@ -184,54 +187,75 @@ public final class Library: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
     }
 
-    private init(path: String, store: any ObjectStore, masterKey: SecretKey, notice: (String) -> Void) throws {
+    private init(path: String, store: any ObjectStore, masterKey: SecretKey, storeFormat: Int, notice: (String) -> Void) throws {
         self.path = path
         self.store = store
-        self.masterKey = masterKey
+        keyring = Keyring(master: masterKey)
         let indexPath = path + "/index.sqlite"
-        let identity = Self.identity(of: masterKey)
         var opened: (index: LibraryIndex, isNew: Bool)
         do {
-            opened = try Self.openIndex(at: indexPath, identity: identity, masterKey: masterKey)
+            opened = try Self.openIndex(at: indexPath, keyring: keyring)
         } catch let damage as IndexDamage {
             let aside = try Self.moveAside(indexPath)
             notice("the library index \(indexPath) is not a sound index of this library (\(damage)): "
                    + "moved it to \(aside); rebuilding the index from the store")
-            opened = try Self.openIndex(at: indexPath, identity: identity, masterKey: masterKey)
+            opened = try Self.openIndex(at: indexPath, keyring: keyring)
         }
-        self.index = opened.index
+        index = opened.index
+        let writer = try index.writer() ?? randomBytes(8).hexString
+        changeLog = ChangeLog(store: store, index: index, keyring: keyring, writer: writer, device: Self.deviceName(path))
+        ledger = ObjectLedger(store: store, index: index)
+        func report(_ problems: [LogProblem]) {
+            for problem in problems { notice("\(problem.object): \(problem.reason); `keepsake verify` lists it") }
+        }
         if opened.isNew {
             do {
-                for (name, reason) in try rebuildIndexFromStore() {
-                    notice("journal entry \(name) cannot be read (\(reason)): skipped; everything else was recovered, "
-                           + "and `keepsake verify` lists it")
-                }
-                try index.record(identity: identity)
+                report(try changeLog.rebuild())
+                try index.record(identity: keyring.identity, writer: writer)
             } catch {
                 // Leave no empty index behind, or the next run would take it for a real one and skip the rebuild.
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: indexPath + suffix) }
+                if let error = error as? StoreError { throw LibraryError.store(error) }
                 throw LibraryError.corruptIndex("cannot rebuild the index from the store: \(error)")
             }
+        } else {
+            try index.record(identity: keyring.identity, writer: writer)
+            try normalizeItems()
+            do {
+                if try index.heads().isEmpty {
+                    // An index from format 1: other machines' format-1 entries it never saw, then every log.
+                    report(try changeLog.applyJournal() + changeLog.pull(full: true).problems + changeLog.recoverItemRecords())
+                } else {
+                    report(try changeLog.pull().problems)
+                }
+            } catch let error as StoreError {
+                // Reading needs no store; a command that writes meets the store's problem on its first write.
+                notice("cannot bring the index up to date with the store (\(error)): showing what this machine knew")
+            }
         }
+        try normalizeItems()
+        if storeFormat < KeyFile.currentVersion { try upgradeStore(notice: notice) }
+    }
+
+    /// The name other machines see for this one: host name and library folder.
+    private static func deviceName(_ path: String) -> String {
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        let name = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(name.isEmpty ? "unknown host" : name):\(URL(fileURLWithPath: path).standardizedFileURL.path)"
     }
 
     /// Opens the index at `indexPath` and checks that it is this library's; throws `IndexDamage` when it is not.
-    private static func openIndex(at indexPath: String, identity: String,
-                                  masterKey: SecretKey) throws -> (index: LibraryIndex, isNew: Bool) {
+    private static func openIndex(at indexPath: String, keyring: Keyring) throws -> (index: LibraryIndex, isNew: Bool) {
         let isNew = !FileManager.default.fileExists(atPath: indexPath)
         let index = try LibraryIndex(path: indexPath)
         guard !isNew else { return (index, true) }
         if let recorded = try index.identity() {
-            guard recorded == identity else { throw IndexDamage(reason: "it is the index of another library") }
-        } else {
+            guard recorded == keyring.identity else { throw IndexDamage(reason: "it is the index of another library") }
+        } else if let wrapped = try index.anyAlbumKey(), !keyring.opensAlbumKey(wrapped) {
             // An index made before identities were recorded: it is this library's when its albums open with this
             // master key (one without albums holds no item to lose).
-            if let wrapped = try index.anyAlbumKey() {
-                guard (try? KeyWrap.unwrap(Array(wrapped), with: masterKey)) != nil else {
-                    throw IndexDamage(reason: "it is the index of another library")
-                }
-            }
-            try index.record(identity: identity)
+            throw IndexDamage(reason: "it is the index of another library")
         }
         return (index, false)
     }
@@ -253,153 +277,132 @@ public final class Library: Sendable {
         return aside
     }
 
-    /// Names the library an index describes without revealing anything: a hash of the master key, kept apart from
-    /// every other use of it.
-    static func identity(of masterKey: SecretKey) -> String {
-        let hasher = Blake2b()
-        hasher.update(Array("keepsake library identity 1".utf8))
-        masterKey.withUnsafeBytes { hasher.update($0) }
-        return Array(hasher.finalize().prefix(16)).hexString
+    /// Names the library an index describes without revealing anything.
+    static func identity(of masterKey: SecretKey) -> String { Keyring.identity(of: masterKey) }
+
+    // MARK: Format 2
+
+    /// Brings index rows written by format 1 to what format 2 records: dedup hashes keyed, and every item's file key
+    /// wrapped for the item itself (taken from one of its album memberships).
+    private func normalizeItems() throws {
+        let plain = try index.plainDedupHashes()
+        if !plain.isEmpty { try index.setDedupHashes(plain.map { ($0.itemId, keyring.keyedHash($0.hash)) }) }
+        for itemId in try index.itemsWithoutOwnFileKey() {
+            guard let key = try? fileKeyFromMembership(itemId) else { continue }
+            try index.setWrappedFileKey(keyring.wrapFileKey(key), of: itemId)
+        }
     }
+
+    /// Upgrades a format-1 store in place: every item gets its record, a first checkpoint holds the whole library
+    /// (and names the format-1 entries it holds), and last, as the commit point, the key file is rewritten as
+    /// format 2. A crash before that leaves a format-1 store with some extra objects, and the next open upgrades
+    /// again; nothing in `data/` is re-encrypted or moved.
+    private func upgradeStore(notice: (String) -> Void) throws {
+        let lock = try WriterLock(path: path + "/lock", waitingUpTo: .seconds(600), onWait: { _ in })
+        defer { withExtendedLifetime(lock) {} }
+        let keyFile = try KeyFile.read(from: store)
+        guard keyFile.version < KeyFile.currentVersion else { return }
+        for problem in try changeLog.applyJournal() { notice("\(problem.object): \(problem.reason)") }
+        try normalizeItems()
+        var count = 0
+        for itemId in try index.allItemIds().sorted() {
+            guard let state = try index.itemState(itemId) else { continue }
+            try changeLog.putRecord(state)
+            count += 1
+        }
+        try changeLog.writeCheckpoint()
+        var upgraded = keyFile
+        upgraded.version = KeyFile.currentVersion
+        try store.put(KeyFile.objectName, bytes: try upgraded.encoded())
+        notice("upgraded the store to format \(KeyFile.currentVersion) (\(count) item records and a checkpoint written; "
+               + "no media object changed). Older keepsake versions can no longer open it.")
+    }
+
+    // MARK: Syncing
+
+    /// What `sync` did.
+    public struct SyncReport: Sendable {
+        public var applied: Int
+        public var problems: [LogProblem]
+    }
+
+    /// Brings the index up to date with the store: the log entries of every writer newer than those applied.
+    public func sync(full: Bool = false) throws -> SyncReport {
+        let pulled = try changeLog.pull(full: full)
+        let recovered = full ? try changeLog.recoverItemRecords() : []
+        return SyncReport(applied: pulled.applied, problems: pulled.problems + recovered)
+    }
+
+    /// Writes a checkpoint if enough changed since the last one (the end of a run: a lower bar than during one).
+    public func checkpointIfDue() throws { try changeLog.checkpointIfDue(minimum: 64) }
 
     // MARK: Writing
 
-    /// Takes the library's single-writer lock and cleans up what a killed run left behind: partial uploads and
-    /// objects that were written but never committed. Returns how many orphans it removed.
+    /// Takes the library's single-writer lock, brings the index up to date with the store (so this writer numbers
+    /// its entries after its own last one), and cleans up what a killed run left behind: partial uploads and objects
+    /// that were written but never committed. Returns how many orphans it removed.
     /// When another process holds the lock, calls `onWait` once with the holder (when known) and waits up to `timeout` for it.
     ///
-    /// The local index is not trusted alone to say what is unreferenced: an object some journal entry in the store
-    /// names stays (an entry this folder wrote but did not mark committed is applied now), and when an entry cannot
-    /// be read nothing is deleted.
+    /// The local index is not trusted alone to say what is unreferenced: an object an item record in the store
+    /// names stays (its item is recovered from the record), and when a log entry cannot be read nothing is deleted.
     public func lockForWriting(waitingUpTo timeout: Duration = .zero,
                                onWait: (LockHolder?) -> Void = { _ in }) throws -> (lock: WriterLock, orphansRemoved: Int) {
         let lock = try WriterLock(path: path + "/lock", waitingUpTo: timeout, onWait: onWait)
-        let uncommitted = try index.uncommittedObjects()
-        guard !uncommitted.isEmpty else {
-            try store.removeAbandonedUploads(of: [])
-            return (lock, 0)
+        let pulled = try changeLog.pull()
+        let removed = try ledger.removeLeftovers(whenUnreadable: !pulled.problems.isEmpty) {
+            try changeLog.recoverItemRecords()
         }
-        let references = try storeReferences()
-        for name in uncommitted {
-            guard let entry = references.entries[name] else { continue }
-            try index.write { db in try entry.apply(db, entryName: name.path) }
-        }
-        let stillUncommitted = try index.uncommittedObjects()
-        let kept = Set(stillUncommitted.filter { references.objects.contains($0.path) || references.entries[$0] != nil })
-        for name in kept { try index.journal(name, as: .committed) }
-        let orphans = references.unreadable.isEmpty ? stillUncommitted.filter { !kept.contains($0) } : []
-        try store.removeAbandonedUploads(of: orphans)
-        for name in orphans { try store.delete(name) }
-        try index.forget(orphans)
-        return (lock, orphans.count)
+        return (lock, removed)
     }
 
-    /// What the store itself says is part of the library: every journal entry of every machine, and every object
-    /// they name. Entries that cannot be read are listed, never guessed at.
-    struct StoreReferences {
-        var entries: [ObjectName: JournalEntry] = [:]
-        var objects = Set<String>()
-        var unreadable: [(name: ObjectName, reason: String)] = []
-    }
+    /// Starts storing one item's objects (see `UploadSession`).
+    public func beginUpload() -> UploadSession { UploadSession(library: self) }
 
-    func storeReferences() throws -> StoreReferences {
-        var references = StoreReferences()
-        for name in try store.list(prefix: "index/") {
-            do {
-                let entry = try readJournalEntry(name)
-                references.entries[name] = entry
-                references.objects.formUnion(entry.referencedObjects)
-            } catch StoreError.notFound {
-                continue  // deleted since the listing
-            } catch let error as StoreError {
-                throw error  // the store cannot be read: that ends the run, it says nothing about the entry
-            } catch {
-                references.unreadable.append((name, "\(error)"))
-            }
-        }
-        return references
-    }
-
-    /// Starts writing a new object under a random name, journalled as pending.
-    public func beginObject() throws -> (ObjectName, any ObjectWriter) {
-        let name = ObjectName.randomData()
-        try index.journal(name, as: .pending)
-        let writer = HashingWriter(try store.makeWriter(for: name)) { bytes in
-            self.writtenObjects.withLock { $0[name] = bytes }
-        }
-        return (name, writer)
-    }
-
-    /// Records that `name`'s writer has committed: the object is durable but not yet part of an item.
-    public func markStored(_ name: ObjectName) throws { try index.journal(name, as: .stored) }
-
-    /// Removes objects that will not be committed (a duplicate found late, or a failed file).
-    public func discard(_ names: [ObjectName]) throws {
-        for name in names { try store.delete(name) }
-        try index.forget(names)
-        writtenObjects.withLock { written in for name in names { written[name] = nil } }
-    }
-
-    /// Encrypts `bytes` with `key` and stores them as one new object.
-    public func putSealed(_ bytes: [UInt8], key: SecretKey) throws -> ObjectName {
-        let (name, writer) = try beginObject()
-        do {
-            let sealed = try SealingStream.seal(bytes, key: key)
-            try sealed.withUnsafeBytes { buffer in try writer.write(buffer) }
-            try writer.commit()
-        } catch {
-            writer.abort()
-            try? index.forget([name])
-            throw error
-        }
-        try markStored(name)
-        return name
-    }
-
-    /// When an item with `hash` exists, puts it in `album` (if needed) and says what happened; nil when it is new.
+    /// When an item with the plaintext content hash `hash` exists, puts it in `album` (if needed) and says what
+    /// happened; nil when it is new.
     public func resolveExisting(hash: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
                                 reuploadDeleted: Bool = false) throws -> CommitOutcome? {
         try commitLock.withLock { _ in
-            try resolveExistingLocked(hash: hash, album: album, sourceFiles: sourceFiles, reuploadDeleted: reuploadDeleted)
+            guard let existing = try index.item(dedupHash: keyring.keyedHash(hash)) else { return nil }
+            return try resolve(existing, album: album, sourceFiles: sourceFiles, reuploadDeleted: reuploadDeleted)
         }
     }
 
-    private func resolveExistingLocked(hash: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
-                                       reuploadDeleted: Bool) throws -> CommitOutcome? {
-        guard let existing = try index.read({ db in try ItemRecord.filter(Column("dedupHash") == hash).fetchOne(db) }) else {
-            return nil
+    /// Puts the existing item `itemId` in `album` (if needed) and says what happened (a re-run's unchanged file).
+    public func resolveExisting(itemId: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
+                                reuploadDeleted: Bool = false) throws -> CommitOutcome? {
+        try commitLock.withLock { _ in
+            guard let existing = try index.item(id: itemId) else { return nil }
+            return try resolve(existing, album: album, sourceFiles: sourceFiles, reuploadDeleted: reuploadDeleted)
         }
+    }
+
+    private func resolve(_ existing: ItemRecord, album: AlbumTarget, sourceFiles: [SourceFileRecord],
+                         reuploadDeleted: Bool) throws -> CommitOutcome {
         if existing.deletedAt != nil {
             guard reuploadDeleted else { return .previouslyDeleted(itemId: existing.id) }
-            let entry = try appendJournal(.restoration(itemId: existing.id))
-            try index.write { db in try JournalEntry.restore(db, itemId: existing.id); try markCommitted(db, entry) }
+            try changeLog.append(.restoration(itemId: existing.id))
         }
         let albumId = try ensureAlbum(album)
-        let isMember = try index.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, existing.id]) == true
-        }
-        if isMember {
-            try index.write { db in try recordSources(db, sourceFiles, itemId: existing.id) }
+        if try index.isMember(itemId: existing.id, albumId: albumId) {
+            try index.recordSources(sourceFiles, itemId: existing.id)
             return .duplicate(itemId: existing.id)
         }
         let membership = try membership(albumId: albumId, fileKey: try fileKey(of: existing.id))
-        let entry = try appendJournal(.membership(itemId: existing.id, membership))
-        try index.write { db in
-            try JournalEntry.insert(db, membership, itemId: existing.id, at: Date())
-            try recordSources(db, sourceFiles, itemId: existing.id)
-            try markCommitted(db, entry)
+        try changeLog.append(.membership(itemId: existing.id, membership)) { db in
+            try self.index.recordSources(sourceFiles, itemId: existing.id, in: db)
         }
         return .addedToAlbum(itemId: existing.id)
     }
 
-    /// Commits `item`, last of all its work: first its journal entry into the store, then its rows into the index
-    /// in one transaction. If an item with the same hash was committed meanwhile (another worker, same bytes), the
-    /// new objects are discarded and the existing item is used.
-    public func commit(_ item: NewItem, album: AlbumTarget) throws -> CommitOutcome {
-        let outcome: CommitOutcome = try commitLock.withLock { _ in
-            if let existing = try resolveExistingLocked(hash: item.dedupHash, album: album, sourceFiles: item.sourceFiles,
-                                                        reuploadDeleted: false) {
-                return existing
+    /// Commits `item`, last of all its work (its objects are all durable, `digests` measured as they were stored):
+    /// first its own record, then its log entry, then its rows into the index in one transaction. If an item with
+    /// the same hash was committed meanwhile (another worker, same bytes), nothing is committed and the existing
+    /// item is used; the caller discards the new objects.
+    func commit(_ item: NewItem, album: AlbumTarget, digests: (String) throws -> [ObjectDigest]) throws -> CommitOutcome {
+        try commitLock.withLock { _ in
+            if let existing = try index.item(dedupHash: keyring.keyedHash(item.dedupHash)) {
+                return try resolve(existing, album: album, sourceFiles: item.sourceFiles, reuploadDeleted: false)
             }
             let albumId = try ensureAlbum(album)
             let itemId = ObjectID.random().hex
@@ -407,8 +410,8 @@ public final class Library: Sendable {
             if !item.stageProblems.isEmpty {
                 problems = String(decoding: try JSONEncoder().encode(item.stageProblems), as: UTF8.self)
             }
-            let record = ItemRecord(id: itemId, type: item.type, dedupHash: item.dedupHash, createdAt: Date(), deletedAt: nil,
-                                    metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
+            let record = ItemRecord(id: itemId, type: item.type, dedupHash: keyring.keyedHash(item.dedupHash), createdAt: Date(),
+                                    deletedAt: nil, metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
                                     thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
                                     playlistObject: item.playlistObject?.path, stageProblems: problems)
             let originals = item.originals.map { original in
@@ -416,32 +419,15 @@ public final class Library: Sendable {
                 original.itemId = itemId
                 return original
             }
+            let state = ItemState(item: record, originals: originals, objects: try digests(itemId),
+                                  wrappedFileKey: keyring.wrapFileKey(item.fileKey))
+            try changeLog.putRecord(state)
             let membership = try membership(albumId: albumId, fileKey: item.fileKey)
-            let objects = item.objectNames.map(\.path)
-            let digests = try digests(of: item, itemId: itemId)
-            let change = JournalEntry.Change.item(record, originals: originals, memberships: [membership], objects: objects)
-            let entry = try appendJournal(change, objectDigests: digests)
-            try index.write { db in
-                try JournalEntry(time: record.createdAt, change: change, objectDigests: digests).apply(db, entryName: entry.path)
-                try recordSources(db, item.sourceFiles, itemId: itemId)
+            try changeLog.append(.item(state, memberships: [membership])) { db in
+                try self.index.recordSources(item.sourceFiles, itemId: itemId, in: db)
             }
+            try changeLog.checkpointIfDue()
             return .stored(itemId: itemId)
-        }
-        if case .stored = outcome {
-            writtenObjects.withLock { written in for name in item.objectNames { written[name] = nil } }
-        } else {
-            try discard(item.objectNames)
-        }
-        return outcome
-    }
-
-    /// The recorded digest of every object of `item`, each measured by its writer as it was stored.
-    private func digests(of item: NewItem, itemId: String) throws -> [ObjectDigest] {
-        try item.objectRoles.map { name, role in
-            guard let bytes = writtenObjects.withLock({ $0[name] }) else {
-                throw LibraryError.corruptIndex("object \(name) was not stored by this library's writer")
-            }
-            return ObjectDigest(itemId: itemId, name: name.path, role: role.rawValue, size: bytes.size, blake2b: bytes.blake2b)
         }
     }
 
@@ -451,11 +437,7 @@ public final class Library: Sendable {
         try commitLock.withLock { _ in
             guard let item = try index.item(id: itemId) else { throw LibraryEditError.noSuchItem(itemId) }
             guard item.deletedAt == nil else { return }
-            let entry = try appendJournal(.deletion(itemId: itemId))
-            try index.write { db in
-                try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ?", arguments: [Date(), itemId])
-                try markCommitted(db, entry)
-            }
+            try changeLog.append(.deletion(itemId: itemId))
         }
     }
 
@@ -465,115 +447,54 @@ public final class Library: Sendable {
     @discardableResult
     public func moveOutOfAlbum(itemId: String, albumName: String) throws -> Bool {
         try commitLock.withLock { _ in
-            let memberships = try index.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT albums.id, albums.kind, albums.name FROM albumItems JOIN albums ON albums.id = albumItems.albumId
-                    WHERE albumItems.itemId = ?
-                    """, arguments: [itemId])
-            }
-            guard let album = memberships.first(where: { $0["kind"] == "user" && $0["name"] == albumName }) else { return false }
-            var uncategorized: JournalEntry.Membership?
+            let memberships = try index.memberships(of: itemId)
+            guard let album = memberships.first(where: { $0.kind == .user && $0.name == albumName }) else { return false }
+            var uncategorized: Membership?
             if memberships.count == 1 {
                 uncategorized = try membership(albumId: try ensureAlbum(.uncategorized), fileKey: try fileKey(of: itemId))
             }
-            let change = JournalEntry.Change.albumRemoval(itemId: itemId, albumId: album["id"], uncategorized: uncategorized)
-            let entry = try appendJournal(change)
-            try index.write { db in try JournalEntry(time: Date(), change: change).apply(db, entryName: entry.path) }
+            try changeLog.append(.albumRemoval(itemId: itemId, albumId: album.id, uncategorized: uncategorized))
             return true
         }
     }
 
-    /// Writes one journal entry into the store, journalled in the index like any object until its change commits.
-    private func appendJournal(_ change: JournalEntry.Change, objectDigests: [ObjectDigest]? = nil) throws -> ObjectName {
-        let name = JournalEntry.newName()
-        try index.journal(name, as: .pending)
-        try store.put(name, bytes: JournalEntry(time: Date(), change: change, objectDigests: objectDigests).sealed(with: masterKey))
-        try index.journal(name, as: .stored)
-        return name
+    private func membership(albumId: String, fileKey: SecretKey) throws -> Membership {
+        guard let album = try index.album(id: albumId) else { throw LibraryError.corruptIndex("album \(albumId) is missing") }
+        let albumKey = try keyring.albumKey(id: album.id, wrapped: album.wrappedKey)
+        return Membership(albumId: albumId, wrappedFileKey: Data(KeyWrap.wrap(fileKey, with: albumKey)))
     }
 
-    private func markCommitted(_ db: Database, _ entry: ObjectName) throws {
-        try db.execute(sql: "UPDATE objects SET state = 'committed' WHERE name = ?", arguments: [entry.path])
-    }
-
-    private func recordSources(_ db: Database, _ sources: [SourceFileRecord], itemId: String) throws {
-        for var source in sources {
-            source.itemId = itemId
-            try source.save(db)
-            try db.execute(sql: "DELETE FROM failedFiles WHERE path = ?", arguments: [source.path])
-        }
-    }
-
-    private func membership(albumId: String, fileKey: SecretKey) throws -> JournalEntry.Membership {
-        let albumKey = try index.pool.read { db in try self.albumKey(db, albumId: albumId) }
-        return JournalEntry.Membership(albumId: albumId, wrappedFileKey: Data(KeyWrap.wrap(fileKey, with: albumKey)))
-    }
-
-    /// The id of the album `target` names, creating (and journalling) it when it does not exist.
+    /// The id of the album `target` names, creating (and logging) it when it does not exist.
     private func ensureAlbum(_ target: AlbumTarget) throws -> String {
         let (name, kind): (String, AlbumRecord.Kind) = switch target {
         case .uncategorized: ("", .uncategorized)
         case .named(let name): (name, .user)
         }
-        let existing = try index.read { db in
-            try String.fetchOne(db, sql: "SELECT id FROM albums WHERE kind = ? AND name = ? ORDER BY createdAt, id LIMIT 1",
-                                arguments: [kind.rawValue, name])
-        }
-        if let existing { return existing }
-        let album = AlbumRecord(id: ObjectID.random().hex, name: name, kind: kind,
-                                wrappedKey: Data(KeyWrap.wrap(SecretKey(), with: masterKey)), createdAt: Date())
-        let entry = try appendJournal(.album(album))
-        try index.write { db in try JournalEntry(time: album.createdAt, change: .album(album)).apply(db, entryName: entry.path) }
+        if let existing = try index.album(kind: kind, name: name) { return existing.id }
+        let album = AlbumRecord(id: ObjectID.random().hex, name: name, kind: kind, wrappedKey: keyring.newAlbumKey(), createdAt: Date())
+        try changeLog.append(.album(album))
         return album.id
-    }
-
-    private func albumKey(_ db: Database, albumId: String) throws -> SecretKey {
-        if let key = albumKeys.withLock({ $0[albumId] }) { return key }
-        guard let wrapped = try Data.fetchOne(db, sql: "SELECT wrappedKey FROM albums WHERE id = ?", arguments: [albumId]) else {
-            throw LibraryError.corruptIndex("album \(albumId) is missing")
-        }
-        let key = try KeyWrap.unwrap(Array(wrapped), with: masterKey)
-        albumKeys.withLock { $0[albumId] = key }
-        return key
-    }
-
-    private func fileKey(_ db: Database, itemId: String) throws -> SecretKey {
-        guard let row = try Row.fetchOne(db, sql: "SELECT albumId, wrappedFileKey FROM albumItems WHERE itemId = ? LIMIT 1",
-                                         arguments: [itemId]) else {
-            throw LibraryError.corruptIndex("item \(itemId) is in no album")
-        }
-        let wrapped: Data = row["wrappedFileKey"]
-        return try KeyWrap.unwrap(Array(wrapped), with: try albumKey(db, albumId: row["albumId"]))
-    }
-
-    // MARK: Recovery and keys
-
-    func readJournalEntry(_ name: ObjectName) throws -> JournalEntry {
-        try JournalEntry.open(try store.get(name, limit: JournalEntry.maxByteCount), key: masterKey)
-    }
-
-    /// Rebuilds the index from the journal entries in the store: every entry, from every machine, in time order.
-    /// An entry that does not open or parse (junk, damage, another library's) is skipped and returned, so that one
-    /// bad object never keeps the rest of the library from coming back.
-    func rebuildIndexFromStore() throws -> [(name: ObjectName, reason: String)] {
-        let references = try storeReferences()
-        let entries = references.entries.sorted { ($0.value.time, $0.key.path) < ($1.value.time, $1.key.path) }
-        try index.write { db in
-            for (name, entry) in entries { try entry.apply(db, entryName: name.path) }
-        }
-        return references.unreadable
     }
 
     /// Re-wraps the master key under a new passphrase (`keepsake passwd`); no other object changes.
     public func changePassphrase(to passphrase: String) throws {
-        try store.put(KeyFile.objectName, bytes: try KeyFile.wrapping(masterKey, passphrase: passphrase).encoded())
+        try store.put(KeyFile.objectName, bytes: try keyring.keyFile(passphrase: passphrase).encoded())
     }
 
     // MARK: Reading
 
     /// The key that decrypts every object of `itemId`.
     public func fileKey(of itemId: String) throws -> SecretKey {
-        try index.pool.read { db in try fileKey(db, itemId: itemId) }
+        if let wrapped = try index.wrappedFileKey(of: itemId) { return try keyring.unwrapFileKey(wrapped) }
+        return try fileKeyFromMembership(itemId)
+    }
+
+    private func fileKeyFromMembership(_ itemId: String) throws -> SecretKey {
+        guard let membership = try index.anyMembership(of: itemId) else {
+            throw LibraryError.corruptIndex("item \(itemId) has no key: it is in no album and has no key of its own")
+        }
+        let albumKey = try keyring.albumKey(id: membership.albumId, wrapped: membership.wrappedAlbumKey)
+        return try KeyWrap.unwrap(Array(membership.wrappedFileKey), with: albumKey)
     }
 
     /// Decrypts the object `name` with `key`, streaming the plaintext to `sink`. Throws `CryptoError` for
@@ -606,6 +527,9 @@ public final class Library: Sendable {
         }
         try check.finish()
     }
+
+    /// The size of the object `name` in the store; nil when it is missing.
+    func storedSize(of name: ObjectName) throws -> UInt64? { try store.size(of: name) }
 }
 
 /// Who holds a library's writer lock: recorded in the lock file by the holder, read by a process that waits.

@@ -62,10 +62,14 @@ public final class LibraryIndex: Sendable {
         try read { db in try String.fetchOne(db, sql: "SELECT identity FROM library") }
     }
 
-    func record(identity: String) throws {
+    /// Records which library the index describes and this folder's writer id (kept when already recorded).
+    func record(identity: String, writer: String) throws {
         try write { db in
-            try db.execute(sql: "DELETE FROM library")
-            try db.execute(sql: "INSERT INTO library (identity) VALUES (?)", arguments: [identity])
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM library") == 0 {
+                try db.execute(sql: "INSERT INTO library (identity, writer) VALUES (?, ?)", arguments: [identity, writer])
+            } else {
+                try db.execute(sql: "UPDATE library SET identity = ?, writer = COALESCE(writer, ?)", arguments: [identity, writer])
+            }
         }
     }
 
@@ -117,6 +121,7 @@ public final class LibraryIndex: Sendable {
                 CREATE INDEX itemObjects_item ON itemObjects(itemId);
                 """)
         }
+        registerLogMigration(&migrator)
         return migrator
     }
 
@@ -135,9 +140,9 @@ public final class LibraryIndex: Sendable {
     private static let unusableIndexCodes: [ResultCode] = [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CORRUPT, .SQLITE_NOTADB,
                                                                .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM]
 
-    // MARK: Object journal
+    // MARK: Object ledger
 
-    func journal(_ name: ObjectName, as state: ObjectState) throws {
+    func recordObject(_ name: ObjectName, as state: ObjectState) throws {
         try write { db in
             try db.execute(sql: "INSERT INTO objects (name, state) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state",
                            arguments: [name.path, state.rawValue])

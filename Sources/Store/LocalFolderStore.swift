@@ -10,10 +10,13 @@ public struct LocalFolderStore: ObjectStore {
 
     public init(root: String) throws(StoreError) {
         self.root = root
-        for folder in [root, root + "/tmp", root + "/data", root + "/keys", root + "/index"] {
+        for folder in [root, root + "/tmp"] + Self.topFolders.map({ root + "/" + $0 }) {
             try makeDirectory(folder)
         }
     }
+
+    /// The folders objects are named under: `index/` is format 1's journal; `log/`, `items/` and `checkpoints/` format 2's.
+    static let topFolders = ["data", "keys", "index", "log", "items", "checkpoints"]
 
     func path(of name: ObjectName) -> String {
         let parts = name.path.split(separator: "/")
@@ -69,7 +72,7 @@ public struct LocalFolderStore: ObjectStore {
 
     public func list(prefix: String) throws(StoreError) -> [ObjectName] {
         var names: [ObjectName] = []
-        for top in ["data", "keys", "index"] {
+        for top in Self.topFolders {
             for entry in try listFiles(under: "\(root)/\(top)") {
                 let name = try ObjectName("\(top)/\(entry.split(separator: "/").last!)")
                 if name.path.hasPrefix(prefix) { names.append(name) }

@@ -20,7 +20,7 @@ public enum ObjectRole: String, Sendable {
     case original, still, video, metadata, thumbnail, playlist, stream
 
     /// The role of an original with `OriginalRecord.role` `role`: `main` is the item's one original.
-    init(original role: String) { self = role == "main" ? .original : ObjectRole(rawValue: role) ?? .original }
+    public init(original role: String) { self = role == "main" ? .original : ObjectRole(rawValue: role) ?? .original }
 }
 
 extension ItemRecord {

@@ -4,12 +4,14 @@ import KeepsakeCrypto
 /// `keepsake verify`: every object an item names is present (and of its recorded size); with `readData`, every
 /// object is read whole and matches the size and BLAKE2b recorded when it was stored, every secretstream object
 /// decrypts, and every original's plaintext BLAKE2b matches the index. Orphans are decided by the store, not the
-/// local index: a data object is one when no journal entry of any machine names it and it is older than a grace period.
+/// local index: a data object is one when no log entry, item record, checkpoint or format-1 journal entry of any
+/// machine names it and it is older than a grace period. The log is checked whole: every entry opens under its
+/// name, every writer's entries are numbered without gaps and chained, every checkpoint is complete.
 public struct Verifier {
     public struct Problem: Sendable, CustomStringConvertible {
         public var itemId: String
         public var object: String
-        /// The object's role in the item (`thumbnail`, `stream`, …), or `journal` for a journal entry.
+        /// The object's role in the item (`thumbnail`, `stream`, …), or `log` for the store's log, records and checkpoints.
         public var role: String
         public var reason: String
         public var description: String { "item \(itemId), \(role) object \(object): \(reason)" }
@@ -26,8 +28,8 @@ public struct Verifier {
         public var orphans: [String] = []
         /// Unreferenced data objects younger than the grace period: perhaps a writer at work elsewhere; kept.
         public var recentUnreferenced: [String] = []
-        /// Journal entries that do not decrypt or parse: reported, kept, and while there are any no orphan is removed,
-        /// since what they reference is unknown.
+        /// Log entries, item records or journal entries that do not open or parse: reported, kept, and while there
+        /// are any no orphan is removed, since what they reference is unknown.
         public var unreadableEntries = 0
         public var isClean: Bool { problems.isEmpty }
     }
@@ -56,14 +58,13 @@ public struct Verifier {
                 }
             }
         }
-        let references = try library.storeReferences()
-        report.objectsChecked += references.entries.count
-        for (name, reason) in references.unreadable {
-            report.problems.append(Problem(itemId: "-", object: name.path, role: "journal",
-                                           reason: "journal entry cannot be read (kept): \(reason)"))
+        let scan = try library.changeLog.scan()
+        report.objectsChecked += scan.objectsRead
+        for problem in scan.problems {
+            report.problems.append(Problem(itemId: "-", object: problem.object, role: "log", reason: problem.reason))
         }
-        report.unreadableEntries = references.unreadable.count
-        referenced.formUnion(references.objects)
+        report.unreadableEntries = scan.hasUnreadableReferences ? max(1, scan.problems.count) : 0
+        referenced.formUnion(scan.referenced)
         let cutoff = Date().addingTimeInterval(-Double(grace.components.seconds))
         for object in try library.store.listing(prefix: "data/") where !referenced.contains(object.name.path) {
             if object.modified < cutoff { report.orphans.append(object.name.path) } else { report.recentUnreferenced.append(object.name.path) }

@@ -51,7 +51,7 @@ struct VerifyCommand: ParsableCommand {
         if !report.orphans.isEmpty {
             for orphan in report.orphans { print("  orphan \(orphan)") }
             if report.unreadableEntries > 0 {
-                print("  not removing orphans: \(report.unreadableEntries) journal entries cannot be read, "
+                print("  not removing orphans: log entries or item records cannot be read, "
                       + "so what they reference is unknown")
             } else if repair {
                 try verifier.removeOrphans(report)

@@ -36,7 +36,7 @@ import TestSupport
         let after = try listedIds(library)
         #expect(after.status == 0, "\(after.stderr)")
         #expect(after.ids == before.ids)
-        #expect(after.stderr.contains("journal entry index/\(junkName) cannot be read"), "\(after.stderr)")
+        #expect(after.stderr.contains("index/\(junkName): journal entry cannot be read"), "\(after.stderr)")
 
         // `verify` names it, and `--repair` keeps it (it may be another machine's, written by a newer keepsake).
         let verify = try Keepsake.run(["verify", "--read-data", "--repair", "--grace", "0", "--library", library])

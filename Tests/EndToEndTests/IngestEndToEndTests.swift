@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 import KeepsakeCrypto
-import Store
+@testable import Store
 import Testing
 import TestSupport
 

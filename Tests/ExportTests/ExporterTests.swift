@@ -18,11 +18,11 @@ import TestSupport
     /// Commits a one-original item whose index entry claims `size` and `blake2b` for `bytes`.
     func commit(_ bytes: [UInt8], name: String, size: Int64? = nil, blake2b: String? = nil, album: AlbumTarget = .uncategorized,
                 into library: Library) throws {
-        let key = SecretKey()
-        let object = try library.putSealed(bytes, key: key)
+        let upload = library.beginUpload()
+        let object = try upload.storeSealed(bytes, role: .original)
         let original = OriginalRecord(itemId: "", role: "main", name: BytePath(name), sourcePath: BytePath("/" + name), size: size ?? Int64(bytes.count),
                                       blake2b: blake2b ?? Blake2b.hash(bytes).hexString, mimeType: "image/jpeg", objectName: object.path)
-        _ = try library.commit(NewItem(type: .image, dedupHash: name, fileKey: key, originals: [original]), album: album)
+        _ = try upload.commit(NewItem(type: .image, dedupHash: name, fileKey: upload.fileKey, originals: [original]), album: album)
     }
 
     @Test func anOriginalThatDoesNotMatchItsIndexEntryIsRefusedAndNotPutInPlace() throws {

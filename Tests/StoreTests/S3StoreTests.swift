@@ -230,12 +230,7 @@ final class FlakyTransport: S3Transport {
 
 @Suite struct S3LibraryTests {
     func storeItem(_ library: Library, hash: String) throws -> String {
-        let key = SecretKey()
-        let name = try library.putSealed(Array("original \(hash)".utf8), key: key)
-        let original = OriginalRecord(itemId: "", role: "main", name: "x.jpg", sourcePath: "/x.jpg", size: 10,
-                                      blake2b: hash, mimeType: "image/jpeg", objectName: name.path)
-        return try library.commit(NewItem(type: .image, dedupHash: hash, fileKey: key, originals: [original]),
-                                  album: .named("Trip")).itemId
+        try LibraryTests().storeItem(library, hash: hash, album: .named("Trip")).itemId
     }
 
     @Test func aNewMachineRebuildsTheLibraryFromTheBucketAlone() throws {
@@ -290,7 +285,7 @@ final class FlakyTransport: S3Transport {
         let library = try Library.open(at: path, store: .s3(configuration), passphrase: "pw", create: true)
         let store = try #require(library.store as? S3Store)
         // A writer "killed" with one part up: its name is journalled pending, its upload open.
-        let (_, killed) = try library.beginObject()
+        let (_, killed) = try library.ledger.begin()
         try write(randomBytes(6 << 20), to: killed, inPiecesOf: 1 << 20)
         // Another machine's writer at work on a name this library never saw.
         let foreignKey = configuration.key(for: ObjectName.randomData())

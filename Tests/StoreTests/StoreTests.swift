@@ -210,11 +210,11 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
     }
 
     func storeItem(_ library: Library, hash: String, album: AlbumTarget) throws -> CommitOutcome {
-        let key = SecretKey()
-        let name = try library.putSealed(Array("original \(hash)".utf8), key: key)
+        let upload = library.beginUpload()
+        let name = try upload.storeSealed(Array("original \(hash)".utf8), role: .original)
         let original = OriginalRecord(itemId: "", role: "main", name: "x.jpg", sourcePath: "/x.jpg", size: 10,
                                       blake2b: hash, mimeType: "image/jpeg", objectName: name.path)
-        return try library.commit(NewItem(type: .image, dedupHash: hash, fileKey: key, originals: [original]), album: album)
+        return try upload.commit(NewItem(type: .image, dedupHash: hash, fileKey: upload.fileKey, originals: [original]), album: album)
     }
 
     @Test func reopeningNeedsThePassphrase() throws {
@@ -272,8 +272,8 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
     @Test func objectsOfAKilledRunAreRemovedByTheNextWriter() throws {
         let (library, _) = try makeLibrary()
         _ = try storeItem(library, hash: "kept", album: .uncategorized)
-        let orphan = try library.putSealed([1, 2, 3], key: SecretKey())  // stored, never committed
-        let (pendingName, writer) = try library.beginObject()           // killed mid-write
+        let orphan = try library.beginUpload().storeSealed([1, 2, 3], role: .thumbnail)  // stored, never committed
+        let (pendingName, writer) = try library.ledger.begin()                          // killed mid-write
         try [9].withUnsafeBytes { try writer.write($0) }
         _ = pendingName
         let (lock, removed) = try library.lockForWriting()
@@ -299,39 +299,65 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         #expect(try String(contentsOfFile: library.path + "/lock", encoding: .utf8).isEmpty, "released: nobody named")
     }
 
-    /// A run killed after its journal entry reached the store but before its index transaction: the index still
-    /// says `stored`, yet the store says the item exists. The next writer keeps (and commits) it.
-    @Test func theNextWriterKeepsWhatAJournalEntryInTheStoreNames() throws {
+    /// A run killed after its item record reached the store but before its log entry: the index says the objects
+    /// are only `stored`, yet the store's record names them. The next writer keeps them and recovers the item.
+    @Test func theNextWriterKeepsWhatAnItemRecordInTheStoreNames() throws {
         let (library, _) = try makeLibrary()
-        _ = try storeItem(library, hash: "committed in the store", album: .named("Trip"))
-        let names = try library.store.list(prefix: "data/") + library.store.list(prefix: "index/")
-        #expect(names.count >= 3)
-        for name in names { try library.index.journal(name, as: .stored) }
+        let upload = library.beginUpload()
+        let name = try upload.storeSealed(Array("original".utf8), role: .original)
+        let digest = try #require(library.ledger.measured(name))
+        let item = ItemRecord(id: "recordonly", type: .image, dedupHash: library.keyring.keyedHash("h"), createdAt: Date(), deletedAt: nil,
+                              metadataJSON: nil, metadataObject: nil, thumbnailObject: nil, streamObject: nil, playlistObject: nil,
+                              stageProblems: nil)
+        let original = OriginalRecord(itemId: "recordonly", role: "main", name: "x.jpg", sourcePath: "/x.jpg", size: 8,
+                                      blake2b: "h", mimeType: "image/jpeg", objectName: name.path)
+        try library.changeLog.putRecord(ItemState(item: item, originals: [original], objects: [
+            ObjectDigest(itemId: "recordonly", name: name.path, role: "original", size: digest.size, blake2b: digest.blake2b)
+        ], wrappedFileKey: library.keyring.wrapFileKey(upload.fileKey)))
         let (lock, removed) = try library.lockForWriting()
         #expect(removed == 0)
-        for name in names { #expect(try library.store.size(of: name) != nil, "\(name)") }
+        #expect(try library.store.size(of: name) != nil)
         #expect(try library.index.counts().uncommittedObjects == 0)
+        #expect(try library.index.items().map(\.id) == ["recordonly"])
+        var plain = [UInt8]()
+        try library.readDecrypted(name, key: try library.fileKey(of: "recordonly")) { plain.append(contentsOf: $0) }
+        #expect(plain == Array("original".utf8))
         withExtendedLifetime(lock) {}
     }
 }
 
-@Suite struct JournalReplayTests {
-    @Test func twoMachinesStoringTheSameBytesRebuildToOneItem() throws {
-        let path = try TestEnvironment.makeTempDirectory().path + "/lib"
-        let library = try Library.open(at: path, passphrase: "pw", create: true)
-        let first = try LibraryTests().storeItem(library, hash: "same", album: .named("A"))
-        // The second machine's entry: same bytes, its own item id and key, written straight into the store.
-        let twin = ItemRecord(id: "twin", type: .image, dedupHash: "same", createdAt: Date(), deletedAt: nil, metadataJSON: nil,
-                              metadataObject: nil, thumbnailObject: nil, streamObject: nil, playlistObject: nil, stageProblems: nil)
-        let entry = JournalEntry(time: Date(), change: .item(twin, originals: [], memberships: [], objects: []))
-        let master = try KeyFile.decode(try library.store.get(KeyFile.objectName)).openMasterKey(passphrase: "pw")
-        try library.store.put(JournalEntry.newName(), bytes: try entry.sealed(with: master))
-        let later = JournalEntry(time: Date(), change: .membership(itemId: "twin", .init(albumId: "x", wrappedFileKey: Data())))
-        try library.store.put(JournalEntry.newName(), bytes: try later.sealed(with: master))
+@Suite struct ChangeLogTests {
+    /// Two library folders ("machines") on one store.
+    func twoMachines() throws -> (Library, Library, MemoryStore) {
+        let root = try TestEnvironment.makeTempDirectory().path
+        let store = MemoryStore()
+        let a = try Library.open(at: root + "/a", store: .memory(store), passphrase: "pw", create: true)
+        let b = try Library.open(at: root + "/b", store: .memory(store), passphrase: "pw", create: true)
+        return (a, b, store)
+    }
 
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + "/index.sqlite" + suffix) }
-        let rebuilt = try Library.open(at: path, passphrase: "pw", create: false)
-        #expect(try rebuilt.index.items().map(\.id) == [first.itemId])
-        #expect(try rebuilt.index.albumNames(of: first.itemId) == ["A"])
+    @Test func twoMachinesStoringTheSameBytesSyncToOneItem() throws {
+        let (a, b, _) = try twoMachines()
+        let first = try LibraryTests().storeItem(a, hash: "same", album: .named("A"))
+        _ = try b.sync()
+        #expect(try b.index.items().map(\.id) == [first.itemId])
+        #expect(try LibraryTests().storeItem(b, hash: "same", album: .named("B")) == .addedToAlbum(itemId: first.itemId))
+        _ = try a.sync()
+        #expect(try a.index.albumNames(of: first.itemId) == ["A", "B"])
+        #expect(try a.index.albumNames(of: first.itemId) == b.index.albumNames(of: first.itemId))
+    }
+
+    @Test func aSecondFolderSeesWhatTheFirstAddsAfterItsFirstUseAndNothingWhenNothingChanged() throws {
+        let (a, b, _) = try twoMachines()
+        #expect(try b.sync().applied == 0)
+        let stored = try LibraryTests().storeItem(a, hash: "later", album: .named("Trip"))
+        let pulled = try b.sync()
+        #expect(pulled.applied == 2, "the album and the item")
+        #expect(pulled.problems.isEmpty)
+        #expect(try b.index.items(inAlbum: "Trip").map(\.id) == [stored.itemId])
+        #expect(try b.sync().applied == 0)
+        try a.markDeleted(itemId: stored.itemId)
+        _ = try b.sync()
+        #expect(try b.index.items().isEmpty)
     }
 }

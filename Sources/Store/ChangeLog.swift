@@ -1,0 +1,410 @@
+import Foundation
+import GRDB
+import KeepsakeCrypto
+import Synchronization
+
+/// Something in the store's log that could not be used: reported, never guessed at, never applied.
+public struct LogProblem: Sendable, CustomStringConvertible {
+    /// The store object (a log entry, item record, checkpoint part or format-1 journal entry).
+    public var object: String
+    public var reason: String
+    public var description: String { "\(object): \(reason)" }
+}
+
+/// The library's change log in the store (format 2): each library folder writes its changes as its own numbered,
+/// chained, sealed entries (`log/<time>-<writer>-<sequence>`); every item also has a record of its own
+/// (`items/<id>`); and checkpoints (`checkpoints/…`) hold the whole state, so that a rebuild reads the newest
+/// checkpoint and the entries after it. A change written now and a change read back from the store go through the
+/// same `LibraryIndex.apply`.
+final class ChangeLog: Sendable {
+    let store: any ObjectStore
+    let index: LibraryIndex
+    let keyring: Keyring
+    let writer: String
+    let device: String
+    /// Serialises appends and pulls: a writer's entries are numbered and chained in one order.
+    private let lock = Mutex(())
+
+    /// A listing starts this long before the newest entry seen, so that an entry named by a writer whose clock is
+    /// behind, or written while the listing ran, is still found.
+    static let listingMargin: UInt64 = 15 * 60 * 1_000_000
+
+    init(store: any ObjectStore, index: LibraryIndex, keyring: Keyring, writer: String, device: String) {
+        self.store = store
+        self.index = index
+        self.keyring = keyring
+        self.writer = writer
+        self.device = device
+    }
+
+    // MARK: Writing
+
+    /// Writes `change` as this writer's next entry, then applies it to the index together with `also`, in one
+    /// transaction. The caller holds the library's writer lock. Returns what `LibraryIndex.apply` returned.
+    @discardableResult
+    func append(_ change: Change, also: (Database) throws -> Void = { _ in }) throws -> Bool {
+        try lock.withLock { _ in
+            let heads = try index.heads()
+            let own = heads[writer]
+            let newest = heads.values.map(\.time.microseconds).max() ?? 0
+            // Never named before an entry this writer has seen, so a reader listing after that entry finds it.
+            let time = Date(timeIntervalSince1970: Double(max(Date().microseconds, newest + 1)) / 1_000_000)
+            let name = LogEntryName(time: time.microseconds, writer: writer, sequence: (own?.sequence ?? 0) + 1)
+            let entry = LogEntry(previous: own?.hash, time: time, device: device, change: change)
+            let sealed = try keyring.seal(entry, kind: .log, name: name.objectName)
+            guard try store.putIfAbsent(name.objectName, bytes: sealed) else {
+                throw LibraryError.corruptIndex("log entry \(name.objectName) exists already: another library folder uses this "
+                                                + "folder's writer id (a copied library folder?)")
+            }
+            let head = LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: time, device: device)
+            return try index.write { db in
+                let applied = try index.apply(change, at: time, in: db)
+                try index.advance(writer: writer, to: head, in: db)
+                try also(db)
+                return applied
+            }
+        }
+    }
+
+    /// Writes an item's own record (before the log entry that commits it).
+    func putRecord(_ state: ItemState) throws {
+        let name = ItemRecordName.objectName(itemId: state.item.id)
+        try store.put(name, bytes: try keyring.seal(state, kind: .item, name: name))
+    }
+
+    // MARK: Reading
+
+    /// What a pull did.
+    struct PullReport {
+        var applied = 0
+        var problems: [LogProblem] = []
+    }
+
+    /// Brings the index up to date with every writer's log: lists the entries named after the newest one it has
+    /// seen (less `listingMargin`; all with `full`), and applies each entry not yet applied, writer by writer in
+    /// sequence. An entry that does not open or parse, a gap in a writer's numbers, or an entry that does not
+    /// name its predecessor's hash is reported; an entry that does not open is never applied.
+    func pull(full: Bool = false) throws -> PullReport {
+        try lock.withLock { _ in try pullLocked(full: full) }
+    }
+
+    private func pullLocked(full: Bool) throws -> PullReport {
+        var heads = try index.heads()
+        let newest = heads.values.map(\.time.microseconds).max() ?? 0
+        let after = full || newest <= Self.listingMargin ? nil : LogEntryName.listingStart(time: newest - Self.listingMargin)
+        let known = try index.unreadableObjects()
+        var report = PullReport()
+        var names: [LogEntryName] = []
+        for object in try store.list(prefix: LogEntryName.prefix, after: after) {
+            if let name = LogEntryName(object) {
+                names.append(name)
+            } else if !known.contains(object.path) {
+                // Junk under log/: reported once, like an entry that does not open.
+                report.problems.append(LogProblem(object: object.path, reason: "not a log entry name"))
+                try index.recordUnreadable(object.path, reason: "not a log entry name")
+            }
+        }
+        names.sort()
+        var batch: [(LogEntryName, LogEntry, LogHead)] = []
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            try index.write { db in
+                for (name, entry, head) in batch {
+                    try index.apply(entry.change, at: entry.time, in: db)
+                    try index.advance(writer: name.writer, to: head, in: db)
+                }
+            }
+            report.applied += batch.count
+            batch.removeAll()
+        }
+        for name in names {
+            let previous = heads[name.writer]
+            guard name.sequence > previous?.sequence ?? 0, !known.contains(name.objectName.path) else { continue }
+            let sealed: [UInt8]
+            let entry: LogEntry
+            do {
+                sealed = try store.get(name.objectName, limit: LogEntry.maxByteCount)
+                entry = try keyring.open(LogEntry.self, from: sealed, kind: .log, name: name.objectName)
+            } catch StoreError.notFound {
+                continue  // deleted since the listing
+            } catch let error as StoreError {
+                throw error  // the store cannot be read: that ends the run, it says nothing about the entry
+            } catch {
+                let reason = "log entry cannot be read (\(error)): skipped, not applied"
+                report.problems.append(LogProblem(object: name.objectName.path, reason: reason))
+                try index.recordUnreadable(name.objectName.path, reason: reason)
+                continue
+            }
+            let expected = (previous?.sequence ?? 0) + 1
+            if name.sequence != expected {
+                report.problems.append(LogProblem(object: name.objectName.path, reason: "entries \(expected)…\(name.sequence - 1) of "
+                    + "writer \(name.writer) are missing from the store (dropped, or unreadable): what they changed is lost"))
+            } else if entry.previous != previous?.hash {
+                report.problems.append(LogProblem(object: name.objectName.path, reason: "it does not follow writer \(name.writer)'s "
+                    + "entry \(expected - 1) as stored (the entry before it was replaced)"))
+            }
+            let head = LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: entry.time, device: entry.device)
+            heads[name.writer] = head
+            batch.append((name, entry, head))
+            if batch.count >= 500 { try flush() }
+        }
+        try flush()
+        return report
+    }
+
+    // MARK: Rebuilding
+
+    /// Fills a new, empty index from the store: the newest checkpoint that opens whole, the format-1 journal entries
+    /// it does not hold, every log entry after its heads, and the record of any item none of them names.
+    func rebuild() throws -> [LogProblem] {
+        var problems = try applyNewestCheckpoint()
+        problems += try applyJournal()
+        problems += try pull(full: true).problems
+        problems += try recoverItemRecords()
+        return problems
+    }
+
+    private func applyNewestCheckpoint() throws -> [LogProblem] {
+        var problems: [LogProblem] = []
+        let parts = try store.list(prefix: CheckpointName.prefix).compactMap(CheckpointName.init)
+        let checkpoints = Dictionary(grouping: parts, by: \.base).sorted { ($0.value[0].time, $0.key) > ($1.value[0].time, $1.key) }
+        for (base, parts) in checkpoints {
+            do {
+                try index.write { db in
+                    let count = parts[0].parts
+                    for number in 0..<count {
+                        let name = CheckpointName(time: parts[0].time, writer: parts[0].writer, part: number, parts: count).objectName
+                        let sealed: [UInt8]
+                        do { sealed = try store.get(name, limit: CheckpointPart.maxByteCount) }
+                        catch StoreError.notFound { throw CheckpointUnusable(reason: "part \(name) is missing") }
+                        let part = try keyring.open(CheckpointPart.self, from: sealed, kind: .checkpoint, name: name)
+                        try index.apply(part, in: db)
+                    }
+                }
+                return problems
+            } catch let error as StoreError {
+                throw error
+            } catch let error as LibraryError {
+                throw error
+            } catch {
+                problems.append(LogProblem(object: CheckpointName.prefix + base,
+                                           reason: "checkpoint cannot be read (\(error)): skipped; an older one and the log are used"))
+            }
+        }
+        return problems
+    }
+
+    private struct CheckpointUnusable: Error, CustomStringConvertible {
+        var reason: String
+        var description: String { reason }
+    }
+
+    /// Applies the format-1 journal entries (`index/`) the index has not applied, in time order.
+    func applyJournal() throws -> [LogProblem] {
+        let applied = try index.journalEntries()
+        var problems: [LogProblem] = []
+        var entries: [(name: ObjectName, entry: JournalEntry)] = []
+        for name in try store.list(prefix: JournalEntry.prefix) where !applied.contains(name.path) {
+            do {
+                entries.append((name, try keyring.openJournalEntry(try store.get(name, limit: JournalEntry.maxByteCount))))
+            } catch StoreError.notFound {
+                continue
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                problems.append(LogProblem(object: name.path, reason: "journal entry cannot be read (\(error)): skipped"))
+            }
+        }
+        entries.sort { ($0.entry.time, $0.name.path) < ($1.entry.time, $1.name.path) }
+        try index.write { db in
+            for (name, entry) in entries {
+                try index.apply(try change(of: entry, in: db), at: entry.time, in: db)
+                try index.recordJournalEntry(name.path, in: db)
+            }
+        }
+        return problems
+    }
+
+    /// A format-1 journal entry as a format-2 change: its dedup hash keyed, its file key wrapped for the item.
+    private func change(of entry: JournalEntry, in db: Database) throws -> Change {
+        switch entry.change {
+        case .album(let album): return .album(album)
+        case .item(var item, let originals, let memberships, _):
+            item.dedupHash = keyring.keyedHash(item.dedupHash)
+            var wrapped: Data?
+            if let first = memberships.first, let album = try AlbumRecord.fetchOne(db, key: first.albumId),
+               let albumKey = try? keyring.albumKey(id: album.id, wrapped: album.wrappedKey),
+               let fileKey = try? KeyWrap.unwrap(Array(first.wrappedFileKey), with: albumKey) {
+                wrapped = keyring.wrapFileKey(fileKey)
+            }
+            let state = ItemState(item: item, originals: originals, objects: entry.objectDigests ?? [], wrappedFileKey: wrapped)
+            return .item(state, memberships: memberships.map { Membership(albumId: $0.albumId, wrappedFileKey: $0.wrappedFileKey) })
+        case .membership(let itemId, let membership):
+            return .membership(itemId: itemId, Membership(albumId: membership.albumId, wrappedFileKey: membership.wrappedFileKey))
+        case .deletion(let itemId): return .deletion(itemId: itemId)
+        case .restoration(let itemId): return .restoration(itemId: itemId)
+        case .albumRemoval(let itemId, let albumId, let uncategorized):
+            return .albumRemoval(itemId: itemId, albumId: albumId,
+                                 uncategorized: uncategorized.map { Membership(albumId: $0.albumId, wrappedFileKey: $0.wrappedFileKey) })
+        }
+    }
+
+    /// Items whose record is in the store but that no checkpoint or entry the index applied names (a lost log
+    /// entry, or a commit under way elsewhere): applied from the record, in no album, and reported.
+    func recoverItemRecords() throws -> [LogProblem] {
+        let known = try index.allItemIds()
+        let badOnes = try index.unreadableObjects()
+        var problems: [LogProblem] = []
+        for name in try store.list(prefix: ItemRecordName.prefix) {
+            guard let itemId = ItemRecordName.itemId(name), !known.contains(itemId), !badOnes.contains(name.path) else { continue }
+            do {
+                let state = try readRecord(name)
+                try index.write { db in try index.apply(.item(state, memberships: []), at: state.item.createdAt, in: db) }
+                problems.append(LogProblem(object: name.path, reason: "item \(itemId) is named by no log entry or checkpoint "
+                    + "(its entry was lost, or another machine is committing it now): recovered from its record, in no album"))
+            } catch let error as StoreError {
+                if case .notFound = error { continue }
+                throw error
+            } catch {
+                let reason = "item record cannot be read (\(error)): skipped"
+                problems.append(LogProblem(object: name.path, reason: reason))
+                try index.recordUnreadable(name.path, reason: reason)
+            }
+        }
+        return problems
+    }
+
+    func readRecord(_ name: ObjectName) throws -> ItemState {
+        try keyring.open(ItemState.self, from: try store.get(name, limit: LogEntry.maxByteCount), kind: .item, name: name)
+    }
+
+    // MARK: Checkpoints
+
+    /// Writes a checkpoint when enough entries were applied since the last one: 200, or a quarter of the library's
+    /// items if more, so that a rebuild reads at most that many entries and a long ingest writes about a dozen
+    /// checkpoints; `minimum` lowers the bar (the end of a run). Keeps this writer's two newest checkpoints.
+    func checkpointIfDue(minimum: Int? = nil) throws {
+        let since = try index.entriesSinceCheckpoint()
+        let items = try index.counts().items
+        guard since > 0, since >= (minimum ?? max(200, items / 4)) else { return }
+        try writeCheckpoint()
+    }
+
+    func writeCheckpoint() throws {
+        try lock.withLock { _ in
+            let time = Date()
+            let parts = try index.checkpointParts(time: time)
+            for (number, part) in parts.enumerated() {
+                let name = CheckpointName(time: time.microseconds, writer: writer, part: number, parts: parts.count).objectName
+                try store.put(name, bytes: try keyring.seal(part, kind: .checkpoint, name: name))
+            }
+            try index.resetEntriesSinceCheckpoint()
+            let own = try store.list(prefix: CheckpointName.prefix).compactMap(CheckpointName.init).filter { $0.writer == writer }
+            let bases = Set(own.map(\.time)).sorted(by: >)
+            for old in own where bases.dropFirst(2).contains(old.time) { try store.delete(old.objectName) }
+        }
+    }
+}
+
+extension ChangeLog {
+    /// What the store itself says is part of the library, read in full for `verify`: every log entry of every
+    /// writer (with each writer's chain checked from its first entry), every item record, every checkpoint, every
+    /// format-1 journal entry, and the objects they name.
+    struct StoreScan {
+        var referenced = Set<String>()
+        var problems: [LogProblem] = []
+        /// True when a log entry, item record or journal entry could not be read: it may name objects, so a
+        /// repair deletes nothing. (A checkpoint only repeats what entries and records hold.)
+        var hasUnreadableReferences = false
+        var objectsRead = 0
+    }
+
+    func scan() throws -> StoreScan {
+        var scan = StoreScan()
+        func unreadable(_ name: ObjectName, _ what: String, _ error: any Error, blocksRepair: Bool = true) {
+            scan.problems.append(LogProblem(object: name.path, reason: "\(what) cannot be read (kept): \(error)"))
+            if blocksRepair { scan.hasUnreadableReferences = true }
+        }
+        func reference(_ change: Change) {
+            if case .item(let state, _) = change { scan.referenced.formUnion(state.referencedObjects) }
+        }
+        var chains: [String: (sequence: UInt64, hash: String)] = [:]
+        for object in try store.list(prefix: LogEntryName.prefix, after: nil) {
+            scan.objectsRead += 1
+            guard let name = LogEntryName(object) else {
+                unreadable(object, "object under log/", SealedObjectError.doesNotParse("not a log entry name"))
+                continue
+            }
+            do {
+                let sealed = try store.get(object, limit: LogEntry.maxByteCount)
+                let entry = try keyring.open(LogEntry.self, from: sealed, kind: .log, name: object)
+                reference(entry.change)
+                let previous = chains[name.writer]
+                let expected = (previous?.sequence ?? 0) + 1
+                if name.sequence > expected {
+                    scan.problems.append(LogProblem(object: object.path, reason: "entries \(expected)…\(name.sequence - 1) of "
+                        + "writer \(name.writer) are missing from the store (dropped)"))
+                } else if name.sequence < expected {
+                    scan.problems.append(LogProblem(object: object.path, reason: "writer \(name.writer) has two entries numbered "
+                        + "\(name.sequence) (two library folders with one writer id: a copied library folder?)"))
+                } else if entry.previous != previous?.hash {
+                    scan.problems.append(LogProblem(object: object.path, reason: "it does not name the hash of writer "
+                        + "\(name.writer)'s entry \(expected - 1) as stored (that entry was replaced)"))
+                }
+                chains[name.writer] = (max(name.sequence, previous?.sequence ?? 0), LogHead.hash(ofSealed: sealed))
+            } catch StoreError.notFound {
+                continue
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                unreadable(object, "log entry", error)
+            }
+        }
+        // Entries this index applied that the store no longer has: the end of a writer's log was dropped.
+        for (writer, head) in try index.heads() where head.sequence > chains[writer]?.sequence ?? 0 {
+            let first = (chains[writer]?.sequence ?? 0) + 1
+            scan.problems.append(LogProblem(object: "log/…-\(writer)-…", reason: "entries \(first)…\(head.sequence) of writer "
+                + "\(writer), applied here, are missing from the store (dropped)"))
+        }
+        for object in try store.list(prefix: ItemRecordName.prefix) {
+            scan.objectsRead += 1
+            do { scan.referenced.formUnion(try readRecord(object).referencedObjects) }
+            catch StoreError.notFound { continue }
+            catch let error as StoreError { throw error }
+            catch { unreadable(object, "item record", error) }
+        }
+        let parts = try store.list(prefix: CheckpointName.prefix)
+        var checkpoints: [String: (count: Int, seen: Set<Int>)] = [:]
+        for object in parts {
+            scan.objectsRead += 1
+            guard let name = CheckpointName(object) else {
+                unreadable(object, "object under checkpoints/", SealedObjectError.doesNotParse("not a checkpoint name"), blocksRepair: false)
+                continue
+            }
+            do {
+                let part = try keyring.open(CheckpointPart.self, from: try store.get(object, limit: CheckpointPart.maxByteCount),
+                                            kind: .checkpoint, name: object)
+                for item in part.items { scan.referenced.formUnion(item.state.referencedObjects) }
+                checkpoints[name.base, default: (name.parts, [])].seen.insert(name.part)
+            } catch StoreError.notFound {
+                continue
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                unreadable(object, "checkpoint part", error, blocksRepair: false)
+            }
+        }
+        for (base, checkpoint) in checkpoints where checkpoint.seen.count < checkpoint.count {
+            scan.problems.append(LogProblem(object: CheckpointName.prefix + base, reason: "checkpoint is incomplete "
+                + "(\(checkpoint.seen.count) of \(checkpoint.count) parts open): a rebuild uses an older one and the log"))
+        }
+        for object in try store.list(prefix: JournalEntry.prefix) {
+            scan.objectsRead += 1
+            do { scan.referenced.formUnion(try keyring.openJournalEntry(try store.get(object, limit: JournalEntry.maxByteCount)).referencedObjects) }
+            catch StoreError.notFound { continue }
+            catch let error as StoreError { throw error }
+            catch { unreadable(object, "journal entry", error) }
+        }
+        return scan
+    }
+}
