@@ -325,8 +325,12 @@ extension ChangeLog {
             scan.problems.append(LogProblem(object: name.path, reason: "\(what) cannot be read (kept): \(error)"))
             if blocksRepair { scan.hasUnreadableReferences = true }
         }
+        // Every item the store describes, by id: of two with one dedup hash only the winner's objects are referenced
+        // (the smaller id, as `LibraryIndex.apply` decides), so a lost race's objects become orphans for a repair.
+        var items: [String: (hash: String, objects: [String])] = [:]
+        func reference(_ state: ItemState) { items[state.item.id] = (state.item.dedupHash, state.referencedObjects) }
         func reference(_ change: Change) {
-            if case .item(let state, _) = change { scan.referenced.formUnion(state.referencedObjects) }
+            if case .item(let state, _) = change { reference(state) }
         }
         var chains: [String: (sequence: UInt64, hash: String)] = [:]
         for object in try store.list(prefix: LogEntryName.prefix, after: nil) {
@@ -368,7 +372,7 @@ extension ChangeLog {
         }
         for object in try store.list(prefix: ItemRecordName.prefix) {
             scan.objectsRead += 1
-            do { scan.referenced.formUnion(try readRecord(object).referencedObjects) }
+            do { reference(try readRecord(object)) }
             catch StoreError.notFound { continue }
             catch let error as StoreError { throw error }
             catch { unreadable(object, "item record", error) }
@@ -384,7 +388,7 @@ extension ChangeLog {
             do {
                 let part = try keyring.open(CheckpointPart.self, from: try store.get(object, limit: CheckpointPart.maxByteCount),
                                             kind: .checkpoint, name: object)
-                for item in part.items { scan.referenced.formUnion(item.state.referencedObjects) }
+                for item in part.items { reference(item.state) }
                 checkpoints[name.base, default: (name.parts, [])].seen.insert(name.part)
             } catch StoreError.notFound {
                 continue
@@ -400,11 +404,19 @@ extension ChangeLog {
         }
         for object in try store.list(prefix: JournalEntry.prefix) {
             scan.objectsRead += 1
-            do { scan.referenced.formUnion(try keyring.openJournalEntry(try store.get(object, limit: JournalEntry.maxByteCount)).referencedObjects) }
+            do {
+                let entry = try keyring.openJournalEntry(try store.get(object, limit: JournalEntry.maxByteCount))
+                if case .item(let item, _, _, _) = entry.change {
+                    items[item.id] = (keyring.keyedHash(item.dedupHash), entry.referencedObjects)
+                }
+            }
             catch StoreError.notFound { continue }
             catch let error as StoreError { throw error }
             catch { unreadable(object, "journal entry", error) }
         }
+        var winners: [String: String] = [:]
+        for (id, item) in items where winners[item.hash].map({ id < $0 }) ?? true { winners[item.hash] = id }
+        for id in winners.values { scan.referenced.formUnion(items[id]!.objects) }
         return scan
     }
 }

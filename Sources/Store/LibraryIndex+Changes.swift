@@ -15,41 +15,82 @@ extension LibraryIndex {
                 ALTER TABLE library ADD COLUMN entriesSinceCheckpoint INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE items ADD COLUMN wrappedFileKey BLOB;
                 CREATE TABLE unreadableObjects (name TEXT PRIMARY KEY, reason TEXT NOT NULL, seenAt DATETIME NOT NULL);
+                CREATE TABLE itemAliases (loser TEXT PRIMARY KEY, winner TEXT NOT NULL);
                 """)
         }
     }
 
     // MARK: Applying changes
 
-    /// Applies one change at `time`. Replaying a change twice changes nothing. Returns false when it changed
-    /// nothing because it lost to what the index holds (an item whose bytes another item already holds).
+    /// Applies one change at `time`. Replaying a change twice changes nothing, and changes from several writers
+    /// end in the same index whatever order they are applied in. Returns false when the change lost to what the
+    /// index holds (an item whose bytes another item already holds: its albums go to that item).
     @discardableResult
     func apply(_ change: Change, at time: Date, in db: Database) throws -> Bool {
         switch change {
         case .album(let album):
             try album.insert(db, onConflict: .ignore)
         case .item(let state, let memberships):
-            // An item recovered from its record before its log entry was read exists already: its albums still apply.
-            guard try insert(state, in: db) || ItemRecord.exists(db, key: state.item.id) else { return false }
-            for membership in memberships { try insert(membership, itemId: state.item.id, at: time, in: db) }
+            let home = try insert(state, in: db)
+            for membership in memberships {
+                // A membership wraps this item's file key: under another item's id it opens nothing, so it is kept
+                // without a key (the item's own wrapped key opens it).
+                try insert(membership, itemId: home, at: time, keyFits: home == state.item.id, in: db)
+            }
+            return home == state.item.id
         case .membership(let itemId, let membership):
-            if try ItemRecord.exists(db, key: itemId) { try insert(membership, itemId: itemId, at: time, in: db) }
+            let home = try resolve(itemId, in: db)
+            if try ItemRecord.exists(db, key: home) { try insert(membership, itemId: home, at: time, keyFits: home == itemId, in: db) }
         case .deletion(let itemId):
-            try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [time, itemId])
+            try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [time, try resolve(itemId, in: db)])
         case .restoration(let itemId):
-            try db.execute(sql: "UPDATE items SET deletedAt = NULL WHERE id = ?", arguments: [itemId])
+            try db.execute(sql: "UPDATE items SET deletedAt = NULL WHERE id = ?", arguments: [try resolve(itemId, in: db)])
         case .albumRemoval(let itemId, let albumId, let uncategorized):
-            if let uncategorized { try insert(uncategorized, itemId: itemId, at: time, in: db) }
-            try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, itemId])
+            let home = try resolve(itemId, in: db)
+            if let uncategorized { try insert(uncategorized, itemId: home, at: time, keyFits: home == itemId, in: db) }
+            try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, home])
         }
         return true
     }
 
-    /// Inserts an item unless one with its id or its (keyed) dedup hash exists: two machines may store the same bytes
-    /// into one store; the item applied first stays, and the other's objects are left unreferenced for a repair.
-    private func insert(_ state: ItemState, in db: Database) throws -> Bool {
-        guard try ItemRecord.fetchOne(db, key: state.item.id) == nil,
-              try ItemRecord.filter(Column("dedupHash") == state.item.dedupHash).fetchCount(db) == 0 else { return false }
+    /// The id an item lives under: itself, or the item that won its bytes.
+    private func resolve(_ itemId: String, in db: Database) throws -> String {
+        try String.fetchOne(db, sql: "SELECT winner FROM itemAliases WHERE loser = ?", arguments: [itemId]) ?? itemId
+    }
+
+    /// Inserts an item and returns the id it lives under. Two machines may store the same bytes into one store at
+    /// once: of two items with one dedup hash, the one with the smaller id wins on every machine, whichever arrives
+    /// first. The loser becomes an alias of the winner (later changes naming it apply to the winner), its albums,
+    /// deletion and source files move to the winner, and its objects are left for a repair.
+    private func insert(_ state: ItemState, in db: Database) throws -> String {
+        let id = state.item.id
+        if try ItemRecord.exists(db, key: id) { return id }
+        if let winner = try String.fetchOne(db, sql: "SELECT winner FROM itemAliases WHERE loser = ?", arguments: [id]) { return winner }
+        if let existing = try ItemRecord.filter(Column("dedupHash") == state.item.dedupHash).fetchOne(db) {
+            if existing.id < id {
+                try db.execute(sql: "INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", arguments: [id, existing.id])
+                return existing.id
+            }
+            let memberships = try Row.fetchAll(db, sql: "SELECT albumId, addedAt FROM albumItems WHERE itemId = ?", arguments: [existing.id])
+            try db.execute(sql: "DELETE FROM items WHERE id = ?", arguments: [existing.id])
+            try insertRows(state, in: db)
+            for row in memberships {
+                try db.execute(sql: "INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, X'', ?)",
+                               arguments: [row["albumId"] as String, id, row["addedAt"] as Date])
+            }
+            if let deletedAt = existing.deletedAt {
+                try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ?", arguments: [deletedAt, id])
+            }
+            try db.execute(sql: "UPDATE sourceFiles SET itemId = ? WHERE itemId = ?", arguments: [id, existing.id])
+            try db.execute(sql: "UPDATE itemAliases SET winner = ? WHERE winner = ?", arguments: [id, existing.id])
+            try db.execute(sql: "INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", arguments: [existing.id, id])
+            return id
+        }
+        try insertRows(state, in: db)
+        return id
+    }
+
+    private func insertRows(_ state: ItemState, in db: Database) throws {
         try state.item.insert(db)
         try db.execute(sql: "UPDATE items SET wrappedFileKey = ? WHERE id = ?", arguments: [state.wrappedFileKey, state.item.id])
         for original in state.originals { try original.insert(db) }
@@ -58,12 +99,17 @@ extension LibraryIndex {
                            arguments: [name, state.item.id])
         }
         for digest in state.objects where digest.itemId == state.item.id { try digest.insert(db, onConflict: .replace) }
-        return true
     }
 
-    private func insert(_ membership: Membership, itemId: String, at time: Date, in db: Database) throws {
+    private func insert(_ membership: Membership, itemId: String, at time: Date, keyFits: Bool = true, in db: Database) throws {
         try db.execute(sql: "INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, ?, ?)",
-                       arguments: [membership.albumId, itemId, membership.wrappedFileKey, time])
+                       arguments: [membership.albumId, itemId, keyFits ? membership.wrappedFileKey : Data(), time])
+    }
+
+    /// Every alias: an item that lost its bytes to another, and the winner.
+    func aliases(_ db: Database) throws -> [String: String] {
+        Dictionary(try Row.fetchAll(db, sql: "SELECT loser, winner FROM itemAliases").map { ($0["loser"], $0["winner"]) },
+                   uniquingKeysWith: { a, _ in a })
     }
 
     // MARK: Where the logs stand
@@ -143,6 +189,7 @@ extension LibraryIndex {
                     part.heads = try heads(db)
                     part.journalEntries = try journalEntries(db)
                     part.albums = try AlbumRecord.order(Column("id")).fetchAll(db)
+                    part.aliases = try aliases(db)
                 }
                 parts.append(part)
             }
@@ -179,12 +226,17 @@ extension LibraryIndex {
                 """, arguments: [writer, Int64(head.sequence), head.hash, head.time, head.device])
         }
         for name in part.journalEntries ?? [] { try recordJournalEntry(name, in: db) }
+        for (loser, winner) in part.aliases ?? [:] {
+            try db.execute(sql: "INSERT OR IGNORE INTO itemAliases (loser, winner) VALUES (?, ?)", arguments: [loser, winner])
+        }
         for entry in part.items {
-            guard try insert(entry.state, in: db) else { continue }
+            guard try insert(entry.state, in: db) == entry.state.item.id else { continue }
             if let deletedAt = entry.deletedAt {
                 try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ?", arguments: [deletedAt, entry.state.item.id])
             }
-            for timed in entry.memberships { try insert(timed.membership, itemId: entry.state.item.id, at: timed.addedAt, in: db) }
+            for timed in entry.memberships {
+                try insert(timed.membership, itemId: entry.state.item.id, at: timed.addedAt, keyFits: !timed.membership.wrappedFileKey.isEmpty, in: db)
+            }
         }
     }
 
@@ -209,7 +261,8 @@ extension LibraryIndex {
         try read { db in
             try Row.fetchOne(db, sql: """
                 SELECT albumItems.albumId, albums.wrappedKey, albumItems.wrappedFileKey FROM albumItems
-                JOIN albums ON albums.id = albumItems.albumId WHERE albumItems.itemId = ? ORDER BY albumItems.albumId LIMIT 1
+                JOIN albums ON albums.id = albumItems.albumId WHERE albumItems.itemId = ? AND length(albumItems.wrappedFileKey) > 0
+                ORDER BY albumItems.albumId LIMIT 1
                 """, arguments: [itemId]).map { ($0["albumId"], $0["wrappedKey"], $0["wrappedFileKey"]) }
         }
     }
@@ -251,8 +304,9 @@ extension LibraryIndex {
         try read { db in try ItemRecord.exists(db, key: itemId) ? try checkpointItem(itemId, in: db).state : nil }
     }
 
+    /// Every item id the index knows, with those that lost their bytes to another item.
     func allItemIds() throws -> Set<String> {
-        Set(try read { db in try String.fetchAll(db, sql: "SELECT id FROM items") })
+        Set(try read { db in try String.fetchAll(db, sql: "SELECT id FROM items UNION SELECT loser FROM itemAliases") })
     }
 
     /// Items whose dedup hash is still a plain content hash (format 1), with it.

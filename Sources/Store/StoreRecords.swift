@@ -114,6 +114,8 @@ struct CheckpointPart: Codable, Sendable {
     var journalEntries: [String]?
     /// Every album (part 0 only).
     var albums: [AlbumRecord]?
+    /// Items that lost their bytes to another item, and the winner (part 0 only).
+    var aliases: [String: String]?
     var items: [CheckpointItem]
 
     static let itemsPerPart = 2000
