@@ -26,6 +26,8 @@ public final class Daemon {
         /// At most this many files go through one run of the pipeline, so that a manual `ingest` gets the library
         /// between two runs even during a long rescan.
         public var maximumBatch = 500
+        /// How often the index is brought up to date with what other machines wrote into the store.
+        public var pullInterval: Duration = .seconds(60)
         public init(jobs: Int, stream: StreamOptions?) {
             self.jobs = jobs
             self.stream = stream
@@ -51,6 +53,7 @@ public final class Daemon {
     /// Worker failures per file: one retry in a fresh worker, then quarantine.
     private var failureCounts: [String: Int] = [:]
     private var lastWatchReload = ContinuousClock.now
+    private var lastPull = ContinuousClock.now
     /// While the store cannot be used (unreachable, full, refusing us): when to try the next batch, and the wait after it.
     private var outage: (retryAt: ContinuousClock.Instant, backoff: Duration)?
     private static let maximumOutageBackoff: Duration = .seconds(60)
@@ -85,7 +88,11 @@ public final class Daemon {
             let oldestReady = ready.values.min()
             let batchDue = oldestReady.map { settling.isEmpty || ContinuousClock.now - $0 > configuration.batchWindow } ?? false
             let storeUsable = outage.map { ContinuousClock.now >= $0.retryAt } ?? true
-            if (batchDue || !removed.isEmpty || !replaced.isEmpty) && storeUsable && !shouldStop() { try runBatch() }
+            if (batchDue || !removed.isEmpty || !replaced.isEmpty) && storeUsable && !shouldStop() {
+                try runBatch()
+                pull()
+            }
+            if ContinuousClock.now - lastPull >= configuration.pullInterval && storeUsable && !shouldStop() { pull() }
         }
         Self.logger.notice("stopping: \(settling.count + ready.count) files left for the next start")
     }
@@ -162,6 +169,18 @@ public final class Daemon {
         }
         try library.index.releaseFromQuarantine(path: path)
         return false
+    }
+
+    /// Brings the index up to date with other machines' changes (and pushes edits queued while the store was away).
+    private func pull() {
+        lastPull = .now
+        do {
+            let report = try library.sync()
+            if report.applied > 0 { Self.logger.info("pulled \(report.applied) changes from other machines") }
+            for problem in report.problems { Self.logger.warning("\(problem.object): \(problem.reason)") }
+        } catch {
+            Self.logger.info("cannot pull from the store now: \(error)")
+        }
     }
 
     // MARK: Batches

@@ -41,29 +41,58 @@ final class ChangeLog: Sendable {
 
     /// Writes `change` as this writer's next entry, then applies it to the index together with `also`, in one
     /// transaction. The caller holds the library's writer lock. Returns what `LibraryIndex.apply` returned.
+    /// With `queueIfOffline`, a change the store cannot take now (it is unreachable) is applied here and queued, and
+    /// the next successful pull pushes it; an item is never queued (its objects need the store anyway).
     @discardableResult
-    func append(_ change: Change, also: (Database) throws -> Void = { _ in }) throws -> Bool {
+    func append(_ change: Change, queueIfOffline: Bool = false, also: (Database) throws -> Void = { _ in }) throws -> Bool {
         try lock.withLock { _ in
-            let heads = try index.heads()
-            let own = heads[writer]
-            let newest = heads.values.map(\.time.microseconds).max() ?? 0
-            // Never named before an entry this writer has seen, so a reader listing after that entry finds it.
-            let time = Date(timeIntervalSince1970: Double(max(Date().microseconds, newest + 1)) / 1_000_000)
-            let name = LogEntryName(time: time.microseconds, writer: writer, sequence: (own?.sequence ?? 0) + 1)
-            let entry = LogEntry(previous: own?.hash, time: time, device: device, change: change)
-            let sealed = try keyring.seal(entry, kind: .log, name: name.objectName)
-            guard try store.putIfAbsent(name.objectName, bytes: sealed) else {
-                throw LibraryError.corruptIndex("log entry \(name.objectName) exists already: another library folder uses this "
-                                                + "folder's writer id (a copied library folder?)")
-            }
-            let head = LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: time, device: device)
-            return try index.write { db in
-                let applied = try index.apply(change, at: time, in: db)
-                try index.advance(writer: writer, to: head, in: db)
-                try also(db)
-                return applied
+            let time = Date()
+            do {
+                let head = try write(change, at: time)
+                return try index.write { db in
+                    let applied = try index.apply(change, at: time, in: db)
+                    try index.advance(writer: writer, to: head, in: db)
+                    try also(db)
+                    return applied
+                }
+            } catch let error as StoreError where queueIfOffline && error.isOutage {
+                return try index.write { db in
+                    try index.queue(change, at: time, in: db)
+                    try also(db)
+                    return try index.apply(change, at: time, in: db)
+                }
             }
         }
+    }
+
+    /// Writes `change`, made at `time`, as this writer's next log entry; returns the writer's new head.
+    private func write(_ change: Change, at time: Date) throws -> LogHead {
+        let heads = try index.heads()
+        let own = heads[writer]
+        let newest = heads.values.map(\.time.microseconds).max() ?? 0
+        // Never named before an entry this writer has seen, so a reader listing after that entry finds it.
+        let name = LogEntryName(time: max(Date().microseconds, newest + 1), writer: writer, sequence: (own?.sequence ?? 0) + 1)
+        let entry = LogEntry(previous: own?.hash, time: time, device: device, change: change)
+        let sealed = try keyring.seal(entry, kind: .log, name: name.objectName)
+        guard try store.putIfAbsent(name.objectName, bytes: sealed) else {
+            throw LibraryError.corruptIndex("log entry \(name.objectName) exists already: another library folder uses this "
+                                            + "folder's writer id (a copied library folder?)")
+        }
+        let nameTime = Date(timeIntervalSince1970: Double(name.time) / 1_000_000)
+        return LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: nameTime, device: device)
+    }
+
+    /// Pushes the changes queued while the store was away, in the order they were made (they are applied here already).
+    private func pushQueued() throws -> Int {
+        let queued = try index.queuedChanges()
+        for (id, change, time) in queued {
+            let head = try write(change, at: time)
+            try index.write { db in
+                try index.advance(writer: writer, to: head, in: db)
+                try index.dequeue(id, in: db)
+            }
+        }
+        return queued.count
     }
 
     /// Writes an item's own record (before the log entry that commits it).
@@ -77,6 +106,8 @@ final class ChangeLog: Sendable {
     /// What a pull did.
     struct PullReport {
         var applied = 0
+        /// Changes queued while the store was away, now written.
+        var pushed = 0
         var problems: [LogProblem] = []
     }
 
@@ -143,12 +174,16 @@ final class ChangeLog: Sendable {
                 report.problems.append(LogProblem(object: name.objectName.path, reason: "it does not follow writer \(name.writer)'s "
                     + "entry \(expected - 1) as stored (the entry before it was replaced)"))
             }
-            let head = LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: entry.time, device: entry.device)
+            // A head's time is its entry's name time: when it was written, and where the next listing starts.
+            let head = LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed),
+                               time: Date(timeIntervalSince1970: Double(name.time) / 1_000_000), device: entry.device)
             heads[name.writer] = head
             batch.append((name, entry, head))
             if batch.count >= 500 { try flush() }
         }
         try flush()
+        report.pushed = try pushQueued()
+        try index.recordSync(at: Date())
         return report
     }
 

@@ -44,6 +44,17 @@ extension StoreError: KeepsakeError {
     }
 }
 
+extension StoreError {
+    /// The store cannot be reached at all (as opposed to refusing us, or being full): an edit can wait for it.
+    var isOutage: Bool {
+        switch self {
+        case .unreachable: true
+        case .http(_, let status, _, _): status >= 500
+        default: false
+        }
+    }
+}
+
 extension LibraryError: KeepsakeError {
     public var exitStatus: Int32 {
         switch self {

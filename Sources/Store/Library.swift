@@ -90,18 +90,16 @@ public final class Library: Sendable {
     public static func open(at path: String, store location: StoreLocation = .libraryFolder, passphrase: String,
                             create: Bool, notice: (String) -> Void = { _ in }) throws -> Library {
         try checkIndexBelongs(at: path, to: location)
-        let hasKey = try hasKeyFile(location, library: path)
-        guard create || hasKey || FileManager.default.fileExists(atPath: path) else {
+        let found = try storedKeyFile(location, library: path)
+        guard create || found != nil || FileManager.default.fileExists(atPath: path) else {
             throw LibraryError.notALibrary(location.describe(library: path))
         }
         // Argon2id takes a second and 256 MiB: done before the lock when the library exists, so openers do not queue.
-        let unlocked = hasKey
-            ? try location.openExisting(library: path).map { try KeyFile.read(from: $0).openMasterKey(passphrase: passphrase) } : nil
+        let unlocked = try found.map { ($0.keyFile.wrappedMasterKey, try $0.keyFile.openMasterKey(passphrase: passphrase)) }
         let openLock = try lockFolder(path)
         defer { withExtendedLifetime(openLock) {} }
-        if let store = try location.openExisting(library: path), try store.size(of: KeyFile.objectName) != nil {
-            let keyFile = try KeyFile.read(from: store)
-            let master = try unlocked ?? keyFile.openMasterKey(passphrase: passphrase)
+        if let (store, keyFile) = try storedKeyFile(location, library: path) {
+            let master = try unlocked.flatMap { $0.0 == keyFile.wrappedMasterKey ? $0.1 : nil } ?? keyFile.openMasterKey(passphrase: passphrase)
             try recordStore(at: path, location)
             return try Library(path: path, store: store, masterKey: master, storeFormat: keyFile.version, notice: notice)
         }
@@ -148,20 +146,39 @@ public final class Library: Sendable {
         return lock
     }
 
-    private static func hasKeyFile(_ location: StoreLocation, library path: String) throws -> Bool {
-        guard let store = try location.openExisting(library: path) else { return false }
-        return try store.size(of: KeyFile.objectName) != nil
+    /// The store and its key file; nil when the store holds none. A store that cannot be reached is opened with the
+    /// copy of its key file kept in the library folder (`key-file`: nothing secret, the key is wrapped by the
+    /// passphrase), so that reading the index and editing albums work offline; the edits wait for the store.
+    private static func storedKeyFile(_ location: StoreLocation, library path: String) throws -> (store: any ObjectStore, keyFile: KeyFile)? {
+        let copy = path + "/" + keyFileCopyName
+        do {
+            guard let store = try location.openExisting(library: path), try store.size(of: KeyFile.objectName) != nil else { return nil }
+            let keyFile = try KeyFile.read(from: store)
+            let encoded = Data(try keyFile.encoded())
+            if location.url != nil, FileManager.default.fileExists(atPath: path + "/index.sqlite"),
+               (try? Data(contentsOf: URL(fileURLWithPath: copy))) != encoded {
+                try? encoded.write(to: URL(fileURLWithPath: copy), options: .atomic)
+            }
+            return (store, keyFile)
+        } catch let error as StoreError where error.isOutage {
+            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: copy)), let store = try? location.openExisting(library: path) else {
+                throw error
+            }
+            return (store, try KeyFile.decode(Array(bytes)))
+        }
     }
+
+    private static let keyFileCopyName = "key-file"
 
     /// True when `location` holds a library (its key file); throws when the store cannot be asked. A library being
     /// created in this folder by another process at this moment is waited for.
     public static func exists(at path: String, store location: StoreLocation) throws -> Bool {
         try checkIndexBelongs(at: path, to: location)
-        if try hasKeyFile(location, library: path) { return true }
+        if try storedKeyFile(location, library: path) != nil { return true }
         guard FileManager.default.fileExists(atPath: path) else { return false }
         let openLock = try takeOpenLock(path)
         defer { withExtendedLifetime(openLock) {} }
-        return try hasKeyFile(location, library: path)
+        return try storedKeyFile(location, library: path) != nil
     }
 
     /// The library folder names the store its index describes (`store-location`, absent for `store/` inside it), so an
@@ -322,15 +339,44 @@ public final class Library: Sendable {
 
     /// What `sync` did.
     public struct SyncReport: Sendable {
+        /// Changes other machines (or this folder's earlier runs) wrote, applied now.
         public var applied: Int
+        /// Edits made while the store was away, written now.
+        public var pushed: Int
         public var problems: [LogProblem]
     }
 
-    /// Brings the index up to date with the store: the log entries of every writer newer than those applied.
+    /// Brings the index up to date with the store (the log entries of every writer newer than those applied, with
+    /// `full` every entry and every item record), and pushes the edits queued while the store was away.
     public func sync(full: Bool = false) throws -> SyncReport {
         let pulled = try changeLog.pull(full: full)
         let recovered = full ? try changeLog.recoverItemRecords() : []
-        return SyncReport(applied: pulled.applied, problems: pulled.problems + recovered)
+        return SyncReport(applied: pulled.applied, pushed: pulled.pushed, problems: pulled.problems + recovered)
+    }
+
+    /// Where this machine stands with the others (`keepsake status`).
+    public struct SyncStatus: Sendable, Encodable {
+        public struct Device: Sendable, Encodable {
+            public var writer: String
+            public var name: String?
+            public var lastChange: Date
+            public var entries: UInt64
+        }
+        public var device: String
+        public var writer: String
+        public var lastSync: Date?
+        /// Edits made while the store was away, not yet pushed.
+        public var waitingEdits: Int
+        /// Every other library folder that writes into the store, as far as this index knows.
+        public var otherDevices: [Device]
+    }
+
+    public func syncStatus() throws -> SyncStatus {
+        let others = try index.heads().filter { $0.key != changeLog.writer }.map { writer, head in
+            SyncStatus.Device(writer: writer, name: head.device, lastChange: head.time, entries: head.sequence)
+        }
+        return SyncStatus(device: changeLog.device, writer: changeLog.writer, lastSync: try index.lastSync(),
+                          waitingEdits: try index.queuedCount(), otherDevices: others.sorted { $0.lastChange > $1.lastChange })
     }
 
     /// Writes a checkpoint if enough changed since the last one (the end of a run: a lower bar than during one).
@@ -345,10 +391,18 @@ public final class Library: Sendable {
     ///
     /// The local index is not trusted alone to say what is unreferenced: an object an item record in the store
     /// names stays (its item is recovered from the record), and when a log entry cannot be read nothing is deleted.
-    public func lockForWriting(waitingUpTo timeout: Duration = .zero,
+    ///
+    /// With `offlineEdits` (album edits and deletions), a store that cannot be reached does not stop the command: its
+    /// edits are applied here and queued (see `ChangeLog.append`), and nothing is cleaned up.
+    public func lockForWriting(waitingUpTo timeout: Duration = .zero, offlineEdits: Bool = false,
                                onWait: (LockHolder?) -> Void = { _ in }) throws -> (lock: WriterLock, orphansRemoved: Int) {
         let lock = try WriterLock(path: path + "/lock", waitingUpTo: timeout, onWait: onWait)
-        let pulled = try changeLog.pull()
+        let pulled: ChangeLog.PullReport
+        do {
+            pulled = try changeLog.pull()
+        } catch let error as StoreError where offlineEdits && error.isOutage {
+            return (lock, 0)
+        }
         let removed = try ledger.removeLeftovers(whenUnreadable: !pulled.problems.isEmpty) {
             try changeLog.recoverItemRecords()
         }
@@ -437,7 +491,7 @@ public final class Library: Sendable {
         try commitLock.withLock { _ in
             guard let item = try index.item(id: itemId) else { throw LibraryEditError.noSuchItem(itemId) }
             guard item.deletedAt == nil else { return }
-            try changeLog.append(.deletion(itemId: itemId))
+            try changeLog.append(.deletion(itemId: itemId), queueIfOffline: true)
         }
     }
 
@@ -453,7 +507,7 @@ public final class Library: Sendable {
             if memberships.count == 1 {
                 uncategorized = try membership(albumId: try ensureAlbum(.uncategorized), fileKey: try fileKey(of: itemId))
             }
-            try changeLog.append(.albumRemoval(itemId: itemId, albumId: album.id, uncategorized: uncategorized))
+            try changeLog.append(.albumRemoval(itemId: itemId, albumId: album.id, uncategorized: uncategorized), queueIfOffline: true)
             return true
         }
     }
@@ -472,7 +526,7 @@ public final class Library: Sendable {
         }
         if let existing = try index.album(kind: kind, name: name) { return existing.id }
         let album = AlbumRecord(id: ObjectID.random().hex, name: name, kind: kind, wrappedKey: keyring.newAlbumKey(), createdAt: Date())
-        try changeLog.append(.album(album))
+        try changeLog.append(.album(album), queueIfOffline: true)
         return album.id
     }
 

@@ -16,6 +16,8 @@ extension LibraryIndex {
                 ALTER TABLE items ADD COLUMN wrappedFileKey BLOB;
                 CREATE TABLE unreadableObjects (name TEXT PRIMARY KEY, reason TEXT NOT NULL, seenAt DATETIME NOT NULL);
                 CREATE TABLE itemAliases (loser TEXT PRIMARY KEY, winner TEXT NOT NULL);
+                ALTER TABLE library ADD COLUMN lastSync DATETIME;
+                CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, change BLOB NOT NULL, time DATETIME NOT NULL);
                 """)
         }
     }
@@ -170,6 +172,37 @@ extension LibraryIndex {
             try db.execute(sql: "INSERT OR REPLACE INTO unreadableObjects (name, reason, seenAt) VALUES (?, ?, ?)",
                            arguments: [name, reason, Date()])
         }
+    }
+
+    // MARK: Edits made while the store was away
+
+    /// Queues a change made while the store could not be reached (already applied here), to push at the next sync.
+    func queue(_ change: Change, at time: Date, in db: Database) throws {
+        try db.execute(sql: "INSERT INTO outbox (change, time) VALUES (?, ?)", arguments: [try JSONEncoder().encode(change), time])
+    }
+
+    func queuedChanges() throws -> [(id: Int64, change: Change, time: Date)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY id").map { row in
+                (row["id"], try JSONDecoder().decode(Change.self, from: row["change"] as Data), row["time"])
+            }
+        }
+    }
+
+    func dequeue(_ id: Int64, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id])
+    }
+
+    func queuedCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
+    }
+
+    func recordSync(at time: Date) throws {
+        try write { db in try db.execute(sql: "UPDATE library SET lastSync = ?", arguments: [time]) }
+    }
+
+    func lastSync() throws -> Date? {
+        try read { db in try Date.fetchOne(db, sql: "SELECT lastSync FROM library") }
     }
 
     // MARK: Checkpoints

@@ -16,12 +16,21 @@ struct DaemonCommand: ParsableCommand {
 
     @OptionGroup var work: WorkOptions
 
+    @Option(help: "Seconds between pulls of what other machines wrote into the store.")
+    var pullInterval: Double = 60
+
+    func validate() throws {
+        guard pullInterval > 0 else { throw ValidationError("--pull-interval must be more than 0 seconds") }
+    }
+
     func run() throws {
         _ = try Executables.mediaEngine()
         let library = try libraryOptions.open()
         let stop = StopSignal()
         let shouldStop = { @Sendable in stop.isSet }
-        try Daemon(library: library, configuration: Daemon.Configuration(jobs: work.jobCount, stream: work.stream),
+        var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream)
+        configuration.pullInterval = .milliseconds(Int(pullInterval * 1000))
+        try Daemon(library: library, configuration: configuration,
                    mediaWork: try work.mediaWork(shouldStop: shouldStop), shouldStop: shouldStop).run()
     }
 }

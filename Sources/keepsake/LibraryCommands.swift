@@ -14,13 +14,14 @@ struct RemoveCommand: ParsableCommand {
 
     func run() throws {
         let library = try libraryOptions.open()
-        let (lock, _) = try library.lockForWriting()
+        let (lock, _) = try library.lockForWriting(offlineEdits: true)
         defer { withExtendedLifetime(lock) {} }
         for id in ids {
             guard try library.index.item(id: id) != nil else { throw UsageError(message: "no item \(id)") }
             try library.markDeleted(itemId: id)
             print("deleted \(id)")
         }
+        printQueuedEdits(library)
     }
 }
 
@@ -43,5 +44,43 @@ struct PasswordCommand: ParsableCommand {
                                                                prompt: "New passphrase: ", confirm: true)
         try library.changePassphrase(to: newPassphrase)
         print("passphrase changed")
+    }
+}
+
+/// Says so when edits wait for the store (it could not be reached): they are pushed by the next `sync`, or any
+/// command that reaches the store.
+func printQueuedEdits(_ library: Library) {
+    guard let waiting = try? library.syncStatus().waitingEdits, waiting > 0 else { return }
+    printError("keepsake: the store cannot be reached: \(waiting) edits are kept in this library folder and pushed at the next `keepsake sync`")
+}
+
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Bring this library folder up to date with the store, and push edits made while it was away.",
+        discussion: "Every command that reads the library syncs first; this one says what changed. --full reads every log entry and item record again.")
+
+    @OptionGroup var libraryOptions: LibraryOptions
+
+    @Flag(help: "Read every writer's log from its start, and every item record (slower; finds what a normal sync cannot).")
+    var full = false
+
+    @Flag(help: "One JSON object: applied, pushed, problems.")
+    var json = false
+
+    func run() throws {
+        let library = try libraryOptions.open()
+        let before = try library.index.counts()
+        let report = try library.sync(full: full)
+        let after = try library.index.counts()
+        if json {
+            struct Output: Encodable { var applied: Int, pushed: Int, items: Int, problems: [String] }
+            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items, problems: report.problems.map(\.description)))
+        } else {
+            print("pulled \(report.applied) changes from the store; pushed \(report.pushed) edits made while it was away")
+            print("items: \(before.items) → \(after.items), albums: \(before.albums) → \(after.albums)")
+            for problem in report.problems { print("  problem: \(problem)") }
+        }
+        if !report.problems.isEmpty { throw ExitCode(1) }
     }
 }

@@ -8,9 +8,14 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var libraryOptions: LibraryOptions
 
+    @Flag(help: "One JSON object: counts, failures, and where this machine stands with the others.")
+    var json = false
+
     func run() throws {
         let library = try libraryOptions.open()
         let counts = try library.index.counts()
+        let sync = try library.syncStatus()
+        if json { return try printJSON(library: library, counts: counts, sync: sync) }
         var lines = ["Library \(library.path)",
                      "  items:    \(counts.items) (\(counts.images) images, \(counts.videos) videos, \(counts.livePhotos) Live Photos, "
                         + "\(counts.motionPhotos) motion photos) in \(counts.albums) albums, \(formatBytes(counts.originalsBytes)) of originals",
@@ -31,6 +36,13 @@ struct StatusCommand: ParsableCommand {
             lines.append("  quarantined: \(quarantined.count) files the media workers crashed or hung on (left alone until they change):")
             for file in quarantined { lines.append("    \(file.path): \(file.reason)") }
         }
+        lines.append("  this device: \(sync.device) (writer \(sync.writer))")
+        lines.append("  last sync:   " + (sync.lastSync.map { "\(Self.describe($0))" } ?? "never"))
+        lines.append("  waiting:     \(sync.waitingEdits) edits made while the store was away, pushed at the next sync")
+        if sync.otherDevices.isEmpty { lines.append("  other devices: none has written into this store") }
+        for device in sync.otherDevices {
+            lines.append("  other device: \(device.name ?? "writer " + device.writer), last change \(Self.describe(device.lastChange))")
+        }
         if let daemon = DaemonState.current(library: library.path) {
             lines.append("  daemon:   running (pid \(daemon.pid)), watching \(daemon.watching.count) folders; "
                          + "\(daemon.queued) queued, \(daemon.inFlight.count) in flight, \(daemon.done) done, \(daemon.failed.count) failed")
@@ -40,5 +52,30 @@ struct StatusCommand: ParsableCommand {
             lines.append("  daemon:   not running")
         }
         print(lines.joined(separator: "\n"))
+    }
+
+    static func describe(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = .current
+        return formatter.string(from: date)
+    }
+
+    private func printJSON(library: Library, counts: LibraryIndex.Counts, sync: Library.SyncStatus) throws {
+        struct Output: Encodable {
+            var library: String
+            var items: Int, images: Int, videos: Int, livePhotos: Int, motionPhotos: Int, albums: Int
+            var originalsBytes: Int64, pendingObjects: Int
+            var failed: [Failure], skipped: [Failure]
+            var sync: Library.SyncStatus
+            var daemonRunning: Bool
+        }
+        struct Failure: Encodable { var path: String, reason: String }
+        let recorded = try library.index.failedFiles()
+        printJSONLine(Output(library: library.path, items: counts.items, images: counts.images, videos: counts.videos,
+                             livePhotos: counts.livePhotos, motionPhotos: counts.motionPhotos, albums: counts.albums,
+                             originalsBytes: counts.originalsBytes, pendingObjects: counts.uncommittedObjects,
+                             failed: recorded.filter { !$0.isSkip }.map { Failure(path: $0.path.description, reason: $0.reason) },
+                             skipped: recorded.filter(\.isSkip).map { Failure(path: $0.path.description, reason: $0.reason) },
+                             sync: sync, daemonRunning: DaemonState.current(library: library.path) != nil))
     }
 }

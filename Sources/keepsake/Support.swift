@@ -181,6 +181,7 @@ func formatBytes(_ bytes: Int64) -> String {
 func printJSONLine<T: Encodable>(_ value: T) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
     if let data = try? encoder.encode(value) {
         FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
