@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -107,7 +108,9 @@ public struct LocalFolderStore: ObjectStore {
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
         defer { unlink(temp) }
-        let failure = bytes.withUnsafeBytes { writeFully(fd, $0) }
+        let failure: Int32 = bytes.withUnsafeBytes { buffer in
+            do throws(Errno) { try Durable.writeFully(fd, buffer); return 0 } catch { return error.code }
+        }
         guard failure == 0 else { close(fd); throw .io(operation: "write", path: temp, errno: failure) }
         guard fsync(fd) == 0 else { let code = errno; close(fd); throw .io(operation: "fsync", path: temp, errno: code) }
         close(fd)
@@ -139,8 +142,9 @@ final class LocalObjectWriter: ObjectWriter {
     deinit { abort() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
-        let failure = writeFully(fd, bytes)
-        if failure != 0 { throw .io(operation: "write", path: tempPath, errno: failure) }
+        do throws(Errno) { try Durable.writeFully(fd, bytes) } catch {
+            throw .io(operation: "write", path: tempPath, errno: error.code)
+        }
     }
 
     func commit() throws(StoreError) {
@@ -160,29 +164,18 @@ final class LocalObjectWriter: ObjectWriter {
     }
 }
 
-/// Writes all of `bytes` to `fd`, retrying short and interrupted writes; 0, or the `errno` that stopped it.
-public func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-    var offset = 0
-    while offset < bytes.count {
-        let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if written < 0 {
-            if errno == EINTR { continue }
-            return errno
-        }
-        offset += written
-    }
-    return 0
-}
-
+/// Makes the folder `path` and its missing parents, durably.
 func makeDirectory(_ path: String) throws(StoreError) {
-    if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .io(operation: "mkdir", path: path, errno: errno) }
+    do throws(Errno) { try Durable.makeDirectory(BytePath(path), mode: 0o700) } catch {
+        throw .io(operation: "mkdir", path: path, errno: error.code)
+    }
 }
 
+/// Makes the names created, renamed or removed in the folder `path` durable.
 func syncDirectory(_ path: String) throws(StoreError) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
-    defer { close(fd) }
-    guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: path, errno: errno) }
+    do throws(Errno) { try Durable.syncDirectory(BytePath(path)) } catch {
+        throw .io(operation: "fsync", path: path, errno: error.code)
+    }
 }
 
 /// Regular files under `folder`, recursively, as full paths.
