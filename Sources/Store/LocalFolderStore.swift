@@ -68,15 +68,27 @@ public struct LocalFolderStore: ObjectStore {
         return UInt64(info.st_size)
     }
 
-    public func list(prefix: String) throws(StoreError) -> [ObjectName] {
+    /// The names of the files under the root (but `tmp/`), filtered and sorted; only the top folder a prefix with a
+    /// slash names is walked. A file whose name is no object name (a stray file) is not listed.
+    public func list(prefix: String, after: String?) throws(StoreError) -> [ObjectName] {
+        let start = prefix.contains("/") ? "\(root)/\(prefix.prefix { $0 != "/" })" : root
         var names: [ObjectName] = []
-        for top in ["data", "keys", "index"] {
-            for entry in try listFiles(under: "\(root)/\(top)") {
-                let name = try ObjectName("\(top)/\(entry.split(separator: "/").last!)")
-                if name.path.hasPrefix(prefix) { names.append(name) }
+        for file in try listFiles(under: start) {
+            if let name = objectName(ofFile: file.dropFirst(root.count + 1)), name.isListed(prefix: prefix, after: after) {
+                names.append(name)
             }
         }
-        return names.sorted { $0.path < $1.path }
+        return names.sorted()
+    }
+
+    /// The object `path(of:)` puts at `relative` (a path under the root); nil for a temporary file or a stray one.
+    private func objectName(ofFile relative: Substring) -> ObjectName? {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.first == "tmp" { return nil }
+        if parts.count == 3, parts[0] == "data", parts[1].count == 2, parts[2].count > 2, parts[2].hasPrefix(parts[1]) {
+            return try? ObjectName("data/\(parts[2])")
+        }
+        return try? ObjectName(String(relative))
     }
 
     /// The files' modification times: an object file is written once and renamed into place.
@@ -190,7 +202,12 @@ func listFiles(under folder: String) throws(StoreError) -> [String] {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
         if name == "." || name == ".." { continue }
         let full = "\(folder)/\(name)"
-        if entry.pointee.d_type == DT_DIR { files += try listFiles(under: full) } else { files.append(full) }
+        var isFolder = entry.pointee.d_type == DT_DIR
+        if entry.pointee.d_type == DT_UNKNOWN {  // a file system that does not say: ask
+            var info = stat()
+            isFolder = lstat(full, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+        }
+        if isFolder { files += try listFiles(under: full) } else { files.append(full) }
     }
     return files
 }

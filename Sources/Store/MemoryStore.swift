@@ -46,15 +46,15 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
         contents.withLock { $0.objects[name].map { UInt64($0.count) } }
     }
 
-    public func list(prefix: String) throws(StoreError) -> [ObjectName] {
-        contents.withLock { $0.objects.keys.filter { $0.path.hasPrefix(prefix) } }.sorted { $0.path < $1.path }
+    public func list(prefix: String, after: String?) throws(StoreError) -> [ObjectName] {
+        contents.withLock { $0.objects.keys.filter { $0.isListed(prefix: prefix, after: after) } }.sorted()
     }
 
     public func listing(prefix: String) throws(StoreError) -> [StoredObject] {
         contents.withLock { contents in
             contents.objects.keys.filter { $0.path.hasPrefix(prefix) }
                 .map { StoredObject(name: $0, modified: contents.modified[$0] ?? .distantPast) }
-        }.sorted { $0.name.path < $1.name.path }
+        }.sorted { $0.name < $1.name }
     }
 
     public func delete(_ name: ObjectName) throws(StoreError) {
