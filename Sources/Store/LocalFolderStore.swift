@@ -4,8 +4,9 @@ import Foundation
 import Glibc
 #endif
 
-/// Objects as files under a folder: `ROOT/data/ab/abcdef…`. A writer fills `ROOT/tmp/…`, fsyncs it and
-/// renames it into place, then fsyncs the folder, so an object is either whole or absent after a crash.
+/// Objects as files under a folder: `ROOT/data/ab/abcdef…`, `ROOT/keys/master`. A writer fills `ROOT/tmp/…`, fsyncs
+/// it and renames it into place (links it, for `putIfAbsent`), then fsyncs the folder, so an object is either whole or
+/// absent after a crash.
 public struct LocalFolderStore: ObjectStore {
     public let root: String
 
@@ -26,8 +27,13 @@ public struct LocalFolderStore: ObjectStore {
     }
 
     public func makeWriter(for name: ObjectName) throws(StoreError) -> any ObjectWriter {
+        try localWriter(for: name)
+    }
+
+    /// A writer filling a new file in `tmp/`, with the object's folder made (the first object under a new prefix).
+    private func localWriter(for name: ObjectName) throws(StoreError) -> LocalObjectWriter {
         let final = path(of: name)
-        try makeDirectory(String(final[..<final.lastIndex(of: "/")!]))
+        try makeDirectory(folder(of: final))
         let temp = "\(root)/tmp/\(ObjectID.random().hex).partial"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
@@ -112,26 +118,12 @@ public struct LocalFolderStore: ObjectStore {
         guard unlink(file) == 0 || errno == ENOENT else { throw .io(operation: "delete", path: file, errno: errno) }
     }
 
-    /// Fills a temporary file, then links it into place, which fails rather than replace an existing object.
+    /// A writer's file linked into place, which fails rather than replace an existing object.
     @discardableResult
     public func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool {
-        let final = path(of: name)
-        let temp = "\(root)/tmp/\(ObjectID.random().hex).partial"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
-        defer { unlink(temp) }
-        let failure: Int32 = bytes.withUnsafeBytes { buffer in
-            do throws(Errno) { try Durable.writeFully(fd, buffer); return 0 } catch { return error.code }
-        }
-        guard failure == 0 else { close(fd); throw .io(operation: "write", path: temp, errno: failure) }
-        guard fsync(fd) == 0 else { let code = errno; close(fd); throw .io(operation: "fsync", path: temp, errno: code) }
-        close(fd)
-        guard link(temp, final) == 0 else {
-            if errno == EEXIST { return false }
-            throw .io(operation: "link", path: final, errno: errno)
-        }
-        try syncDirectory(String(final[..<final.lastIndex(of: "/")!]))
-        return true
+        let writer = try localWriter(for: name)
+        try writer.write(bytes)  // on failure the dropped writer removes its file
+        return try writer.commitUnlessPresent()
     }
 
     /// Every file in `tmp/` is a killed writer's: only one process writes to a library folder at a time.
@@ -160,12 +152,36 @@ final class LocalObjectWriter: ObjectWriter {
     }
 
     func commit() throws(StoreError) {
+        _ = try place(replacing: true)
+    }
+
+    /// Puts the object in place unless one of its name exists: link(2), which fails rather than replace, where
+    /// `commit` renames. False when one existed: it is left as it was.
+    func commitUnlessPresent() throws(StoreError) -> Bool {
+        try place(replacing: false)
+    }
+
+    private func place(replacing: Bool) throws(StoreError) -> Bool {
         guard fd >= 0 else { throw .unusable("writer for \(finalPath) already closed") }
         guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: tempPath, errno: errno) }
         close(fd)
         fd = -1
-        guard rename(tempPath, finalPath) == 0 else { throw .io(operation: "rename", path: finalPath, errno: errno) }
-        try syncDirectory(String(finalPath[..<finalPath.lastIndex(of: "/")!]))
+        if replacing {
+            guard rename(tempPath, finalPath) == 0 else {
+                let code = errno
+                unlink(tempPath)
+                throw .io(operation: "rename", path: finalPath, errno: code)
+            }
+        } else {
+            let linked = link(tempPath, finalPath) == 0, code = errno
+            unlink(tempPath)
+            guard linked else {
+                if code == EEXIST { return false }
+                throw .io(operation: "link", path: finalPath, errno: code)
+            }
+        }
+        try syncDirectory(folder(of: finalPath))
+        return true
     }
 
     func abort() {
@@ -174,6 +190,11 @@ final class LocalObjectWriter: ObjectWriter {
         fd = -1
         unlink(tempPath)
     }
+}
+
+/// The folder `path` is in.
+fileprivate func folder(of path: String) -> String {
+    String(path[..<path.lastIndex(of: "/")!])
 }
 
 /// Makes the folder `path` and its missing parents, durably.

@@ -52,6 +52,18 @@ public protocol ObjectWriter: AnyObject {
     func abort()
 }
 
+extension ObjectWriter {
+    /// Writes all of a small object's `bytes` in one call.
+    public func write(_ bytes: [UInt8]) throws(StoreError) {
+        // `withUnsafeBytes` rethrows untyped errors: the typed one is carried out.
+        var failure: StoreError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(StoreError) { try write(buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+}
+
 /// The small interface every backend implements (a local folder, S3). Calls block: they are made
 /// from the pipeline's own worker threads, never from Swift's cooperative pool.
 public protocol ObjectStore: Sendable {
@@ -87,13 +99,9 @@ extension ObjectStore {
     /// Writes a small object in one call.
     public func put(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) {
         let writer = try makeWriter(for: name)
-        var failure: StoreError?
-        bytes.withUnsafeBytes { buffer in
-            do throws(StoreError) { try writer.write(buffer) } catch { failure = error }
-        }
-        if let failure {
+        do throws(StoreError) { try writer.write(bytes) } catch {
             writer.abort()
-            throw failure
+            throw error
         }
         try writer.commit()
     }

@@ -160,6 +160,19 @@ final class FlakyTransport: S3Transport {
         #expect(transport.count("start-after=") == 1)
     }
 
+    /// A conditional write that raced another to the same key is retried; the retry learns who won.
+    @Test func aConflictingConditionalWriteIsRetried() throws {
+        let transport = FlakyTransport { request, attempt in
+            request.method == .PUT && attempt == 1 ? .status(409, code: "ConditionalRequestConflict") : nil
+        }
+        let store = try makeS3Store(transport: transport)
+        let name = try ObjectName("log/" + logTime(0) + "-0a1b2c3d-0")
+        #expect(try store.putIfAbsent(name, bytes: [1]))
+        #expect(try !store.putIfAbsent(name, bytes: [2]))
+        #expect(try store.get(name) == [1])
+        #expect(transport.count(name.path) == 4, "the first PUT twice, the second once, then the GET")
+    }
+
     @Test func aRefusedRequestIsNotRetriedAndSaysWhy() throws {
         let transport = FlakyTransport { request, _ in
             request.method == .PUT && request.url.contains("/data/") ? .status(403, code: "SignatureDoesNotMatch") : nil

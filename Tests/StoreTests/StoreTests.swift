@@ -102,6 +102,18 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         #expect(try store.get(name) == [1, 2, 3])
     }
 
+    /// A name that exists is reported as such, even by a store with no room left for the new bytes.
+    @Test func putIfAbsentOnAFullMemoryStoreReportsTheExistingObject() throws {
+        let store = MemoryStore(capacity: 10)
+        let name = try ObjectName("keys/master")
+        #expect(try store.putIfAbsent(name, bytes: Array(repeating: 1, count: 8)))
+        #expect(try !store.putIfAbsent(name, bytes: Array(repeating: 2, count: 8)))
+        #expect(throws: StoreError.io(operation: "write", path: "\(store)/keys/other", errno: ENOSPC)) {
+            try store.putIfAbsent(ObjectName("keys/other"), bytes: [1, 2, 3])
+        }
+        #expect(try store.list(prefix: "") == [name])
+    }
+
     @Test(arguments: Backend.allCases) func listingGivesWhenEachObjectWasWrittenAndGetIsBounded(_ backend: Backend) throws {
         let store = try backend.makeStore()
         let name = ObjectName.randomData()
@@ -226,6 +238,19 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         #expect(try store.list(prefix: "", after: "keys/") == entries + [try ObjectName("logs/0")])
         #expect(try store.list(prefix: "data/", after: "data/") == [data])
         #expect(try store.list(prefix: "data/", after: data.path).isEmpty)
+    }
+
+    /// The first object under a new prefix, one and two folders deep: written once, then never replaced.
+    @Test(arguments: Backend.allCases) func putIfAbsentUnderANewPrefix(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        for name in [try ObjectName("log/" + logTime(1) + "-0a1b2c3d-1"), try ObjectName("items/ab/cdef")] {
+            let first = randomBytes(100)
+            #expect(try store.putIfAbsent(name, bytes: first))
+            #expect(try !store.putIfAbsent(name, bytes: randomBytes(50)))
+            #expect(try store.get(name) == first)
+            #expect(try store.list(prefix: String(name.path.prefix { $0 != "/" }) + "/") == [name])
+        }
+        #expect(try partialUploads(in: store) == 0)
     }
 
     @Test func namesThatCouldEscapeTheStoreAreRefused() {

@@ -121,9 +121,12 @@ struct S3ErrorBody {
         message = XMLScan.values(of: "Message", in: text).first ?? ""
     }
 
-    /// Server trouble and throttling pass; a refused request (a bad signature, a missing bucket) does not.
+    /// Server trouble, throttling and a conditional write that raced another to the same key (409
+    /// `ConditionalRequestConflict`: retried, it is answered 412 or written) pass; a refused request (a bad
+    /// signature, a missing bucket) does not.
     func isTransient(status: Int) -> Bool {
-        [500, 502, 503, 504, 429].contains(status) || ["SlowDown", "RequestTimeout", "InternalError"].contains(code)
+        [500, 502, 503, 504, 429].contains(status)
+            || ["SlowDown", "RequestTimeout", "InternalError", "ConditionalRequestConflict"].contains(code)
     }
 }
 
