@@ -73,7 +73,7 @@ enum DurableFile {
     }
 
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: BytePath) throws(ExportError) {
-        do throws(Errno) { try Durable.writeFully(fd, bytes) } catch {
+        do throws(Errno) { try FileIO.writeFully(fd, bytes) } catch {
             throw .io(operation: "write", path: "\(path)", errno: error.code)
         }
     }
@@ -89,14 +89,14 @@ enum DurableFile {
 
     /// Makes the renames inside `path` durable.
     static func syncDirectory(_ path: BytePath) throws(ExportError) {
-        do throws(Errno) { try Durable.syncDirectory(path) } catch {
+        do throws(Errno) { try FileIO.syncDirectory(path) } catch {
             throw .io(operation: "fsync folder", path: "\(path)", errno: error.code)
         }
     }
 
     /// Creates `path` and its missing parents, durably.
     static func makeDirectory(_ path: BytePath) throws(ExportError) {
-        do throws(Errno) { try Durable.makeDirectory(path, mode: 0o755) } catch {
+        do throws(Errno) { try FileIO.makeDirectory(path, mode: 0o755) } catch {
             throw .io(operation: "create folder", path: "\(path)", errno: error.code)
         }
     }

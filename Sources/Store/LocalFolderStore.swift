@@ -146,7 +146,7 @@ final class LocalObjectWriter: ObjectWriter {
     deinit { abort() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
-        do throws(Errno) { try Durable.writeFully(fd, bytes) } catch {
+        do throws(Errno) { try FileIO.writeFully(fd, bytes) } catch {
             throw .io(operation: "write", path: tempPath, errno: error.code)
         }
     }
@@ -199,14 +199,14 @@ fileprivate func folder(of path: String) -> String {
 
 /// Makes the folder `path` and its missing parents, durably.
 func makeDirectory(_ path: String) throws(StoreError) {
-    do throws(Errno) { try Durable.makeDirectory(BytePath(path), mode: 0o700) } catch {
+    do throws(Errno) { try FileIO.makeDirectory(BytePath(path), mode: 0o700) } catch {
         throw .io(operation: "mkdir", path: path, errno: error.code)
     }
 }
 
 /// Makes the names created, renamed or removed in the folder `path` durable.
 func syncDirectory(_ path: String) throws(StoreError) {
-    do throws(Errno) { try Durable.syncDirectory(BytePath(path)) } catch {
+    do throws(Errno) { try FileIO.syncDirectory(BytePath(path)) } catch {
         throw .io(operation: "fsync", path: path, errno: error.code)
     }
 }

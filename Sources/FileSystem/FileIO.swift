@@ -2,9 +2,10 @@
 import Glibc
 #endif
 
-/// The POSIX steps of writing files and folders that survive a crash, for every module that writes them (the local
-/// store, export): each retries what an interrupted call left undone and throws the `errno` that stopped it.
-public enum Durable {
+/// The POSIX steps every module takes alike (the local store, export, the worker pipe): writing all of a buffer, and
+/// making files and folders survive a crash. Each retries what an interrupted call left undone and throws the
+/// `errno` that stopped it.
+public enum FileIO {
     /// Writes all of `bytes` to `fd`, retrying short and interrupted writes.
     public static func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
         var offset = 0
