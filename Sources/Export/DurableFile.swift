@@ -73,8 +73,9 @@ enum DurableFile {
     }
 
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: BytePath) throws(ExportError) {
-        let failure = writeFully(fd, bytes)
-        if failure != 0 { throw .io(operation: "write", path: "\(path)", errno: failure) }
+        do throws(Errno) { try FileIO.writeFully(fd, bytes) } catch {
+            throw .io(operation: "write", path: "\(path)", errno: error.code)
+        }
     }
 
     static func sync(_ fd: Int32, path: BytePath) throws(ExportError) {
@@ -88,28 +89,15 @@ enum DurableFile {
 
     /// Makes the renames inside `path` durable.
     static func syncDirectory(_ path: BytePath) throws(ExportError) {
-        let fd = path.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else { throw .io(operation: "open folder", path: "\(path)", errno: errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .io(operation: "fsync folder", path: "\(path)", errno: errno) }
+        do throws(Errno) { try FileIO.syncDirectory(path) } catch {
+            throw .io(operation: "fsync folder", path: "\(path)", errno: error.code)
+        }
     }
 
-    /// Creates `path` and its missing parents.
+    /// Creates `path` and its missing parents, durably.
     static func makeDirectory(_ path: BytePath) throws(ExportError) {
-        if path.withCString({ mkdir($0, 0o755) }) == 0 { return }
-        switch errno {
-        case EEXIST:
-            var info = stat()
-            guard path.withCString({ stat($0, &info) }) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-                throw .io(operation: "create folder", path: "\(path)", errno: ENOTDIR)
-            }
-        case ENOENT where path.bytes != Array("/".utf8) && !path.bytes.isEmpty:
-            try makeDirectory(path.parent)
-            guard path.withCString({ mkdir($0, 0o755) }) == 0 || errno == EEXIST else {
-                throw .io(operation: "create folder", path: "\(path)", errno: errno)
-            }
-        default:
-            throw .io(operation: "create folder", path: "\(path)", errno: errno)
+        do throws(Errno) { try FileIO.makeDirectory(path, mode: 0o755) } catch {
+            throw .io(operation: "create folder", path: "\(path)", errno: error.code)
         }
     }
 

@@ -87,15 +87,7 @@ struct FrameChannel {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(output, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw FrameError.io("write", errno: errno)
-            }
-            offset += written
-        }
+        do throws(Errno) { try FileIO.writeFully(output, bytes) } catch { throw FrameError.io("write", errno: error.code) }
     }
 
     private func read(count: Int, deadline: ContinuousClock.Instant?) throws -> Data {

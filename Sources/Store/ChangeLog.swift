@@ -115,11 +115,12 @@ final class ChangeLog: Sendable {
     /// seen (less `listingMargin`; all with `full`), and applies each entry not yet applied, writer by writer in
     /// sequence. An entry that does not open or parse, a gap in a writer's numbers, or an entry that does not
     /// name its predecessor's hash is reported; an entry that does not open is never applied.
-    func pull(full: Bool = false) throws -> PullReport {
-        try lock.withLock { _ in try pullLocked(full: full) }
+    /// With `push`, the changes queued while the store was away are written afterwards.
+    func pull(full: Bool = false, push: Bool = true) throws -> PullReport {
+        try lock.withLock { _ in try pullLocked(full: full, push: push) }
     }
 
-    private func pullLocked(full: Bool) throws -> PullReport {
+    private func pullLocked(full: Bool, push: Bool) throws -> PullReport {
         var heads = try index.heads()
         let newest = heads.values.map(\.time.microseconds).max() ?? 0
         let after = full || newest <= Self.listingMargin ? nil : LogEntryName.listingStart(time: newest - Self.listingMargin)
@@ -182,7 +183,7 @@ final class ChangeLog: Sendable {
             if batch.count >= 500 { try flush() }
         }
         try flush()
-        report.pushed = try pushQueued()
+        if push { report.pushed = try pushQueued() }
         try index.recordSync(at: Date())
         return report
     }

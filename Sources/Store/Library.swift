@@ -155,7 +155,7 @@ public final class Library: Sendable {
             guard let store = try location.openExisting(library: path), try store.size(of: KeyFile.objectName) != nil else { return nil }
             let keyFile = try KeyFile.read(from: store)
             let encoded = Data(try keyFile.encoded())
-            if location.url != nil, FileManager.default.fileExists(atPath: path + "/index.sqlite"),
+            if location.url != nil, FileManager.default.fileExists(atPath: path),
                (try? Data(contentsOf: URL(fileURLWithPath: copy))) != encoded {
                 try? encoded.write(to: URL(fileURLWithPath: copy), options: .atomic)
             }
@@ -241,9 +241,10 @@ public final class Library: Sendable {
             do {
                 if try index.heads().isEmpty {
                     // An index from format 1: other machines' format-1 entries it never saw, then every log.
-                    report(try changeLog.applyJournal() + changeLog.pull(full: true).problems + changeLog.recoverItemRecords())
+                    report(try changeLog.applyJournal() + changeLog.pull(full: true, push: false).problems + changeLog.recoverItemRecords())
                 } else {
-                    report(try changeLog.pull().problems)
+                    // Reading pulls; edits queued while the store was away wait for a command that writes, or `sync`.
+                    report(try changeLog.pull(push: false).problems)
                 }
             } catch let error as StoreError {
                 // Reading needs no store; a command that writes meets the store's problem on its first write.

@@ -1,10 +1,12 @@
+import FileSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Objects as files under a folder: `ROOT/data/ab/abcdef…`. A writer fills `ROOT/tmp/…`, fsyncs it and
-/// renames it into place, then fsyncs the folder, so an object is either whole or absent after a crash.
+/// Objects as files under a folder: `ROOT/data/ab/abcdef…`, `ROOT/keys/master`. A writer fills `ROOT/tmp/…`, fsyncs
+/// it and renames it into place (links it, for `putIfAbsent`), then fsyncs the folder, so an object is either whole or
+/// absent after a crash.
 public struct LocalFolderStore: ObjectStore {
     public let root: String
 
@@ -28,8 +30,13 @@ public struct LocalFolderStore: ObjectStore {
     }
 
     public func makeWriter(for name: ObjectName) throws(StoreError) -> any ObjectWriter {
+        try localWriter(for: name)
+    }
+
+    /// A writer filling a new file in `tmp/`, with the object's folder made (the first object under a new prefix).
+    private func localWriter(for name: ObjectName) throws(StoreError) -> LocalObjectWriter {
         let final = path(of: name)
-        try makeDirectory(String(final[..<final.lastIndex(of: "/")!]))
+        try makeDirectory(folder(of: final))
         let temp = "\(root)/tmp/\(ObjectID.random().hex).partial"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
@@ -70,15 +77,27 @@ public struct LocalFolderStore: ObjectStore {
         return UInt64(info.st_size)
     }
 
-    public func list(prefix: String) throws(StoreError) -> [ObjectName] {
+    /// The names of the files under the root (but `tmp/`), filtered and sorted; only the top folder a prefix with a
+    /// slash names is walked. A file whose name is no object name (a stray file) is not listed.
+    public func list(prefix: String, after: String?) throws(StoreError) -> [ObjectName] {
+        let start = prefix.contains("/") ? "\(root)/\(prefix.prefix { $0 != "/" })" : root
         var names: [ObjectName] = []
-        for top in Self.topFolders {
-            for entry in try listFiles(under: "\(root)/\(top)") {
-                let name = try ObjectName("\(top)/\(entry.split(separator: "/").last!)")
-                if name.path.hasPrefix(prefix) { names.append(name) }
+        for file in try listFiles(under: start) {
+            if let name = objectName(ofFile: file.dropFirst(root.count + 1)), name.isListed(prefix: prefix, after: after) {
+                names.append(name)
             }
         }
-        return names.sorted { $0.path < $1.path }
+        return names.sorted()
+    }
+
+    /// The object `path(of:)` puts at `relative` (a path under the root); nil for a temporary file or a stray one.
+    private func objectName(ofFile relative: Substring) -> ObjectName? {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.first == "tmp" { return nil }
+        if parts.count == 3, parts[0] == "data", parts[1].count == 2, parts[2].count > 2, parts[2].hasPrefix(parts[1]) {
+            return try? ObjectName("data/\(parts[2])")
+        }
+        return try? ObjectName(String(relative))
     }
 
     /// The files' modification times: an object file is written once and renamed into place.
@@ -102,24 +121,12 @@ public struct LocalFolderStore: ObjectStore {
         guard unlink(file) == 0 || errno == ENOENT else { throw .io(operation: "delete", path: file, errno: errno) }
     }
 
-    /// Fills a temporary file, then links it into place, which fails rather than replace an existing object.
+    /// A writer's file linked into place, which fails rather than replace an existing object.
     @discardableResult
     public func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool {
-        let final = path(of: name)
-        let temp = "\(root)/tmp/\(ObjectID.random().hex).partial"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
-        defer { unlink(temp) }
-        let failure = bytes.withUnsafeBytes { writeFully(fd, $0) }
-        guard failure == 0 else { close(fd); throw .io(operation: "write", path: temp, errno: failure) }
-        guard fsync(fd) == 0 else { let code = errno; close(fd); throw .io(operation: "fsync", path: temp, errno: code) }
-        close(fd)
-        guard link(temp, final) == 0 else {
-            if errno == EEXIST { return false }
-            throw .io(operation: "link", path: final, errno: errno)
-        }
-        try syncDirectory(String(final[..<final.lastIndex(of: "/")!]))
-        return true
+        let writer = try localWriter(for: name)
+        try writer.write(bytes)  // on failure the dropped writer removes its file
+        return try writer.commitUnlessPresent()
     }
 
     /// Every file in `tmp/` is a killed writer's: only one process writes to a library folder at a time.
@@ -142,17 +149,42 @@ final class LocalObjectWriter: ObjectWriter {
     deinit { abort() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
-        let failure = writeFully(fd, bytes)
-        if failure != 0 { throw .io(operation: "write", path: tempPath, errno: failure) }
+        do throws(Errno) { try FileIO.writeFully(fd, bytes) } catch {
+            throw .io(operation: "write", path: tempPath, errno: error.code)
+        }
     }
 
     func commit() throws(StoreError) {
+        _ = try place(replacing: true)
+    }
+
+    /// Puts the object in place unless one of its name exists: link(2), which fails rather than replace, where
+    /// `commit` renames. False when one existed: it is left as it was.
+    func commitUnlessPresent() throws(StoreError) -> Bool {
+        try place(replacing: false)
+    }
+
+    private func place(replacing: Bool) throws(StoreError) -> Bool {
         guard fd >= 0 else { throw .unusable("writer for \(finalPath) already closed") }
         guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: tempPath, errno: errno) }
         close(fd)
         fd = -1
-        guard rename(tempPath, finalPath) == 0 else { throw .io(operation: "rename", path: finalPath, errno: errno) }
-        try syncDirectory(String(finalPath[..<finalPath.lastIndex(of: "/")!]))
+        if replacing {
+            guard rename(tempPath, finalPath) == 0 else {
+                let code = errno
+                unlink(tempPath)
+                throw .io(operation: "rename", path: finalPath, errno: code)
+            }
+        } else {
+            let linked = link(tempPath, finalPath) == 0, code = errno
+            unlink(tempPath)
+            guard linked else {
+                if code == EEXIST { return false }
+                throw .io(operation: "link", path: finalPath, errno: code)
+            }
+        }
+        try syncDirectory(folder(of: finalPath))
+        return true
     }
 
     func abort() {
@@ -163,29 +195,23 @@ final class LocalObjectWriter: ObjectWriter {
     }
 }
 
-/// Writes all of `bytes` to `fd`, retrying short and interrupted writes; 0, or the `errno` that stopped it.
-public func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-    var offset = 0
-    while offset < bytes.count {
-        let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if written < 0 {
-            if errno == EINTR { continue }
-            return errno
-        }
-        offset += written
-    }
-    return 0
+/// The folder `path` is in.
+fileprivate func folder(of path: String) -> String {
+    String(path[..<path.lastIndex(of: "/")!])
 }
 
+/// Makes the folder `path` and its missing parents, durably.
 func makeDirectory(_ path: String) throws(StoreError) {
-    if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .io(operation: "mkdir", path: path, errno: errno) }
+    do throws(Errno) { try FileIO.makeDirectory(BytePath(path), mode: 0o700) } catch {
+        throw .io(operation: "mkdir", path: path, errno: error.code)
+    }
 }
 
+/// Makes the names created, renamed or removed in the folder `path` durable.
 func syncDirectory(_ path: String) throws(StoreError) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
-    defer { close(fd) }
-    guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: path, errno: errno) }
+    do throws(Errno) { try FileIO.syncDirectory(BytePath(path)) } catch {
+        throw .io(operation: "fsync", path: path, errno: error.code)
+    }
 }
 
 /// Regular files under `folder`, recursively, as full paths.
@@ -200,7 +226,12 @@ func listFiles(under folder: String) throws(StoreError) -> [String] {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
         if name == "." || name == ".." { continue }
         let full = "\(folder)/\(name)"
-        if entry.pointee.d_type == DT_DIR { files += try listFiles(under: full) } else { files.append(full) }
+        var isFolder = entry.pointee.d_type == DT_DIR
+        if entry.pointee.d_type == DT_UNKNOWN {  // a file system that does not say: ask
+            var info = stat()
+            isFolder = lstat(full, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+        }
+        if isFolder { files += try listFiles(under: full) } else { files.append(full) }
     }
     return files
 }

@@ -13,6 +13,7 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
         var modified: [ObjectName: Date] = [:]
         var capacity: Int?
         var used: Int { objects.values.reduce(0) { $0 + $1.count } }
+        func isFull(adding count: Int) -> Bool { capacity.map { used + count > $0 } ?? false }
     }
     private let contents: Mutex<Contents>
     /// Told apart in messages and in the library folder's record of its store.
@@ -46,15 +47,15 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
         contents.withLock { $0.objects[name].map { UInt64($0.count) } }
     }
 
-    public func list(prefix: String) throws(StoreError) -> [ObjectName] {
-        contents.withLock { $0.objects.keys.filter { $0.path.hasPrefix(prefix) } }.sorted { $0.path < $1.path }
+    public func list(prefix: String, after: String?) throws(StoreError) -> [ObjectName] {
+        contents.withLock { $0.objects.keys.filter { $0.isListed(prefix: prefix, after: after) } }.sorted()
     }
 
     public func listing(prefix: String) throws(StoreError) -> [StoredObject] {
         contents.withLock { contents in
             contents.objects.keys.filter { $0.path.hasPrefix(prefix) }
                 .map { StoredObject(name: $0, modified: contents.modified[$0] ?? .distantPast) }
-        }.sorted { $0.name.path < $1.name.path }
+        }.sorted { $0.name < $1.name }
     }
 
     public func delete(_ name: ObjectName) throws(StoreError) {
@@ -64,11 +65,12 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
         }
     }
 
+    /// The check and the write under one lock; an existing object is reported (false) even when the store is full.
     @discardableResult
     public func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool {
-        try reserve(bytes.count, for: name, pending: 0)
-        return contents.withLock { contents in
+        try contents.withLock { (contents) throws(StoreError) -> Bool in
             guard contents.objects[name] == nil else { return false }
+            if contents.isFull(adding: bytes.count) { throw diskFull(writing: name) }
             contents.objects[name] = bytes
             contents.modified[name] = Date()
             return true
@@ -80,8 +82,11 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
 
     /// Reserves room for `count` more bytes of pending uploads, as a disk's blocks are taken at write time.
     fileprivate func reserve(_ count: Int, for name: ObjectName, pending: Int) throws(StoreError) {
-        let full = contents.withLock { contents in contents.capacity.map { contents.used + pending + count > $0 } ?? false }
-        if full { throw .io(operation: "write", path: "\(self)/\(name)", errno: ENOSPC) }
+        if contents.withLock({ $0.isFull(adding: pending + count) }) { throw diskFull(writing: name) }
+    }
+
+    private func diskFull(writing name: ObjectName) -> StoreError {
+        .io(operation: "write", path: "\(self)/\(name)", errno: ENOSPC)
     }
 
     fileprivate func store(_ bytes: [UInt8], as name: ObjectName) {

@@ -22,6 +22,16 @@ public struct ObjectName: Hashable, Sendable, CustomStringConvertible {
     public var description: String { path }
 }
 
+extension ObjectName: Comparable {
+    /// Byte order, the order in which S3 lists keys and `list(prefix:after:)` returns names.
+    public static func < (a: ObjectName, b: ObjectName) -> Bool { a.path.utf8.lexicographicallyPrecedes(b.path.utf8) }
+
+    /// Whether `list(prefix:after:)` returns this name: under `prefix` and, when `after` is given, sorting strictly after it.
+    func isListed(prefix: String, after: String?) -> Bool {
+        path.hasPrefix(prefix) && (after.map { $0.utf8.lexicographicallyPrecedes(path.utf8) } ?? true)
+    }
+}
+
 /// 128 random bits naming one data object.
 public struct ObjectID: Hashable, Sendable {
     public let hex: String
@@ -42,6 +52,18 @@ public protocol ObjectWriter: AnyObject {
     func abort()
 }
 
+extension ObjectWriter {
+    /// Writes all of a small object's `bytes` in one call.
+    public func write(_ bytes: [UInt8]) throws(StoreError) {
+        // `withUnsafeBytes` rethrows untyped errors: the typed one is carried out.
+        var failure: StoreError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(StoreError) { try write(buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+}
+
 /// The small interface every backend implements (a local folder, S3). Calls block: they are made
 /// from the pipeline's own worker threads, never from Swift's cooperative pool.
 public protocol ObjectStore: Sendable {
@@ -50,8 +72,10 @@ public protocol ObjectStore: Sendable {
     func read(_ name: ObjectName, range: Range<UInt64>?, into sink: (UnsafeRawBufferPointer) throws -> Void) throws
     /// The object's size, or nil when it does not exist.
     func size(of name: ObjectName) throws(StoreError) -> UInt64?
-    /// Every object name under `prefix` (e.g. `data/`).
-    func list(prefix: String) throws(StoreError) -> [ObjectName]
+    /// The object names under `prefix` (e.g. `log/`) that sort strictly after `after` (every one when nil), in
+    /// ascending byte order: how a reader lists only the log entries newer than the last it has seen.
+    /// On S3 that is one request per page of names after `after`, not a listing of the whole prefix.
+    func list(prefix: String, after: String?) throws(StoreError) -> [ObjectName]
     /// Every object under `prefix` with the time it was last written, for deciding whether an unreferenced object
     /// may still belong to a writer at work.
     func listing(prefix: String) throws(StoreError) -> [StoredObject]
@@ -67,16 +91,17 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    /// Every object name under `prefix` (e.g. `data/`), in ascending byte order.
+    public func list(prefix: String) throws(StoreError) -> [ObjectName] {
+        try list(prefix: prefix, after: nil)
+    }
+
     /// Writes a small object in one call.
     public func put(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) {
         let writer = try makeWriter(for: name)
-        var failure: StoreError?
-        bytes.withUnsafeBytes { buffer in
-            do throws(StoreError) { try writer.write(buffer) } catch { failure = error }
-        }
-        if let failure {
+        do throws(StoreError) { try writer.write(bytes) } catch {
             writer.abort()
-            throw failure
+            throw error
         }
         try writer.commit()
     }

@@ -27,14 +27,14 @@ import Glibc
         #expect(ingest.status == 0, "\(ingest.stdoutText)\(ingest.stderrText)")
         #expect(!FileManager.default.fileExists(atPath: Library.storePath(library: library)), "no local store beside an S3 one")
 
-        // From outside: only random names under the prefix.
+        // From outside: only random names (and the log's times, writer ids and sequence numbers) under the prefix.
         let listing = try moto.aws(["s3", "ls", "s3://\(bucket)/photos/keepsake/", "--recursive"])
         #expect(listing.status == 0, "\(listing.stderrText)")
         let keys = listing.stdoutText.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
         #expect(keys.contains("photos/keepsake/keys/master"))
         #expect(keys.filter { $0.hasPrefix("photos/keepsake/data/") }.count >= 3)
         for key in keys where key != "photos/keepsake/keys/master" {
-            #expect(key.wholeMatch(of: /photos\/keepsake\/(data|index)\/[0-9a-f]{32}/) != nil, "\(key)")
+            #expect(key.wholeMatch(of: /photos\/keepsake\/((data|items)\/[0-9a-f]{32}|log\/[0-9a-f]{16}-[0-9a-f]{16}-[0-9a-f]{16}|checkpoints\/[0-9a-f]{16}-[0-9a-f]{16}\.[0-9a-f]{4}-[0-9a-f]{4})/) != nil, "\(key)")
         }
 
         // One original fetched with the AWS CLI decrypts to the file that was ingested.

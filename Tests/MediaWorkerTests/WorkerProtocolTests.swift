@@ -7,6 +7,12 @@ import Testing
 import Glibc
 #endif
 
+/// Keeps `fds` out of the worker processes the suite's other tests spawn meanwhile: an inherited write end would
+/// keep a pipe open (no end of file) for as long as that worker lives.
+private func closeOnExec(_ fds: [Int32]) {
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+}
+
 /// The parent–worker exchange over real pipes, with a stand-in for the media work (the real transcoder is not needed
 /// to prove that stream bytes, playlist, thumbnail and problems cross intact).
 @Suite struct WorkerProtocolTests {
@@ -42,6 +48,7 @@ import Glibc
             _ = pipe(&toWorker)
             _ = pipe(&fromWorker)
             fds = toWorker + fromWorker
+            closeOnExec(fds)
             client = FrameChannel(input: fromWorker[0], output: toWorker[1])
             let server = FrameChannel(input: toWorker[0], output: fromWorker[1])
             let done = finished
@@ -97,6 +104,7 @@ import Glibc
     @Test func aSilentPeerTimesOutAndAClosedOneIsEndOfFile() throws {
         var fds: [Int32] = [0, 0]
         _ = pipe(&fds)
+        closeOnExec(fds)
         let channel = FrameChannel(input: fds[0], output: fds[1])
         #expect(throws: FrameError.self) { try channel.receive(deadline: .now + .milliseconds(200)) }
         close(fds[1])

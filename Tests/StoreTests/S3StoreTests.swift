@@ -147,6 +147,32 @@ final class FlakyTransport: S3Transport {
         #expect(try store.size(of: name) == 3)
     }
 
+    /// Listing after a name sends only the pages of the names after it, starting after it on the server.
+    @Test func listAfterAsksOnlyForTheLaterNames() throws {
+        let transport = FlakyTransport { _, _ in nil }
+        let store = try makeS3Store(listPageSize: 7, transport: transport)
+        let entries = try (0..<23).map { try ObjectName("log/" + logTime($0) + "-0a1b2c3d-\($0)") }
+        for entry in entries { try store.put(entry, bytes: [1]) }
+        let lists = { transport.count("list-type=2") }
+        let before = lists()
+        #expect(try store.list(prefix: "log/", after: entries[14].path) == Array(entries[15...]))
+        #expect(lists() - before == 2, "8 names in pages of 7, not the 4 pages of the whole log")
+        #expect(transport.count("start-after=") == 1)
+    }
+
+    /// A conditional write that raced another to the same key is retried; the retry learns who won.
+    @Test func aConflictingConditionalWriteIsRetried() throws {
+        let transport = FlakyTransport { request, attempt in
+            request.method == .PUT && attempt == 1 ? .status(409, code: "ConditionalRequestConflict") : nil
+        }
+        let store = try makeS3Store(transport: transport)
+        let name = try ObjectName("log/" + logTime(0) + "-0a1b2c3d-0")
+        #expect(try store.putIfAbsent(name, bytes: [1]))
+        #expect(try !store.putIfAbsent(name, bytes: [2]))
+        #expect(try store.get(name) == [1])
+        #expect(transport.count(name.path) == 4, "the first PUT twice, the second once, then the GET")
+    }
+
     @Test func aRefusedRequestIsNotRetriedAndSaysWhy() throws {
         let transport = FlakyTransport { request, _ in
             request.method == .PUT && request.url.contains("/data/") ? .status(403, code: "SignatureDoesNotMatch") : nil

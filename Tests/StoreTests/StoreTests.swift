@@ -39,6 +39,12 @@ func makeS3Store(listPageSize: Int = 1000, transport: (any S3Transport)? = nil) 
     return store
 }
 
+/// The 16 hex digits of a log entry's time: entry `i` of a test's log.
+func logTime(_ i: Int) -> String {
+    let hex = String(0x18a0_0000_0000_0000 + UInt64(i) * 0x1_0000, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+}
+
 /// What a killed writer could have left: partial files, or unfinished multipart uploads.
 func partialUploads(in store: any ObjectStore) throws -> Int {
     switch store {
@@ -94,6 +100,18 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         #expect(try store.putIfAbsent(name, bytes: [1, 2, 3]))
         #expect(try !store.putIfAbsent(name, bytes: [4, 5]))
         #expect(try store.get(name) == [1, 2, 3])
+    }
+
+    /// A name that exists is reported as such, even by a store with no room left for the new bytes.
+    @Test func putIfAbsentOnAFullMemoryStoreReportsTheExistingObject() throws {
+        let store = MemoryStore(capacity: 10)
+        let name = try ObjectName("keys/master")
+        #expect(try store.putIfAbsent(name, bytes: Array(repeating: 1, count: 8)))
+        #expect(try !store.putIfAbsent(name, bytes: Array(repeating: 2, count: 8)))
+        #expect(throws: StoreError.io(operation: "write", path: "\(store)/keys/other", errno: ENOSPC)) {
+            try store.putIfAbsent(ObjectName("keys/other"), bytes: [1, 2, 3])
+        }
+        #expect(try store.list(prefix: "") == [name])
     }
 
     @Test(arguments: Backend.allCases) func listingGivesWhenEachObjectWasWrittenAndGetIsBounded(_ backend: Backend) throws {
@@ -194,6 +212,45 @@ func write(_ bytes: [UInt8], to writer: any ObjectWriter, inPiecesOf piece: Int)
         try store.put(try ObjectName("index/0123"), bytes: [2])
         #expect(try store.list(prefix: "data/") == names.sorted { $0.path < $1.path })
         #expect(try store.list(prefix: "").count == 24)
+    }
+
+    /// A reader lists only the log entries after the last it has seen, in byte order, across list pages (7 names a
+    /// page on S3); names under other prefixes, and one that only starts like the prefix, are never listed.
+    @Test(arguments: Backend.allCases) func listAfterGivesOnlyTheLaterNamesInOrder(_ backend: Backend) throws {
+        let store = try backend.makeStore(listPageSize: 7)
+        let entries = try (0..<23).map { i in
+            try ObjectName("log/" + logTime(i) + "-" + ["f0e1d2c3", "0a1b2c3d"][i % 2] + "-\(i)")
+        }
+        for entry in entries.shuffled() { try store.put(entry, bytes: [UInt8(entries.firstIndex(of: entry)!)]) }
+        let data = ObjectName.randomData()
+        for other in [data, try ObjectName("logs/0"), try ObjectName("checkpoints/" + logTime(30))] { try store.put(other, bytes: [0]) }
+
+        #expect(try store.list(prefix: "log/", after: nil) == entries)
+        #expect(try store.list(prefix: "log/") == entries)
+        for seen in [0, 10, 15, 21, 22] {
+            #expect(try store.list(prefix: "log/", after: entries[seen].path) == Array(entries[(seen + 1)...]), "after \(seen)")
+        }
+        // After a name that is not stored: what sorts after it.
+        #expect(try store.list(prefix: "log/", after: "log/" + logTime(10) + "-z") == Array(entries[11...]))
+        #expect(try store.list(prefix: "log/", after: "log/") == entries)
+        #expect(try store.list(prefix: "log/", after: "a") == entries)
+        #expect(try store.list(prefix: "log/", after: "log0").isEmpty)
+        #expect(try store.list(prefix: "", after: "keys/") == entries + [try ObjectName("logs/0")])
+        #expect(try store.list(prefix: "data/", after: "data/") == [data])
+        #expect(try store.list(prefix: "data/", after: data.path).isEmpty)
+    }
+
+    /// The first object under a new prefix, one and two folders deep: written once, then never replaced.
+    @Test(arguments: Backend.allCases) func putIfAbsentUnderANewPrefix(_ backend: Backend) throws {
+        let store = try backend.makeStore()
+        for name in [try ObjectName("log/" + logTime(1) + "-0a1b2c3d-1"), try ObjectName("items/ab/cdef")] {
+            let first = randomBytes(100)
+            #expect(try store.putIfAbsent(name, bytes: first))
+            #expect(try !store.putIfAbsent(name, bytes: randomBytes(50)))
+            #expect(try store.get(name) == first)
+            #expect(try store.list(prefix: String(name.path.prefix { $0 != "/" }) + "/") == [name])
+        }
+        #expect(try partialUploads(in: store) == 0)
     }
 
     @Test func namesThatCouldEscapeTheStoreAreRefused() {

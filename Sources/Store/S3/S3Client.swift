@@ -8,13 +8,15 @@ struct S3Client: Sendable {
     let configuration: S3Configuration
     let transport: any S3Transport
     private let signer: S3Signer
-    /// Shared by every request of the store, so that one request giving up on the server stops the others' retries.
-    let health = ServerHealth()
+    /// Shared by every request to the server in this process (every `S3Store` of it), so that one request giving up
+    /// on the server stops the others' retries.
+    let health: ServerHealth
 
-    init(configuration: S3Configuration, transport: any S3Transport) {
+    init(configuration: S3Configuration, transport: any S3Transport, health: ServerHealth = ServerHealth()) {
         self.configuration = configuration
         self.transport = transport
         signer = S3Signer(credentials: configuration.credentials, region: configuration.region)
+        self.health = health
     }
 
     /// Sends a request for `key` (nil: the bucket itself), retrying what may pass on a later attempt, and returns
@@ -93,6 +95,17 @@ final class ServerHealth: Sendable {
         var outage: StoreError?
     }
     private let state = Mutex(State())
+    private static let servers = Mutex<[String: ServerHealth]>([:])
+
+    /// The health of the server at `endpoint`, one per process.
+    static func of(_ endpoint: String) -> ServerHealth {
+        servers.withLock { servers in
+            if let known = servers[endpoint] { return known }
+            let health = ServerHealth()
+            servers[endpoint] = health
+            return health
+        }
+    }
 
     var hasAnswered: Bool { state.withLock { $0.hasAnswered } }
     var outage: StoreError? { state.withLock { $0.outage } }
@@ -121,9 +134,12 @@ struct S3ErrorBody {
         message = XMLScan.values(of: "Message", in: text).first ?? ""
     }
 
-    /// Server trouble and throttling pass; a refused request (a bad signature, a missing bucket) does not.
+    /// Server trouble, throttling and a conditional write that raced another to the same key (409
+    /// `ConditionalRequestConflict`: retried, it is answered 412 or written) pass; a refused request (a bad
+    /// signature, a missing bucket) does not.
     func isTransient(status: Int) -> Bool {
-        [500, 502, 503, 504, 429].contains(status) || ["SlowDown", "RequestTimeout", "InternalError"].contains(code)
+        [500, 502, 503, 504, 429].contains(status)
+            || ["SlowDown", "RequestTimeout", "InternalError", "ConditionalRequestConflict"].contains(code)
     }
 }
 

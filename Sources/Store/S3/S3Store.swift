@@ -7,12 +7,14 @@ public struct S3Store: ObjectStore, CustomStringConvertible {
     let client: S3Client
     var configuration: S3Configuration { client.configuration }
 
+    /// Every store of one server in a process shares what its requests learn of the server's health, so that a
+    /// command opening the store several times waits for a dead server once, not once a store.
     public init(configuration: S3Configuration) {
-        self.init(configuration: configuration, transport: HTTPClientTransport())
+        self.init(configuration: configuration, transport: HTTPClientTransport(), health: ServerHealth.of(configuration.endpoint))
     }
 
-    init(configuration: S3Configuration, transport: any S3Transport) {
-        client = S3Client(configuration: configuration, transport: transport)
+    init(configuration: S3Configuration, transport: any S3Transport, health: ServerHealth = ServerHealth()) {
+        client = S3Client(configuration: configuration, transport: transport, health: health)
     }
 
     public var description: String { configuration.description }
@@ -68,18 +70,29 @@ public struct S3Store: ObjectStore, CustomStringConvertible {
         return length
     }
 
-    public func list(prefix: String) throws(StoreError) -> [ObjectName] {
-        try listing(prefix: prefix).map(\.name)
+    /// ListObjectsV2 from `start-after`: a reader that has seen names up to `after` is sent only the newer ones,
+    /// one request per page of them.
+    public func list(prefix: String, after: String?) throws(StoreError) -> [ObjectName] {
+        try objects(prefix: prefix, after: after).map(\.name)
     }
 
-    /// ListObjectsV2, page after page, with each object's LastModified.
+    /// Every object under `prefix` with its LastModified.
     public func listing(prefix: String) throws(StoreError) -> [StoredObject] {
+        try objects(prefix: prefix, after: nil)
+    }
+
+    /// ListObjectsV2, page after page: the first page starts after `after`, the next ones at their continuation tokens.
+    private func objects(prefix: String, after: String?) throws(StoreError) -> [StoredObject] {
         var objects: [StoredObject] = []
         var continuation: String?
         repeat {
             var query = [("list-type", "2"), ("prefix", configuration.keyPrefix(prefix)), ("encoding-type", "url"),
                          ("max-keys", String(configuration.listPageSize))]
-            if let continuation { query.append(("continuation-token", continuation)) }
+            if let continuation {
+                query.append(("continuation-token", continuation))
+            } else if let after {
+                query.append(("start-after", configuration.keyPrefix(after)))
+            }
             let page = try client.send(.GET, key: nil, query: query, operation: "LIST \(prefix)").bodyText
             for element in XMLScan.elements("Contents", in: page) {
                 guard let key = XMLScan.values(of: "Key", in: element).first,
@@ -91,7 +104,8 @@ public struct S3Store: ObjectStore, CustomStringConvertible {
             continuation = XMLScan.values(of: "IsTruncated", in: page).first == "true"
                 ? XMLScan.values(of: "NextContinuationToken", in: page).first : nil
         } while continuation != nil
-        return objects.sorted { $0.name.path < $1.name.path }
+        // Sorted and filtered again: what a server returns is not trusted to be in order or after `after`.
+        return objects.filter { $0.name.isListed(prefix: prefix, after: after) }.sorted { $0.name < $1.name }
     }
 
     /// True when no key at all is under the prefix, ours or not.

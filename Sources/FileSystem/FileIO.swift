@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The POSIX steps every module takes alike (the local store, export, the worker pipe): writing all of a buffer, and
+/// making files and folders survive a crash. Each retries what an interrupted call left undone and throws the
+/// `errno` that stopped it.
+public enum FileIO {
+    /// Writes all of `bytes` to `fd`, retrying short and interrupted writes.
+    public static func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .current
+            }
+            offset += written
+        }
+    }
+
+    /// Makes the names created, renamed or removed in the folder `path` durable (fsync of the folder).
+    public static func syncDirectory(_ path: BytePath) throws(Errno) {
+        let fd = path.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw .current }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .current }
+    }
+
+    /// Creates the folder `path` and its missing parents with `mode`, each durably (the folder it was made in is
+    /// fsynced), so a file later made durable in it cannot vanish with its folder in a crash. Nothing to do when the
+    /// folder exists; `ENOTDIR` when something else has its name.
+    public static func makeDirectory(_ path: BytePath, mode: mode_t) throws(Errno) {
+        if path.withCString({ mkdir($0, mode) }) == 0 {
+            try syncDirectory(path.parent)
+            return
+        }
+        switch errno {
+        case EEXIST:
+            var info = stat()
+            guard path.withCString({ stat($0, &info) }) == 0 else { throw .current }
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw Errno(ENOTDIR) }
+        case ENOENT where path.parent != path:
+            try makeDirectory(path.parent, mode: mode)
+            guard path.withCString({ mkdir($0, mode) }) == 0 || errno == EEXIST else { throw .current }
+            try syncDirectory(path.parent)
+        default:
+            throw .current
+        }
+    }
+}
