@@ -109,9 +109,7 @@ import Glibc
         #expect(removal.stderrText.contains("pushed at the next"), "\(removal.stderrText)")
         let status = try m.run(["status", "--json"], on: "b")
         #expect(status.stdoutText.contains("\"waitingEdits\":1"), "\(status.stdoutText)\(status.stderrText)")
-        // Ingest needs the store: it says so and ends with exit 3.
-        let ingest = try m.run(["ingest", photos], on: "b")
-        #expect(ingest.status == 3, "\(ingest.stdoutText)\(ingest.stderrText)")
+        // (Ingest needs the store: S3EndToEndTests checks that it ends with exit 3 naming the endpoint.)
 
         moto.resume()
         let sync = try m.run(["sync", "--json"], on: "b")
