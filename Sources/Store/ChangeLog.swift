@@ -69,7 +69,7 @@ final class ChangeLog: Sendable {
     private func write(_ change: Change, at time: Date) throws -> LogHead {
         let heads = try index.heads()
         let own = heads[writer]
-        let newest = heads.values.map(\.time.microseconds).max() ?? 0
+        let newest = heads.values.map(\.time).max() ?? 0
         // Never named before an entry this writer has seen, so a reader listing after that entry finds it.
         let name = LogEntryName(time: max(Date().microseconds, newest + 1), writer: writer, sequence: (own?.sequence ?? 0) + 1)
         let entry = LogEntry(previous: own?.hash, time: time, device: device, change: change)
@@ -78,8 +78,7 @@ final class ChangeLog: Sendable {
             throw LibraryError.corruptIndex("log entry \(name.objectName) exists already: another library folder uses this "
                                             + "folder's writer id (a copied library folder?)")
         }
-        let nameTime = Date(timeIntervalSince1970: Double(name.time) / 1_000_000)
-        return LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: nameTime, device: device)
+        return LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: name.time, device: device)
     }
 
     /// Pushes the changes queued while the store was away, in the order they were made (they are applied here already).
@@ -122,7 +121,7 @@ final class ChangeLog: Sendable {
 
     private func pullLocked(full: Bool, push: Bool) throws -> PullReport {
         var heads = try index.heads()
-        let newest = heads.values.map(\.time.microseconds).max() ?? 0
+        let newest = heads.values.map(\.time).max() ?? 0
         let after = full || newest <= Self.listingMargin ? nil : LogEntryName.listingStart(time: newest - Self.listingMargin)
         let known = try index.unreadableObjects()
         var report = PullReport()
@@ -151,7 +150,18 @@ final class ChangeLog: Sendable {
         }
         for name in names {
             let previous = heads[name.writer]
-            guard name.sequence > previous?.sequence ?? 0, !known.contains(name.objectName.path) else { continue }
+            guard !known.contains(name.objectName.path) else { continue }
+            if let previous, name.sequence <= previous.sequence {
+                // A number this writer already used, under a newer name: two folders write under one id (a copied
+                // library folder). Reported once; its change is not applied, since the chain cannot vouch for it.
+                if name.time > previous.time {
+                    let reason = "writer \(name.writer) has two entries numbered \(name.sequence) (two library folders with one "
+                        + "writer id: a copied library folder?): this one is not applied"
+                    report.problems.append(LogProblem(object: name.objectName.path, reason: reason))
+                    try index.recordUnreadable(name.objectName.path, reason: reason)
+                }
+                continue
+            }
             let sealed: [UInt8]
             let entry: LogEntry
             do {
@@ -175,9 +185,7 @@ final class ChangeLog: Sendable {
                 report.problems.append(LogProblem(object: name.objectName.path, reason: "it does not follow writer \(name.writer)'s "
                     + "entry \(expected - 1) as stored (the entry before it was replaced)"))
             }
-            // A head's time is its entry's name time: when it was written, and where the next listing starts.
-            let head = LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed),
-                               time: Date(timeIntervalSince1970: Double(name.time) / 1_000_000), device: entry.device)
+            let head = LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: name.time, device: entry.device)
             heads[name.writer] = head
             batch.append((name, entry, head))
             if batch.count >= 500 { try flush() }

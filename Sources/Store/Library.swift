@@ -219,7 +219,8 @@ public final class Library: Sendable {
             opened = try Self.openIndex(at: indexPath, keyring: keyring)
         }
         index = opened.index
-        let writer = try index.writer() ?? randomBytes(8).hexString
+        let folder = Self.folderIdentity(path)
+        let writer = try index.writer(folder: folder) ?? randomBytes(8).hexString
         changeLog = ChangeLog(store: store, index: index, keyring: keyring, writer: writer, device: Self.deviceName(path))
         ledger = ObjectLedger(store: store, index: index)
         func report(_ problems: [LogProblem]) {
@@ -228,7 +229,7 @@ public final class Library: Sendable {
         if opened.isNew {
             do {
                 report(try changeLog.rebuild())
-                try index.record(identity: keyring.identity, writer: writer)
+                try index.record(identity: keyring.identity, writer: writer, folder: folder)
             } catch {
                 // Leave no empty index behind, or the next run would take it for a real one and skip the rebuild.
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: indexPath + suffix) }
@@ -236,7 +237,7 @@ public final class Library: Sendable {
                 throw LibraryError.corruptIndex("cannot rebuild the index from the store: \(error)")
             }
         } else {
-            try index.record(identity: keyring.identity, writer: writer)
+            try index.record(identity: keyring.identity, writer: writer, folder: folder)
             try normalizeItems()
             do {
                 if try index.heads().isEmpty {
@@ -253,6 +254,13 @@ public final class Library: Sendable {
         }
         try normalizeItems()
         if storeFormat < KeyFile.currentVersion { try upgradeStore(notice: notice) }
+    }
+
+    /// The library folder's device and inode: an index found in another folder (a copy) gets a writer id of its own.
+    private static func folderIdentity(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "" }
+        return "\(info.st_dev):\(info.st_ino)"
     }
 
     /// The name other machines see for this one: host name and library folder.
@@ -374,7 +382,7 @@ public final class Library: Sendable {
 
     public func syncStatus() throws -> SyncStatus {
         let others = try index.heads().filter { $0.key != changeLog.writer }.map { writer, head in
-            SyncStatus.Device(writer: writer, name: head.device, lastChange: head.time, entries: head.sequence)
+            SyncStatus.Device(writer: writer, name: head.device, lastChange: head.date, entries: head.sequence)
         }
         return SyncStatus(device: changeLog.device, writer: changeLog.writer, lastSync: try index.lastSync(),
                           waitingEdits: try index.queuedCount(), otherDevices: others.sorted { $0.lastChange > $1.lastChange })

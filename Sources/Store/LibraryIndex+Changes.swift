@@ -10,13 +10,14 @@ extension LibraryIndex {
             try db.execute(sql: """
                 CREATE TABLE logHeads (
                     writer TEXT PRIMARY KEY, sequence INTEGER NOT NULL, hash TEXT NOT NULL,
-                    time DATETIME NOT NULL, device TEXT);
+                    time INTEGER NOT NULL, device TEXT);
                 ALTER TABLE library ADD COLUMN writer TEXT;
                 ALTER TABLE library ADD COLUMN entriesSinceCheckpoint INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE items ADD COLUMN wrappedFileKey BLOB;
                 CREATE TABLE unreadableObjects (name TEXT PRIMARY KEY, reason TEXT NOT NULL, seenAt DATETIME NOT NULL);
                 CREATE TABLE itemAliases (loser TEXT PRIMARY KEY, winner TEXT NOT NULL);
                 ALTER TABLE library ADD COLUMN lastSync DATETIME;
+                ALTER TABLE library ADD COLUMN folder TEXT;
                 CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, change BLOB NOT NULL, time DATETIME NOT NULL);
                 """)
         }
@@ -116,15 +117,21 @@ extension LibraryIndex {
 
     // MARK: Where the logs stand
 
-    /// This folder's writer id, made when the index was.
-    func writer() throws -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT writer FROM library") }
+    /// This folder's writer id, made when the index was; nil when the index was made in another folder (`folder` is
+    /// the folder's device and inode): a copied library folder must not write under the original's id.
+    func writer(folder: String) throws -> String? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT writer, folder FROM library") else { return nil }
+            let recorded: String? = row["folder"]
+            return recorded == nil || recorded == folder ? row["writer"] : nil
+        }
     }
 
     func heads(_ db: Database) throws -> [String: LogHead] {
         var heads: [String: LogHead] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT * FROM logHeads") {
-            heads[row["writer"]] = LogHead(sequence: UInt64(row["sequence"] as Int64), hash: row["hash"], time: row["time"], device: row["device"])
+            heads[row["writer"]] = LogHead(sequence: UInt64(row["sequence"] as Int64), hash: row["hash"],
+                                           time: UInt64(row["time"] as Int64), device: row["device"])
         }
         return heads
     }
@@ -137,7 +144,7 @@ extension LibraryIndex {
             INSERT INTO logHeads (writer, sequence, hash, time, device) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(writer) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash, time = excluded.time,
                 device = COALESCE(excluded.device, logHeads.device)
-            """, arguments: [writer, Int64(head.sequence), head.hash, head.time, head.device])
+            """, arguments: [writer, Int64(head.sequence), head.hash, Int64(head.time), head.device])
         try db.execute(sql: "UPDATE library SET entriesSinceCheckpoint = entriesSinceCheckpoint + 1")
     }
 
@@ -256,7 +263,7 @@ extension LibraryIndex {
                 INSERT INTO logHeads (writer, sequence, hash, time, device) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(writer) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash, time = excluded.time,
                     device = excluded.device WHERE excluded.sequence > logHeads.sequence
-                """, arguments: [writer, Int64(head.sequence), head.hash, head.time, head.device])
+                """, arguments: [writer, Int64(head.sequence), head.hash, Int64(head.time), head.device])
         }
         for name in part.journalEntries ?? [] { try recordJournalEntry(name, in: db) }
         for (loser, winner) in part.aliases ?? [:] {

@@ -63,12 +63,13 @@ public final class LibraryIndex: Sendable {
     }
 
     /// Records which library the index describes and this folder's writer id (kept when already recorded).
-    func record(identity: String, writer: String) throws {
+    func record(identity: String, writer: String, folder: String) throws {
         try write { db in
+            try db.execute(sql: "DELETE FROM library WHERE rowid NOT IN (SELECT rowid FROM library LIMIT 1)")
             if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM library") == 0 {
-                try db.execute(sql: "INSERT INTO library (identity, writer) VALUES (?, ?)", arguments: [identity, writer])
+                try db.execute(sql: "INSERT INTO library (identity, writer, folder) VALUES (?, ?, ?)", arguments: [identity, writer, folder])
             } else {
-                try db.execute(sql: "UPDATE library SET identity = ?, writer = COALESCE(writer, ?)", arguments: [identity, writer])
+                try db.execute(sql: "UPDATE library SET identity = ?, writer = ?, folder = ?", arguments: [identity, writer, folder])
             }
         }
     }

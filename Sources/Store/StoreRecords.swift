@@ -62,8 +62,11 @@ struct LogHead: Codable, Sendable, Equatable {
     var sequence: UInt64
     /// BLAKE2b-256 (hex) of the entry as stored (sealed bytes).
     var hash: String
-    var time: Date
+    /// The entry's name time (microseconds since 1970): when it was written, and where the next listing starts.
+    var time: UInt64
     var device: String?
+
+    var date: Date { Date(timeIntervalSince1970: Double(time) / 1_000_000) }
 
     static func hash(ofSealed bytes: [UInt8]) -> String { Array(Blake2b.hash(bytes).prefix(32)).hexString }
 }
