@@ -61,7 +61,7 @@ final class ChangeLog: Sendable {
                 let applied = try index.apply(change, at: time, in: db)
                 try index.advance(writer: writer, to: head, in: db)
                 try also(db)
-                return applied
+                return applied.changed
             }
         }
     }
@@ -78,6 +78,8 @@ final class ChangeLog: Sendable {
     struct PullReport {
         var applied = 0
         var problems: [LogProblem] = []
+        /// Edits of other writers, or of this one, that lost to an edit made at the same time (see `LibraryIndex.apply`).
+        var superseded: [SupersededEdit] = []
     }
 
     /// Brings the index up to date with every writer's log: lists the entries named after the newest one it has
@@ -110,7 +112,7 @@ final class ChangeLog: Sendable {
             guard !batch.isEmpty else { return }
             try index.write { db in
                 for (name, entry, head) in batch {
-                    try index.apply(entry.change, at: entry.time, in: db)
+                    report.superseded += try index.apply(entry.change, at: entry.time, in: db).superseded
                     try index.advance(writer: name.writer, to: head, in: db)
                 }
             }
