@@ -47,8 +47,9 @@ final class ChangeLog: Sendable {
             let heads = try index.heads()
             let own = heads[writer]
             let newest = heads.values.map(\.time.microseconds).max() ?? 0
-            // Never named before an entry this writer has seen, so a reader listing after that entry finds it.
-            let time = Date(timeIntervalSince1970: Double(max(Date().microseconds, newest + 1)) / 1_000_000)
+            // Never named before an entry this writer has seen, so a reader listing after that entry finds it; and in a
+            // later millisecond, the index's precision, so that a later edit of an album always wins over an earlier one.
+            let time = Date(timeIntervalSince1970: Double(max(Date().microseconds, newest + 1_001)) / 1_000_000)
             let name = LogEntryName(time: time.microseconds, writer: writer, sequence: (own?.sequence ?? 0) + 1)
             let entry = LogEntry(previous: own?.hash, time: time, device: device, change: change)
             let sealed = try keyring.seal(entry, kind: .log, name: name.objectName)

@@ -167,6 +167,22 @@ import TestSupport
         #expect(result.b.map(\.itemId) == [x], "B read A's removal after its own later add")
     }
 
+    @Test func editsMadeAfterSeeingAnEntryFromAClockAheadAllTakeEffect() throws {
+        let m = try machines()
+        let x = try store(m.a, "x")
+        // A head of another writer whose clock runs a minute ahead, at a time within a millisecond: every edit A makes
+        // next is named after it, one right after the other, and each must still be later than the one before.
+        let ahead = Date(timeIntervalSinceNow: 60).addingTimeInterval(0.000_7)
+        try m.a.index.write { db in
+            try m.a.index.advance(writer: "00000000000000aa", to: LogHead(sequence: 1, hash: "", time: ahead, device: nil), in: db)
+        }
+        try m.a.createAlbum(named: "Trip")
+        try m.a.renameAlbum("Trip", to: "Alps")
+        try m.a.addToAlbum("Alps", itemId: x)
+        try m.a.removeFromAlbum("Alps", itemId: x)
+        #expect(try m.a.albumSummaries() == [AlbumSummary(name: "Alps", items: 0), AlbumSummary(name: "Uncategorized", items: 1)])
+    }
+
     @Test func editsNameExistingAlbumsAndItems() throws {
         let m = try machines()
         let x = try store(m.a, "x")
