@@ -79,8 +79,6 @@ final class ChangeLog: Sendable {
     struct PullReport {
         var applied = 0
         var problems: [LogProblem] = []
-        /// Edits of other writers, or of this one, that lost to an edit made at the same time (see `LibraryIndex.apply`).
-        var superseded: [SupersededEdit] = []
     }
 
     /// Brings the index up to date with every writer's log: lists the entries named after the newest one it has
@@ -113,7 +111,8 @@ final class ChangeLog: Sendable {
             guard !batch.isEmpty else { return }
             try index.write { db in
                 for (name, entry, head) in batch {
-                    report.superseded += try index.apply(entry.change, at: entry.time, in: db).superseded
+                    // Kept until `sync` reports them: any command's pull may be the one that applies them.
+                    try index.recordSuperseded(try index.apply(entry.change, at: entry.time, in: db).superseded, in: db)
                     try index.advance(writer: name.writer, to: head, in: db)
                 }
             }
@@ -164,6 +163,8 @@ final class ChangeLog: Sendable {
         problems += try applyJournal()
         problems += try pull(full: true).problems
         problems += try recoverItemRecords()
+        // Edits that lost long ago were reported where they lost; a new folder does not report them again.
+        _ = try index.takeSupersededEdits()
         return problems
     }
 

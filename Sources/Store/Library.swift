@@ -324,7 +324,8 @@ public final class Library: Sendable {
     public struct SyncReport: Sendable {
         public var applied: Int
         public var problems: [LogProblem]
-        /// Edits that lost to another made at the same time (one machine renamed an album, another renamed it too…).
+        /// Edits that lost to another made at the same time (two machines renamed one album…), applied by this sync
+        /// or by any command since the last sync; each is reported once.
         public var superseded: [SupersededEdit]
     }
 
@@ -332,7 +333,7 @@ public final class Library: Sendable {
     public func sync(full: Bool = false) throws -> SyncReport {
         let pulled = try changeLog.pull(full: full)
         let recovered = full ? try changeLog.recoverItemRecords() : []
-        return SyncReport(applied: pulled.applied, problems: pulled.problems + recovered, superseded: pulled.superseded)
+        return SyncReport(applied: pulled.applied, problems: pulled.problems + recovered, superseded: try index.takeSupersededEdits())
     }
 
     /// Writes a checkpoint if enough changed since the last one (the end of a run: a lower bar than during one).

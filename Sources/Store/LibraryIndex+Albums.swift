@@ -45,6 +45,7 @@ extension LibraryIndex {
                 CREATE TABLE deletedAlbums (id TEXT PRIMARY KEY, name TEXT, deletedAt DATETIME NOT NULL);
                 CREATE TABLE albumItemRemovals (
                     albumId TEXT NOT NULL, itemId TEXT NOT NULL, removedAt DATETIME NOT NULL, PRIMARY KEY (albumId, itemId));
+                CREATE TABLE supersededEdits (id INTEGER PRIMARY KEY AUTOINCREMENT, itemId TEXT, reason TEXT NOT NULL);
                 """)
         }
     }
@@ -81,5 +82,23 @@ extension LibraryIndex {
     /// The items in the album `albumId`, deleted or not.
     func members(of albumId: String) throws(LibraryError) -> [String] {
         try read { db in try String.fetchAll(db, sql: "SELECT itemId FROM albumItems WHERE albumId = ? ORDER BY itemId", arguments: [albumId]) }
+    }
+
+    /// Keeps edits that lost until `sync` reports them.
+    func recordSuperseded(_ edits: [SupersededEdit], in db: Database) throws {
+        for edit in edits {
+            try db.execute(sql: "INSERT INTO supersededEdits (itemId, reason) VALUES (?, ?)", arguments: [edit.itemId, edit.reason])
+        }
+    }
+
+    /// The edits that lost since they were last taken, oldest first; taking them forgets them.
+    func takeSupersededEdits() throws -> [SupersededEdit] {
+        try write { db in
+            let edits = try Row.fetchAll(db, sql: "SELECT itemId, reason FROM supersededEdits ORDER BY id").map {
+                SupersededEdit(itemId: $0["itemId"], $0["reason"])
+            }
+            try db.execute(sql: "DELETE FROM supersededEdits")
+            return edits
+        }
     }
 }
