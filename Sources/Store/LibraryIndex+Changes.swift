@@ -124,9 +124,10 @@ extension LibraryIndex {
         try db.execute(sql: """
             UPDATE albums SET name = ?, renamedAt = ? WHERE id = ? AND (COALESCE(renamedAt, createdAt), name) < (?, ?)
             """, arguments: [to, time, albumId, time, to])
-        let (winner, loser) = db.changesCount > 0 ? (to, album.name) : (album.name, to)
-        // A rename that found the name its writer saw lost nothing; otherwise two renames were made at once.
-        guard winner != loser, db.changesCount == 0 || album.name != from else { return [] }
+        let renamed = db.changesCount > 0
+        let (winner, loser) = renamed ? (to, album.name) : (album.name, to)
+        // A rename that found the name its writer saw overrode nothing; otherwise two renames were made at once.
+        guard winner != loser, !renamed || album.name != from else { return [] }
         return [SupersededEdit(itemId: nil, "the album \(quoted(from)) was renamed to \(quoted(loser)) and, at the same "
                                + "time elsewhere, to \(quoted(winner)): \(quoted(winner)), the later rename, is kept")]
     }

@@ -8,7 +8,7 @@ struct ListCommand: ParsableCommand {
 
     @OptionGroup var libraryOptions: LibraryOptions
 
-    @Option(help: "Only the items of this album.")
+    @Option(help: "Only the items of this album (Uncategorized: those in no album).")
     var album: String?
 
     @Flag(help: "One JSON object a line per item.")
