@@ -46,46 +46,52 @@ final class ChangeLog: Sendable {
     @discardableResult
     func append(_ change: Change, queueIfOffline: Bool = false, also: (Database) throws -> Void = { _ in }) throws -> Bool {
         try lock.withLock { _ in
-            let time = Date()
             do {
-                let head = try write(change, at: time)
+                let (head, time) = try write(change, madeAt: nil)
                 return try index.write { db in
                     let applied = try index.apply(change, at: time, in: db)
                     try index.advance(writer: writer, to: head, in: db)
                     try also(db)
-                    return applied
+                    return applied.changed
                 }
             } catch let error as StoreError where queueIfOffline && error.isOutage {
+                let time = Date()
                 return try index.write { db in
                     try index.queue(change, at: time, in: db)
                     try also(db)
-                    return try index.apply(change, at: time, in: db)
+                    return try index.apply(change, at: time, in: db).changed
                 }
             }
         }
     }
 
-    /// Writes `change`, made at `time`, as this writer's next log entry; returns the writer's new head.
-    private func write(_ change: Change, at time: Date) throws -> LogHead {
+    /// Writes `change` as this writer's next log entry; returns the writer's new head and the change's time: `made`
+    /// for an edit queued while the store was away, else now.
+    ///
+    /// The entry is named, and a live change timed, never before any entry this writer has seen, so that a reader
+    /// listing after that entry finds it; and a millisecond after it (the index keeps times to the millisecond), so
+    /// that an edit made after seeing another always wins over it (see "Conflicts" in docs/store-format.md).
+    private func write(_ change: Change, madeAt made: Date?) throws -> (LogHead, Date) {
         let heads = try index.heads()
         let own = heads[writer]
         let newest = heads.values.map(\.time).max() ?? 0
-        // Never named before an entry this writer has seen, so a reader listing after that entry finds it.
-        let name = LogEntryName(time: max(Date().microseconds, newest + 1), writer: writer, sequence: (own?.sequence ?? 0) + 1)
+        let nameTime = max(Date().microseconds, newest + 1_001)
+        let time = made ?? Date(timeIntervalSince1970: Double(nameTime) / 1_000_000)
+        let name = LogEntryName(time: nameTime, writer: writer, sequence: (own?.sequence ?? 0) + 1)
         let entry = LogEntry(previous: own?.hash, time: time, device: device, change: change)
         let sealed = try keyring.seal(entry, kind: .log, name: name.objectName)
         guard try store.putIfAbsent(name.objectName, bytes: sealed) else {
             throw LibraryError.corruptIndex("log entry \(name.objectName) exists already: another library folder uses this "
                                             + "folder's writer id (a copied library folder?)")
         }
-        return LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: name.time, device: device)
+        return (LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: name.time, device: device), time)
     }
 
     /// Pushes the changes queued while the store was away, in the order they were made (they are applied here already).
     private func pushQueued() throws -> Int {
         let queued = try index.queuedChanges()
         for (id, change, time) in queued {
-            let head = try write(change, at: time)
+            let (head, _) = try write(change, madeAt: time)
             try index.write { db in
                 try index.advance(writer: writer, to: head, in: db)
                 try index.dequeue(id, in: db)
@@ -141,7 +147,8 @@ final class ChangeLog: Sendable {
             guard !batch.isEmpty else { return }
             try index.write { db in
                 for (name, entry, head) in batch {
-                    try index.apply(entry.change, at: entry.time, in: db)
+                    // Kept until `sync` reports them: any command's pull may be the one that applies them.
+                    try index.recordSuperseded(try index.apply(entry.change, at: entry.time, in: db).superseded, in: db)
                     try index.advance(writer: name.writer, to: head, in: db)
                 }
             }
@@ -205,6 +212,8 @@ final class ChangeLog: Sendable {
         problems += try applyJournal()
         problems += try pull(full: true).problems
         problems += try recoverItemRecords()
+        // Edits that lost long ago were reported where they lost; a new folder does not report them again.
+        _ = try index.takeSupersededEdits()
         return problems
     }
 

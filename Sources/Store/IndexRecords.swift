@@ -17,6 +17,8 @@ public struct AlbumRecord: Codable, Sendable, FetchableRecord, PersistableRecord
     public var kind: Kind
     public var wrappedKey: Data
     public var createdAt: Date
+    /// When its name was last changed by `album rename` (nil: never); the later rename of two made at once wins.
+    public var renamedAt: Date?
 }
 
 public struct ItemRecord: Codable, Sendable, FetchableRecord, PersistableRecord {

@@ -76,7 +76,7 @@ public final class Library: Sendable {
     let changeLog: ChangeLog
     let ledger: ObjectLedger
     /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`).
-    private let commitLock = Mutex(())
+    let commitLock = Mutex(())
 
     public static func storePath(library: String) -> String { library + "/store" }
 
@@ -353,6 +353,9 @@ public final class Library: Sendable {
         /// Edits made while the store was away, written now.
         public var pushed: Int
         public var problems: [LogProblem]
+        /// Edits that lost to another made at the same time (two machines renamed one album…), applied by this sync
+        /// or by any command since the last sync; each is reported once.
+        public var superseded: [SupersededEdit]
     }
 
     /// Brings the index up to date with the store (the log entries of every writer newer than those applied, with
@@ -360,7 +363,8 @@ public final class Library: Sendable {
     public func sync(full: Bool = false) throws -> SyncReport {
         let pulled = try changeLog.pull(full: full)
         let recovered = full ? try changeLog.recoverItemRecords() : []
-        return SyncReport(applied: pulled.applied, pushed: pulled.pushed, problems: pulled.problems + recovered)
+        return SyncReport(applied: pulled.applied, pushed: pulled.pushed, problems: pulled.problems + recovered,
+                          superseded: try index.takeSupersededEdits())
     }
 
     /// Where this machine stands with the others (`keepsake status`).
@@ -521,14 +525,14 @@ public final class Library: Sendable {
         }
     }
 
-    private func membership(albumId: String, fileKey: SecretKey) throws -> Membership {
+    func membership(albumId: String, fileKey: SecretKey) throws -> Membership {
         guard let album = try index.album(id: albumId) else { throw LibraryError.corruptIndex("album \(albumId) is missing") }
         let albumKey = try keyring.albumKey(id: album.id, wrapped: album.wrappedKey)
         return Membership(albumId: albumId, wrappedFileKey: Data(KeyWrap.wrap(fileKey, with: albumKey)))
     }
 
     /// The id of the album `target` names, creating (and logging) it when it does not exist.
-    private func ensureAlbum(_ target: AlbumTarget) throws -> String {
+    func ensureAlbum(_ target: AlbumTarget) throws -> String {
         let (name, kind): (String, AlbumRecord.Kind) = switch target {
         case .uncategorized: ("", .uncategorized)
         case .named(let name): (name, .user)

@@ -29,10 +29,24 @@ public enum LibraryError: Error, Sendable, CustomStringConvertible {
 /// Why a change to the library's albums or items was refused.
 public enum LibraryEditError: Error, Sendable, Equatable, CustomStringConvertible {
     case noSuchItem(String)
+    case itemDeleted(String)
+    case noSuchAlbum(String)
+    case albumExists(String)
+    case badAlbumName(String, reason: String)
 
     public var description: String {
         switch self {
         case .noSuchItem(let id): "the library has no item \(id)"
+        case .itemDeleted(let id): "item \(id) is deleted (`ingest --reupload-deleted` takes its file back)"
+        case .noSuchAlbum(let name): "the library has no album '\(name)' (`keepsake album ls` lists them)"
+        case .albumExists(let name): "an album named '\(name)' exists already"
+        case .badAlbumName(let name, let reason): "'\(name)' cannot name an album: \(reason)"
         }
     }
+}
+
+/// A mistake in what the user asked (exit 2); it ends the command, not an ingest run.
+extension LibraryEditError: KeepsakeError {
+    public var exitStatus: Int32 { 2 }
+    public var isRunFatal: Bool { false }
 }

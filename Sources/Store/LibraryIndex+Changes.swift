@@ -25,35 +25,45 @@ extension LibraryIndex {
 
     // MARK: Applying changes
 
-    /// Applies one change at `time`. Replaying a change twice changes nothing, and changes from several writers
-    /// end in the same index whatever order they are applied in. Returns false when the change lost to what the
-    /// index holds (an item whose bytes another item already holds: its albums go to that item).
+    /// Applies one change at `time`. Replaying a change twice changes nothing, and two writers' changes give the
+    /// same index in whichever order they are applied (the rules are in docs/store-format.md, "Conflicts").
     @discardableResult
-    func apply(_ change: Change, at time: Date, in db: Database) throws -> Bool {
+    func apply(_ change: Change, at time: Date, in db: Database) throws -> Applied {
         switch change {
         case .album(let album):
+            guard try deletedAlbum(album.id, in: db) == nil else { return Applied(changed: false) }
             try album.insert(db, onConflict: .ignore)
         case .item(let state, let memberships):
             let home = try insert(state, in: db)
+            var applied = Applied(changed: home == state.item.id)
             for membership in memberships {
                 // A membership wraps this item's file key: under another item's id it opens nothing, so it is kept
                 // without a key (the item's own wrapped key opens it).
-                try insert(membership, itemId: home, at: time, keyFits: home == state.item.id, in: db)
+                applied.superseded += try insert(membership, itemId: home, at: time, keyFits: home == state.item.id, in: db)
             }
-            return home == state.item.id
+            return applied
         case .membership(let itemId, let membership):
             let home = try resolve(itemId, in: db)
-            if try ItemRecord.exists(db, key: home) { try insert(membership, itemId: home, at: time, keyFits: home == itemId, in: db) }
+            guard try ItemRecord.exists(db, key: home) else { break }
+            return Applied(superseded: try insert(membership, itemId: home, at: time, keyFits: home == itemId, in: db))
         case .deletion(let itemId):
             try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [time, try resolve(itemId, in: db)])
         case .restoration(let itemId):
             try db.execute(sql: "UPDATE items SET deletedAt = NULL WHERE id = ?", arguments: [try resolve(itemId, in: db)])
         case .albumRemoval(let itemId, let albumId, let uncategorized):
             let home = try resolve(itemId, in: db)
-            if let uncategorized { try insert(uncategorized, itemId: home, at: time, keyFits: home == itemId, in: db) }
-            try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, home])
+            var applied = Applied()
+            if let uncategorized {
+                applied.superseded += try insert(uncategorized, itemId: home, at: time, keyFits: home == itemId, in: db)
+            }
+            applied.superseded += try removeMembership(itemId: home, albumId: albumId, at: time, in: db)
+            return applied
+        case .albumRename(let albumId, let from, let to):
+            return Applied(superseded: try rename(albumId: albumId, from: from, to: to, at: time, in: db))
+        case .albumDeletion(let albumId, let items):
+            return Applied(superseded: try deleteAlbum(albumId, seen: Set(items), at: time, in: db))
         }
-        return true
+        return Applied()
     }
 
     /// The id an item lives under: itself, or the item that won its bytes.
@@ -104,15 +114,105 @@ extension LibraryIndex {
         for digest in state.objects where digest.itemId == state.item.id { try digest.insert(db, onConflict: .replace) }
     }
 
-    private func insert(_ membership: Membership, itemId: String, at time: Date, keyFits: Bool = true, in db: Database) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, ?, ?)",
-                       arguments: [membership.albumId, itemId, keyFits ? membership.wrappedFileKey : Data(), time])
-    }
-
     /// Every alias: an item that lost its bytes to another, and the winner.
     func aliases(_ db: Database) throws -> [String: String] {
         Dictionary(try Row.fetchAll(db, sql: "SELECT loser, winner FROM itemAliases").map { ($0["loser"], $0["winner"]) },
                    uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Puts an item in an album, unless the album was deleted or the item was taken out of it by a later removal
+    /// (of an add and a removal made at once, the later wins; at the same millisecond, the add). A membership
+    /// known already keeps the later of the two times it was added at.
+    /// `keyFits` is false when the membership wrapped another item's file key (it lost its bytes to this one): the
+    /// membership is kept without a key, since the item's own wrapped key opens it.
+    private func insert(_ membership: Membership, itemId: String, at time: Date, keyFits: Bool = true,
+                        in db: Database) throws -> [SupersededEdit] {
+        if let deleted = try deletedAlbum(membership.albumId, in: db) {
+            return [SupersededEdit(itemId: itemId, "it was added to the album \(quoted(deleted.name)) while that album was "
+                                   + "deleted elsewhere: the deletion wins; the item stays in the library")]
+        }
+        guard let album = try AlbumRecord.fetchOne(db, key: membership.albumId) else { return [] }
+        if let removedAt = try Date.fetchOne(db, sql: "SELECT removedAt FROM albumItemRemovals WHERE albumId = ? AND itemId = ? AND removedAt > ?",
+                                             arguments: [membership.albumId, itemId, time]) {
+            return [SupersededEdit(itemId: itemId, "adding it to the album \(quoted(album.name)) lost to its removal from that "
+                                   + "album made later (\(removedAt)) elsewhere")]
+        }
+        try db.execute(sql: """
+            INSERT INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, ?, ?)
+            ON CONFLICT(albumId, itemId) DO UPDATE SET addedAt = max(addedAt, excluded.addedAt)
+            """, arguments: [membership.albumId, itemId, keyFits ? membership.wrappedFileKey : Data(), time])
+        if album.kind == .user, try ItemRecord.fetchOne(db, key: itemId)?.deletedAt != nil {
+            return [SupersededEdit(itemId: itemId, "it was added to the album \(quoted(album.name)) but is deleted (elsewhere): "
+                                   + "it stays deleted")]
+        }
+        return []
+    }
+
+    /// Takes an item out of an album unless it was added to it later than `time`, and remembers the removal's time,
+    /// so that an add made before it and read after it stays without effect.
+    private func removeMembership(itemId: String, albumId: String, at time: Date, in db: Database) throws -> [SupersededEdit] {
+        guard let album = try AlbumRecord.fetchOne(db, key: albumId) else { return [] }
+        try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ? AND itemId = ? AND addedAt < ?", arguments: [albumId, itemId, time])
+        let removed = db.changesCount > 0
+        try db.execute(sql: """
+            INSERT INTO albumItemRemovals (albumId, itemId, removedAt) VALUES (?, ?, ?)
+            ON CONFLICT(albumId, itemId) DO UPDATE SET removedAt = max(removedAt, excluded.removedAt)
+            """, arguments: [albumId, itemId, time])
+        guard !removed, try isMember(itemId: itemId, albumId: albumId, in: db) else { return [] }
+        return [SupersededEdit(itemId: itemId, "taking it out of the album \(quoted(album.name)) lost to adding it to that album "
+                               + "later elsewhere: it stays in the album")]
+    }
+
+    /// Renames an album when the rename is later than its name's (time, then the greater name on a tie), so that of
+    /// two renames made at once the later wins wherever they are applied in whichever order.
+    private func rename(albumId: String, from: String, to: String, at time: Date, in db: Database) throws -> [SupersededEdit] {
+        if let deleted = try deletedAlbum(albumId, in: db) {
+            return [SupersededEdit(itemId: nil, "renaming the album \(quoted(deleted.name ?? from)) to \(quoted(to)) lost to "
+                                   + "its deletion elsewhere")]
+        }
+        guard let album = try AlbumRecord.fetchOne(db, key: albumId) else { return [] }
+        try db.execute(sql: """
+            UPDATE albums SET name = ?, renamedAt = ? WHERE id = ? AND (COALESCE(renamedAt, createdAt), name) < (?, ?)
+            """, arguments: [to, time, albumId, time, to])
+        let renamed = db.changesCount > 0
+        let (winner, loser) = renamed ? (to, album.name) : (album.name, to)
+        // A rename that found the name its writer saw overrode nothing; otherwise two renames were made at once.
+        guard winner != loser, !renamed || album.name != from else { return [] }
+        return [SupersededEdit(itemId: nil, "the album \(quoted(from)) was renamed to \(quoted(loser)) and, at the same "
+                               + "time elsewhere, to \(quoted(winner)): \(quoted(winner)), the later rename, is kept")]
+    }
+
+    /// Deletes an album: its memberships go (its items stay; those in no other album are Uncategorized), and it is
+    /// remembered as deleted, so that an edit of it made before and read after the deletion stays without effect.
+    /// An item in it that its writer did not see there was added elsewhere at the same time: that add lost.
+    private func deleteAlbum(_ albumId: String, seen: Set<String>, at time: Date, in db: Database) throws -> [SupersededEdit] {
+        let album = try AlbumRecord.fetchOne(db, key: albumId)
+        var superseded: [SupersededEdit] = []
+        if let album {
+            let members = try String.fetchAll(db, sql: "SELECT itemId FROM albumItems WHERE albumId = ? ORDER BY itemId", arguments: [albumId])
+            superseded = members.filter { !seen.contains($0) }.map {
+                SupersededEdit(itemId: $0, "it was added to the album \(quoted(album.name)) while that album was deleted "
+                               + "elsewhere: the deletion wins; the item stays in the library")
+            }
+        }
+        try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ?", arguments: [albumId])
+        try db.execute(sql: "DELETE FROM albumItemRemovals WHERE albumId = ?", arguments: [albumId])
+        try db.execute(sql: "DELETE FROM albums WHERE id = ?", arguments: [albumId])
+        try db.execute(sql: "INSERT OR IGNORE INTO deletedAlbums (id, name, deletedAt) VALUES (?, ?, ?)",
+                       arguments: [albumId, album?.name, time])
+        return superseded
+    }
+
+    private func deletedAlbum(_ albumId: String, in db: Database) throws -> DeletedAlbum? {
+        try Row.fetchOne(db, sql: "SELECT * FROM deletedAlbums WHERE id = ?", arguments: [albumId]).map {
+            DeletedAlbum(id: $0["id"], name: $0["name"], deletedAt: $0["deletedAt"])
+        }
+    }
+
+    private func quoted(_ name: String?) -> String { name.map { "'\($0)'" } ?? "(a deleted album)" }
+
+    private func isMember(itemId: String, albumId: String, in db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM albumItems WHERE albumId = ? AND itemId = ?", arguments: [albumId, itemId]) == true
     }
 
     // MARK: Where the logs stand
@@ -230,6 +330,9 @@ extension LibraryIndex {
                     part.journalEntries = try journalEntries(db)
                     part.albums = try AlbumRecord.order(Column("id")).fetchAll(db)
                     part.aliases = try aliases(db)
+                    part.deletedAlbums = try Row.fetchAll(db, sql: "SELECT * FROM deletedAlbums ORDER BY id").map {
+                        DeletedAlbum(id: $0["id"], name: $0["name"], deletedAt: $0["deletedAt"])
+                    }
                 }
                 parts.append(part)
             }
@@ -250,14 +353,21 @@ extension LibraryIndex {
         let memberships = try Row.fetchAll(db, sql: "SELECT * FROM albumItems WHERE itemId = ? ORDER BY albumId", arguments: [id]).map {
             TimedMembership(membership: Membership(albumId: $0["albumId"], wrappedFileKey: $0["wrappedFileKey"]), addedAt: $0["addedAt"])
         }
+        let removals = try Row.fetchAll(db, sql: "SELECT * FROM albumItemRemovals WHERE itemId = ? ORDER BY albumId", arguments: [id]).map {
+            TimedRemoval(albumId: $0["albumId"], removedAt: $0["removedAt"])
+        }
         let objects = try ObjectDigest.filter(Column("itemId") == id).order(Column("name")).fetchAll(db)
         return CheckpointItem(state: ItemState(item: item, originals: originals, objects: objects, wrappedFileKey: wrapped),
-                              deletedAt: deletedAt, memberships: memberships)
+                              deletedAt: deletedAt, memberships: memberships, removals: removals.isEmpty ? nil : removals)
     }
 
     /// Applies one part of a checkpoint (inside the caller's transaction).
     func apply(_ part: CheckpointPart, in db: Database) throws {
         for album in part.albums ?? [] { try album.insert(db, onConflict: .ignore) }
+        for deleted in part.deletedAlbums ?? [] {
+            try db.execute(sql: "INSERT OR IGNORE INTO deletedAlbums (id, name, deletedAt) VALUES (?, ?, ?)",
+                           arguments: [deleted.id, deleted.name, deleted.deletedAt])
+        }
         for (writer, head) in part.heads ?? [:] {
             try db.execute(sql: """
                 INSERT INTO logHeads (writer, sequence, hash, time, device) VALUES (?, ?, ?, ?, ?)
@@ -274,8 +384,13 @@ extension LibraryIndex {
             if let deletedAt = entry.deletedAt {
                 try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ?", arguments: [deletedAt, entry.state.item.id])
             }
+            for removal in entry.removals ?? [] {
+                try db.execute(sql: "INSERT OR REPLACE INTO albumItemRemovals (albumId, itemId, removedAt) VALUES (?, ?, ?)",
+                               arguments: [removal.albumId, entry.state.item.id, removal.removedAt])
+            }
             for timed in entry.memberships {
-                try insert(timed.membership, itemId: entry.state.item.id, at: timed.addedAt, keyFits: !timed.membership.wrappedFileKey.isEmpty, in: db)
+                _ = try insert(timed.membership, itemId: entry.state.item.id, at: timed.addedAt,
+                               keyFits: !timed.membership.wrappedFileKey.isEmpty, in: db)
             }
         }
     }

@@ -123,6 +123,7 @@ public final class LibraryIndex: Sendable {
                 """)
         }
         registerLogMigration(&migrator)
+        registerAlbumEditMigration(&migrator)
         return migrator
     }
 
@@ -170,11 +171,18 @@ public final class LibraryIndex: Sendable {
         try read { db in try ItemRecord.order(Column("createdAt"), Column("id")).fetchAll(db) }
     }
 
+    /// The live items, or those of the user album(s) named `album`, or with `AlbumRecord.uncategorizedName` those in
+    /// no user album.
     public func items(inAlbum album: String? = nil) throws(LibraryError) -> [ItemRecord] {
         try read { db in
+            if album == AlbumRecord.uncategorizedName {
+                return try ItemRecord.fetchAll(db, sql: """
+                    SELECT * FROM items WHERE deletedAt IS NULL AND \(Self.inNoUserAlbum) ORDER BY createdAt, id
+                    """)
+            }
             if let album {
                 return try ItemRecord.fetchAll(db, sql: """
-                    SELECT items.* FROM items JOIN albumItems ON albumItems.itemId = items.id
+                    SELECT DISTINCT items.* FROM items JOIN albumItems ON albumItems.itemId = items.id
                     JOIN albums ON albums.id = albumItems.albumId
                     WHERE albums.kind = 'user' AND albums.name = ? AND items.deletedAt IS NULL ORDER BY items.createdAt, items.id
                     """, arguments: [album])
@@ -205,7 +213,7 @@ public final class LibraryIndex: Sendable {
     public func albumNames(of itemId: String) throws(LibraryError) -> [String] {
         try read { db in
             try String.fetchAll(db, sql: """
-                SELECT albums.name FROM albums JOIN albumItems ON albumItems.albumId = albums.id
+                SELECT DISTINCT albums.name FROM albums JOIN albumItems ON albumItems.albumId = albums.id
                 WHERE albumItems.itemId = ? AND albums.kind = 'user' ORDER BY albums.name
                 """, arguments: [itemId])
         }
@@ -277,7 +285,7 @@ public final class LibraryIndex: Sendable {
                 case nil: break
                 }
             }
-            counts.albums = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM albums WHERE kind = 'user'") ?? 0
+            counts.albums = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT name) FROM albums WHERE kind = 'user'") ?? 0
             counts.originalsBytes = try Int64.fetchOne(db, sql: """
                 SELECT COALESCE(SUM(size), 0) FROM originals JOIN items ON items.id = originals.itemId WHERE items.deletedAt IS NULL
                 """) ?? 0

@@ -15,6 +15,11 @@ enum Change: Codable, Sendable {
     case restoration(itemId: String)
     /// An item taken out of an album; `uncategorized` is its membership of Uncategorized when that was its last album.
     case albumRemoval(itemId: String, albumId: String, uncategorized: Membership?)
+    /// A user album renamed from `from` (the name its writer saw, which tells a concurrent rename) to `to`.
+    case albumRename(albumId: String, from: String, to: String)
+    /// A user album deleted; `items` are those its writer saw in it (an item added elsewhere meanwhile is told apart).
+    /// Its items stay in the library.
+    case albumDeletion(albumId: String, items: [String])
 }
 
 /// An item's file key wrapped by an album's key: what lets whoever holds the album key open the item.
@@ -119,6 +124,8 @@ struct CheckpointPart: Codable, Sendable {
     var albums: [AlbumRecord]?
     /// Items that lost their bytes to another item, and the winner (part 0 only).
     var aliases: [String: String]?
+    /// Every deleted album (part 0 only), so that an older edit of one read after the checkpoint stays without effect.
+    var deletedAlbums: [DeletedAlbum]?
     var items: [CheckpointItem]
 
     static let itemsPerPart = 2000
@@ -129,6 +136,19 @@ struct CheckpointItem: Codable, Sendable {
     var state: ItemState
     var deletedAt: Date?
     var memberships: [TimedMembership]
+    /// When the item was last taken out of each album it was taken out of (see `LibraryIndex.apply`).
+    var removals: [TimedRemoval]?
+}
+
+struct TimedRemoval: Codable, Sendable {
+    var albumId: String
+    var removedAt: Date
+}
+
+struct DeletedAlbum: Codable, Sendable {
+    var id: String
+    var name: String?
+    var deletedAt: Date
 }
 
 struct TimedMembership: Codable, Sendable {

@@ -11,6 +11,6 @@ struct Keepsake: ParsableCommand {
             Exit status: 0 all done; 1 some files failed; 2 usage or configuration error; 3 library or store unusable.
             """,
         subcommands: [IngestCommand.self, ListCommand.self, StatusCommand.self, VerifyCommand.self,
-                      ThumbCommand.self, StreamCommand.self, ExportCommand.self, RemoveCommand.self, SyncCommand.self, PasswordCommand.self,
-                      WatchCommand.self, DaemonCommand.self, WorkerCommand.self])
+                      ThumbCommand.self, StreamCommand.self, ExportCommand.self, RemoveCommand.self, AlbumCommand.self,
+                      SyncCommand.self, PasswordCommand.self, WatchCommand.self, DaemonCommand.self, WorkerCommand.self])
 }

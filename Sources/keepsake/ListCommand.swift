@@ -8,7 +8,7 @@ struct ListCommand: ParsableCommand {
 
     @OptionGroup var libraryOptions: LibraryOptions
 
-    @Option(help: "Only the items of this album.")
+    @Option(help: "Only the items of this album (Uncategorized: those in no album).")
     var album: String?
 
     @Flag(help: "One JSON object a line per item.")
@@ -55,7 +55,8 @@ struct ListEntry: Encodable {
     init(item: ItemRecord, index: LibraryIndex) throws {
         id = item.id
         type = item.type
-        albums = try index.albumNames(of: item.id)
+        let albums = try index.albumNames(of: item.id)
+        self.albums = albums.isEmpty ? [AlbumRecord.uncategorizedName] : albums
         originals = try index.originals(of: item.id).map {
             Original(name: $0.name.description, path: $0.sourcePath.description, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
         }

@@ -42,8 +42,10 @@ import TestSupport
         let expected = try Self.parseLines(try Data(contentsOf: Self.fixture.appendingPathComponent("ls.json")))
         #expect(listing.count == expected.count)
         let byId = Dictionary(uniqueKeysWithValues: listing.map { ($0["id"] as! String, $0) })
-        for item in expected {
+        for var item in expected {
             let id = item["id"] as! String
+            // Since issue 15, `albums` names Uncategorized for an item in no album, where round 1 printed [].
+            if (item["albums"] as? [String])?.isEmpty == true { item["albums"] = ["Uncategorized"] }
             guard let actual = byId[id] else {
                 Issue.record("item \(id) is missing from the listing")
                 continue
