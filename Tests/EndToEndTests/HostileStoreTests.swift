@@ -245,6 +245,14 @@ struct HostileLibrary {
         let repair = try library.run(["verify", "--read-data", "--repair", "--grace", "0", "--library", folder])
         #expect(!repair.stdoutText.contains("removed"), "\(repair.stdoutText)")
         #expect(try library.listed(try library.newMachine()).ids == library.ids)
+        guard dropped == .last else { return }
+        // A new machine cannot know of a lost last entry until its writer writes again; from then on, every reader does.
+        let ingest = try library.run(["ingest", HostileLibrary.media + "/cameras/osxphotos__wedding.jpg", "--library", library.a])
+        #expect(ingest.status == 0, "\(ingest.stdoutText)\(ingest.stderrText)")
+        let later = try library.newMachine()
+        let listing = try library.listed(later)
+        #expect(listing.ids.count == library.ids.count + 1 && listing.stderr.contains(missing), "\(listing.stderr)")
+        try library.expectVerifyReports(later, [missing])
     }
 
     @Test(arguments: HostileBackend.allCases) func aReplayedDeletionIsReportedAndDeletesNothing(_ backend: HostileBackend) throws {
