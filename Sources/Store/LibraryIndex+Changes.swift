@@ -61,9 +61,13 @@ extension LibraryIndex {
         return true
     }
 
+    /// A membership of an album or item the index does not hold is not applied: the entry that made it is lost (a
+    /// reported gap), and the album's key with it. The item stays readable through its own wrapped file key.
     private func insert(_ membership: Membership, itemId: String, at time: Date, in db: Database) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, ?, ?)",
-                       arguments: [membership.albumId, itemId, membership.wrappedFileKey, time])
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) SELECT ?, ?, ?, ?
+            WHERE EXISTS (SELECT 1 FROM albums WHERE id = ?) AND EXISTS (SELECT 1 FROM items WHERE id = ?)
+            """, arguments: [membership.albumId, itemId, membership.wrappedFileKey, time, membership.albumId, itemId])
     }
 
     // MARK: Where the logs stand
