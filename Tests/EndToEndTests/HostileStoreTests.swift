@@ -225,7 +225,8 @@ struct HostileLibrary {
         #expect(try library.listed(library.a).ids.count == library.ids.count + 1)
     }
 
-    enum Dropped: String, CaseIterable, Sendable { case middle, last }
+    /// Which of folder `a`'s three entries (the album "Trip", then its two items) the store loses.
+    enum Dropped: String, CaseIterable, Sendable { case first, middle, last }
 
     @Test(arguments: HostileBackend.allCases, Dropped.allCases)
     func aDroppedEntryIsReportedAndItsItemComesBackFromItsRecord(_ backend: HostileBackend, _ dropped: Dropped) throws {
@@ -233,14 +234,19 @@ struct HostileLibrary {
         defer { library.remove() }
         let entries = try library.entries()
         #expect(entries.count == 3, "an album and two items: \(entries.map(\.objectName.path))")
-        let victim = dropped == .middle ? entries[1] : entries[entries.count - 1]
+        let victim = switch dropped {
+        case .first: entries[0]
+        case .middle: entries[1]
+        case .last: entries[entries.count - 1]
+        }
         try library.store.delete(victim.objectName)
         let missing = "entries \(victim.sequence)…\(victim.sequence) of writer \(library.writer)"
 
         // The folder that applied it knows it is gone; so does any reader when a later entry follows the gap.
         try library.expectVerifyReports(library.a, [missing])
-        let folder = try library.expectNewMachineRecovers(reporting: dropped == .middle ? [missing] : ["items/"])
-        if dropped == .middle { try library.expectVerifyReports(folder, [missing]) }
+        // Without the album's entry its key is lost: its items come back in no album, readable by their own key.
+        let folder = try library.expectNewMachineRecovers(reporting: dropped == .last ? ["items/"] : [missing])
+        if dropped != .last { try library.expectVerifyReports(folder, [missing]) }
         // Every object of every item is still named: nothing is an orphan.
         let repair = try library.run(["verify", "--read-data", "--repair", "--grace", "0", "--library", folder])
         #expect(!repair.stdoutText.contains("removed"), "\(repair.stdoutText)")
@@ -381,5 +387,19 @@ struct HostileLibrary {
             try library.store.delete(name)
         }
         _ = try library.expectNewMachineRecovers(reporting: [checkpoint])
+    }
+
+    /// A change naming an album or an item the index does not hold (the entry that made it was lost) applies as far
+    /// as it can, and never stops the rest of a pull or rebuild.
+    @Test func aChangeNamingAnAlbumOrItemTheIndexLacksAppliesAsFarAsItCan() throws {
+        let folder = try TestEnvironment.makeTempDirectory("lacking").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let index = try LibraryIndex(path: folder + "/index.sqlite")
+        let unknown = Membership(albumId: "album-from-a-lost-entry", wrappedFileKey: Data(repeating: 1, count: 72))
+        try index.write { db in
+            try index.apply(.albumRemoval(itemId: "item-from-a-lost-entry", albumId: "album", uncategorized: unknown), at: Date(), in: db)
+            try index.apply(.membership(itemId: "item-from-a-lost-entry", unknown), at: Date(), in: db)
+        }
+        #expect(try index.allItemIds().isEmpty)
     }
 }
