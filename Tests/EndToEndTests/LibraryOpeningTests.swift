@@ -188,7 +188,8 @@ import TestSupport
         case .hugeOpsLimit: kdf["opsLimit"] = 4_294_967_295
         case .hugeMemLimit: kdf["memLimit"] = 1 << 50
         case .newerVersion: json["version"] = 9
-        case .shortWrappedKey: json["wrappedMasterKey"] = [1, 2, 3]
+        // The wrapped key is `masterKey` from format 2 on (`wrappedMasterKey` in format 1).
+        case .shortWrappedKey: json[json["version"] as? Int == 1 ? "wrappedMasterKey" : "masterKey"] = [1, 2, 3]
         }
         if damage != .endless {
             json["kdf"] = kdf
