@@ -131,7 +131,9 @@ extension LibraryIndex {
             return [SupersededEdit(itemId: itemId, "it was added to the album \(quoted(deleted.name)) while that album was "
                                    + "deleted elsewhere: the deletion wins; the item stays in the library")]
         }
-        guard let album = try AlbumRecord.fetchOne(db, key: membership.albumId) else { return [] }
+        // A membership of an album or item the index does not hold is not applied: the entry that made it is lost (a
+        // reported gap), and the album's key with it. The item stays readable through its own wrapped file key.
+        guard let album = try AlbumRecord.fetchOne(db, key: membership.albumId), try ItemRecord.exists(db, key: itemId) else { return [] }
         if let removedAt = try Date.fetchOne(db, sql: "SELECT removedAt FROM albumItemRemovals WHERE albumId = ? AND itemId = ? AND removedAt > ?",
                                              arguments: [membership.albumId, itemId, time]) {
             return [SupersededEdit(itemId: itemId, "adding it to the album \(quoted(album.name)) lost to its removal from that "

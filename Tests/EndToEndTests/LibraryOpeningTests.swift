@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Store
+@testable import Store
 import Synchronization
 import Testing
 import TestSupport
@@ -132,22 +132,44 @@ import TestSupport
         #expect(try Keepsake.run(["verify", "--read-data", "--library", library]).status == 0)
     }
 
+    /// Two folders on one S3 prefix, each with items the other's index did not hold when it last synced (the second
+    /// folder commits after the first one's last command, and its last item is named by its record alone, as when it
+    /// is killed between the record and the log entry): a repair on either, with no grace period, removes the one
+    /// object nothing names and nothing either folder committed.
     @Test func repairOnEitherOfTwoFoldersSharingAnS3StoreDeletesNothingTheOtherCommitted() throws {
         let moto = try MotoServer.shared()
-        let store = "s3://keepsake-shared-\(UUID().uuidString.prefix(8).lowercased())/lib"
-        let environment = MotoServer.environment.merging(["KEEPSAKE_STORE": store, "AWS_ENDPOINT_URL": moto.endpoint]) { $1 }
+        let url = "s3://keepsake-shared-\(UUID().uuidString.prefix(8).lowercased())/lib"
+        let environment = MotoServer.environment.merging(["KEEPSAKE_STORE": url, "AWS_ENDPOINT_URL": moto.endpoint]) { $1 }
+        let store = S3Store(configuration: try S3Configuration(url: url, endpoint: moto.endpoint, environment: MotoServer.environment))
         let root = try TestEnvironment.makeTempDirectory("shared")
         let (a, b, c) = (root.appendingPathComponent("a").path, root.appendingPathComponent("b").path, root.appendingPathComponent("c").path)
         #expect(try Keepsake.run(["ingest", Self.photos[0], "--library", a], environment: environment).status == 0)
-        #expect(try Keepsake.run(["ingest", Self.photos[1], Self.photos[2], "--library", b], environment: environment).status == 0)
-        for library in [a, b] {
-            let repair = try Keepsake.run(["verify", "--repair", "--grace", "0", "--library", library], environment: environment)
-            #expect(repair.status == 0, "\(repair.stdoutText)\(repair.stderrText)")
-            #expect(!repair.stdoutText.contains("removed"), "\(repair.stdoutText)")
-        }
-        #expect(try itemCount(c, environment: environment) == 3, "a fresh folder rebuilds both sets")
+        #expect(try Keepsake.run(["ingest", Self.photos[1], "--library", b], environment: environment).status == 0)
+        // a's last sync; then b commits two more items and a third, a video with every kind of object.
+        #expect(try itemCount(a, environment: environment) == 2)
+        #expect(try Keepsake.run(["ingest", Self.photos[2], Self.photos[3], "--library", b], environment: environment).status == 0)
+        #expect(try Keepsake.run(["ingest", Self.media + "/android/androidx-media__sample_sef_slow_motion.mp4", "--library", b],
+                                 environment: environment).status == 0)
+        // The video's entry is gone: only its record names its objects, so a's index never learns of it.
+        let videoEntry = try #require(try store.list(prefix: LogEntryName.prefix).compactMap(LogEntryName.init).max())
+        try store.delete(videoEntry.objectName)
+        #expect(try itemCount(a, environment: environment) == 4)
+        let committed = try store.list(prefix: "data/")
+        // One object no entry, record or checkpoint names: the repair is real, and finds exactly that one.
+        let orphan = ObjectName.randomData()
+        try store.put(orphan, bytes: Array(repeating: 7, count: 100))
+
+        let repairA = try Keepsake.run(["verify", "--repair", "--grace", "0", "--library", a], environment: environment)
+        #expect(repairA.status == 0 && repairA.stdoutText.contains("removed 1 orphaned objects"), "\(repairA.stdoutText)\(repairA.stderrText)")
+        #expect(Set(try store.list(prefix: "data/")) == Set(committed), "every committed object is kept, the orphan is gone")
+        // b applied the entry the store lost: it says so, and removes nothing.
+        let repairB = try Keepsake.run(["verify", "--repair", "--grace", "0", "--library", b], environment: environment)
+        #expect(repairB.stdoutText.contains("applied here, are missing from the store") && !repairB.stdoutText.contains("removed"),
+                "\(repairB.stdoutText)\(repairB.stderrText)")
+        #expect(Set(try store.list(prefix: "data/")) == Set(committed))
+        #expect(try itemCount(c, environment: environment) == 5, "a fresh folder rebuilds both sets")
         let verify = try Keepsake.run(["verify", "--read-data", "--library", c], environment: environment)
-        #expect(verify.status == 0, "\(verify.stdoutText)")
+        #expect(verify.status == 0 && verify.stdoutText.contains("no problems found"), "\(verify.stdoutText)")
     }
 
     // MARK: Hostile key files
@@ -167,7 +189,8 @@ import TestSupport
         case .hugeOpsLimit: kdf["opsLimit"] = 4_294_967_295
         case .hugeMemLimit: kdf["memLimit"] = 1 << 50
         case .newerVersion: json["version"] = 9
-        case .shortWrappedKey: json["masterKey"] = [1, 2, 3]
+        // The wrapped key is `masterKey` from format 2 on (`wrappedMasterKey` in format 1).
+        case .shortWrappedKey: json[json["version"] as? Int == 1 ? "wrappedMasterKey" : "masterKey"] = [1, 2, 3]
         }
         if damage != .endless {
             json["kdf"] = kdf
