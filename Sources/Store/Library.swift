@@ -76,7 +76,7 @@ public final class Library: Sendable {
     let changeLog: ChangeLog
     let ledger: ObjectLedger
     /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`).
-    private let commitLock = Mutex(())
+    let commitLock = Mutex(())
 
     public static func storePath(library: String) -> String { library + "/store" }
 
@@ -431,7 +431,7 @@ public final class Library: Sendable {
         }
     }
 
-    private func resolve(_ existing: ItemRecord, album: AlbumTarget, sourceFiles: [SourceFileRecord],
+    func resolve(_ existing: ItemRecord, album: AlbumTarget, sourceFiles: [SourceFileRecord],
                          reuploadDeleted: Bool) throws -> CommitOutcome {
         if existing.deletedAt != nil {
             guard reuploadDeleted else { return .previouslyDeleted(itemId: existing.id) }
@@ -459,22 +459,8 @@ public final class Library: Sendable {
                 return try resolve(existing, album: album, sourceFiles: item.sourceFiles, reuploadDeleted: false)
             }
             let albumId = try ensureAlbum(album)
-            let itemId = ObjectID.random().hex
-            var problems: String?
-            if !item.stageProblems.isEmpty {
-                problems = String(decoding: try JSONEncoder().encode(item.stageProblems), as: UTF8.self)
-            }
-            let record = ItemRecord(id: itemId, type: item.type, dedupHash: keyring.keyedHash(item.dedupHash), createdAt: Date(),
-                                    deletedAt: nil, metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
-                                    thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
-                                    playlistObject: item.playlistObject?.path, stageProblems: problems)
-            let originals = item.originals.map { original in
-                var original = original
-                original.itemId = itemId
-                return original
-            }
-            let state = ItemState(item: record, originals: originals, objects: try digests(itemId),
-                                  wrappedFileKey: keyring.wrapFileKey(item.fileKey))
+            let state = try newState(of: item, digests: digests)
+            let itemId = state.item.id
             try changeLog.putRecord(state)
             let membership = try membership(albumId: albumId, fileKey: item.fileKey)
             try changeLog.append(.item(state, memberships: [membership])) { db in
@@ -483,6 +469,25 @@ public final class Library: Sendable {
             try changeLog.checkpointIfDue()
             return .stored(itemId: itemId)
         }
+    }
+
+    /// What a new item is, under a new random id.
+    func newState(of item: NewItem, digests: (String) throws -> [ObjectDigest]) throws -> ItemState {
+        let itemId = ObjectID.random().hex
+        var problems: String?
+        if !item.stageProblems.isEmpty {
+            problems = String(decoding: try JSONEncoder().encode(item.stageProblems), as: UTF8.self)
+        }
+        let record = ItemRecord(id: itemId, type: item.type, dedupHash: keyring.keyedHash(item.dedupHash), createdAt: Date(),
+                                deletedAt: nil, metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
+                                thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
+                                playlistObject: item.playlistObject?.path, stageProblems: problems)
+        let originals = item.originals.map { original in
+            var original = original
+            original.itemId = itemId
+            return original
+        }
+        return ItemState(item: record, originals: originals, objects: try digests(itemId), wrappedFileKey: keyring.wrapFileKey(item.fileKey))
     }
 
     /// Marks an item deleted (`keepsake rm`): it leaves `ls` and export, and the same bytes are not uploaded again
@@ -512,14 +517,14 @@ public final class Library: Sendable {
         }
     }
 
-    private func membership(albumId: String, fileKey: SecretKey) throws -> Membership {
+    func membership(albumId: String, fileKey: SecretKey) throws -> Membership {
         guard let album = try index.album(id: albumId) else { throw LibraryError.corruptIndex("album \(albumId) is missing") }
         let albumKey = try keyring.albumKey(id: album.id, wrapped: album.wrappedKey)
         return Membership(albumId: albumId, wrappedFileKey: Data(KeyWrap.wrap(fileKey, with: albumKey)))
     }
 
     /// The id of the album `target` names, creating (and logging) it when it does not exist.
-    private func ensureAlbum(_ target: AlbumTarget) throws -> String {
+    func ensureAlbum(_ target: AlbumTarget) throws -> String {
         let (name, kind): (String, AlbumRecord.Kind) = switch target {
         case .uncategorized: ("", .uncategorized)
         case .named(let name): (name, .user)

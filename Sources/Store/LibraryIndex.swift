@@ -122,6 +122,7 @@ public final class LibraryIndex: Sendable {
                 """)
         }
         registerLogMigration(&migrator)
+        registerLivePhotoMigration(&migrator)
         return migrator
     }
 
