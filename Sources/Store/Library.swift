@@ -432,7 +432,7 @@ public final class Library: Sendable {
     }
 
     func resolve(_ existing: ItemRecord, album: AlbumTarget, sourceFiles: [SourceFileRecord],
-                         reuploadDeleted: Bool) throws -> CommitOutcome {
+                 reuploadDeleted: Bool) throws -> CommitOutcome {
         if existing.deletedAt != nil {
             guard reuploadDeleted else { return .previouslyDeleted(itemId: existing.id) }
             try changeLog.append(.restoration(itemId: existing.id))
