@@ -39,16 +39,38 @@ public enum Ingest {
         }
     }
 
-    /// Groups a Live Photo's still and video into one unit (SPEC 4); every other file is a unit of its own.
-    static func pairLivePhotos(_ files: [AnalysedFile]) -> [IngestUnit] {
+    /// Groups a Live Photo's still and video into one unit (SPEC 4); every other file is a unit of its own. A file
+    /// whose other half is an item an earlier run stored (`stored`, the library's single images and videos in the
+    /// run's folders) is a unit that completes that item: a phone sync tool may copy the two minutes apart.
+    static func pairLivePhotos(_ files: [AnalysedFile], stored: [LivePhotoHalf] = []) -> [IngestUnit] {
+        // A stored item whose original is among this run's files (a re-hashed or changed file) is that file here.
+        let paths = Set(files.map(\.file.path))
+        let halves = stored.filter { !paths.contains($0.original.sourcePath) }
         let candidates = files.map { file in
             file.metadata.map { PairingCandidate(path: file.file.path.description, metadata: $0) }
                 ?? PairingCandidate(path: file.file.path.description, kind: file.format.kind, contentIdentifier: nil, captureTime: nil, isScreenshot: false)
-        }
-        let pairs = LivePhotoPairing.pairs(candidates)
+        } + halves.map(candidate)
+        // A pair of two stored items is left as it is: only a file of this run completes an item.
+        let pairs = LivePhotoPairing.pairs(candidates).filter { $0.still < files.count || $0.video < files.count }
         let paired = Set(pairs.flatMap { [$0.still, $0.video] })
-        return pairs.map { IngestUnit(files: [files[$0.still], files[$0.video]]) }
-            + files.indices.filter { !paired.contains($0) }.map { IngestUnit(files: [files[$0]]) }
+        return pairs.map { pair in
+            switch (pair.still < files.count, pair.video < files.count) {
+            case (true, true): IngestUnit(files: [files[pair.still], files[pair.video]])
+            case (true, false): IngestUnit(files: [files[pair.still]], completing: halves[pair.video - files.count])
+            default: IngestUnit(files: [files[pair.video]], completing: halves[pair.still - files.count])
+            }
+        } + files.indices.filter { !paired.contains($0) }.map { IngestUnit(files: [files[$0]]) }
+    }
+
+    /// A stored item as pairing sees it, from its index row: its original's path, and the identifier and capture time
+    /// its metadata holds.
+    private static func candidate(_ half: LivePhotoHalf) -> PairingCandidate {
+        let path = half.original.sourcePath.description
+        guard let metadata = half.metadata else {
+            return PairingCandidate(path: path, kind: half.item.type == .video ? .video : .image, contentIdentifier: nil,
+                                    captureTime: nil, isScreenshot: false)
+        }
+        return PairingCandidate(path: path, metadata: metadata)
     }
 
     public static func discover(_ roots: [String]) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
@@ -92,7 +114,9 @@ public enum Ingest {
         }
 
         // Phase 2: store each unit, largest first, so long videos start early and small files fill in around them.
-        let units = pairLivePhotos(analysed.withLock { $0 }).sorted {
+        let media = analysed.withLock { $0 }
+        let folders = Set(media.filter { [.image, .video].contains($0.format.kind) }.map(\.file.path.parent))
+        let units = pairLivePhotos(media, stored: try library.livePhotoHalves(inFolders: folders)).sorted {
             $0.size != $1.size ? $0.size > $1.size : $0.primary.file.path < $1.primary.file.path
         }
         WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,

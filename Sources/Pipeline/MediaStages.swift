@@ -24,27 +24,37 @@ struct MediaStages {
 
     func produce(for item: inout NewItem, unit: IngestUnit) throws {
         item.stageProblems += unit.files.compactMap(\.metadataProblem)
-        let metadata = unit.primary.metadata
+        // The half an earlier run stored (a Live Photo completed now): what it made is reused, not made again.
+        let stored = unit.completing.map(StoredHalf.init)
+        let metadata = stored?.isStill == true ? stored?.metadata : unit.primary.metadata
         if metadata?.motionPhoto != nil { item.type = .motionPhoto }
 
         // A Live Photo's thumbnail comes from its still; a video's from the decode pass of its stream, or, without
         // streams, from a decode of its first second.
         var thumbnail: [UInt8]?
-        if unit.primary.format.kind == .image || options.stream == nil {
+        if let stored, stored.isStill {
+            item.thumbnailObject = stored.thumbnail
+            item.stageProblems += stored.problems
+        } else if unit.primary.format.kind == .image || options.stream == nil {
             let primary = unit.primary
             thumbnail = try attempt(into: &item) { () throws(MediaWorkError) in
                 try options.mediaWork.thumbnail(fileAt: primary.file.path, format: primary.format, orientation: primary.metadata?.orientation)
             }
         }
-        if let video = unit.video, let stream = options.stream {
+        if let stored, !stored.isStill {
+            (item.streamObject, item.playlistObject) = (stored.stream, stored.playlist)
+            // Its thumbnail was the video's: the still's replaces it.
+            item.stageProblems += stored.problems.filter { $0.stage != "thumbnail" }
+        } else if let video = unit.video, let stream = options.stream {
             let frame = try produceStream(for: &item, path: video.file.path, format: video.format, options: stream)
             if thumbnail == nil && !unit.isLivePhoto { thumbnail = frame }
         }
         if let thumbnail { item.thumbnailObject = try upload.storeSealed(thumbnail, role: .thumbnail) }
 
+        let videoMetadata = stored.map { $0.isStill ? unit.video?.metadata : $0.metadata } ?? unit.video?.metadata
         let document = ItemDocument(type: item.type, originals: item.originals.map {
             .init(role: $0.role, name: $0.name, path: $0.sourcePath, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
-        }, metadata: metadata, videoMetadata: unit.isLivePhoto ? unit.video?.metadata : nil)
+        }, metadata: metadata, videoMetadata: unit.isLivePhoto ? videoMetadata : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         if let metadata { item.metadataJSON = String(decoding: try encoder.encode(metadata), as: UTF8.self) }
@@ -79,5 +89,26 @@ struct MediaStages {
             item.stageProblems.append(problem)
             return nil
         }
+    }
+}
+
+/// The half of a Live Photo that an earlier run stored as an item of its own, as its index row describes it.
+private struct StoredHalf {
+    var isStill: Bool
+    var metadata: MediaMetadata?
+    var thumbnail: ObjectName?
+    var stream: ObjectName?
+    var playlist: ObjectName?
+    /// What its run could not make.
+    var problems: [StageProblem]
+
+    init(_ half: LivePhotoHalf) {
+        let item = half.item
+        isStill = item.type == .image
+        metadata = half.metadata
+        thumbnail = item.thumbnailObject.flatMap { try? ObjectName($0) }
+        stream = item.streamObject.flatMap { try? ObjectName($0) }
+        playlist = item.playlistObject.flatMap { try? ObjectName($0) }
+        problems = item.stageProblems.flatMap { try? JSONDecoder().decode([StageProblem].self, from: Data($0.utf8)) } ?? []
     }
 }

@@ -6,10 +6,12 @@ import Store
 import Glibc
 #endif
 
-/// One library item to store: a single file, or a Live Photo's still and video (in that order).
+/// One library item to store: a single file, or a Live Photo's still and video (in that order), or the half of a
+/// Live Photo whose other half an earlier run stored as an item of its own (`completing`).
 struct IngestUnit: Sendable {
     var files: [AnalysedFile]
-    var isLivePhoto: Bool { files.count == 2 }
+    var completing: LivePhotoHalf? = nil
+    var isLivePhoto: Bool { files.count == 2 || completing != nil }
     var size: Int64 { files.reduce(0) { $0 + $1.source.size } }
     var primary: AnalysedFile { files[0] }
     var video: AnalysedFile? { files.first { $0.format.kind == .video } }
@@ -21,6 +23,13 @@ struct IngestUnit: Sendable {
             return StreamOptions.estimatedMemory(width: 3840, height: 2160)
         }
         return StreamOptions.estimatedMemory(width: width, height: height)
+    }
+}
+
+extension LivePhotoHalf {
+    /// The metadata its run read, as the item's index row keeps it.
+    var metadata: MediaMetadata? {
+        item.metadataJSON.flatMap { try? JSONDecoder().decode(MediaMetadata.self, from: Data($0.utf8)) }
     }
 }
 
@@ -51,7 +60,7 @@ struct StoreJob {
     }
 
     private func store() throws -> [FileOutcome] {
-        let upload = library.beginUpload()
+        let upload = try unit.completing.map(library.beginUpload(completing:)) ?? library.beginUpload()
         let album = options.album(for: unit.primary.file)
         do {
             var originals: [OriginalRecord] = []
@@ -61,6 +70,14 @@ struct StoreJob {
                 originals.append(OriginalRecord(itemId: "", role: role, name: analysed.file.path.lastComponent,
                                                 sourcePath: analysed.file.path, size: analysed.source.size, blake2b: hash,
                                                 mimeType: analysed.format.mimeType, objectName: name.path))
+            }
+            if let half = unit.completing {
+                // The earlier half's original, as stored: the still comes first.
+                var original = half.original
+                original.id = nil
+                original.itemId = ""
+                original.role = half.item.type == .video ? "video" : "still"
+                originals.insert(original, at: original.role == "still" ? 0 : originals.count)
             }
             let dedupHash = originals.map(\.blake2b).joined(separator: ":")
             let sources = unit.files.map(\.source)

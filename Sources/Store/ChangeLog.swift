@@ -312,7 +312,8 @@ final class ChangeLog: Sendable {
             guard let itemId = ItemRecordName.itemId(name), !known.contains(itemId), !badOnes.contains(name.path) else { continue }
             do {
                 let state = try readRecord(name)
-                try index.write { db in try index.apply(.item(state, memberships: []), at: state.item.createdAt, in: db) }
+                let change = state.replaces.map { Change.livePhotoMerge(state, replacing: $0, memberships: []) } ?? .item(state, memberships: [])
+                try index.write { db in try index.apply(change, at: state.item.createdAt, in: db) }
                 problems.append(LogProblem(object: name.path, reason: "item \(itemId) is named by no log entry or checkpoint "
                     + "(its entry was lost, or another machine is committing it now): recovered from its record, in no album"))
             } catch let error as StoreError {
@@ -380,10 +381,18 @@ extension ChangeLog {
         }
         // Every item the store describes, by id: of two with one dedup hash only the winner's objects are referenced
         // (the smaller id, as `LibraryIndex.apply` decides), so a lost race's objects become orphans for a repair.
+        // An item a Live Photo replaced references nothing of its own: what the Live Photo reuses, it names itself.
         var items: [String: (hash: String, objects: [String])] = [:]
+        var replaced = Set<String>()
         func reference(_ state: ItemState) { items[state.item.id] = (state.item.dedupHash, state.referencedObjects) }
         func reference(_ change: Change) {
-            if case .item(let state, _) = change { reference(state) }
+            switch change {
+            case .item(let state, _): reference(state)
+            case .livePhotoMerge(let state, let old, _):
+                reference(state)
+                replaced.insert(old)
+            default: break
+            }
         }
         var chains: [String: (sequence: UInt64, hash: String)] = [:]
         for object in try store.list(prefix: LogEntryName.prefix, after: nil) {
@@ -425,7 +434,10 @@ extension ChangeLog {
         }
         for object in try store.list(prefix: ItemRecordName.prefix) {
             scan.objectsRead += 1
-            do { reference(try readRecord(object)) }
+            do {
+                let state = try readRecord(object)
+                reference(state.replaces.map { .livePhotoMerge(state, replacing: $0, memberships: []) } ?? .item(state, memberships: []))
+            }
             catch StoreError.notFound { continue }
             catch let error as StoreError { throw error }
             catch { unreadable(object, "item record", error) }
@@ -469,7 +481,7 @@ extension ChangeLog {
         }
         var winners: [String: String] = [:]
         for (id, item) in items where winners[item.hash].map({ id < $0 }) ?? true { winners[item.hash] = id }
-        for id in winners.values { scan.referenced.formUnion(items[id]!.objects) }
+        for id in winners.values where !replaced.contains(id) { scan.referenced.formUnion(items[id]!.objects) }
         return scan
     }
 }

@@ -444,8 +444,8 @@ public final class Library: Sendable {
         }
     }
 
-    private func resolve(_ existing: ItemRecord, album: AlbumTarget, sourceFiles: [SourceFileRecord],
-                         reuploadDeleted: Bool) throws -> CommitOutcome {
+    func resolve(_ existing: ItemRecord, album: AlbumTarget, sourceFiles: [SourceFileRecord],
+                 reuploadDeleted: Bool) throws -> CommitOutcome {
         if existing.deletedAt != nil {
             guard reuploadDeleted else { return .previouslyDeleted(itemId: existing.id) }
             try changeLog.append(.restoration(itemId: existing.id))
@@ -472,22 +472,8 @@ public final class Library: Sendable {
                 return try resolve(existing, album: album, sourceFiles: item.sourceFiles, reuploadDeleted: false)
             }
             let albumId = try ensureAlbum(album)
-            let itemId = ObjectID.random().hex
-            var problems: String?
-            if !item.stageProblems.isEmpty {
-                problems = String(decoding: try JSONEncoder().encode(item.stageProblems), as: UTF8.self)
-            }
-            let record = ItemRecord(id: itemId, type: item.type, dedupHash: keyring.keyedHash(item.dedupHash), createdAt: Date(),
-                                    deletedAt: nil, metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
-                                    thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
-                                    playlistObject: item.playlistObject?.path, stageProblems: problems)
-            let originals = item.originals.map { original in
-                var original = original
-                original.itemId = itemId
-                return original
-            }
-            let state = ItemState(item: record, originals: originals, objects: try digests(itemId),
-                                  wrappedFileKey: keyring.wrapFileKey(item.fileKey))
+            let state = try newState(of: item, digests: digests)
+            let itemId = state.item.id
             try changeLog.putRecord(state)
             let membership = try membership(albumId: albumId, fileKey: item.fileKey)
             try changeLog.append(.item(state, memberships: [membership])) { db in
@@ -496,6 +482,25 @@ public final class Library: Sendable {
             try changeLog.checkpointIfDue()
             return .stored(itemId: itemId)
         }
+    }
+
+    /// What a new item is, under a new random id.
+    func newState(of item: NewItem, digests: (String) throws -> [ObjectDigest]) throws -> ItemState {
+        let itemId = ObjectID.random().hex
+        var problems: String?
+        if !item.stageProblems.isEmpty {
+            problems = String(decoding: try JSONEncoder().encode(item.stageProblems), as: UTF8.self)
+        }
+        let record = ItemRecord(id: itemId, type: item.type, dedupHash: keyring.keyedHash(item.dedupHash), createdAt: Date(),
+                                deletedAt: nil, metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
+                                thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
+                                playlistObject: item.playlistObject?.path, stageProblems: problems)
+        let originals = item.originals.map { original in
+            var original = original
+            original.itemId = itemId
+            return original
+        }
+        return ItemState(item: record, originals: originals, objects: try digests(itemId), wrappedFileKey: keyring.wrapFileKey(item.fileKey))
     }
 
     /// Marks an item deleted (`keepsake rm`): it leaves `ls` and export, and the same bytes are not uploaded again

@@ -62,8 +62,36 @@ extension LibraryIndex {
             return Applied(superseded: try rename(albumId: albumId, from: from, to: to, at: time, in: db))
         case .albumDeletion(let albumId, let items):
             return Applied(superseded: try deleteAlbum(albumId, seen: Set(items), at: time, in: db))
+        case .livePhotoMerge(let state, let replaced, let memberships):
+            let home = try insert(state, in: db)
+            let previous = try resolve(replaced, in: db)
+            // The replaced item's memberships wrap its file key, which is the new item's: they fit unless either item
+            // lost its bytes to another (a race between machines), whose key differs.
+            try move(previous, into: home, keyFits: previous == replaced && home == state.item.id, in: db)
+            var applied = Applied(changed: home == state.item.id)
+            for membership in memberships {
+                applied.superseded += try insert(membership, itemId: home, at: time, keyFits: home == state.item.id, in: db)
+            }
+            return applied
         }
         return Applied()
+    }
+
+    /// Folds the item `loser` into `winner`: its albums, deletion and source files move, its id becomes an alias, and
+    /// its row goes (its objects that `winner` does not name are left for a repair).
+    private func move(_ loser: String, into winner: String, keyFits: Bool, in db: Database) throws {
+        guard loser != winner, let old = try ItemRecord.fetchOne(db, key: loser) else { return }
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt)
+            SELECT albumId, ?, CASE WHEN ? THEN wrappedFileKey ELSE X'' END, addedAt FROM albumItems WHERE itemId = ?
+            """, arguments: [winner, keyFits, loser])
+        if let deletedAt = old.deletedAt {
+            try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [deletedAt, winner])
+        }
+        try db.execute(sql: "UPDATE sourceFiles SET itemId = ? WHERE itemId = ?", arguments: [winner, loser])
+        try db.execute(sql: "UPDATE itemAliases SET winner = ? WHERE winner = ?", arguments: [winner, loser])
+        try db.execute(sql: "INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", arguments: [loser, winner])
+        try db.execute(sql: "DELETE FROM items WHERE id = ?", arguments: [loser])
     }
 
     /// The id an item lives under: itself, or the item that won its bytes.

@@ -124,6 +124,7 @@ public final class LibraryIndex: Sendable {
         }
         registerLogMigration(&migrator)
         registerAlbumEditMigration(&migrator)
+        registerLivePhotoMigration(&migrator)
         return migrator
     }
 

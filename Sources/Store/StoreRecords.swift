@@ -20,6 +20,9 @@ enum Change: Codable, Sendable {
     /// A user album deleted; `items` are those its writer saw in it (an item added elsewhere meanwhile is told apart).
     /// Its items stay in the library.
     case albumDeletion(albumId: String, items: [String])
+    /// A Live Photo made of an existing single-image or single-video item and the other half, which arrived later: the
+    /// new item holds both originals under the replaced item's file key (reusing its objects) and takes its place.
+    case livePhotoMerge(ItemState, replacing: String, memberships: [Membership])
 }
 
 /// An item's file key wrapped by an album's key: what lets whoever holds the album key open the item.
@@ -40,6 +43,9 @@ struct ItemState: Codable, Sendable {
     var objects: [ObjectDigest]
     /// Nil only for a format-1 item whose album key was not found when it was upgraded (its memberships still open it).
     var wrappedFileKey: Data?
+    /// A Live Photo completed from an existing item: that item's id, so that a record whose log entry was lost is
+    /// recovered as the same `livePhotoMerge`. Nil otherwise.
+    var replaces: String?
 
     /// Every store object the item makes part of the library.
     var referencedObjects: [String] {

@@ -6,11 +6,17 @@ import Synchronization
 /// never sees the ledger, object names' bookkeeping or digests. Every object is sealed with the item's file key
 /// except the stream (HLS AES-128, encrypted by its producer). `commit` or `discard` ends the session.
 public final class UploadSession: Sendable {
-    public let fileKey = SecretKey()
+    public let fileKey: SecretKey
+    /// The item whose Live Photo this session completes (see `Library.beginUpload(completing:)`); nil for a new item.
+    let completing: LivePhotoHalf?
     private let library: Library
     private let objects = Mutex<[(name: ObjectName, role: ObjectRole)]>([])
 
-    init(library: Library) { self.library = library }
+    init(library: Library, fileKey: SecretKey = SecretKey(), completing: LivePhotoHalf? = nil) {
+        self.library = library
+        self.fileKey = fileKey
+        self.completing = completing
+    }
 
     /// Stores one object sealed with the file key: `produce` writes its plaintext, in pieces, to the sink it is given.
     public func storeSealed<T>(role: ObjectRole, _ produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> T) throws -> (ObjectName, T) {
@@ -58,17 +64,23 @@ public final class UploadSession: Sendable {
         return existing
     }
 
-    /// Commits `item`, whose objects this session stored; when the same bytes were committed meanwhile, the existing
-    /// item is used and this session's objects are discarded.
+    /// Commits `item`, whose objects this session stored (a completed Live Photo: and the objects it reuses of the
+    /// item it replaces); when the same bytes were committed meanwhile, the existing item is used and this session's
+    /// objects are discarded.
     public func commit(_ item: NewItem, album: AlbumTarget) throws -> CommitOutcome {
         let stored = objects.withLock { $0 }
-        let outcome = try library.commit(item, album: album) { itemId in
+        let digests = { (itemId: String) in
             try stored.map { name, role in
                 guard let bytes = self.library.ledger.measured(name) else {
                     throw LibraryError.corruptIndex("object \(name) was not stored by this session")
                 }
                 return ObjectDigest(itemId: itemId, name: name.path, role: role.rawValue, size: bytes.size, blake2b: bytes.blake2b)
             }
+        }
+        let outcome = if let completing {
+            try library.commitLivePhoto(item, completing: completing, album: album, digests: digests)
+        } else {
+            try library.commit(item, album: album, digests: digests)
         }
         if case .stored = outcome {
             library.ledger.committed(stored.map(\.name))
