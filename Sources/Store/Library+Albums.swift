@@ -21,7 +21,7 @@ extension Library {
             let albums = try existingAlbums(old)
             guard new != old else { return }
             guard try index.userAlbums(named: new).isEmpty else { throw LibraryEditError.albumExists(new) }
-            for album in albums { try changeLog.append(.albumRename(albumId: album.id, from: old, to: new)) }
+            for album in albums { try changeLog.append(.albumRename(albumId: album.id, from: old, to: new), queueIfOffline: true) }
         }
     }
 
@@ -34,7 +34,7 @@ extension Library {
             guard item.deletedAt == nil else { throw LibraryEditError.itemDeleted(itemId) }
             for album in albums where try index.isMember(itemId: itemId, albumId: album.id) { return false }
             let membership = try membership(albumId: albums[0].id, fileKey: try fileKey(of: itemId))
-            try changeLog.append(.membership(itemId: itemId, membership))
+            try changeLog.append(.membership(itemId: itemId, membership), queueIfOffline: true)
             return true
         }
     }
@@ -49,7 +49,7 @@ extension Library {
             var removed = false
             for album in albums where try index.isMember(itemId: itemId, albumId: album.id) {
                 let keeper = try keyKeeper(for: itemId, leaving: Set(albums.map(\.id)))
-                try changeLog.append(.albumRemoval(itemId: itemId, albumId: album.id, uncategorized: keeper))
+                try changeLog.append(.albumRemoval(itemId: itemId, albumId: album.id, uncategorized: keeper), queueIfOffline: true)
                 removed = true
             }
             return removed
@@ -67,10 +67,10 @@ extension Library {
                 let members = try index.members(of: album.id)
                 for itemId in members {
                     if let keeper = try keyKeeper(for: itemId, leaving: Set(albums.map(\.id))) {
-                        try changeLog.append(.membership(itemId: itemId, keeper))
+                        try changeLog.append(.membership(itemId: itemId, keeper), queueIfOffline: true)
                     }
                 }
-                try changeLog.append(.albumDeletion(albumId: album.id, items: members))
+                try changeLog.append(.albumDeletion(albumId: album.id, items: members), queueIfOffline: true)
                 items.formUnion(members)
             }
             return items.count

@@ -89,9 +89,11 @@ struct AlbumCommand: ParsableCommand {
 }
 
 /// Opens the library and holds its writer lock (which first brings the index up to date with the store) for `edit`.
+/// With the store away, the edit is made here and queued (`sync` pushes it).
 private func editing(_ options: LibraryOptions, _ edit: (Library) throws -> Void) throws {
     let library = try options.open()
-    let (lock, _) = try library.lockForWriting()
+    let (lock, _) = try library.lockForWriting(offlineEdits: true)
     defer { withExtendedLifetime(lock) {} }
     try edit(library)
+    printQueuedEdits(library)
 }

@@ -74,11 +74,14 @@ struct SyncCommand: ParsableCommand {
         let report = try library.sync(full: full)
         let after = try library.index.counts()
         if json {
-            struct Output: Encodable { var applied: Int, pushed: Int, items: Int, problems: [String] }
-            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items, problems: report.problems.map(\.description)))
+            struct Output: Encodable { var applied: Int, pushed: Int, items: Int, problems: [String], superseded: [String] }
+            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items,
+                                 problems: report.problems.map(\.description), superseded: report.superseded.map(\.description)))
         } else {
             print("pulled \(report.applied) changes from the store; pushed \(report.pushed) edits made while it was away")
             print("items: \(before.items) → \(after.items), albums: \(before.albums) → \(after.albums)")
+            // Edits made at the same time elsewhere, of which one had to lose (docs/store-format.md, "Conflicts").
+            for edit in report.superseded { print("  lost edit: \(edit)") }
             for problem in report.problems { print("  problem: \(problem)") }
         }
         if !report.problems.isEmpty { throw ExitCode(1) }
