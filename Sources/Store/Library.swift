@@ -238,6 +238,7 @@ public final class Library: Sendable {
             }
         } else {
             try index.record(identity: keyring.identity, writer: writer, folder: folder)
+            // Before any pull: an index from format 1 holds plain dedup hashes, which the log's keyed ones must meet.
             try normalizeItems()
             do {
                 if try index.heads().isEmpty {
@@ -302,9 +303,6 @@ public final class Library: Sendable {
         try syncDirectory(String(indexPath[..<indexPath.lastIndex(of: "/")!]))
         return aside
     }
-
-    /// Names the library an index describes without revealing anything.
-    static func identity(of masterKey: SecretKey) -> String { Keyring.identity(of: masterKey) }
 
     // MARK: Format 2
 

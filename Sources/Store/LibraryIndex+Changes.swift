@@ -44,12 +44,12 @@ extension LibraryIndex {
             return applied
         case .membership(let itemId, let membership):
             let home = try resolve(itemId, in: db)
-            guard try ItemRecord.exists(db, key: home) else { break }
+            guard try itemExists(db, home) else { break }
             return Applied(superseded: try insert(membership, itemId: home, at: time, keyFits: home == itemId, in: db))
         case .deletion(let itemId):
-            try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [time, try resolve(itemId, in: db)])
+            try db.run("UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", [time, try resolve(itemId, in: db)])
         case .restoration(let itemId):
-            try db.execute(sql: "UPDATE items SET deletedAt = NULL WHERE id = ?", arguments: [try resolve(itemId, in: db)])
+            try db.run("UPDATE items SET deletedAt = NULL WHERE id = ?", [try resolve(itemId, in: db)])
         case .albumRemoval(let itemId, let albumId, let uncategorized):
             let home = try resolve(itemId, in: db)
             var applied = Applied()
@@ -81,22 +81,22 @@ extension LibraryIndex {
     /// its row goes (its objects that `winner` does not name are left for a repair).
     private func move(_ loser: String, into winner: String, keyFits: Bool, in db: Database) throws {
         guard loser != winner, let old = try ItemRecord.fetchOne(db, key: loser) else { return }
-        try db.execute(sql: """
+        try db.run("""
             INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt)
             SELECT albumId, ?, CASE WHEN ? THEN wrappedFileKey ELSE X'' END, addedAt FROM albumItems WHERE itemId = ?
-            """, arguments: [winner, keyFits, loser])
+            """, [winner, keyFits, loser])
         if let deletedAt = old.deletedAt {
-            try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", arguments: [deletedAt, winner])
+            try db.run("UPDATE items SET deletedAt = ? WHERE id = ? AND deletedAt IS NULL", [deletedAt, winner])
         }
-        try db.execute(sql: "UPDATE sourceFiles SET itemId = ? WHERE itemId = ?", arguments: [winner, loser])
-        try db.execute(sql: "UPDATE itemAliases SET winner = ? WHERE winner = ?", arguments: [winner, loser])
-        try db.execute(sql: "INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", arguments: [loser, winner])
-        try db.execute(sql: "DELETE FROM items WHERE id = ?", arguments: [loser])
+        try db.run("UPDATE sourceFiles SET itemId = ? WHERE itemId = ?", [winner, loser])
+        try db.run("UPDATE itemAliases SET winner = ? WHERE winner = ?", [winner, loser])
+        try db.run("INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", [loser, winner])
+        try db.run("DELETE FROM items WHERE id = ?", [loser])
     }
 
     /// The id an item lives under: itself, or the item that won its bytes.
     private func resolve(_ itemId: String, in db: Database) throws -> String {
-        try String.fetchOne(db, sql: "SELECT winner FROM itemAliases WHERE loser = ?", arguments: [itemId]) ?? itemId
+        try String.fetchOne(db.cachedStatement(sql: "SELECT winner FROM itemAliases WHERE loser = ?"), arguments: [itemId]) ?? itemId
     }
 
     /// Inserts an item and returns the id it lives under. Two machines may store the same bytes into one store at
@@ -105,26 +105,29 @@ extension LibraryIndex {
     /// deletion and source files move to the winner, and its objects are left for a repair.
     private func insert(_ state: ItemState, in db: Database) throws -> String {
         let id = state.item.id
-        if try ItemRecord.exists(db, key: id) { return id }
-        if let winner = try String.fetchOne(db, sql: "SELECT winner FROM itemAliases WHERE loser = ?", arguments: [id]) { return winner }
-        if let existing = try ItemRecord.filter(Column("dedupHash") == state.item.dedupHash).fetchOne(db) {
+        if try itemExists(db, id) { return id }
+        if let winner = try String.fetchOne(db.cachedStatement(sql: "SELECT winner FROM itemAliases WHERE loser = ?"), arguments: [id]) {
+            return winner
+        }
+        if let existing = try ItemRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM items WHERE dedupHash = ?"),
+                                                  arguments: [state.item.dedupHash]) {
             if existing.id < id {
-                try db.execute(sql: "INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", arguments: [id, existing.id])
+                try db.run("INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", [id, existing.id])
                 return existing.id
             }
             let memberships = try Row.fetchAll(db, sql: "SELECT albumId, addedAt FROM albumItems WHERE itemId = ?", arguments: [existing.id])
-            try db.execute(sql: "DELETE FROM items WHERE id = ?", arguments: [existing.id])
+            try db.run("DELETE FROM items WHERE id = ?", [existing.id])
             try insertRows(state, in: db)
             for row in memberships {
                 try db.execute(sql: "INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, X'', ?)",
                                arguments: [row["albumId"] as String, id, row["addedAt"] as Date])
             }
             if let deletedAt = existing.deletedAt {
-                try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ?", arguments: [deletedAt, id])
+                try db.run("UPDATE items SET deletedAt = ? WHERE id = ?", [deletedAt, id])
             }
-            try db.execute(sql: "UPDATE sourceFiles SET itemId = ? WHERE itemId = ?", arguments: [id, existing.id])
-            try db.execute(sql: "UPDATE itemAliases SET winner = ? WHERE winner = ?", arguments: [id, existing.id])
-            try db.execute(sql: "INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", arguments: [existing.id, id])
+            try db.run("UPDATE sourceFiles SET itemId = ? WHERE itemId = ?", [id, existing.id])
+            try db.run("UPDATE itemAliases SET winner = ? WHERE winner = ?", [id, existing.id])
+            try db.run("INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", [existing.id, id])
             return id
         }
         try insertRows(state, in: db)
@@ -133,9 +136,9 @@ extension LibraryIndex {
 
     private func insertRows(_ state: ItemState, in db: Database) throws {
         try state.item.insert(db)
-        try db.execute(sql: "UPDATE items SET wrappedFileKey = ? WHERE id = ?", arguments: [state.wrappedFileKey, state.item.id])
+        try db.run("UPDATE items SET wrappedFileKey = ? WHERE id = ?", [state.wrappedFileKey, state.item.id])
         for original in state.originals { try original.insert(db) }
-        for name in state.referencedObjects {
+        for name in Set(state.referencedObjects).sorted() {
             try db.execute(sql: "INSERT OR REPLACE INTO objects (name, state, itemId) VALUES (?, 'committed', ?)",
                            arguments: [name, state.item.id])
         }
@@ -161,17 +164,18 @@ extension LibraryIndex {
         }
         // A membership of an album or item the index does not hold is not applied: the entry that made it is lost (a
         // reported gap), and the album's key with it. The item stays readable through its own wrapped file key.
-        guard let album = try AlbumRecord.fetchOne(db, key: membership.albumId), try ItemRecord.exists(db, key: itemId) else { return [] }
-        if let removedAt = try Date.fetchOne(db, sql: "SELECT removedAt FROM albumItemRemovals WHERE albumId = ? AND itemId = ? AND removedAt > ?",
+        guard let album = try albumRecord(membership.albumId, in: db), try itemExists(db, itemId) else { return [] }
+        if let removedAt = try Date.fetchOne(db.cachedStatement(sql: "SELECT removedAt FROM albumItemRemovals WHERE albumId = ? AND itemId = ? AND removedAt > ?"),
                                              arguments: [membership.albumId, itemId, time]) {
             return [SupersededEdit(itemId: itemId, "adding it to the album \(quoted(album.name)) lost to its removal from that "
                                    + "album made later (\(removedAt)) elsewhere")]
         }
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, ?, ?)
             ON CONFLICT(albumId, itemId) DO UPDATE SET addedAt = max(addedAt, excluded.addedAt)
-            """, arguments: [membership.albumId, itemId, keyFits ? membership.wrappedFileKey : Data(), time])
-        if album.kind == .user, try ItemRecord.fetchOne(db, key: itemId)?.deletedAt != nil {
+            """, [membership.albumId, itemId, keyFits ? membership.wrappedFileKey : Data(), time])
+        if album.kind == .user, try Bool.fetchOne(db.cachedStatement(sql: "SELECT deletedAt IS NOT NULL FROM items WHERE id = ?"),
+                                                  arguments: [itemId]) == true {
             return [SupersededEdit(itemId: itemId, "it was added to the album \(quoted(album.name)) but is deleted (elsewhere): "
                                    + "it stays deleted")]
         }
@@ -182,12 +186,12 @@ extension LibraryIndex {
     /// so that an add made before it and read after it stays without effect.
     private func removeMembership(itemId: String, albumId: String, at time: Date, in db: Database) throws -> [SupersededEdit] {
         guard let album = try AlbumRecord.fetchOne(db, key: albumId) else { return [] }
-        try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ? AND itemId = ? AND addedAt < ?", arguments: [albumId, itemId, time])
+        try db.run("DELETE FROM albumItems WHERE albumId = ? AND itemId = ? AND addedAt < ?", [albumId, itemId, time])
         let removed = db.changesCount > 0
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO albumItemRemovals (albumId, itemId, removedAt) VALUES (?, ?, ?)
             ON CONFLICT(albumId, itemId) DO UPDATE SET removedAt = max(removedAt, excluded.removedAt)
-            """, arguments: [albumId, itemId, time])
+            """, [albumId, itemId, time])
         guard !removed, try isMember(itemId: itemId, albumId: albumId, in: db) else { return [] }
         return [SupersededEdit(itemId: itemId, "taking it out of the album \(quoted(album.name)) lost to adding it to that album "
                                + "later elsewhere: it stays in the album")]
@@ -201,9 +205,9 @@ extension LibraryIndex {
                                    + "its deletion elsewhere")]
         }
         guard let album = try AlbumRecord.fetchOne(db, key: albumId) else { return [] }
-        try db.execute(sql: """
+        try db.run("""
             UPDATE albums SET name = ?, renamedAt = ? WHERE id = ? AND (COALESCE(renamedAt, createdAt), name) < (?, ?)
-            """, arguments: [to, time, albumId, time, to])
+            """, [to, time, albumId, time, to])
         let renamed = db.changesCount > 0
         let (winner, loser) = renamed ? (to, album.name) : (album.name, to)
         // A rename that found the name its writer saw overrode nothing; otherwise two renames were made at once.
@@ -225,16 +229,16 @@ extension LibraryIndex {
                                + "elsewhere: the deletion wins; the item stays in the library")
             }
         }
-        try db.execute(sql: "DELETE FROM albumItems WHERE albumId = ?", arguments: [albumId])
-        try db.execute(sql: "DELETE FROM albumItemRemovals WHERE albumId = ?", arguments: [albumId])
-        try db.execute(sql: "DELETE FROM albums WHERE id = ?", arguments: [albumId])
+        try db.run("DELETE FROM albumItems WHERE albumId = ?", [albumId])
+        try db.run("DELETE FROM albumItemRemovals WHERE albumId = ?", [albumId])
+        try db.run("DELETE FROM albums WHERE id = ?", [albumId])
         try db.execute(sql: "INSERT OR IGNORE INTO deletedAlbums (id, name, deletedAt) VALUES (?, ?, ?)",
                        arguments: [albumId, album?.name, time])
         return superseded
     }
 
     private func deletedAlbum(_ albumId: String, in db: Database) throws -> DeletedAlbum? {
-        try Row.fetchOne(db, sql: "SELECT * FROM deletedAlbums WHERE id = ?", arguments: [albumId]).map {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM deletedAlbums WHERE id = ?"), arguments: [albumId]).map {
             DeletedAlbum(id: $0["id"], name: $0["name"], deletedAt: $0["deletedAt"])
         }
     }
@@ -270,11 +274,11 @@ extension LibraryIndex {
 
     /// Records that `writer`'s entry `head` is applied, and counts it towards the next checkpoint.
     func advance(writer: String, to head: LogHead, in db: Database) throws {
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO logHeads (writer, sequence, hash, time, device) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(writer) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash, time = excluded.time,
                 device = COALESCE(excluded.device, logHeads.device)
-            """, arguments: [writer, Int64(head.sequence), head.hash, Int64(head.time), head.device])
+            """, [writer, Int64(head.sequence), head.hash, Int64(head.time), head.device])
         try db.execute(sql: "UPDATE library SET entriesSinceCheckpoint = entriesSinceCheckpoint + 1")
     }
 
@@ -288,7 +292,7 @@ extension LibraryIndex {
 
     /// Records that the format-1 journal entry `name` is applied.
     func recordJournalEntry(_ name: String, in db: Database) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO objects (name, state) VALUES (?, 'committed')", arguments: [name])
+        try db.run("INSERT OR REPLACE INTO objects (name, state) VALUES (?, 'committed')", [name])
     }
 
     /// The format-1 journal entries applied to this index.
@@ -315,7 +319,7 @@ extension LibraryIndex {
 
     /// Queues a change made while the store could not be reached (already applied here), to push at the next sync.
     func queue(_ change: Change, at time: Date, in db: Database) throws {
-        try db.execute(sql: "INSERT INTO outbox (change, time) VALUES (?, ?)", arguments: [try JSONEncoder().encode(change), time])
+        try db.run("INSERT INTO outbox (change, time) VALUES (?, ?)", [try JSONEncoder().encode(change), time])
     }
 
     func queuedChanges() throws -> [(id: Int64, change: Change, time: Date)] {
@@ -327,7 +331,7 @@ extension LibraryIndex {
     }
 
     func dequeue(_ id: Int64, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id])
+        try db.run("DELETE FROM outbox WHERE id = ?", [id])
     }
 
     func queuedCount() throws -> Int {
@@ -335,7 +339,7 @@ extension LibraryIndex {
     }
 
     func recordSync(at time: Date) throws {
-        try write { db in try db.execute(sql: "UPDATE library SET lastSync = ?", arguments: [time]) }
+        try write { db in try db.run("UPDATE library SET lastSync = ?", [time]) }
     }
 
     func lastSync() throws -> Date? {
@@ -399,20 +403,20 @@ extension LibraryIndex {
                            arguments: [deleted.id, deleted.name, deleted.deletedAt])
         }
         for (writer, head) in part.heads ?? [:] {
-            try db.execute(sql: """
+            try db.run("""
                 INSERT INTO logHeads (writer, sequence, hash, time, device) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(writer) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash, time = excluded.time,
                     device = excluded.device WHERE excluded.sequence > logHeads.sequence
-                """, arguments: [writer, Int64(head.sequence), head.hash, Int64(head.time), head.device])
+                """, [writer, Int64(head.sequence), head.hash, Int64(head.time), head.device])
         }
         for name in part.journalEntries ?? [] { try recordJournalEntry(name, in: db) }
         for (loser, winner) in part.aliases ?? [:] {
-            try db.execute(sql: "INSERT OR IGNORE INTO itemAliases (loser, winner) VALUES (?, ?)", arguments: [loser, winner])
+            try db.run("INSERT OR IGNORE INTO itemAliases (loser, winner) VALUES (?, ?)", [loser, winner])
         }
         for entry in part.items {
             guard try insert(entry.state, in: db) == entry.state.item.id else { continue }
             if let deletedAt = entry.deletedAt {
-                try db.execute(sql: "UPDATE items SET deletedAt = ? WHERE id = ?", arguments: [deletedAt, entry.state.item.id])
+                try db.run("UPDATE items SET deletedAt = ? WHERE id = ?", [deletedAt, entry.state.item.id])
             }
             for removal in entry.removals ?? [] {
                 try db.execute(sql: "INSERT OR REPLACE INTO albumItemRemovals (albumId, itemId, removedAt) VALUES (?, ?, ?)",
@@ -438,7 +442,7 @@ extension LibraryIndex {
     }
 
     func setWrappedFileKey(_ wrapped: Data, of itemId: String) throws {
-        try write { db in try db.execute(sql: "UPDATE items SET wrappedFileKey = ? WHERE id = ?", arguments: [wrapped, itemId]) }
+        try write { db in try db.run("UPDATE items SET wrappedFileKey = ? WHERE id = ?", [wrapped, itemId]) }
     }
 
     /// One album membership of the item (album id and the file key wrapped by that album's key).
@@ -486,7 +490,7 @@ extension LibraryIndex {
 
     /// The item as a checkpoint or record holds it.
     func itemState(_ itemId: String) throws -> ItemState? {
-        try read { db in try ItemRecord.exists(db, key: itemId) ? try checkpointItem(itemId, in: db).state : nil }
+        try read { db in try itemExists(db, itemId) ? try checkpointItem(itemId, in: db).state : nil }
     }
 
     /// Every item id the index knows, with those that lost their bytes to another item.
@@ -504,7 +508,7 @@ extension LibraryIndex {
     func setDedupHashes(_ hashes: [(itemId: String, hash: String)]) throws {
         try write { db in
             for (itemId, hash) in hashes {
-                try db.execute(sql: "UPDATE items SET dedupHash = ? WHERE id = ?", arguments: [hash, itemId])
+                try db.run("UPDATE items SET dedupHash = ? WHERE id = ?", [hash, itemId])
             }
         }
     }
@@ -514,12 +518,30 @@ extension LibraryIndex {
         for var source in sources {
             source.itemId = itemId
             try source.save(db)
-            try db.execute(sql: "DELETE FROM failedFiles WHERE path = ?", arguments: [source.path])
+            try db.run("DELETE FROM failedFiles WHERE path = ?", [source.path])
         }
     }
 
     func recordSources(_ sources: [SourceFileRecord], itemId: String) throws {
         guard !sources.isEmpty else { return }
         try write { db in try recordSources(sources, itemId: itemId, in: db) }
+    }
+}
+
+extension Database {
+    /// Runs one statement prepared once per connection: applying a checkpoint or a log runs the same few statements
+    /// for every item.
+    func run(_ sql: String, _ arguments: StatementArguments) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+}
+
+extension LibraryIndex {
+    func albumRecord(_ id: String, in db: Database) throws -> AlbumRecord? {
+        try AlbumRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM albums WHERE id = ?"), arguments: [id])
+    }
+
+    func itemExists(_ db: Database, _ id: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE id = ?"), arguments: [id]) == true
     }
 }
