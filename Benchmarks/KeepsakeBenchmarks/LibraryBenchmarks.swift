@@ -75,8 +75,8 @@ func libraryBenchmarks() {
 }
 
 /// The same over S3 (moto on loopback, started by the benchmark): 1,000 items (`$KEEPSAKE_BENCH_S3_ITEMS` to change),
-/// because each benchmark makes its own library in its moto, at about 30 items a second (five requests an item). The GET and LIST requests a
-/// measurement sent are metrics of their own.
+/// because each benchmark makes its own library in its moto, at about 30 items a second (five requests an item). The
+/// GET and LIST requests a measurement sent are metrics of their own.
 private func s3Benchmarks() {
     let fixture = LibraryFixture(count: ProcessInfo.processInfo.environment["KEEPSAKE_BENCH_S3_ITEMS"].flatMap { Int($0) } ?? 1_000)
     let gets = BenchmarkMetric.custom("S3 GET requests"), lists = BenchmarkMetric.custom("S3 LIST requests")
