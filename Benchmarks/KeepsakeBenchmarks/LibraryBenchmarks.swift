@@ -46,17 +46,22 @@ func libraryBenchmarks() {
         precondition(report.applied == 0 && report.problems.isEmpty, "nothing new: \(report)")
     }
 
+    let syncCopy = NSTemporaryDirectory() + "keepsake-bench-sync-\(getpid())"
     // The reader is a copy of the checkpointed library (so that the fixture stays as it is); the writer is another
     // library folder on the copy's store, and writes 1,000 items before each measurement.
     Benchmark("sync, 1,000 new entries from another library folder (\(grouped(local.count)) items, local store)",
               configuration: .init(warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(120), maxIterations: 2, setup: {
                   try LocalLibraries.make()
-                  let copy = BenchmarkData.temporaryDirectory("sync") + "/library"
+                  let copy = syncCopy + "/library"
+                  try FileManager.default.createDirectory(atPath: syncCopy, withIntermediateDirectories: true)
                   try run("/bin/cp", ["-a", LocalLibraries.checkpointed, copy])
                   let reader = try Library.open(at: copy, passphrase: LibraryFixture.passphrase, create: false)
                   let writer = try Library.open(at: LibraryFixture.folder(sharing: copy + "/store"),
                                                 passphrase: LibraryFixture.passphrase, create: false)
                   opened.withLock { $0 = (reader, writer, 1_000_000) }
+              }, teardown: {
+                  // The copy is a quarter of a gigabyte.
+                  try? FileManager.default.removeItem(atPath: syncCopy)
               })) { benchmark in
         let (reader, writer, first) = opened.withLock { ($0.reader!, $0.writer!, $0.nextItem) }
         do {
@@ -105,8 +110,8 @@ private func s3Benchmarks() {
                                        maxDuration: .seconds(120), maxIterations: 3,
                                        setup: { try makeLibrary(checkpointed: checkpointed) })) { benchmark in
             let (moto, location) = s3Server.withLock { $0! }
-            let folder = BenchmarkData.temporaryDirectory("s3-rebuild") + "/library"
-            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let parent = BenchmarkData.temporaryDirectory("s3-rebuild"), folder = parent + "/library"
+            defer { try? FileManager.default.removeItem(atPath: parent) }
             let before = moto.requests()
             benchmark.startMeasurement()
             let rebuilt = try Library.open(at: folder, store: location, passphrase: LibraryFixture.passphrase, create: false)
