@@ -1,7 +1,7 @@
 import Benchmark
 import Logging
 
-/// Every stage of the pipeline, and ingest end to end: `scripts/bench` runs them.
+/// Every stage of the pipeline, ingest end to end, and a library's rebuild and sync: `scripts/bench` runs them.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident],
@@ -17,4 +17,5 @@ let benchmarks: @Sendable () -> Void = {
     mediaBenchmarks()
     storeBenchmarks()
     ingestBenchmarks()
+    libraryBenchmarks()
 }
