@@ -285,7 +285,7 @@ final class ChangeLog: Sendable {
         case .item(var item, let originals, let memberships, _):
             item.dedupHash = keyring.keyedHash(item.dedupHash)
             var wrapped: Data?
-            if let first = memberships.first, let album = try AlbumRecord.fetchOne(db, key: first.albumId),
+            if let first = memberships.first, let album = try index.albumRecord(first.albumId, in: db),
                let albumKey = try? keyring.albumKey(id: album.id, wrapped: album.wrappedKey),
                let fileKey = try? KeyWrap.unwrap(Array(first.wrappedFileKey), with: albumKey) {
                 wrapped = keyring.wrapFileKey(fileKey)
