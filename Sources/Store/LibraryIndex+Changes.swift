@@ -134,15 +134,30 @@ extension LibraryIndex {
         return id
     }
 
+    /// The item's rows, by statements prepared once (a rebuild inserts every item of the library).
     private func insertRows(_ state: ItemState, in db: Database) throws {
-        try state.item.insert(db)
-        try db.run("UPDATE items SET wrappedFileKey = ? WHERE id = ?", [state.wrappedFileKey, state.item.id])
-        for original in state.originals { try original.insert(db) }
+        let item = state.item
+        try db.run("""
+            INSERT INTO items (id, type, dedupHash, createdAt, deletedAt, metadataJSON, metadataObject, thumbnailObject,
+                               streamObject, playlistObject, stageProblems, wrappedFileKey)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [item.id, item.type, item.dedupHash, item.createdAt, item.deletedAt, item.metadataJSON, item.metadataObject,
+                  item.thumbnailObject, item.streamObject, item.playlistObject, item.stageProblems, state.wrappedFileKey])
+        for original in state.originals {
+            try db.run("""
+                INSERT INTO originals (itemId, role, name, sourcePath, size, blake2b, mimeType, objectName)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, [original.itemId, original.role, original.name, original.sourcePath, original.size, original.blake2b,
+                      original.mimeType, original.objectName])
+        }
         for name in Set(state.referencedObjects).sorted() {
             try db.execute(sql: "INSERT OR REPLACE INTO objects (name, state, itemId) VALUES (?, 'committed', ?)",
                            arguments: [name, state.item.id])
         }
-        for digest in state.objects where digest.itemId == state.item.id { try digest.insert(db, onConflict: .replace) }
+        for digest in state.objects where digest.itemId == state.item.id {
+            try db.run("INSERT OR REPLACE INTO itemObjects (itemId, name, role, size, blake2b) VALUES (?, ?, ?, ?, ?)",
+                       [digest.itemId, digest.name, digest.role, digest.size, digest.blake2b])
+        }
     }
 
     /// Every alias: an item that lost its bytes to another, and the winner.

@@ -6,8 +6,11 @@ public struct ObjectName: Hashable, Sendable, CustomStringConvertible {
     public let path: String
 
     public init(_ path: String) throws(StoreError) {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_./")
-        guard !path.isEmpty, path.allSatisfy(allowed.contains), !path.hasPrefix("/"),
+        // Checked byte by byte: a listing makes a name of every object it returns.
+        guard !path.isEmpty, path.utf8.allSatisfy({ byte in
+                  (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                      || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
+              }), !path.hasPrefix("/"),
               !path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
             throw .invalidName(path)
         }
