@@ -223,6 +223,7 @@ final class ChangeLog: Sendable {
         let checkpoints = Dictionary(grouping: parts, by: \.base).sorted { ($0.value[0].time, $0.key) > ($1.value[0].time, $1.key) }
         for (base, parts) in checkpoints {
             do {
+                let fresh = try index.allItemIds().isEmpty
                 try index.write { db in
                     let count = parts[0].parts
                     for number in 0..<count {
@@ -231,7 +232,7 @@ final class ChangeLog: Sendable {
                         do { sealed = try store.get(name, limit: CheckpointPart.maxByteCount) }
                         catch StoreError.notFound { throw CheckpointUnusable(reason: "part \(name) is missing") }
                         let part = try keyring.open(CheckpointPart.self, from: sealed, kind: .checkpoint, name: name)
-                        try index.apply(part, in: db)
+                        try index.apply(part, fresh: fresh, in: db)
                     }
                 }
                 return problems
