@@ -150,9 +150,9 @@ extension LibraryIndex {
                 """, [original.itemId, original.role, original.name, original.sourcePath, original.size, original.blake2b,
                       original.mimeType, original.objectName])
         }
+        // The objects this folder wrote for the item are committed now; the ledger keeps no row for anyone else's.
         for name in Set(state.referencedObjects).sorted() {
-            try db.execute(sql: "INSERT OR REPLACE INTO objects (name, state, itemId) VALUES (?, 'committed', ?)",
-                           arguments: [name, state.item.id])
+            try db.run("UPDATE objects SET state = 'committed', itemId = ? WHERE name = ?", [state.item.id, name])
         }
         for digest in state.objects where digest.itemId == state.item.id {
             try db.run("INSERT OR REPLACE INTO itemObjects (itemId, name, role, size, blake2b) VALUES (?, ?, ?, ?, ?)",
