@@ -115,19 +115,11 @@ extension LibraryIndex {
                 try db.run("INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", [id, existing.id])
                 return existing.id
             }
-            let memberships = try Row.fetchAll(db, sql: "SELECT albumId, addedAt FROM albumItems WHERE itemId = ?", arguments: [existing.id])
-            try db.run("DELETE FROM items WHERE id = ?", [existing.id])
+            // The new item takes the existing one's place. Its dedup hash is UNIQUE: the loser's is set aside until
+            // `move` folds the loser in (the memberships it moves wrapped the loser's file key: kept without a key).
+            try db.run("UPDATE items SET dedupHash = '~' || dedupHash WHERE id = ?", [existing.id])
             try insertRows(state, in: db)
-            for row in memberships {
-                try db.execute(sql: "INSERT OR IGNORE INTO albumItems (albumId, itemId, wrappedFileKey, addedAt) VALUES (?, ?, X'', ?)",
-                               arguments: [row["albumId"] as String, id, row["addedAt"] as Date])
-            }
-            if let deletedAt = existing.deletedAt {
-                try db.run("UPDATE items SET deletedAt = ? WHERE id = ?", [deletedAt, id])
-            }
-            try db.run("UPDATE sourceFiles SET itemId = ? WHERE itemId = ?", [id, existing.id])
-            try db.run("UPDATE itemAliases SET winner = ? WHERE winner = ?", [id, existing.id])
-            try db.run("INSERT OR REPLACE INTO itemAliases (loser, winner) VALUES (?, ?)", [existing.id, id])
+            try move(existing.id, into: id, keyFits: false, in: db)
             return id
         }
         try insertRows(state, in: db)
