@@ -96,7 +96,8 @@ if ProcessInfo.processInfo.environment["KEEPSAKE_BENCHMARKS"] != nil {
     package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]))
     package.targets.append(.executableTarget(
         name: "KeepsakeBenchmarks",
-        dependencies: ["Media", "MediaTypes", "KeepsakeCrypto", "Store", "Pipeline", "FileSystem", .product(name: "Benchmark", package: "benchmark"),
+        dependencies: ["Media", "MediaTypes", "KeepsakeCrypto", "Store", "Pipeline", "FileSystem", "TestSupport",
+                       .product(name: "Benchmark", package: "benchmark"),
                        .product(name: "Logging", package: "swift-log")],
         path: "Benchmarks/KeepsakeBenchmarks",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))

@@ -114,6 +114,8 @@ public final class MotoServer: Sendable {
     public let endpoint: String
     /// The server's process, for tests that stall (`suspend`) or kill it.
     public let pid: pid_t
+    /// Where the server writes its output, one line per request it answered (the benchmarks count them).
+    public let log: String
     private let port: UInt16
     /// Credentials and region for moto (which accepts any).
     public static let environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"]
@@ -149,7 +151,7 @@ public final class MotoServer: Sendable {
         }
         port = try Self.freePort()
         endpoint = "http://127.0.0.1:\(port)"
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(port).log").path
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(port).log").path
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         server.arguments = ["python3", "-c", """
