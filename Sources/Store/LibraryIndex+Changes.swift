@@ -131,10 +131,11 @@ extension LibraryIndex {
         let item = state.item
         try db.run("""
             INSERT INTO items (id, type, dedupHash, createdAt, deletedAt, metadataJSON, metadataObject, thumbnailObject,
-                               streamObject, playlistObject, stageProblems, wrappedFileKey)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               streamObject, playlistObject, stageProblems, wrappedFileKey, renditionObject)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [item.id, item.type, item.dedupHash, item.createdAt, item.deletedAt, item.metadataJSON, item.metadataObject,
-                  item.thumbnailObject, item.streamObject, item.playlistObject, item.stageProblems, state.wrappedFileKey])
+                  item.thumbnailObject, item.streamObject, item.playlistObject, item.stageProblems, state.wrappedFileKey,
+                  item.renditionObject])
         for original in state.originals {
             try db.run("""
                 INSERT INTO originals (itemId, role, name, sourcePath, size, blake2b, mimeType, objectName)

@@ -125,6 +125,9 @@ public final class LibraryIndex: Sendable {
         registerLogMigration(&migrator)
         registerAlbumEditMigration(&migrator)
         registerLivePhotoMigration(&migrator)
+        migrator.registerMigration("v7-renditions") { db in
+            try db.execute(sql: "ALTER TABLE items ADD COLUMN renditionObject TEXT")
+        }
         return migrator
     }
 
