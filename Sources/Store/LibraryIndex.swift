@@ -195,6 +195,15 @@ public final class LibraryIndex: Sendable {
         }
     }
 
+    /// The live photos and Live Photos without a rendition (`Library.itemsMissingRenditions` picks those that need one).
+    func itemsWithoutRendition() throws(LibraryError) -> [ItemRecord] {
+        try read { db in
+            try ItemRecord.fetchAll(db, sql: """
+                SELECT * FROM items WHERE deletedAt IS NULL AND renditionObject IS NULL AND type != 'video' ORDER BY createdAt, id
+                """)
+        }
+    }
+
     public func item(id: String) throws(LibraryError) -> ItemRecord? {
         try read { db in try ItemRecord.fetchOne(db, key: id) }
     }
