@@ -64,7 +64,7 @@ public struct StillPictures: Sendable {
     }
 }
 
-/// The media work of the pipeline (metadata, thumbnail, stream): everything that parses or decodes a file's
+/// The media work of the pipeline (metadata, thumbnail and rendition, stream): everything that parses or decodes a file's
 /// bytes with C libraries. `Media.InProcessMediaWork` does it on the calling thread; `ingest` and the daemon have it
 /// done in `keepsake worker` child processes (`MediaWorker`), so that a hostile file crashes a worker and not the
 /// run, and so that the process holding the library's keys maps none of the media libraries. Keys other than the
@@ -73,8 +73,8 @@ public protocol MediaWork: Sendable {
     func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata
     /// The thumbnail and, where the format needs one, the rendition, from one decode.
     func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures
-    /// Transcodes the video (with `embedded`, the video stored inside the file at those bytes: a motion photo's), handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by
-    /// `output` are rethrown as they are.
+    /// Transcodes the video (with `embedded`, the video stored inside the file at those bytes: a motion photo's),
+    /// handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by `output` are rethrown as they are.
     func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
                 iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
 }
