@@ -101,9 +101,9 @@ import TestSupport
         #expect(again.status == 0 && again.stdoutText.contains("renditions made: 0"), "\(again.stdoutText)\(again.stderrText)")
     }
 
-    /// `stream --to DIR` plays in plain ffmpeg: the key is a file (owner-only) the playlist names relatively, with an
+    /// `stream --to DIR` plays in plain ffmpeg, ffplay and mpv: the key is a file (owner-only) the playlist names relatively, with an
     /// extension ffmpeg's HLS reader opens by default; the whole stream decodes.
-    @Test func streamToAFolderPlaysInFFmpegWithoutOptions() throws {
+    @Test func streamToAFolderPlaysInFFmpegFFplayAndMpvWithoutOptions() throws {
         let base = try TestEnvironment.makeTempDirectory("keepsake-stream-out").path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let library = base + "/lib", folder = base + "/in", out = base + "/out"
@@ -129,6 +129,10 @@ import TestSupport
         // ffprobe lists the stream under its program and again on its own: the first count.
         let count = frames.stdoutText.split(whereSeparator: \.isNewline).compactMap { Int($0) }.first ?? 0
         #expect(count > 10, "\(frames.stdoutText)\(frames.stderrText)")
+        // ffplay, headless: with the `data:` key it says so on stderr and plays nothing.
+        let ffplay = try runProcess("ffplay", ["-autoexit", "-loglevel", "error", out + "/playlist.m3u8"],
+                                    environment: ["SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"])
+        #expect(ffplay.status == 0 && ffplay.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(ffplay.stderrText)")
         // mpv (libavformat's HLS reader too, with options of its own) exits 3 on the `data:` key of a stored playlist.
         if TestEnvironment.hasTool("mpv") {
             let mpv = try runProcess("mpv", ["--no-config", "--vo=null", "--ao=null", "--really-quiet", "--frames=30", out + "/playlist.m3u8"])
