@@ -16,12 +16,17 @@ struct ThumbCommand: ParsableCommand {
     @Option(help: "The JPEG file to write.")
     var to: String
 
+    @Flag(help: "Write the photo's large rendition (made for HEIC, RAW and TIFF photos) instead.")
+    var rendition = false
+
     @OptionGroup var libraryOptions: LibraryOptions
 
     func run() throws {
         let (library, item) = try libraryOptions.openItem(id)
-        guard let thumbnail = item.thumbnailObject else { throw UsageError(message: "item \(id) has no thumbnail") }
-        try writeDecrypted(library: library, itemId: id, object: thumbnail, to: to)
+        guard let object = rendition ? item.renditionObject : item.thumbnailObject else {
+            throw UsageError(message: "item \(id) has no \(rendition ? "rendition" : "thumbnail")")
+        }
+        try writeDecrypted(library: library, itemId: id, object: object, to: to)
     }
 }
 

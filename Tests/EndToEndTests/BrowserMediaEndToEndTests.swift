@@ -58,7 +58,15 @@ import TestSupport
         do {
             let opened = try Library.open(at: library, passphrase: "test passphrase", create: false)
             #expect(try expectHEICRenditions(opened, base: base) == 2, "the HEIC photo and the Live Photo's HEIC still")
-            #expect(try opened.index.items().contains { $0.renditionObject == nil && $0.type == .image }, "the JPEG has none")
+            let jpeg = try #require(try opened.index.items().first { $0.renditionObject == nil && $0.type == .image }, "the JPEG has none")
+            let heic = try #require(try opened.index.items().first { $0.renditionObject != nil })
+            // `thumb --rendition` writes it decrypted; a photo without one says so.
+            let written = try Keepsake.run(["thumb", heic.id, "--rendition", "--to", base + "/r.jpg", "--library", library])
+            #expect(written.status == 0, "\(written.stderrText)")
+            let size = try #require(try probeJPEG(Array(try Data(contentsOf: URL(fileURLWithPath: base + "/r.jpg"))), in: base))
+            #expect(max(size.width, size.height) >= 1440)
+            let none = try Keepsake.run(["thumb", jpeg.id, "--rendition", "--to", base + "/none.jpg", "--library", library])
+            #expect(none.status == 2 && none.stderrText.contains("has no rendition"), "\(none.stderrText)")
         }
         let verify = try Keepsake.run(["verify", "--read-data", "--library", library])
         #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderrText)")
