@@ -29,8 +29,8 @@ public struct InProcessMediaWork: MediaWork {
         let opened = try Self.open(path, stage: .stream)
         defer { close(opened) }
         do {
-            result = try VideoTranscoder.transcode(fileAt: PathOpener.procPath(of: opened), format: format, embedded: embedded, options: options,
-                                                   segmentKey: segmentKey, iv: iv) { bytes in
+            result = try VideoTranscoder.transcode(fileAt: PathOpener.procPath(of: opened), format: format, embedded: embedded,
+                                                   options: options, segmentKey: segmentKey, iv: iv) { bytes in
                 do { try output(bytes) } catch {
                     outputError = error
                     throw error

@@ -17,7 +17,8 @@ struct ItemDocument: Codable {
 }
 
 /// The derived media of one item: metadata, thumbnail, (for photos browsers do not show) a rendition and (for videos
-/// and motion photos) the HLS stream, each encrypted into the store. A stage that fails is recorded in `item.stageProblems`; the original is kept regardless.
+/// and motion photos) the HLS stream, each encrypted into the store. A stage that fails is recorded in
+/// `item.stageProblems`; the original is kept regardless.
 struct MediaStages {
     let upload: UploadSession
     let options: IngestOptions

@@ -18,7 +18,8 @@ public enum RenditionBackfill {
 
     /// Makes the missing renditions one item at a time, telling `progress` each item done. The caller holds the
     /// library's writer lock. A run-fatal error (the store unusable) ends the run; any other costs its item.
-    public static func run(library: Library, mediaWork: any MediaWork, progress: (_ itemId: String, _ made: Bool) -> Void = { _, _ in }) throws -> Report {
+    public static func run(library: Library, mediaWork: any MediaWork,
+                           progress: (_ itemId: String, _ made: Bool) -> Void = { _, _ in }) throws -> Report {
         var report = Report()
         for candidate in try library.itemsMissingRenditions() {
             let itemId = candidate.item.id

@@ -15,7 +15,8 @@ public struct RenditionCandidate: Sendable {
 extension Library {
     /// The items, not deleted, without a rendition whose photo is of a format browsers do not show.
     public func itemsMissingRenditions() throws -> [RenditionCandidate] {
-        let formats = Dictionary(MediaFormat.allCases.filter(\.needsRendition).map { ($0.mimeType, $0) }, uniquingKeysWith: { a, _ in a })
+        let formats = Dictionary(MediaFormat.allCases.filter(\.needsRendition).map { ($0.mimeType, $0) },
+                                 uniquingKeysWith: { a, _ in a })
         return try index.itemsWithoutRendition().compactMap { item in
             let originals = try index.originals(of: item.id)
             guard let photo = originals.first(where: { $0.role == "main" || $0.role == "still" }),
