@@ -14,23 +14,23 @@ public struct InProcessMediaWork: MediaWork {
         do { return try MetadataReader.read(fileAt: PathOpener.procPath(of: opened), format: format, origin: path) } catch { throw MediaWorkError(error) }
     }
 
-    public func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
         let opened = try Self.open(path, stage: .thumbnail)
         defer { close(opened) }
         do {
-            return try Thumbnailer.thumbnail(fileAt: PathOpener.procPath(of: opened), format: format, orientation: orientation)
+            return try Thumbnailer.pictures(fileAt: PathOpener.procPath(of: opened), format: format, orientation: orientation)
         } catch { throw MediaWorkError(error) }
     }
 
-    public func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                       output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+    public func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions,
+                       segmentKey: [UInt8], iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         var outputError: (any Error)?
         let result: TranscodeResult
         let opened = try Self.open(path, stage: .stream)
         defer { close(opened) }
         do {
-            result = try VideoTranscoder.transcode(fileAt: PathOpener.procPath(of: opened), format: format, options: options,
-                                                   segmentKey: segmentKey, iv: iv) { bytes in
+            result = try VideoTranscoder.transcode(fileAt: PathOpener.procPath(of: opened), format: format, embedded: embedded,
+                                                   options: options, segmentKey: segmentKey, iv: iv) { bytes in
                 do { try output(bytes) } catch {
                     outputError = error
                     throw error

@@ -211,15 +211,21 @@ public final class OutOfProcessMediaWork: MediaWork {
         return metadata
     }
 
-    public func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
-        let request = WorkerRequest(operation: .thumbnail, path: path, format: format, orientation: orientation)
-        return Array(try performTyped(request, expecting: .thumbnail).1)
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+        let request = WorkerRequest(operation: .pictures, path: path, format: format, orientation: orientation)
+        let (reply, payload) = try performTyped(request, expecting: .pictures)
+        let bytes = Array(payload)
+        guard let split = reply.thumbnailByteCount, split > 0, split <= bytes.count else {
+            throw .workerFailed("the media worker sent pictures without a thumbnail")
+        }
+        return StillPictures(thumbnail: Array(bytes[..<split]), rendition: split < bytes.count ? Array(bytes[split...]) : nil,
+                             renditionProblem: reply.problem)
     }
 
-    public func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                       output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+    public func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions,
+                       segmentKey: [UInt8], iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         let request = WorkerRequest(operation: .stream, path: path, format: format, preset: options.preset,
-                                    segmentKey: Data(segmentKey), iv: Data(iv))
+                                    segmentKey: Data(segmentKey), iv: Data(iv), embedded: embedded)
         let (reply, thumbnail) = try perform(request, expecting: .stream) { try $0.withUnsafeBytes(output) }
         return StreamProduct(playlist: reply.playlist ?? "", thumbnail: thumbnail.isEmpty ? nil : Array(thumbnail),
                              thumbnailProblem: reply.problem)

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import MediaTypes
 #if canImport(Glibc)
@@ -10,6 +11,8 @@ public enum WorkerServer {
     /// Tests plant faults: the worker aborts, or hangs, when asked to work on a file of this name.
     static let abortOnVariable = "KEEPSAKE_TEST_WORKER_ABORT_ON"
     static let hangOnVariable = "KEEPSAKE_TEST_WORKER_HANG_ON"
+    /// Tests make a library as versions before renditions did: the worker makes none.
+    static let noRenditionsVariable = "KEEPSAKE_TEST_WORKER_NO_RENDITIONS"
 
     public static func run(work: some MediaWork) throws {
         signal(SIGPIPE, SIG_IGN)
@@ -17,6 +20,7 @@ public enum WorkerServer {
         let environment = ProcessInfo.processInfo.environment
         let abortOn = environment[abortOnVariable]
         let hangOn = environment[hangOnVariable]
+        let work = environment[noRenditionsVariable] == nil ? work as any MediaWork : WithoutRenditions(work: work)
         try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: work) { request in
             let name = String(decoding: request.path.lastComponent.bytes, as: UTF8.self)
             if name == abortOn { abort() }
@@ -38,17 +42,33 @@ public enum WorkerServer {
         }
     }
 
+    /// `work` as versions before renditions did it (see `noRenditionsVariable`).
+    private struct WithoutRenditions: MediaWork {
+        let work: any MediaWork
+        func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
+            try work.metadata(fileAt: path, format: format)
+        }
+        func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+            StillPictures(thumbnail: try work.pictures(fileAt: path, format: format, orientation: orientation).thumbnail)
+        }
+        func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+                    iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+            try work.stream(fileAt: path, format: format, embedded: embedded, options: options, segmentKey: segmentKey, iv: iv, output: output)
+        }
+    }
+
     private static func answer(_ request: WorkerRequest, work: some MediaWork, channel: FrameChannel) throws {
         do {
             switch request.operation {
             case .metadata:
                 let metadata = try work.metadata(fileAt: request.path, format: request.format)
                 try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
-            case .thumbnail:
-                let jpeg = try work.thumbnail(fileAt: request.path, format: request.format, orientation: request.orientation)
-                try jpeg.withUnsafeBytes { try channel.send(WorkerReply(kind: .thumbnail), payload: $0) }
+            case .pictures:
+                let pictures = try work.pictures(fileAt: request.path, format: request.format, orientation: request.orientation)
+                let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count)
+                try (pictures.thumbnail + (pictures.rendition ?? [])).withUnsafeBytes { try channel.send(reply, payload: $0) }
             case .stream:
-                let product = try work.stream(fileAt: request.path, format: request.format,
+                let product = try work.stream(fileAt: request.path, format: request.format, embedded: request.embedded,
                                               options: StreamOptions(preset: request.preset ?? StreamOptions().preset),
                                               segmentKey: Array(request.segmentKey ?? Data()), iv: Array(request.iv ?? Data())) { bytes in
                     try channel.send(WorkerReply(kind: .streamBytes), payload: bytes)

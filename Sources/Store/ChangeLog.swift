@@ -413,15 +413,21 @@ extension ChangeLog {
         // Every item the store describes, by id: of two with one dedup hash only the winner's objects are referenced
         // (the smaller id, as `LibraryIndex.apply` decides), so a lost race's objects become orphans for a repair.
         // An item a Live Photo replaced references nothing of its own: what the Live Photo reuses, it names itself.
+        // An item's objects are those any of its descriptions names: a rendition made later is in its log entry and
+        // newer records and checkpoints, not in older ones.
         var items: [String: (hash: String, objects: [String])] = [:]
+        var renditions: [String: [String]] = [:]
         var replaced = Set<String>()
-        func reference(_ state: ItemState) { items[state.item.id] = (state.item.dedupHash, state.referencedObjects) }
+        func reference(_ state: ItemState) {
+            items[state.item.id, default: (state.item.dedupHash, [])].objects += state.referencedObjects
+        }
         func reference(_ change: Change) {
             switch change {
             case .item(let state, _): reference(state)
             case .livePhotoMerge(let state, let old, _):
                 reference(state)
                 replaced.insert(old)
+            case .rendition(let itemId, let digest): renditions[itemId, default: []].append(digest.name)
             default: break
             }
         }
@@ -503,13 +509,14 @@ extension ChangeLog {
             do {
                 let entry = try keyring.openJournalEntry(try store.get(object, limit: JournalEntry.maxByteCount))
                 if case .item(let item, _, _, _) = entry.change {
-                    items[item.id] = (keyring.keyedHash(item.dedupHash), entry.referencedObjects)
+                    items[item.id, default: (keyring.keyedHash(item.dedupHash), [])].objects += entry.referencedObjects
                 }
             }
             catch StoreError.notFound { continue }
             catch let error as StoreError { throw error }
             catch { unreadable(object, "journal entry", error) }
         }
+        for (id, names) in renditions { items[id]?.objects += names }
         var winners: [String: String] = [:]
         for (id, item) in items where winners[item.hash].map({ id < $0 }) ?? true { winners[item.hash] = id }
         for id in winners.values where !replaced.contains(id) { scan.referenced.formUnion(items[id]!.objects) }

@@ -23,6 +23,9 @@ enum Change: Codable, Sendable {
     /// A Live Photo made of an existing single-image or single-video item and the other half, which arrived later: the
     /// new item holds both originals under the replaced item's file key (reusing its objects) and takes its place.
     case livePhotoMerge(ItemState, replacing: String, memberships: [Membership])
+    /// A rendition made later for an item stored before renditions existed (`keepsake renditions`), sealed with the
+    /// item's file key; the first one recorded for the item stays.
+    case rendition(itemId: String, ObjectDigest)
 }
 
 /// An item's file key wrapped by an album's key: what lets whoever holds the album key open the item.

@@ -25,14 +25,21 @@ private func closeOnExec(_ fds: [Int32]) {
             return metadata
         }
 
-        func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
-            throw .notProduced(StageProblem(stage: "thumbnail", reason: "thumbnail: orientation \(orientation ?? 0) refused"))
+        static let pictures = StillPictures(thumbnail: [0xFF, 0xD8, 1, 2], rendition: [UInt8](repeating: 5, count: 700_000))
+
+        func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+            guard orientation == nil else {
+                throw .notProduced(StageProblem(stage: "thumbnail", reason: "thumbnail: orientation \(orientation ?? 0) refused"))
+            }
+            if format == .jpeg { return StillPictures(thumbnail: Self.pictures.thumbnail) }
+            return Self.pictures
         }
 
-        func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                    output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+        func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions,
+                    segmentKey: [UInt8], iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
             for chunk in Self.chunks { try chunk.withUnsafeBytes(output) }
-            return StreamProduct(playlist: "#EXTM3U key=\(segmentKey.count) iv=\(iv.count) preset=\(options.preset)",
+            return StreamProduct(playlist: "#EXTM3U key=\(segmentKey.count) iv=\(iv.count) preset=\(options.preset)"
+                                     + (embedded.map { " embedded=\($0.offset)+\($0.length)" } ?? ""),
                                  thumbnail: [0xFF, 0xD8, 0xFF], thumbnailProblem: nil)
         }
     }
@@ -92,10 +99,27 @@ private func closeOnExec(_ fds: [Int32]) {
         #expect(connection.close(), "the worker returns when its input closes")
     }
 
+    @Test func aThumbnailAndItsRenditionCrossApartAndAnEmbeddedVideoIsNamed() throws {
+        let connection = Connection()
+        let (answer, _) = try connection.ask(WorkerRequest(operation: .pictures, path: "/a.heic", format: .heic), expecting: .pictures)
+        guard case .done(let reply, let payload) = answer else { Issue.record("no answer: \(answer)"); return }
+        #expect(reply.thumbnailByteCount == StandInWork.pictures.thumbnail.count)
+        #expect(Array(payload) == StandInWork.pictures.thumbnail + StandInWork.pictures.rendition!)
+        let (plain, _) = try connection.ask(WorkerRequest(operation: .pictures, path: "/a.jpg", format: .jpeg), expecting: .pictures)
+        guard case .done(let plainReply, let plainPayload) = plain else { Issue.record("no answer: \(plain)"); return }
+        #expect(plainReply.thumbnailByteCount == plainPayload.count)
+        let request = WorkerRequest(operation: .stream, path: "/m.jpg", format: .jpeg, preset: "fast", segmentKey: Data(count: 16),
+                                    iv: Data(count: 16), embedded: EmbeddedVideo(offset: 100, length: 2000))
+        let (stream, _) = try connection.ask(request, expecting: .stream)
+        guard case .done(let streamReply, _) = stream else { Issue.record("no answer: \(stream)"); return }
+        #expect(streamReply.playlist?.hasSuffix(" embedded=100+2000") == true)
+        #expect(connection.close())
+    }
+
     @Test func aStageNotProducedIsAnAnswerNotAFailure() throws {
         let connection = Connection()
-        let (answer, _) = try connection.ask(WorkerRequest(operation: .thumbnail, path: "/a.jpg", format: .jpeg, orientation: 6),
-                                             expecting: .thumbnail)
+        let (answer, _) = try connection.ask(WorkerRequest(operation: .pictures, path: "/a.jpg", format: .jpeg, orientation: 6),
+                                             expecting: .pictures)
         guard case .notProduced(let problem) = answer else { Issue.record("\(answer)"); return }
         #expect(problem == StageProblem(stage: "thumbnail", reason: "thumbnail: orientation 6 refused"))
         #expect(connection.close())
@@ -148,7 +172,7 @@ private func closeOnExec(_ fds: [Int32]) {
     /// Asks `work` for the stream of a file the stand-in never opens: what it produced, and how many bytes came back.
     private func requestStream(from work: OutOfProcessMediaWork) throws -> (product: StreamProduct, received: Int) {
         var received = 0
-        let product = try work.stream(fileAt: "/nonexistent/v.mov", format: .mov, options: StreamOptions(),
+        let product = try work.stream(fileAt: "/nonexistent/v.mov", format: .mov, embedded: nil, options: StreamOptions(),
                                       segmentKey: [UInt8](repeating: 1, count: 16), iv: [UInt8](repeating: 2, count: 16)) {
             received += $0.count
         }
