@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem"]),
         .testTarget(name: "GalleryTests", dependencies: [
-            "Gallery", "Store", "KeepsakeCrypto", "MediaTypes", "TestSupport",
+            "Gallery", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
