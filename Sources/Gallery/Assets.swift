@@ -33,8 +33,9 @@ enum Assets {
         .album-name { color: var(--text); margin-top: 6px; font-weight: 600; }
         .item { display: grid; grid-template-columns: 1fr 320px; min-height: calc(100vh - 49px); }
         .stage { position: relative; display: flex; align-items: center; justify-content: center; background: #000; }
-        .stage figure { margin: 0; max-width: 100%; }
-        .stage img, .stage video { display: block; max-width: 100%; max-height: calc(100vh - 49px); margin: auto; }
+        .stage figure { margin: 0; max-width: 100%; flex: 1; }
+        .stage img { display: block; max-width: 100%; max-height: calc(100vh - 49px); margin: auto; }
+        .stage video { display: block; width: 100%; height: calc(100vh - 49px); object-fit: contain; }
         .motion { position: relative; cursor: pointer; }
         .motion video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; background: #000; }
         .badge.play { top: 12px; left: 12px; right: auto; }

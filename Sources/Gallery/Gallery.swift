@@ -8,6 +8,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import Store
+import Synchronization
 
 /// `keepsake serve`: the library in a browser. Pages are rendered here; every object is decrypted in memory as it is
 /// served (nothing plaintext is written anywhere), and every route but the login page needs a session.
@@ -19,6 +20,8 @@ public final class Gallery: Sendable {
     let threads: NIOThreadPool
     /// Cookies are marked Secure when the server speaks TLS.
     let secureCookies: Bool
+    /// One passphrase check at a time: each takes Argon2id's 256 MiB.
+    let unlocking = Mutex(())
 
     public init(library: Library, secureCookies: Bool = false, threadCount: Int = 4) {
         self.library = library
@@ -104,8 +107,7 @@ public final class Gallery: Sendable {
         guard let passphrase = form["passphrase"], !passphrase.isEmpty else {
             return Pages.login(message: "Type the library's passphrase.", status: .badRequest)
         }
-        let library = self.library
-        guard try await blocking({ try library.unlocks(passphrase: passphrase) }) else {
+        guard try await blocking({ try self.unlocking.withLock { _ in try self.library.unlocks(passphrase: passphrase) } }) else {
             return Pages.login(message: "Wrong passphrase.", status: .unauthorized)
         }
         return loggedIn(access.openSession())
