@@ -9,6 +9,7 @@ import hashlib, json, os, sys, time, urllib.request, http.cookiejar
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 base, token_url, passphrase, samples, shots = sys.argv[1:6]
 checks = sys.argv[6:]
@@ -93,6 +94,13 @@ def check_timeline(driver):
     driver.execute_script("window.scrollTo(0, 0)")
     shot(driver, "timeline")
     print(f"  timeline: {tiles} items, {count} images loaded")
+    # The item page's arrow keys follow the timeline's order.
+    ids = item_ids(driver)
+    driver.get(base + "/items/" + ids[0])
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+    wait("the right arrow to the next item", lambda: driver.current_url.endswith("/items/" + ids[1]))
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    wait("the left arrow back", lambda: driver.current_url.endswith("/items/" + ids[0]))
 
 
 def check_album(driver):
