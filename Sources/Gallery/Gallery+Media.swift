@@ -68,11 +68,24 @@ extension Gallery {
             guard let (object, size) = try library.ownedObject(original.objectName, of: item.id) else { throw HTTPError(.notFound) }
             return ReaderBox(try library.rangeReader(object, size: size, key: try library.fileKey(of: item.id)))
         }
-        let size = reader.reader.plaintextSize
-        var headers: HTTPFields = [.contentType: original.mimeType, .acceptRanges: "bytes", .cacheControl: "no-store"]
+        var headers: HTTPFields = [.contentType: original.mimeType]
         if request.uri.queryParameters["download"] != nil {
             headers[.contentDisposition] = Self.attachment(original.name.string ?? "original")
         }
+        // Pieces end at chunk edges: each chunk is decrypted once, and memory stays at one chunk.
+        return try await ranged(request, size: reader.reader.plaintextSize, headers: headers,
+                                piece: UInt64(SecretStreamFormat.chunkSize)) { piece, buffer in
+            try reader.reader.read(piece) { buffer.writeBytes($0) }
+        }
+    }
+
+    /// Answers `request` with the bytes of a resource of `size` bytes, or the one range its `Range` header asks for,
+    /// read by `read` on the gallery's threads in pieces that end at multiples of `piece`.
+    func ranged(_ request: Request, size: UInt64, headers: HTTPFields, piece: UInt64,
+                read: @escaping @Sendable (Range<UInt64>, inout ByteBuffer) throws -> Void) async throws -> Response {
+        var headers = headers
+        headers[.acceptRanges] = "bytes"
+        headers[.cacheControl] = "no-store"
         let range: Range<UInt64>
         var status = HTTPResponse.Status.ok
         switch ByteRange(header: request.headers[.range], size: size) {
@@ -86,21 +99,19 @@ extension Gallery {
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         headers[.contentLength] = String(range.count)
-        let chunk = UInt64(SecretStreamFormat.chunkSize)
         return Response(status: status, headers: headers, body: .init(contentLength: range.count) { writer in
-            // One chunk at a time, each piece ending at a chunk edge: a chunk is decrypted once, memory stays at one chunk.
             var offset = range.lowerBound
             while offset < range.upperBound {
-                let end = min(range.upperBound, (offset / chunk + 1) * chunk)
-                let piece = offset..<end
+                let next = offset..<min(range.upperBound, (offset / piece + 1) * piece)
                 let buffer = try await self.blocking { () throws -> ByteBuffer in
                     var buffer = ByteBuffer()
-                    buffer.reserveCapacity(piece.count)
-                    try reader.reader.read(piece) { buffer.writeBytes($0) }
+                    buffer.reserveCapacity(next.count)
+                    try read(next, &buffer)
+                    guard buffer.readableBytes == next.count else { throw GalleryError.shortRead }
                     return buffer
                 }
                 try await writer.write(buffer)
-                offset = end
+                offset = next.upperBound
             }
             try await writer.finish(nil)
         })
@@ -140,37 +151,16 @@ extension Gallery {
         guard let name = item.streamObject else { throw HTTPError(.notFound) }
         let library = self.library
         guard let (object, size) = try await blocking({ try library.ownedObject(name, of: item.id) }) else { throw HTTPError(.notFound) }
-        var headers: HTTPFields = [.contentType: "video/mp2t", .acceptRanges: "bytes", .cacheControl: "no-store"]
-        let range: Range<UInt64>
-        var status = HTTPResponse.Status.ok
-        switch ByteRange(header: request.headers[.range], size: size) {
-        case .whole: range = 0..<size
-        case .part(let part):
-            range = part
-            status = .partialContent
-            headers[.contentRange] = "bytes \(part.lowerBound)-\(part.upperBound - 1)/\(size)"
-        case .unsatisfiable:
-            headers[.contentRange] = "bytes */\(size)"
-            return Response(status: .rangeNotSatisfiable, headers: headers)
+        return try await ranged(request, size: size, headers: [.contentType: "video/mp2t"], piece: Self.segmentPiece) { piece, buffer in
+            try library.readStored(object, range: piece) { buffer.writeBytes($0) }
         }
-        headers[.contentLength] = String(range.count)
-        return Response(status: status, headers: headers, body: .init(contentLength: range.count) { writer in
-            var offset = range.lowerBound
-            while offset < range.upperBound {
-                let piece = offset..<min(range.upperBound, offset + Self.segmentPiece)
-                let buffer = try await self.blocking { () throws -> ByteBuffer in
-                    var buffer = ByteBuffer()
-                    buffer.reserveCapacity(piece.count)
-                    try library.readStored(object, range: piece) { buffer.writeBytes($0) }
-                    guard buffer.readableBytes == piece.count else { throw StoreError.notFound(object.path) }
-                    return buffer
-                }
-                try await writer.write(buffer)
-                offset = piece.upperBound
-            }
-            try await writer.finish(nil)
-        })
     }
+}
+
+/// The store returned fewer bytes than the object's size says it has.
+enum GalleryError: Error, CustomStringConvertible {
+    case shortRead
+    var description: String { "the store returned fewer bytes than the object has" }
 }
 
 /// One request's range reader, used by that request's body writer only, one piece after another.
