@@ -19,7 +19,7 @@ final class GalleryFixture: @unchecked Sendable {
     let other: Library
     /// Item id → its original's plaintext.
     var originals: [String: [UInt8]] = [:]
-    var photo = "", exactChunks = "", video = "", otherItem = ""
+    var photo = "", exactChunks = "", video = "", otherItem = "", plainVideo = "", heic = ""
     var streamBytes: [UInt8] = []
     let segmentKey = randomBytes(16)
 
@@ -32,19 +32,22 @@ final class GalleryFixture: @unchecked Sendable {
         photo = try commit(to: library, size: 2 * Self.chunk + 1000, album: .named("Trip"))
         exactChunks = try commit(to: library, size: 2 * Self.chunk, album: .uncategorized)
         video = try commitVideo()
+        plainVideo = try commit(to: library, size: 300, album: .uncategorized, type: .video, mimeType: "video/mp4")
+        heic = try commit(to: library, size: 400, album: .uncategorized, mimeType: "image/heic")
         let (otherLock, _) = try other.lockForWriting()
         defer { withExtendedLifetime(otherLock) {} }
         otherItem = try commit(to: other, size: 100, album: .uncategorized)
     }
 
-    private func commit(to library: Library, size: Int, album: AlbumTarget) throws -> String {
+    private func commit(to library: Library, size: Int, album: AlbumTarget, type: ItemType = .image,
+                        mimeType: String = "image/jpeg") throws -> String {
         let bytes = randomBytes(size)
         let hash = Blake2b.hash(bytes).hexString
         let upload = library.beginUpload()
         let original = try upload.storeSealed(bytes, role: .original)
-        var item = NewItem(type: .image, dedupHash: hash, fileKey: upload.fileKey, originals: [
+        var item = NewItem(type: type, dedupHash: hash, fileKey: upload.fileKey, originals: [
             OriginalRecord(itemId: "", role: "main", name: BytePath("IMG_\(size).JPG"), sourcePath: BytePath("/p/IMG_\(size).JPG"),
-                           size: Int64(size), blake2b: hash, mimeType: "image/jpeg", objectName: original.path),
+                           size: Int64(size), blake2b: hash, mimeType: mimeType, objectName: original.path),
         ])
         item.metadataJSON = #"{"captureTime":{"local":"2021-03-14T12:00:00","offsetSeconds":3600,"source":"exif"},"format":"jpeg","sources":{}}"#
         item.thumbnailObject = try upload.storeSealed(Array("thumbnail \(size)".utf8), role: .thumbnail)
@@ -285,7 +288,8 @@ func sessionCookie(_ response: TestResponse) -> String? {
             let page = try await client.get("/api/timeline", session: session)
             let json = try JSONSerialization.jsonObject(with: Data(buffer: page.body)) as? [String: Any]
             let items = try #require(json?["items"] as? [[String: Any]])
-            #expect(Set(items.compactMap { $0["id"] as? String }) == [fixture.photo, fixture.exactChunks, fixture.video])
+            #expect(Set(items.compactMap { $0["id"] as? String })
+                    == [fixture.photo, fixture.exactChunks, fixture.video, fixture.plainVideo, fixture.heic])
             #expect(json?["next"] as? Int == -1)
             let html = String(buffer: try await client.get("/", session: session).body)
             #expect(html.contains("Sunday 14 March 2021"))
@@ -293,6 +297,28 @@ func sessionCookie(_ response: TestResponse) -> String? {
             let item = String(buffer: try await client.get("/items/\(fixture.photo)", session: session).body)
             #expect(item.contains("UTC+01:00"))
             #expect(item.contains("/album?name=Trip"))
+        }
+    }
+}
+
+extension GalleryHTTPTests {
+    /// What the item page shows: the original when the browser shows its format, else the thumbnail; a video's stream,
+    /// else its original when the browser plays it.
+    @Test func theItemPageShowsWhatTheBrowserCanShow() async throws {
+        let fixture = self.fixture
+        try await withClient { client, session in
+            func page(_ id: String) async throws -> String { String(buffer: try await client.get("/items/\(id)", session: session).body) }
+            #expect(try await page(fixture.photo).contains("<img id=\"photo\" src=\"/media/\(fixture.photo)/original/main\""))
+            #expect(try await page(fixture.heic).contains("<img id=\"photo\" src=\"/media/\(fixture.heic)/thumbnail\""))
+            #expect(try await page(fixture.video).contains("src=\"/media/\(fixture.video)/playlist.m3u8\""))
+            #expect(try await page(fixture.plainVideo).contains("src=\"/media/\(fixture.plainVideo)/original/main\""))
+            // Left and right: the neighbours in timeline order.
+            let order = try JSONSerialization.jsonObject(with: Data(buffer: try await client.get("/api/timeline", session: session).body))
+            let ids = ((order as? [String: Any])?["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+            try #require(ids.count == 5)
+            let middle = try await page(ids[2])
+            #expect(middle.contains("id=\"newer\" class=\"step\" href=\"/items/\(ids[1])\""))
+            #expect(middle.contains("id=\"older\" class=\"step\" href=\"/items/\(ids[3])\""))
         }
     }
 }
