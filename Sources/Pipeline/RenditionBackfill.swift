@@ -47,8 +47,7 @@ public enum RenditionBackfill {
         try library.readDecrypted(ObjectName(candidate.original.objectName), key: try library.fileKey(of: itemId)) { bytes in
             try FileIO.writeFully(fd, bytes)
         }
-        let orientation = candidate.item.metadataJSON
-            .flatMap { try? JSONDecoder().decode(MediaMetadata.self, from: Data($0.utf8)) }?.orientation
+        let orientation = candidate.item.metadata?.orientation
         let pictures: StillPictures
         do {
             pictures = try mediaWork.pictures(fileAt: MemoryFile.path(of: fd), format: candidate.format, orientation: orientation)

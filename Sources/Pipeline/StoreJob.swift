@@ -29,9 +29,7 @@ struct IngestUnit: Sendable {
 
 extension LivePhotoHalf {
     /// The metadata its run read, as the item's index row keeps it.
-    var metadata: MediaMetadata? {
-        item.metadataJSON.flatMap { try? JSONDecoder().decode(MediaMetadata.self, from: Data($0.utf8)) }
-    }
+    var metadata: MediaMetadata? { item.metadata }
 }
 
 /// The second phase of a unit: hashes and encrypts each original in one read pass, deduplicates, produces the
