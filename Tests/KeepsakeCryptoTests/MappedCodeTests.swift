@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+@testable import KeepsakeCrypto
+
+/// The unlock lets go of the process's clean code pages before Argon2id's 256 MiB, and the process runs on.
+struct MappedCodeTests {
+    @Test func cleanCodePagesAreLetGoAndComeBackOnUse() throws {
+        let before = MappedCode.residentKiB()
+        let released = MappedCode.letGo()
+        let after = MappedCode.residentKiB()
+        #expect(released > 0)
+        #expect(after < before / 2, "resident code \(before) KiB before, \(after) KiB after")
+        // Everything still runs: code comes back from the page cache as it is used.
+        let kdf = PassphraseKDF(salt: Array(repeating: 7, count: PassphraseKDF.saltByteCount), opsLimit: 1, memLimit: 8192)
+        let first = try kdf.deriveKey(from: "correct horse"), second = try kdf.deriveKey(from: "correct horse")
+        let same = first.withPointer { a in second.withPointer { b in memcmp(a, b, SecretKey.byteCount) == 0 } }
+        #expect(same)
+        let later = MappedCode.residentKiB()
+        print("resident code: \(before) KiB, \(after) KiB after letting go, \(later) KiB after two derivations")
+        #expect(later > after)
+    }
+}
