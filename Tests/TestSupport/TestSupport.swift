@@ -53,6 +53,11 @@ public enum TestEnvironment {
         (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
             .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
     }
+
+    /// True when python3 is on the PATH and imports `module`.
+    public static func hasPython(module: String) -> Bool {
+        hasTool("python3") && (try? runProcess("python3", ["-c", "import \(module)"]).status) == 0
+    }
 }
 
 /// The outcome of running a program to completion.
