@@ -392,18 +392,19 @@
   function openSecretStream(key, sealed, chunkSize) {
     chunkSize = checkChunkSize(chunkSize === undefined ? CHUNK_SIZE : chunkSize);
     sealed = bytesOf(sealed, 'sealed');
-    if (sealed.length < HEADERBYTES + ABYTES) throw new SecretStreamError('truncated', 'the object is shorter than a header and a final chunk', 0);
+    if (sealed.length < HEADERBYTES) throw new SecretStreamError('truncated', 'the object is shorter than its header', 0);
     const sealedChunk = chunkSize + ABYTES;
     const body = sealed.length - HEADERBYTES;
     const chunks = Math.ceil(body / sealedChunk);
-    const lastChunk = body - (chunks - 1) * sealedChunk;
-    if (lastChunk < ABYTES) throw new SecretStreamError('truncated', 'the object ends inside a chunk', chunks - 1);
-    const out = new Uint8Array(body - chunks * ABYTES);
+    const last = body - (chunks - 1) * sealedChunk;
+    // Room for every chunk before the last, and the last if it is long enough to be one.
+    const out = new Uint8Array(chunks === 0 ? 0 : (chunks - 1) * chunkSize + Math.max(last - ABYTES, 0));
     const state = new PullState(sealed.subarray(0, HEADERBYTES), key);
-    let pos = HEADERBYTES, outPos = 0;
+    let pos = HEADERBYTES, outPos = 0, index = 0, sawFinal = false;
     try {
-      for (let index = 0; index < chunks; index++) {
-        const length = index === chunks - 1 ? lastChunk : sealedChunk;
+      while (pos < sealed.length) {
+        if (sawFinal) throw new SecretStreamError('trailing', 'data follows the final chunk', index);
+        const length = Math.min(sealedChunk, sealed.length - pos);
         let tag;
         try {
           tag = state.pullInto(sealed, pos, length, null, out, outPos);
@@ -411,10 +412,10 @@
           if (error instanceof SecretStreamError) error.chunk = index;
           throw error;
         }
-        if (tag === TAG_FINAL && index !== chunks - 1) throw new SecretStreamError('trailing', 'data follows the final chunk', index + 1);
-        if (tag !== TAG_FINAL && index === chunks - 1) throw new SecretStreamError('truncated', 'the object ends without its final chunk', index + 1);
-        pos += length; outPos += length - ABYTES;
+        if (tag === TAG_FINAL) sawFinal = true;
+        pos += length; outPos += length - ABYTES; index += 1;
       }
+      if (!sawFinal) throw new SecretStreamError('truncated', 'the object ends without its final chunk', index);
     } catch (error) {
       out.fill(0);
       throw error;
