@@ -175,6 +175,16 @@ const checks = {
       if (hex(bytes) !== e.hex.toLowerCase()) failures.push(`hex round trip of ${e.hex}`);
       if (hex(K.base64urlDecode(K.base64urlEncode(bytes))) !== hex(bytes)) failures.push(`base64url round trip of ${e.hex}`);
     }
+    for (const e of v.encodings) {
+      const bytes = fromHex(e.hex);
+      if (!K.equalBytes(bytes, bytes.slice())) failures.push(`equalBytes refuses two copies of ${e.hex}`);
+      for (let i = 0; i < bytes.length; i++) {
+        const other = bytes.slice();
+        other[i] ^= 0x80;
+        if (K.equalBytes(bytes, other)) failures.push(`equalBytes accepts ${e.hex} with byte ${i} changed`);
+      }
+      if (K.equalBytes(bytes, new Uint8Array(bytes.length + 1))) failures.push(`equalBytes accepts a longer array than ${e.hex}`);
+    }
     for (const bad of v.invalidBase64url) {
       try { K.base64urlDecode(bad); failures.push(`base64url ${JSON.stringify(bad)} was accepted`); } catch (e) { /* refused */ }
     }
