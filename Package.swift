@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem"]),
         .testTarget(name: "GalleryTests", dependencies: [
-            "Gallery", "Sharing", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport",
+            "Gallery", "Sharing", "Store", "KeepsakeCrypto", "CSodium", "MediaTypes", "FileSystem", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

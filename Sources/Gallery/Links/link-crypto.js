@@ -96,10 +96,24 @@
   }
 
   const keystream = new Uint32Array(16);
+  const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-  /** out[outPos ..< outPos+length] = input[inPos ..< inPos+length] XOR ChaCha20(k, nonce n0..n2) from block `counter`. */
+  /** out[outPos ..< outPos+length] = input[inPos ..< inPos+length] XOR ChaCha20(k, nonce n0..n2) from block `counter`
+   *  (input and out must not overlap). */
   function chachaXor(k, counter, n0, n1, n2, input, inPos, out, outPos, length) {
     const ks = keystream;
+    if (LITTLE_ENDIAN && (out.byteOffset + outPos) % 4 === 0 && length >= 64) {
+      // Copy, then XOR whole blocks in place as words.
+      out.set(input.subarray(inPos, inPos + length), outPos);
+      const whole = length & ~63;
+      const words = new Uint32Array(out.buffer, out.byteOffset + outPos, whole / 4);
+      for (let w = 0; w < words.length; w += 16) {
+        chachaCore(ks, k, counter, n0, n1, n2, false);
+        for (let i = 0; i < 16; i++) words[w + i] ^= ks[i];
+        counter = (counter + 1) >>> 0;
+      }
+      inPos += whole; outPos += whole; length -= whole;
+    }
     while (length >= 64) {
       chachaCore(ks, k, counter, n0, n1, n2, false);
       for (let w = 0; w < 16; w++) {
@@ -378,18 +392,19 @@
   function openSecretStream(key, sealed, chunkSize) {
     chunkSize = checkChunkSize(chunkSize === undefined ? CHUNK_SIZE : chunkSize);
     sealed = bytesOf(sealed, 'sealed');
-    if (sealed.length < HEADERBYTES + ABYTES) throw new SecretStreamError('truncated', 'the object is shorter than a header and a final chunk', 0);
+    if (sealed.length < HEADERBYTES) throw new SecretStreamError('truncated', 'the object is shorter than its header', 0);
     const sealedChunk = chunkSize + ABYTES;
     const body = sealed.length - HEADERBYTES;
     const chunks = Math.ceil(body / sealedChunk);
-    const lastChunk = body - (chunks - 1) * sealedChunk;
-    if (lastChunk < ABYTES) throw new SecretStreamError('truncated', 'the object ends inside a chunk', chunks - 1);
-    const out = new Uint8Array(body - chunks * ABYTES);
+    const last = body - (chunks - 1) * sealedChunk;
+    // Room for every chunk before the last, and the last if it is long enough to be one.
+    const out = new Uint8Array(chunks === 0 ? 0 : (chunks - 1) * chunkSize + Math.max(last - ABYTES, 0));
     const state = new PullState(sealed.subarray(0, HEADERBYTES), key);
-    let pos = HEADERBYTES, outPos = 0;
+    let pos = HEADERBYTES, outPos = 0, index = 0, sawFinal = false;
     try {
-      for (let index = 0; index < chunks; index++) {
-        const length = index === chunks - 1 ? lastChunk : sealedChunk;
+      while (pos < sealed.length) {
+        if (sawFinal) throw new SecretStreamError('trailing', 'data follows the final chunk', index);
+        const length = Math.min(sealedChunk, sealed.length - pos);
         let tag;
         try {
           tag = state.pullInto(sealed, pos, length, null, out, outPos);
@@ -397,10 +412,10 @@
           if (error instanceof SecretStreamError) error.chunk = index;
           throw error;
         }
-        if (tag === TAG_FINAL && index !== chunks - 1) throw new SecretStreamError('trailing', 'data follows the final chunk', index + 1);
-        if (tag !== TAG_FINAL && index === chunks - 1) throw new SecretStreamError('truncated', 'the object ends without its final chunk', index + 1);
-        pos += length; outPos += length - ABYTES;
+        if (tag === TAG_FINAL) sawFinal = true;
+        pos += length; outPos += length - ABYTES; index += 1;
       }
+      if (!sawFinal) throw new SecretStreamError('truncated', 'the object ends without its final chunk', index);
     } catch (error) {
       out.fill(0);
       throw error;
@@ -512,11 +527,11 @@
   // ---------------------------------------------------------------------------------------------------------------
   // BLAKE2b-512 (RFC 7693), unkeyed: 64-bit words as (low, high) pairs of 32-bit words
 
-  const BLAKE2B_IV = new Uint32Array([
+  const BLAKE2B_IV = new Int32Array([
     0xf3bcc908, 0x6a09e667, 0x84caa73b, 0xbb67ae85, 0xfe94f82b, 0x3c6ef372, 0x5f1d36f1, 0xa54ff53a,
     0xade682d1, 0x510e527f, 0x2b3e6c1f, 0x9b05688c, 0xfb41bd6b, 0x1f83d9ab, 0x137e2179, 0x5be0cd19,
   ]);
-  // Message word schedule, as offsets into the 32-entry (low, high) array: 2 * SIGMA[round % 10][i].
+  // Message word schedule of the 12 rounds, as offsets into the 32-entry (low, high) array: 2 * SIGMA[round % 10][i].
   const BLAKE2B_SIGMA = new Uint8Array([
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
     14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3,
@@ -528,30 +543,9 @@
     13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10,
     6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5,
     10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3,
   ].map((x) => 2 * x));
-
-  /** The mixing function G on v's words a, b, c, d (offsets into the (low, high) array) with message words x, y.
-   *  All int32 arithmetic; the carry out of a low-word sum s = p + q is ((p & q) | ((p | q) & ~s)) >>> 31. */
-  function mix(v, m, a, b, c, d, x, y) {
-    let al = v[a], ah = v[a + 1], bl = v[b], bh = v[b + 1], cl = v[c], ch = v[c + 1], dl = v[d], dh = v[d + 1];
-    let s, p, q;
-    s = (al + bl) | 0; ah = (ah + bh + (((al & bl) | ((al | bl) & ~s)) >>> 31)) | 0; al = s;
-    p = m[x]; q = m[x + 1];
-    s = (al + p) | 0; ah = (ah + q + (((al & p) | ((al | p) & ~s)) >>> 31)) | 0; al = s;
-    s = dl ^ al; dl = dh ^ ah; dh = s;                                                  // d = (d ^ a) rotr 32
-    s = (cl + dl) | 0; ch = (ch + dh + (((cl & dl) | ((cl | dl) & ~s)) >>> 31)) | 0; cl = s;
-    p = bl ^ cl; q = bh ^ ch;
-    bl = (p >>> 24) | (q << 8); bh = (q >>> 24) | (p << 8);                             // b = (b ^ c) rotr 24
-    s = (al + bl) | 0; ah = (ah + bh + (((al & bl) | ((al | bl) & ~s)) >>> 31)) | 0; al = s;
-    p = m[y]; q = m[y + 1];
-    s = (al + p) | 0; ah = (ah + q + (((al & p) | ((al | p) & ~s)) >>> 31)) | 0; al = s;
-    p = dl ^ al; q = dh ^ ah;
-    dl = (p >>> 16) | (q << 16); dh = (q >>> 16) | (p << 16);                           // d = (d ^ a) rotr 16
-    s = (cl + dl) | 0; ch = (ch + dh + (((cl & dl) | ((cl | dl) & ~s)) >>> 31)) | 0; cl = s;
-    p = bl ^ cl; q = bh ^ ch;
-    bl = (q >>> 31) | (p << 1); bh = (p >>> 31) | (q << 1);                             // b = (b ^ c) rotr 63
-    v[a] = al; v[a + 1] = ah; v[b] = bl; v[b + 1] = bh; v[c] = cl; v[c + 1] = ch; v[d] = dl; v[d + 1] = dh;
-  }
 
   class Blake2b {
     constructor() {
@@ -561,7 +555,6 @@
       this.buffered = 0;
       this.countLow = 0;   // bytes hashed, as a 64-bit (low, high) pair
       this.countHigh = 0;
-      this.v = new Int32Array(32);
       this.m = new Int32Array(32);
       this.done = false;
     }
@@ -600,28 +593,110 @@
       return out;
     }
 
-    /** Compresses the 128-byte block at b[pos], of which `length` bytes are new input. */
+    /** Compresses the 128-byte block at b[pos], of which `length` bytes are new input. The sixteen 64-bit words of
+     *  the work vector are (low, high) pairs of int32 locals; the carry out of a low-word sum t = x + y is
+     *  ((x & y) | ((x | y) & ~t)) >>> 31. */
     compress(b, pos, length, last) {
-      const v = this.v, m = this.m, h = this.h;
+      const m = this.m, h = this.h, IV = BLAKE2B_IV, s = BLAKE2B_SIGMA;
       this.countLow += length;
       if (this.countLow >= 0x100000000) { this.countLow -= 0x100000000; this.countHigh += 1; }
       for (let i = 0; i < 32; i++) { const j = pos + 4 * i; m[i] = b[j] | (b[j + 1] << 8) | (b[j + 2] << 16) | (b[j + 3] << 24); }
-      for (let i = 0; i < 16; i++) { v[i] = h[i]; v[i + 16] = BLAKE2B_IV[i]; }
-      v[24] ^= this.countLow; v[25] ^= this.countHigh;
-      if (last) { v[28] = ~v[28]; v[29] = ~v[29]; }
-      const s = BLAKE2B_SIGMA;
-      for (let round = 0; round < 12; round++) {
-        const r = 16 * (round % 10);
-        mix(v, m, 0, 8, 16, 24, s[r], s[r + 1]);
-        mix(v, m, 2, 10, 18, 26, s[r + 2], s[r + 3]);
-        mix(v, m, 4, 12, 20, 28, s[r + 4], s[r + 5]);
-        mix(v, m, 6, 14, 22, 30, s[r + 6], s[r + 7]);
-        mix(v, m, 0, 10, 20, 30, s[r + 8], s[r + 9]);
-        mix(v, m, 2, 12, 22, 24, s[r + 10], s[r + 11]);
-        mix(v, m, 4, 14, 16, 26, s[r + 12], s[r + 13]);
-        mix(v, m, 6, 8, 18, 28, s[r + 14], s[r + 15]);
+      let v0l = h[0], v0h = h[1], v1l = h[2], v1h = h[3], v2l = h[4], v2h = h[5], v3l = h[6], v3h = h[7], v4l = h[8], v4h = h[9], v5l = h[10], v5h = h[11], v6l = h[12], v6h = h[13], v7l = h[14], v7h = h[15];
+      let v8l = IV[0], v8h = IV[1], v9l = IV[2], v9h = IV[3], v10l = IV[4], v10h = IV[5], v11l = IV[6], v11h = IV[7], v12l = IV[8], v12h = IV[9], v13l = IV[10], v13h = IV[11], v14l = IV[12], v14h = IV[13], v15l = IV[14], v15h = IV[15];
+      v12l ^= this.countLow; v12h ^= this.countHigh;
+      if (last) { v14l = ~v14l; v14h = ~v14h; }
+      let t = 0, p = 0, q = 0;
+      for (let r = 0; r < 192; r += 16) {
+        // G(0, 4, 8, 12)
+        t = (v0l + v4l) | 0; v0h = (v0h + v4h + (((v0l & v4l) | ((v0l | v4l) & ~t)) >>> 31)) | 0; v0l = t;
+        p = m[s[r + 0]]; q = m[s[r + 0] + 1]; t = (v0l + p) | 0; v0h = (v0h + q + (((v0l & p) | ((v0l | p) & ~t)) >>> 31)) | 0; v0l = t;
+        t = v12l ^ v0l; v12l = v12h ^ v0h; v12h = t;
+        t = (v8l + v12l) | 0; v8h = (v8h + v12h + (((v8l & v12l) | ((v8l | v12l) & ~t)) >>> 31)) | 0; v8l = t;
+        p = v4l ^ v8l; q = v4h ^ v8h; v4l = (p >>> 24) | (q << 8); v4h = (q >>> 24) | (p << 8);
+        t = (v0l + v4l) | 0; v0h = (v0h + v4h + (((v0l & v4l) | ((v0l | v4l) & ~t)) >>> 31)) | 0; v0l = t;
+        p = m[s[r + 1]]; q = m[s[r + 1] + 1]; t = (v0l + p) | 0; v0h = (v0h + q + (((v0l & p) | ((v0l | p) & ~t)) >>> 31)) | 0; v0l = t;
+        p = v12l ^ v0l; q = v12h ^ v0h; v12l = (p >>> 16) | (q << 16); v12h = (q >>> 16) | (p << 16);
+        t = (v8l + v12l) | 0; v8h = (v8h + v12h + (((v8l & v12l) | ((v8l | v12l) & ~t)) >>> 31)) | 0; v8l = t;
+        p = v4l ^ v8l; q = v4h ^ v8h; v4l = (q >>> 31) | (p << 1); v4h = (p >>> 31) | (q << 1);
+        // G(1, 5, 9, 13)
+        t = (v1l + v5l) | 0; v1h = (v1h + v5h + (((v1l & v5l) | ((v1l | v5l) & ~t)) >>> 31)) | 0; v1l = t;
+        p = m[s[r + 2]]; q = m[s[r + 2] + 1]; t = (v1l + p) | 0; v1h = (v1h + q + (((v1l & p) | ((v1l | p) & ~t)) >>> 31)) | 0; v1l = t;
+        t = v13l ^ v1l; v13l = v13h ^ v1h; v13h = t;
+        t = (v9l + v13l) | 0; v9h = (v9h + v13h + (((v9l & v13l) | ((v9l | v13l) & ~t)) >>> 31)) | 0; v9l = t;
+        p = v5l ^ v9l; q = v5h ^ v9h; v5l = (p >>> 24) | (q << 8); v5h = (q >>> 24) | (p << 8);
+        t = (v1l + v5l) | 0; v1h = (v1h + v5h + (((v1l & v5l) | ((v1l | v5l) & ~t)) >>> 31)) | 0; v1l = t;
+        p = m[s[r + 3]]; q = m[s[r + 3] + 1]; t = (v1l + p) | 0; v1h = (v1h + q + (((v1l & p) | ((v1l | p) & ~t)) >>> 31)) | 0; v1l = t;
+        p = v13l ^ v1l; q = v13h ^ v1h; v13l = (p >>> 16) | (q << 16); v13h = (q >>> 16) | (p << 16);
+        t = (v9l + v13l) | 0; v9h = (v9h + v13h + (((v9l & v13l) | ((v9l | v13l) & ~t)) >>> 31)) | 0; v9l = t;
+        p = v5l ^ v9l; q = v5h ^ v9h; v5l = (q >>> 31) | (p << 1); v5h = (p >>> 31) | (q << 1);
+        // G(2, 6, 10, 14)
+        t = (v2l + v6l) | 0; v2h = (v2h + v6h + (((v2l & v6l) | ((v2l | v6l) & ~t)) >>> 31)) | 0; v2l = t;
+        p = m[s[r + 4]]; q = m[s[r + 4] + 1]; t = (v2l + p) | 0; v2h = (v2h + q + (((v2l & p) | ((v2l | p) & ~t)) >>> 31)) | 0; v2l = t;
+        t = v14l ^ v2l; v14l = v14h ^ v2h; v14h = t;
+        t = (v10l + v14l) | 0; v10h = (v10h + v14h + (((v10l & v14l) | ((v10l | v14l) & ~t)) >>> 31)) | 0; v10l = t;
+        p = v6l ^ v10l; q = v6h ^ v10h; v6l = (p >>> 24) | (q << 8); v6h = (q >>> 24) | (p << 8);
+        t = (v2l + v6l) | 0; v2h = (v2h + v6h + (((v2l & v6l) | ((v2l | v6l) & ~t)) >>> 31)) | 0; v2l = t;
+        p = m[s[r + 5]]; q = m[s[r + 5] + 1]; t = (v2l + p) | 0; v2h = (v2h + q + (((v2l & p) | ((v2l | p) & ~t)) >>> 31)) | 0; v2l = t;
+        p = v14l ^ v2l; q = v14h ^ v2h; v14l = (p >>> 16) | (q << 16); v14h = (q >>> 16) | (p << 16);
+        t = (v10l + v14l) | 0; v10h = (v10h + v14h + (((v10l & v14l) | ((v10l | v14l) & ~t)) >>> 31)) | 0; v10l = t;
+        p = v6l ^ v10l; q = v6h ^ v10h; v6l = (q >>> 31) | (p << 1); v6h = (p >>> 31) | (q << 1);
+        // G(3, 7, 11, 15)
+        t = (v3l + v7l) | 0; v3h = (v3h + v7h + (((v3l & v7l) | ((v3l | v7l) & ~t)) >>> 31)) | 0; v3l = t;
+        p = m[s[r + 6]]; q = m[s[r + 6] + 1]; t = (v3l + p) | 0; v3h = (v3h + q + (((v3l & p) | ((v3l | p) & ~t)) >>> 31)) | 0; v3l = t;
+        t = v15l ^ v3l; v15l = v15h ^ v3h; v15h = t;
+        t = (v11l + v15l) | 0; v11h = (v11h + v15h + (((v11l & v15l) | ((v11l | v15l) & ~t)) >>> 31)) | 0; v11l = t;
+        p = v7l ^ v11l; q = v7h ^ v11h; v7l = (p >>> 24) | (q << 8); v7h = (q >>> 24) | (p << 8);
+        t = (v3l + v7l) | 0; v3h = (v3h + v7h + (((v3l & v7l) | ((v3l | v7l) & ~t)) >>> 31)) | 0; v3l = t;
+        p = m[s[r + 7]]; q = m[s[r + 7] + 1]; t = (v3l + p) | 0; v3h = (v3h + q + (((v3l & p) | ((v3l | p) & ~t)) >>> 31)) | 0; v3l = t;
+        p = v15l ^ v3l; q = v15h ^ v3h; v15l = (p >>> 16) | (q << 16); v15h = (q >>> 16) | (p << 16);
+        t = (v11l + v15l) | 0; v11h = (v11h + v15h + (((v11l & v15l) | ((v11l | v15l) & ~t)) >>> 31)) | 0; v11l = t;
+        p = v7l ^ v11l; q = v7h ^ v11h; v7l = (q >>> 31) | (p << 1); v7h = (p >>> 31) | (q << 1);
+        // G(0, 5, 10, 15)
+        t = (v0l + v5l) | 0; v0h = (v0h + v5h + (((v0l & v5l) | ((v0l | v5l) & ~t)) >>> 31)) | 0; v0l = t;
+        p = m[s[r + 8]]; q = m[s[r + 8] + 1]; t = (v0l + p) | 0; v0h = (v0h + q + (((v0l & p) | ((v0l | p) & ~t)) >>> 31)) | 0; v0l = t;
+        t = v15l ^ v0l; v15l = v15h ^ v0h; v15h = t;
+        t = (v10l + v15l) | 0; v10h = (v10h + v15h + (((v10l & v15l) | ((v10l | v15l) & ~t)) >>> 31)) | 0; v10l = t;
+        p = v5l ^ v10l; q = v5h ^ v10h; v5l = (p >>> 24) | (q << 8); v5h = (q >>> 24) | (p << 8);
+        t = (v0l + v5l) | 0; v0h = (v0h + v5h + (((v0l & v5l) | ((v0l | v5l) & ~t)) >>> 31)) | 0; v0l = t;
+        p = m[s[r + 9]]; q = m[s[r + 9] + 1]; t = (v0l + p) | 0; v0h = (v0h + q + (((v0l & p) | ((v0l | p) & ~t)) >>> 31)) | 0; v0l = t;
+        p = v15l ^ v0l; q = v15h ^ v0h; v15l = (p >>> 16) | (q << 16); v15h = (q >>> 16) | (p << 16);
+        t = (v10l + v15l) | 0; v10h = (v10h + v15h + (((v10l & v15l) | ((v10l | v15l) & ~t)) >>> 31)) | 0; v10l = t;
+        p = v5l ^ v10l; q = v5h ^ v10h; v5l = (q >>> 31) | (p << 1); v5h = (p >>> 31) | (q << 1);
+        // G(1, 6, 11, 12)
+        t = (v1l + v6l) | 0; v1h = (v1h + v6h + (((v1l & v6l) | ((v1l | v6l) & ~t)) >>> 31)) | 0; v1l = t;
+        p = m[s[r + 10]]; q = m[s[r + 10] + 1]; t = (v1l + p) | 0; v1h = (v1h + q + (((v1l & p) | ((v1l | p) & ~t)) >>> 31)) | 0; v1l = t;
+        t = v12l ^ v1l; v12l = v12h ^ v1h; v12h = t;
+        t = (v11l + v12l) | 0; v11h = (v11h + v12h + (((v11l & v12l) | ((v11l | v12l) & ~t)) >>> 31)) | 0; v11l = t;
+        p = v6l ^ v11l; q = v6h ^ v11h; v6l = (p >>> 24) | (q << 8); v6h = (q >>> 24) | (p << 8);
+        t = (v1l + v6l) | 0; v1h = (v1h + v6h + (((v1l & v6l) | ((v1l | v6l) & ~t)) >>> 31)) | 0; v1l = t;
+        p = m[s[r + 11]]; q = m[s[r + 11] + 1]; t = (v1l + p) | 0; v1h = (v1h + q + (((v1l & p) | ((v1l | p) & ~t)) >>> 31)) | 0; v1l = t;
+        p = v12l ^ v1l; q = v12h ^ v1h; v12l = (p >>> 16) | (q << 16); v12h = (q >>> 16) | (p << 16);
+        t = (v11l + v12l) | 0; v11h = (v11h + v12h + (((v11l & v12l) | ((v11l | v12l) & ~t)) >>> 31)) | 0; v11l = t;
+        p = v6l ^ v11l; q = v6h ^ v11h; v6l = (q >>> 31) | (p << 1); v6h = (p >>> 31) | (q << 1);
+        // G(2, 7, 8, 13)
+        t = (v2l + v7l) | 0; v2h = (v2h + v7h + (((v2l & v7l) | ((v2l | v7l) & ~t)) >>> 31)) | 0; v2l = t;
+        p = m[s[r + 12]]; q = m[s[r + 12] + 1]; t = (v2l + p) | 0; v2h = (v2h + q + (((v2l & p) | ((v2l | p) & ~t)) >>> 31)) | 0; v2l = t;
+        t = v13l ^ v2l; v13l = v13h ^ v2h; v13h = t;
+        t = (v8l + v13l) | 0; v8h = (v8h + v13h + (((v8l & v13l) | ((v8l | v13l) & ~t)) >>> 31)) | 0; v8l = t;
+        p = v7l ^ v8l; q = v7h ^ v8h; v7l = (p >>> 24) | (q << 8); v7h = (q >>> 24) | (p << 8);
+        t = (v2l + v7l) | 0; v2h = (v2h + v7h + (((v2l & v7l) | ((v2l | v7l) & ~t)) >>> 31)) | 0; v2l = t;
+        p = m[s[r + 13]]; q = m[s[r + 13] + 1]; t = (v2l + p) | 0; v2h = (v2h + q + (((v2l & p) | ((v2l | p) & ~t)) >>> 31)) | 0; v2l = t;
+        p = v13l ^ v2l; q = v13h ^ v2h; v13l = (p >>> 16) | (q << 16); v13h = (q >>> 16) | (p << 16);
+        t = (v8l + v13l) | 0; v8h = (v8h + v13h + (((v8l & v13l) | ((v8l | v13l) & ~t)) >>> 31)) | 0; v8l = t;
+        p = v7l ^ v8l; q = v7h ^ v8h; v7l = (q >>> 31) | (p << 1); v7h = (p >>> 31) | (q << 1);
+        // G(3, 4, 9, 14)
+        t = (v3l + v4l) | 0; v3h = (v3h + v4h + (((v3l & v4l) | ((v3l | v4l) & ~t)) >>> 31)) | 0; v3l = t;
+        p = m[s[r + 14]]; q = m[s[r + 14] + 1]; t = (v3l + p) | 0; v3h = (v3h + q + (((v3l & p) | ((v3l | p) & ~t)) >>> 31)) | 0; v3l = t;
+        t = v14l ^ v3l; v14l = v14h ^ v3h; v14h = t;
+        t = (v9l + v14l) | 0; v9h = (v9h + v14h + (((v9l & v14l) | ((v9l | v14l) & ~t)) >>> 31)) | 0; v9l = t;
+        p = v4l ^ v9l; q = v4h ^ v9h; v4l = (p >>> 24) | (q << 8); v4h = (q >>> 24) | (p << 8);
+        t = (v3l + v4l) | 0; v3h = (v3h + v4h + (((v3l & v4l) | ((v3l | v4l) & ~t)) >>> 31)) | 0; v3l = t;
+        p = m[s[r + 15]]; q = m[s[r + 15] + 1]; t = (v3l + p) | 0; v3h = (v3h + q + (((v3l & p) | ((v3l | p) & ~t)) >>> 31)) | 0; v3l = t;
+        p = v14l ^ v3l; q = v14h ^ v3h; v14l = (p >>> 16) | (q << 16); v14h = (q >>> 16) | (p << 16);
+        t = (v9l + v14l) | 0; v9h = (v9h + v14h + (((v9l & v14l) | ((v9l | v14l) & ~t)) >>> 31)) | 0; v9l = t;
+        p = v4l ^ v9l; q = v4h ^ v9h; v4l = (q >>> 31) | (p << 1); v4h = (p >>> 31) | (q << 1);
       }
-      for (let i = 0; i < 16; i++) h[i] ^= v[i] ^ v[i + 16];
+      h[0] ^= v0l ^ v8l; h[1] ^= v0h ^ v8h; h[2] ^= v1l ^ v9l; h[3] ^= v1h ^ v9h; h[4] ^= v2l ^ v10l; h[5] ^= v2h ^ v10h; h[6] ^= v3l ^ v11l; h[7] ^= v3h ^ v11h; h[8] ^= v4l ^ v12l; h[9] ^= v4h ^ v12h; h[10] ^= v5l ^ v13l; h[11] ^= v5h ^ v13h; h[12] ^= v6l ^ v14l; h[13] ^= v6h ^ v14h; h[14] ^= v7l ^ v15l; h[15] ^= v7h ^ v15h;
     }
   }
 
