@@ -62,14 +62,54 @@ public struct LinkPublisher {
 
     public func create(album: String, options: Options, baseURL: String, largePicture: LargePictureMaker) throws -> Created {
         guard try library.albumSummaries().contains(where: { $0.name == album }) else { throw LinkError.noSuchAlbum(album) }
-        let records = try library.liveItems(inAlbum: album)
-        guard !records.isEmpty else { throw LinkError.emptyAlbum(album) }
         let token = randomBytes(16).hexString
-        let linkKey = randomBytes(32), contentKeyBytes = randomBytes(32)
+        var password: LinkPassword?
+        var passwordKey: [UInt8]?
+        if let text = options.password {
+            let salt = randomBytes(16)
+            let key = try LinkCipher.passwordKey(password: text, salt: salt, iterations: LinkCipher.passwordIterations)
+            passwordKey = key
+            password = LinkPassword(iterations: LinkCipher.passwordIterations, salt: Base64URL.encode(salt),
+                                    verifier: LinkCipher.verifier(checkKey: LinkCipher.checkKey(passwordKey: key, token: token)))
+        }
+        let owner = LinkOwnerPart(album: album, title: options.title ?? album, allowDownload: options.allowDownload,
+                                  showLocation: options.showLocation, linkKey: Base64URL.encode(randomBytes(32)),
+                                  hasPassword: password != nil, contentKey: Base64URL.encode(randomBytes(32)),
+                                  passwordKey: passwordKey.map(Base64URL.encode))
+        let (items, shortfalls) = try publish(token: token, owner: owner, password: password, created: Date(), expires: options.expires,
+                                              largePicture: largePicture, previous: [])
+        return Created(token: token, url: Self.url(base: baseURL, token: token, linkKey: owner.linkKey), items: items, shortfalls: shortfalls)
+    }
+
+    /// Brings the live link `token` up to date with its album: items added since are shown, items gone are no longer.
+    /// The link, its key and its password stay; its pictures are sealed again under new names, and the old ones go.
+    public func update(token: String, baseURL: String, largePicture: LargePictureMaker) throws -> Created {
+        guard LinkShelfNames.isToken(token),
+              let bytes = try library.linkShelf.read(LinkShelfNames.record(token), upTo: LinkRecord.byteCap) else { throw LinkError.noSuchLink(token) }
+        let record = try LinkRecord.decode(bytes)
+        let owner = try ownerPart(of: record)
+        guard !record.isTombstone, record.expires.map({ $0 > Date() }) ?? true else { throw LinkError.ended(token) }
+        let (items, shortfalls) = try publish(token: token, owner: owner, password: record.password, created: record.created,
+                                              expires: record.expires, largePicture: largePicture, previous: record.objects)
+        return Created(token: token, url: Self.url(base: baseURL, token: token, linkKey: owner.linkKey), items: items, shortfalls: shortfalls)
+    }
+
+    /// Seals the album's items for the link, then its manifest, then (the commit point) its record; then deletes the
+    /// link's pictures the record no longer lists (`previous` ones, and any a crash left behind).
+    private func publish(token: String, owner: LinkOwnerPart, password: LinkPassword?, created: Date, expires: Date?,
+                         largePicture: LargePictureMaker, previous: [String]) throws -> (items: Int, shortfalls: [(itemId: String, reason: String)]) {
+        guard let linkKey = Base64URL.decode(owner.linkKey), let contentKeyBytes = owner.contentKey.flatMap(Base64URL.decode) else {
+            throw LinkError.notYours(token)
+        }
+        let records = try library.liveItems(inAlbum: owner.album)
+        guard !records.isEmpty else { throw LinkError.emptyAlbum(owner.album) }
         let contentKey = SymmetricKey(data: contentKeyBytes)
+        let passwordKey = owner.passwordKey.flatMap(Base64URL.decode)
         let shelf = library.linkShelf
         var written: [String] = []
         var shortfalls: [(itemId: String, reason: String)] = []
+        var manifestWritten = false
+        let options = Options(title: owner.title, allowDownload: owner.allowDownload, showLocation: owner.showLocation)
         do {
             var objects: [String] = []
             /// Seals `plaintext` for the link under a new name and stores it.
@@ -89,37 +129,32 @@ public struct LinkPublisher {
                 objects += [item.stream?.segments].compactMap { $0 } + item.originals.map(\.object)
                 items.append(item)
             }
-            var passwordKey: [UInt8]?
-            var password: LinkPassword?
-            if let text = options.password {
-                let salt = randomBytes(16)
-                let key = try LinkCipher.passwordKey(password: text, salt: salt, iterations: LinkCipher.passwordIterations)
-                passwordKey = key
-                password = LinkPassword(iterations: LinkCipher.passwordIterations, salt: Base64URL.encode(salt),
-                                        verifier: LinkCipher.verifier(checkKey: LinkCipher.checkKey(passwordKey: key, token: token)))
-            }
-            let title = options.title ?? album
-            let manifest = LinkManifest(token: token, title: title, created: Date(), allowDownload: options.allowDownload,
-                                        showLocation: options.showLocation, contentKey: Base64URL.encode(contentKeyBytes), items: items)
+            let manifest = LinkManifest(token: token, title: owner.title, created: created, allowDownload: owner.allowDownload,
+                                        showLocation: owner.showLocation, contentKey: Base64URL.encode(contentKeyBytes), items: items)
             let manifestName = LinkShelfNames.manifest(token)
             let sealedManifest = try LinkCipher.seal(try manifest.encoded(),
                                                      key: LinkCipher.manifestKey(linkKey: linkKey, passwordKey: passwordKey, token: token),
                                                      associatedData: LinkCipher.manifestAssociatedData(token: token))
+            let sealedOwner = Base64URL.encode(try library.sealLinkOwnerPart(owner, token: token))
+            func putRecord(_ listed: [String]) throws {
+                let record = LinkRecord(version: LinkRecord.currentVersion, token: token, created: created, expires: expires,
+                                        password: password, objects: listed, owner: sealedOwner, revoked: nil)
+                try shelf.put(LinkShelfNames.record(token), try record.encoded())
+            }
+            // An update lists the old and the new objects while the manifest changes, so that a server answers for
+            // whichever manifest it reads; a new link's record comes last, so no server answers for it before then.
+            if !previous.isEmpty { try putRecord(Array(Set(previous + objects + [manifestName])).sorted()) }
             try shelf.put(manifestName, sealedManifest)
-            written.append(manifestName)
-            let owner = LinkOwnerPart(album: album, title: title, allowDownload: options.allowDownload, showLocation: options.showLocation,
-                                      linkKey: Base64URL.encode(linkKey), hasPassword: password != nil)
-            let record = LinkRecord(version: LinkRecord.currentVersion, token: token, created: manifest.created, expires: options.expires,
-                                    password: password, objects: [manifestName] + objects,
-                                    owner: Base64URL.encode(try library.sealLinkOwnerPart(owner, token: token)), revoked: nil)
-            // The record last: until it is stored, no server answers for the token.
-            try shelf.put(LinkShelfNames.record(token), try record.encoded())
+            manifestWritten = true
+            try putRecord([manifestName] + objects)
         } catch {
-            for name in written { try? shelf.delete(name) }
+            // Until the manifest changed, nothing names the new objects; after, a later update tidies up.
+            if !manifestWritten { for name in written { try? shelf.delete(name) } }
             throw error
         }
-        return Created(token: token, url: Self.url(base: baseURL, token: token, linkKey: Base64URL.encode(linkKey)),
-                       items: records.count, shortfalls: shortfalls)
+        let kept = Set(written)
+        for name in try shelf.names(under: LinkShelfNames.objectPrefix(token)) where !kept.contains(name) { try shelf.delete(name) }
+        return (records.count, shortfalls)
     }
 
     private func manifestItem(_ record: ItemRecord, options: Options, put: (([UInt8]) throws -> String),
@@ -167,11 +202,9 @@ public struct LinkPublisher {
             throw LinkPublishError.missingObject(itemId: record.id, object: name)
         }
         guard size <= UInt64(Self.smallObjectCap) else { throw LinkPublishError.tooLarge(itemId: record.id, object: name) }
-        var bytes = [UInt8]()
         let sink = Collector()
         try library.readDecrypted(object, key: try library.fileKey(of: record.id)) { sink.bytes.append(contentsOf: $0) }
-        bytes = sink.bytes
-        return bytes
+        return sink.bytes
     }
 
     /// The size and BLAKE2b of an object as stored: as the index recorded them, else read from the store once.

@@ -60,6 +60,10 @@ public struct LinkOwnerPart: Codable, Sendable, Equatable {
     /// base64url of the link key: so `share link ls` can print the link again.
     public var linkKey: String
     public var hasPassword: Bool
+    /// base64url of the manifest's content key and of the password's PBKDF2 key: so `share link update` can seal new
+    /// items for the link without asking for its password again.
+    public var contentKey: String?
+    public var passwordKey: String?
 }
 
 /// The object names under `links/` (ObjectName allows lowercase letters, digits, `-_./`: tokens are hex).
@@ -104,6 +108,7 @@ public enum LinkError: Error, CustomStringConvertible {
     case noSuchLink(String)
     case badExpiry(String)
     case notYours(String)
+    case ended(String)
 
     public var description: String {
         switch self {
@@ -113,6 +118,7 @@ public enum LinkError: Error, CustomStringConvertible {
         case .noSuchLink(let id): "there is no link \(id) (keepsake share link ls lists them)"
         case .badExpiry(let text): "cannot read the expiry \"\(text)\": give a duration (30m, 12h, 7d, 2w) or a date (2027-01-31 or 2027-01-31T18:00:00Z)"
         case .notYours(let id): "the link \(id) was not made by this library"
+        case .ended(let id): "the link \(id) was revoked or has expired: make a new one (keepsake share link create)"
         }
     }
 }

@@ -21,7 +21,7 @@ struct LinkCommand: ParsableCommand {
             --links-only without the passphrase) serves only ciphertext. Without --allow-download a link holds no key that \
             opens an original. See docs/public-links.md.
             """,
-        subcommands: [Create.self, List.self, Remove.self])
+        subcommands: [Create.self, Update.self, List.self, Remove.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Make a public link to an album and print it.")
@@ -55,8 +55,7 @@ struct LinkCommand: ParsableCommand {
         func run() throws {
             let expiry = try expires.map { try ExpiryParser.date(from: $0) }
             let password = try passwordFile.map(Self.readPassword)
-            let base = baseURL ?? ProcessInfo.processInfo.environment["KEEPSAKE_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
-                ?? "http://127.0.0.1:8080"
+            let base = publicBaseURL(baseURL)
             _ = try Executables.mediaEngine()
             let library = try libraryOptions.open()
             let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout),
@@ -83,6 +82,34 @@ struct LinkCommand: ParsableCommand {
         }
     }
 
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "update",
+            abstract: "Bring a link up to date with its album: items added since are shown, items taken out no longer are.",
+            discussion: "The link, its key and its password stay the same; a page open at the moment needs a reload.")
+        @Argument(help: "The link's id (share link ls).")
+        var id: String
+        @Option(name: .customLong("base-url"), help: ArgumentHelp("Where the link's server is reached (default: $KEEPSAKE_PUBLIC_URL, else http://127.0.0.1:8080).", valueName: "URL"))
+        var baseURL: String?
+        @Option(help: "Seconds a media worker may go without answering (plus one per MiB of the file) before it counts as hung and is killed.")
+        var workerTimeout = 60
+        @OptionGroup var libraryOptions: LibraryOptions
+
+        func run() throws {
+            _ = try Executables.mediaEngine()
+            let library = try libraryOptions.open()
+            let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout),
+                                                  shouldStop: { false })
+            defer { mediaWork.shutDown() }
+            let updated = try LinkPublisher(library: library).update(token: id, baseURL: publicBaseURL(baseURL)) { item, original in
+                try RenditionBackfill.largePicture(of: original, of: item, library: library, mediaWork: mediaWork)
+            }
+            for shortfall in updated.shortfalls { printError("keepsake: item \(shortfall.itemId): \(shortfall.reason)") }
+            print(updated.url)
+            printError("keepsake: link \(updated.token) shows \(updated.items) \(updated.items == 1 ? "item" : "items") now")
+        }
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "This library's links: album, created, expires, options, opened how often.")
         @Flag(help: "One JSON object a line per link.")
@@ -100,8 +127,7 @@ struct LinkCommand: ParsableCommand {
         }
 
         func run() throws {
-            let base = baseURL ?? ProcessInfo.processInfo.environment["KEEPSAKE_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
-                ?? "http://127.0.0.1:8080"
+            let base = publicBaseURL(baseURL)
             let formatter = ISO8601DateFormatter()
             for link in try LinkPublisher(library: libraryOptions.open()).list() {
                 let line = Line(id: link.token, album: link.owner.album, title: link.owner.title, state: link.state,
@@ -130,6 +156,11 @@ struct LinkCommand: ParsableCommand {
             print("revoked link \(id)")
         }
     }
+}
+
+/// `--base-url`, else `$KEEPSAKE_PUBLIC_URL`, else the address `keepsake serve` listens on by default.
+func publicBaseURL(_ option: String?) -> String {
+    option ?? ProcessInfo.processInfo.environment["KEEPSAKE_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
 }
 
 /// `--expires`: a duration from now (`30m`, `12h`, `7d`, `2w`) or a date (`2027-01-31`, midnight UTC, or ISO 8601).

@@ -198,6 +198,40 @@ import TestSupport
         #expect(listed.first { $0.token == expiring.token }?.state == "expired")
     }
 
+    @Test func anUpdatedLinkShowsWhatItsAlbumHoldsNowWithTheSameKey() throws {
+        let library = fixture.library
+        let album = "Later " + randomBytes(4).hexString
+        do {
+            let (lock, _) = try library.lockForWriting()
+            defer { withExtendedLifetime(lock) {} }
+            try library.createAlbum(named: album)
+            _ = try library.addToAlbum(album, itemId: fixture.photo)
+        }
+        let link = try create(album, .init(password: "pw"))
+        let shelf = library.linkShelf
+        let before = try LinkRecord.decode(try #require(try shelf.read(LinkShelfNames.record(link.token), upTo: 1 << 20)))
+        do {
+            let (lock, _) = try library.lockForWriting()
+            defer { withExtendedLifetime(lock) {} }
+            _ = try library.addToAlbum(album, itemId: fixture.heic)
+        }
+        let updated = try LinkPublisher(library: library).update(token: link.token, baseURL: "https://example.org") { _, _ in Self.madeLargePicture }
+        #expect(updated.url == link.url && updated.items == 2)
+        let after = try LinkRecord.decode(try #require(try shelf.read(LinkShelfNames.record(link.token), upTo: 1 << 20)))
+        #expect(after.password == before.password && after.created == before.created)
+        let salt = try #require(after.password?.salt)
+        let password = try LinkCipher.passwordKey(password: "pw", salt: try #require(Base64URL.decode(salt)), iterations: LinkCipher.passwordIterations)
+        let manifest = try open(try #require(try shelf.read(LinkShelfNames.manifest(link.token), upTo: 1 << 20)), link, password: password)
+        #expect(Set(manifest.items.map(\.id)) == [fixture.photo, fixture.heic])
+        // The old pictures are gone; every one the record lists is there and opens.
+        let stored = Set(try shelf.names(under: LinkShelfNames.objectPrefix(link.token)))
+        #expect(stored == Set(after.objects.filter { $0.hasPrefix(LinkShelfNames.objectPrefix(link.token)) }))
+        #expect(stored.isDisjoint(with: before.objects))
+        for name in stored { #expect(try openObject(try #require(try shelf.read(name, upTo: 1 << 20)), name: name, manifest).count > 0) }
+        try LinkPublisher(library: library).revoke(token: link.token)
+        #expect(throws: LinkError.self) { try LinkPublisher(library: library).update(token: link.token, baseURL: "") { _, _ in nil } }
+    }
+
     @Test func anObjectOrManifestMovedToAnotherNameDoesNotOpen() throws {
         let first = try create(AlbumRecord.uncategorizedName), second = try create(AlbumRecord.uncategorizedName)
         let shelf = fixture.library.linkShelf
