@@ -44,30 +44,16 @@ struct LinkCommand: ParsableCommand {
         @Option(help: "The title the page shows (default: the album's name).")
         var title: String?
 
-        @Option(name: .customLong("base-url"), help: ArgumentHelp("Where the link's server is reached (default: $KEEPSAKE_PUBLIC_URL, else http://127.0.0.1:8080).", valueName: "URL"))
-        var baseURL: String?
-
-        @Option(help: "Seconds a media worker may go without answering (plus one per MiB of the file) before it counts as hung and is killed.")
-        var workerTimeout = 60
-
-        @OptionGroup var libraryOptions: LibraryOptions
+        @OptionGroup var publishing: LinkPublishing
 
         func run() throws {
             let expiry = try expires.map { try ExpiryParser.date(from: $0) }
             let password = try passwordFile.map(Self.readPassword)
-            let base = publicBaseURL(baseURL)
-            _ = try Executables.mediaEngine()
-            let library = try libraryOptions.open()
-            let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout),
-                                                  shouldStop: { false })
-            defer { mediaWork.shutDown() }
             let options = LinkPublisher.Options(title: title, password: password, expires: expiry, allowDownload: allowDownload,
                                                 showLocation: !noLocation)
-            let created = try LinkPublisher(library: library).create(album: album, options: options, baseURL: base) { item, original in
-                try RenditionBackfill.largePicture(of: original, of: item, library: library, mediaWork: mediaWork)
+            let created = try publishing.publish { publisher, base, largePicture in
+                try publisher.create(album: album, options: options, baseURL: base, largePicture: largePicture)
             }
-            for shortfall in created.shortfalls { printError("keepsake: item \(shortfall.itemId): \(shortfall.reason)") }
-            print(created.url)
             printError("keepsake: link \(created.token) to \(album) (\(created.items) \(created.items == 1 ? "item" : "items"))"
                        + (expiry.map { ", until \(ISO8601DateFormatter().string(from: $0))" } ?? ""))
         }
@@ -89,23 +75,12 @@ struct LinkCommand: ParsableCommand {
             discussion: "The link, its key and its password stay the same; a page open at the moment needs a reload.")
         @Argument(help: "The link's id (share link ls).")
         var id: String
-        @Option(name: .customLong("base-url"), help: ArgumentHelp("Where the link's server is reached (default: $KEEPSAKE_PUBLIC_URL, else http://127.0.0.1:8080).", valueName: "URL"))
-        var baseURL: String?
-        @Option(help: "Seconds a media worker may go without answering (plus one per MiB of the file) before it counts as hung and is killed.")
-        var workerTimeout = 60
-        @OptionGroup var libraryOptions: LibraryOptions
+        @OptionGroup var publishing: LinkPublishing
 
         func run() throws {
-            _ = try Executables.mediaEngine()
-            let library = try libraryOptions.open()
-            let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout),
-                                                  shouldStop: { false })
-            defer { mediaWork.shutDown() }
-            let updated = try LinkPublisher(library: library).update(token: id, baseURL: publicBaseURL(baseURL)) { item, original in
-                try RenditionBackfill.largePicture(of: original, of: item, library: library, mediaWork: mediaWork)
+            let updated = try publishing.publish { publisher, base, largePicture in
+                try publisher.update(token: id, baseURL: base, largePicture: largePicture)
             }
-            for shortfall in updated.shortfalls { printError("keepsake: item \(shortfall.itemId): \(shortfall.reason)") }
-            print(updated.url)
             printError("keepsake: link \(updated.token) shows \(updated.items) \(updated.items == 1 ? "item" : "items") now")
         }
     }
@@ -155,6 +130,33 @@ struct LinkCommand: ParsableCommand {
             try LinkPublisher(library: libraryOptions.open()).revoke(token: id)
             print("revoked link \(id)")
         }
+    }
+}
+
+/// What making or updating a link needs: the library, media workers for the large pictures, where the link is served.
+struct LinkPublishing: ParsableArguments {
+    @Option(name: .customLong("base-url"), help: ArgumentHelp("Where the link's server is reached (default: $KEEPSAKE_PUBLIC_URL, else http://127.0.0.1:8080).", valueName: "URL"))
+    var baseURL: String?
+
+    @Option(help: "Seconds a media worker may go without answering (plus one per MiB of the file) before it counts as hung and is killed.")
+    var workerTimeout = 60
+
+    @OptionGroup var libraryOptions: LibraryOptions
+
+    /// Runs `body` with a publisher over the open library and a maker of large pictures, then prints the link and,
+    /// on stderr, the items shown with less than they have.
+    func publish(_ body: (LinkPublisher, String, LinkPublisher.LargePictureMaker) throws -> LinkPublisher.Created) throws -> LinkPublisher.Created {
+        _ = try Executables.mediaEngine()
+        let library = try libraryOptions.open()
+        let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout),
+                                              shouldStop: { false })
+        defer { mediaWork.shutDown() }
+        let result = try body(LinkPublisher(library: library), publicBaseURL(baseURL)) { item, original in
+            try RenditionBackfill.largePicture(of: original, of: item, library: library, mediaWork: mediaWork)
+        }
+        for shortfall in result.shortfalls { printError("keepsake: item \(shortfall.itemId): \(shortfall.reason)") }
+        print(result.url)
+        return result
     }
 }
 
