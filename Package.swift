@@ -76,6 +76,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+        ], resources: [
+            // The public link page (docs/public-links.md), served from the binary.
+            .embedInCode("Links/link.html"), .embedInCode("Links/link.js"), .embedInCode("Links/link.css"),
         ]),
         // The thin command-line front end. It links no media library: its process holds the keys, and the Argon2id
         // unlock's 256 MiB plus libav's ~45 MB of mapped libraries would not fit in 300 MB.
