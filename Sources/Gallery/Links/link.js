@@ -354,6 +354,9 @@
 
   /** The stream's playlist, opened, its segment lines pointing at the link's route for the segments object. */
   async function streamURL(item) {
+    if (!document.createElement("video").canPlayType("application/vnd.apple.mpegurl")) {
+      throw new Error("this browser does not play HLS streams; Chromium, Chrome, Edge and Safari do");
+    }
     if (!item.stream.segments.startsWith("data/")) throw new NotVerified("not a stream object");
     const text = new TextDecoder().decode(await linkObject(item.stream.playlist));
     const segments = location.origin + objectPath(item.stream.segments);
@@ -503,5 +506,6 @@
       fail(error);
     }
   }
+  window.addEventListener("hashchange", () => location.reload());  // another key: start again
   start();
 })();
