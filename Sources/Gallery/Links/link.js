@@ -52,7 +52,7 @@
 
   // --- The link ------------------------------------------------------------------------------------------------
 
-  const token = (location.pathname.match(/^\/l\/([A-Za-z0-9_-]{22})\/?$/) || [])[1];
+  const token = (location.pathname.match(/^\/l\/([0-9a-f]{32})\/?$/) || [])[1];
   const base = "/l/" + token;
   let contentKey = null;
   let manifest = null;
@@ -280,6 +280,7 @@
       video.playsInline = true;
       video.preload = "metadata";
       thumbnailURL(index).then((url) => { video.poster = url; }, () => {});
+      video.addEventListener("error", () => { if (generation === opening && video.src) stage.replaceChildren(unplayable()); });
       stage.appendChild(video);
       streamURL(item).then((url) => {
         if (generation !== opening) return;
@@ -301,6 +302,12 @@
       stage.appendChild(motion);
       motion.prepend(viewerImage(item, index, generation));
       const stream = streamURL(item);
+      stream.catch(() => {});  // told when played
+      video.addEventListener("error", () => {
+        if (generation !== opening || !video.src) return;
+        video.hidden = true;
+        motion.appendChild(unplayable());
+      });
       const start = () => stream.then((url) => {
         if (generation !== opening) return;
         if (!video.src) video.src = url;
@@ -314,6 +321,11 @@
     } else {
       stage.appendChild(viewerImage(item, index, generation));
     }
+  }
+
+  /** The stream's segments are AES-128 as HLS has it, without authentication: what does not play is said so. */
+  function unplayable() {
+    return problem("This video could not be played: its stream is damaged, was altered, or is in a form this browser does not play.");
   }
 
   function message(error, what) {
