@@ -3,6 +3,7 @@ import Hummingbird
 import KeepsakeCrypto
 import MediaTypes
 import NIOCore
+import NIOPosix
 import Store
 
 /// The media routes: thumbnails, renditions and playlists decrypted whole in memory (they are small), originals
@@ -76,10 +77,15 @@ extension Gallery {
         }
     }
 
-    /// Answers `request` with the bytes of a resource of `size` bytes, or the one range its `Range` header asks for,
-    /// read by `read` on the gallery's threads in pieces that end at multiples of `piece`.
     func ranged(_ request: Request, size: UInt64, headers: HTTPFields, piece: UInt64,
                 read: @escaping @Sendable (Range<UInt64>, inout ByteBuffer) throws -> Void) async throws -> Response {
+        try await Self.ranged(request, size: size, headers: headers, piece: piece, threads: threads, read: read)
+    }
+
+    /// Answers `request` with the bytes of a resource of `size` bytes, or the one range its `Range` header asks for,
+    /// read by `read` on `threads` in pieces that end at multiples of `piece`.
+    static func ranged(_ request: Request, size: UInt64, headers: HTTPFields, piece: UInt64, threads: NIOThreadPool,
+                       read: @escaping @Sendable (Range<UInt64>, inout ByteBuffer) throws -> Void) async throws -> Response {
         var headers = headers
         headers[.acceptRanges] = "bytes"
         headers[.cacheControl] = "no-store"
@@ -100,7 +106,7 @@ extension Gallery {
             var offset = range.lowerBound
             while offset < range.upperBound {
                 let next = offset..<min(range.upperBound, (offset / piece + 1) * piece)
-                let buffer = try await self.blocking { () throws -> ByteBuffer in
+                let buffer = try await threads.runIfActive { () throws -> ByteBuffer in
                     var buffer = ByteBuffer()
                     buffer.reserveCapacity(next.count)
                     try read(next, &buffer)

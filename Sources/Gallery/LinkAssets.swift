@@ -4,4 +4,5 @@ public enum LinkAssets {
     public static let page: [UInt8] = PackageResources.link_html
     public static let script: [UInt8] = PackageResources.link_js
     public static let style: [UInt8] = PackageResources.link_css
+    public static let crypto: [UInt8] = PackageResources.link_crypto_js
 }

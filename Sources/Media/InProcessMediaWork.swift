@@ -14,11 +14,11 @@ public struct InProcessMediaWork: MediaWork {
         do { return try MetadataReader.read(fileAt: PathOpener.procPath(of: opened), format: format, origin: path) } catch { throw MediaWorkError(error) }
     }
 
-    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
         let opened = try Self.open(path, stage: .thumbnail)
         defer { close(opened) }
         do {
-            return try Thumbnailer.pictures(fileAt: PathOpener.procPath(of: opened), format: format, orientation: orientation)
+            return try Thumbnailer.pictures(fileAt: PathOpener.procPath(of: opened), format: format, orientation: orientation, rendition: rendition)
         } catch { throw MediaWorkError(error) }
     }
 

@@ -211,8 +211,8 @@ public final class OutOfProcessMediaWork: MediaWork {
         return metadata
     }
 
-    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
-        let request = WorkerRequest(operation: .pictures, path: path, format: format, orientation: orientation)
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
+        let request = WorkerRequest(operation: .pictures, path: path, format: format, orientation: orientation, rendition: rendition)
         let (reply, payload) = try performTyped(request, expecting: .pictures)
         let bytes = Array(payload)
         guard let split = reply.thumbnailByteCount, split > 0, split <= bytes.count else {

@@ -18,6 +18,8 @@ struct WorkerRequest: Codable {
     var path: BytePath
     var format: MediaFormat
     var orientation: Int?
+    /// `pictures`: when to make a rendition (absent: where the format needs one).
+    var rendition: RenditionPolicy?
     var preset: String?
     /// The AES-128 key and IV of the video's segments: the only key a worker ever sees.
     var segmentKey: Data?

@@ -48,8 +48,8 @@ public enum WorkerServer {
         func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
             try work.metadata(fileAt: path, format: format)
         }
-        func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
-            StillPictures(thumbnail: try work.pictures(fileAt: path, format: format, orientation: orientation).thumbnail)
+        func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
+            StillPictures(thumbnail: try work.pictures(fileAt: path, format: format, orientation: orientation, rendition: rendition).thumbnail)
         }
         func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
                     iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
@@ -64,7 +64,8 @@ public enum WorkerServer {
                 let metadata = try work.metadata(fileAt: request.path, format: request.format)
                 try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
             case .pictures:
-                let pictures = try work.pictures(fileAt: request.path, format: request.format, orientation: request.orientation)
+                let pictures = try work.pictures(fileAt: request.path, format: request.format, orientation: request.orientation,
+                                                 rendition: request.rendition ?? .whereNeeded)
                 let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count)
                 try (pictures.thumbnail + (pictures.rendition ?? [])).withUnsafeBytes { try channel.send(reply, payload: $0) }
             case .stream:

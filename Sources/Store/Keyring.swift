@@ -12,6 +12,7 @@ final class Keyring: Sendable {
     private let checkpointKey: SecretKey
     private let hashKey: SecretKey
     private let itemKeyKey: SecretKey
+    private let linkKey: SecretKey
     /// Names the library without revealing anything (the index records it; sealed objects are bound to it).
     let identity: String
     private let albumKeys = Mutex<[String: SecretKey]>([:])
@@ -23,6 +24,7 @@ final class Keyring: Sendable {
         checkpointKey = master.derived(purpose: 3)
         hashKey = master.derived(purpose: 4)
         itemKeyKey = master.derived(purpose: 5)
+        linkKey = master.derived(purpose: 6)
         identity = Self.identity(of: master)
     }
 
@@ -52,13 +54,15 @@ final class Keyring: Sendable {
         catch { throw .doesNotParse("\(error)") }
     }
 
-    enum SealedKind: String { case log, item, checkpoint }
+    /// `link`: the owner's part of a public link record (docs/public-links.md).
+    enum SealedKind: String { case log, item, checkpoint, link }
 
     private func key(for kind: SealedKind) -> SecretKey {
         switch kind {
         case .log: logKey
         case .item: recordKey
         case .checkpoint: checkpointKey
+        case .link: linkKey
         }
     }
 
