@@ -364,7 +364,8 @@
     return img;
   }
 
-  /** The stream's playlist, opened, its segment lines pointing at the link's route for the segments object. */
+  /** The stream's playlist, opened, its segment lines pointing at the link's route for the segments object and its
+   *  key's `data:` URI made a `blob:` URL (the page's CSP lets media come from 'self' and blob: only). */
   async function streamURL(item) {
     if (!document.createElement("video").canPlayType("application/vnd.apple.mpegurl")) {
       throw new Error("this browser does not play HLS streams; Chromium, Chrome, Edge and Safari do");
@@ -372,8 +373,24 @@
     if (!item.stream.segments.startsWith("data/")) throw new NotVerified("not a stream object");
     const text = new TextDecoder().decode(await linkObject(item.stream.playlist));
     const segments = location.origin + objectPath(item.stream.segments);
-    const playlist = text.split("\n").map((line) => (line.trim() === "" || line.startsWith("#") ? line : segments)).join("\n");
-    const url = URL.createObjectURL(new Blob([playlist], { type: "application/vnd.apple.mpegurl" }));
+    const keys = new Map();  // data: URI → blob: URL
+    const keyURL = (uri) => {
+      if (!keys.has(uri)) {
+        const key = Uint8Array.from(atob(uri.slice(uri.indexOf(",") + 1)), (c) => c.charCodeAt(0));
+        keys.set(uri, blobURL(key, "application/octet-stream"));
+      }
+      return keys.get(uri);
+    };
+    const playlist = text.split("\n").map((line) => {
+      if (line.startsWith("#EXT-X-KEY:")) return line.replace(/URI="(data:[^;,"]*;base64,[A-Za-z0-9+/=]*)"/, (_, uri) => 'URI="' + keyURL(uri) + '"');
+      return line.trim() === "" || line.startsWith("#") ? line : segments;
+    }).join("\n");
+    return blobURL(playlist, "application/vnd.apple.mpegurl");
+  }
+
+  /** A blob: URL for the viewer's item, revoked when the viewer moves on. */
+  function blobURL(data, type) {
+    const url = URL.createObjectURL(new Blob([data], { type }));
     viewerURLs.push(url);
     return url;
   }
