@@ -157,10 +157,22 @@ def large_shown(driver):
     return driver.execute_script("const i = document.getElementById('photo'); return i && i.dataset.state === 'large' && i.naturalWidth > 0 && i.naturalWidth")
 
 
+def taken(item):
+    """An item's capture time as a sortable number; undated items last."""
+    from datetime import datetime
+    try:
+        return datetime.fromisoformat(item["takenAt"].replace("Z", "+00:00")).timestamp()
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return float("-inf")
+
+
 def check_grid(driver):
     open_album(driver, config["links"]["open"], config["items"])
     shot(driver, "grid")
     manifest, _ = manifest_of(config["links"]["open"])
+    shown = driver.execute_script("return [...document.querySelectorAll('.tile')].map(t => t.getAttribute('aria-label'))")
+    newest_first = [taken(i) for i in sorted(manifest["items"], key=lambda i: shown.index(i["name"]))]
+    assert newest_first == sorted(newest_first, reverse=True), f"the grid is not newest first: {shown}"
     photo = next(i for i in manifest["items"] if i["type"] == "photo" and i.get("large"))
     open_tile(driver, photo["name"])
     width = wait("the large picture", lambda: large_shown(driver))
