@@ -52,7 +52,7 @@
 
   // --- The link ------------------------------------------------------------------------------------------------
 
-  const token = (location.pathname.match(/^\/l\/([A-Za-z0-9_-]{22})\/?$/) || [])[1];
+  const token = (location.pathname.match(/^\/l\/([0-9a-f]{32})\/?$/) || [])[1];
   const base = "/l/" + token;
   let contentKey = null;
   let manifest = null;
@@ -109,11 +109,13 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       button.disabled = true;
+      note.className = "note";
       note.textContent = "Checking the password…";
       try {
         const p = await pbkdf2(input.value, kdf);
         const check = await hkdf(p, "password check " + token);
         const response = await get(base + "/unlock", { method: "POST", body: toBase64url(check), headers: { "Content-Type": "text/plain" } });
+        note.className = "note error";
         if (response.status === 403) {
           note.textContent = "Wrong password. Try again.";
           input.select();
@@ -145,7 +147,8 @@
     manifest = JSON.parse(new TextDecoder().decode(plain));
     if (manifest.version !== 1 || manifest.token !== token || !Array.isArray(manifest.items)) throw new NotVerified("not this link's manifest");
     contentKey = await aesKey(fromBase64url(manifest.contentKey));
-    items = manifest.items.slice().sort((a, b) => (b.takenAt || "").localeCompare(a.takenAt || ""));
+    const taken = (item) => Date.parse(item.takenAt) || -Infinity;  // undated items last
+    items = manifest.items.slice().sort((a, b) => taken(b) - taken(a));
     document.title = manifest.title || "Shared album";
     $("title").textContent = manifest.title || "Shared album";
     $("count").textContent = items.length === 1 ? "1 item" : items.length + " items";
@@ -193,6 +196,14 @@
 
   async function loadTile(tile) {
     const index = Number(tile.dataset.index);
+    if (!items[index].thumbnail) {
+      const note = document.createElement("span");
+      note.className = "problem none";
+      note.textContent = "no preview";
+      tile.prepend(note);
+      tile.classList.add("empty");
+      return;
+    }
     try {
       const url = await thumbnailURL(index);
       const img = document.createElement("img");
@@ -213,9 +224,7 @@
 
   async function thumbnailURL(index) {
     if (!thumbnails.has(index)) {
-      const item = items[index];
-      if (!item.thumbnail) throw new Error("no thumbnail");
-      const jpeg = await linkObject(item.thumbnail);
+      const jpeg = await linkObject(items[index].thumbnail);
       thumbnails.set(index, URL.createObjectURL(new Blob([jpeg], { type: "image/jpeg" })));
     }
     return thumbnails.get(index);
@@ -271,6 +280,7 @@
       video.playsInline = true;
       video.preload = "metadata";
       thumbnailURL(index).then((url) => { video.poster = url; }, () => {});
+      video.addEventListener("error", () => { if (generation === opening && video.src) stage.replaceChildren(unplayable()); });
       stage.appendChild(video);
       streamURL(item).then((url) => {
         if (generation !== opening) return;
@@ -292,6 +302,12 @@
       stage.appendChild(motion);
       motion.prepend(viewerImage(item, index, generation));
       const stream = streamURL(item);
+      stream.catch(() => {});  // told when played
+      video.addEventListener("error", () => {
+        if (generation !== opening || !video.src) return;
+        video.hidden = true;
+        motion.appendChild(unplayable());
+      });
       const start = () => stream.then((url) => {
         if (generation !== opening) return;
         if (!video.src) video.src = url;
@@ -305,6 +321,11 @@
     } else {
       stage.appendChild(viewerImage(item, index, generation));
     }
+  }
+
+  /** The stream's segments are AES-128 as HLS has it, without authentication: what does not play is said so. */
+  function unplayable() {
+    return problem("This video could not be played: its stream is damaged, was altered, or is in a form this browser does not play.");
   }
 
   function message(error, what) {
@@ -343,13 +364,33 @@
     return img;
   }
 
-  /** The stream's playlist, opened, its segment lines pointing at the link's route for the segments object. */
+  /** The stream's playlist, opened, its segment lines pointing at the link's route for the segments object and its
+   *  key's `data:` URI made a `blob:` URL (the page's CSP lets media come from 'self' and blob: only). */
   async function streamURL(item) {
+    if (!document.createElement("video").canPlayType("application/vnd.apple.mpegurl")) {
+      throw new Error("this browser does not play HLS streams; Chromium, Chrome, Edge and Safari do");
+    }
     if (!item.stream.segments.startsWith("data/")) throw new NotVerified("not a stream object");
     const text = new TextDecoder().decode(await linkObject(item.stream.playlist));
     const segments = location.origin + objectPath(item.stream.segments);
-    const playlist = text.split("\n").map((line) => (line.trim() === "" || line.startsWith("#") ? line : segments)).join("\n");
-    const url = URL.createObjectURL(new Blob([playlist], { type: "application/vnd.apple.mpegurl" }));
+    const keys = new Map();  // data: URI → blob: URL
+    const keyURL = (uri) => {
+      if (!keys.has(uri)) {
+        const key = Uint8Array.from(atob(uri.slice(uri.indexOf(",") + 1)), (c) => c.charCodeAt(0));
+        keys.set(uri, blobURL(key, "application/octet-stream"));
+      }
+      return keys.get(uri);
+    };
+    const playlist = text.split("\n").map((line) => {
+      if (line.startsWith("#EXT-X-KEY:")) return line.replace(/URI="(data:[^;,"]*;base64,[A-Za-z0-9+/=]*)"/, (_, uri) => 'URI="' + keyURL(uri) + '"');
+      return line.trim() === "" || line.startsWith("#") ? line : segments;
+    }).join("\n");
+    return blobURL(playlist, "application/vnd.apple.mpegurl");
+  }
+
+  /** A blob: URL for the viewer's item, revoked when the viewer moves on. */
+  function blobURL(data, type) {
+    const url = URL.createObjectURL(new Blob([data], { type }));
     viewerURLs.push(url);
     return url;
   }
@@ -431,9 +472,9 @@
     if (!original.object.startsWith("data/")) throw new NotVerified("not a data object");
     const response = await get(objectPath(original.object));
     if (!response.ok) throw new Error("the server answered " + response.status);
-    const storedHash = K.blake2b.create(64);
-    const plainHash = K.blake2b.create(64);
-    const opener = K.createOpener(K.fromBase64url(original.fileKey));
+    const storedHash = new K.Blake2b();
+    const plainHash = new K.Blake2b();
+    const opener = K.createOpener(fromBase64url(original.fileKey));
     const parts = [];
     let stored = 0, plain = 0;
     const take = (chunks) => { for (const chunk of chunks) { plainHash.update(chunk); plain += chunk.length; parts.push(chunk); } };
@@ -447,13 +488,13 @@
         storedHash.update(value);
         take(opener.push(value));
       }
-      if (stored !== original.storedSize || hex(storedHash.digest()) !== original.storedBlake2b) throw new NotVerified("stored bytes differ");
+      if (stored !== original.storedSize || hex(storedHash.final()) !== original.storedBlake2b) throw new NotVerified("stored bytes differ");
       take(opener.finish());
     } catch (error) {
       if (error instanceof NotVerified || error instanceof Gone) throw error;
       throw new NotVerified(String(error));
     }
-    if (plain !== original.size || hex(plainHash.digest()) !== original.plainBlake2b) throw new NotVerified("plaintext differs");
+    if (plain !== original.size || hex(plainHash.final()) !== original.plainBlake2b) throw new NotVerified("plaintext differs");
     return new Blob(parts, { type: original.mimeType || "application/octet-stream" });
   }
 
@@ -494,5 +535,6 @@
       fail(error);
     }
   }
+  window.addEventListener("hashchange", () => location.reload());  // another key: start again
   start();
 })();
