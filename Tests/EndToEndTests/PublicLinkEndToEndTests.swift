@@ -91,7 +91,11 @@ struct PublicLinkEndToEndTests {
 
         // The fragment keys are in no file of the library folder (store, index, caches) and in nothing the server said.
         let listed = try Keepsake.run(["share", "link", "ls", "--json", "--library", library], passphrase: Self.passphrase)
-        #expect(listed.status == 0 && listed.stdoutText.split(separator: "\n").count == 2)
+        let lines = try listed.stdoutText.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        #expect(listed.status == 0 && lines.count == 2)
+        // Each was opened once (the password link: once with the right password; refusals are not opens).
+        #expect(lines.allSatisfy { $0["opens"] as? Int == 1 && $0["state"] as? String == "live" && $0["album"] as? String == "Holiday" }, "\(lines)")
+        #expect(lines.contains { $0["password"] as? Bool == true && $0["allowDownload"] as? Bool == true && $0["showLocation"] as? Bool == false })
         served.process.terminate()
         served.process.waitUntilExit()
         let said = served.output.fileHandleForReading.readDataToEndOfFile() + served.errors.fileHandleForReading.readDataToEndOfFile()
