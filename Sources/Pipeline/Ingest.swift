@@ -119,11 +119,12 @@ public enum Ingest {
         let units = pairLivePhotos(media, stored: try library.livePhotoHalves(inFolders: folders)).sorted {
             $0.size != $1.size ? $0.size > $1.size : $0.primary.file.path < $1.primary.file.path
         }
+        let knownSizes = KnownSizes(try library.index.originalSizes())
         WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
                        weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
             guard !options.isCancelled(), !stop.isStopped else { return }
             unit.files.forEach { observer.started($0.file) }
-            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop).run())
+            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop, knownSizes: knownSizes).run())
         }
         if let error = stop.error {
             throw IngestStopped(cause: error, done: outcomes.withLock { $0.count }, total: files.count)

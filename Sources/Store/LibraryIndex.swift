@@ -246,6 +246,11 @@ public final class LibraryIndex: Sendable {
         public var albums: Set<AlbumTarget>
     }
 
+    /// The sizes of the originals the index holds (of every item, deleted ones too: their bytes may come again).
+    public func originalSizes() throws(LibraryError) -> Set<Int64> {
+        try read { db in Set(try Int64.fetchAll(db, sql: "SELECT DISTINCT size FROM originals")) }
+    }
+
     /// Every known source file by path, read in one query at the start of a run, so that a re-run over many
     /// unchanged files touches the index once rather than once a file.
     public func knownSourceFiles() throws(LibraryError) -> [BytePath: KnownSourceFile] {
