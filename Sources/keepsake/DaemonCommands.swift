@@ -26,6 +26,7 @@ struct DaemonCommand: ParsableCommand {
     func run() throws {
         _ = try Executables.mediaEngine()
         let library = try libraryOptions.open()
+        work.limitUploads(of: library)
         let stop = StopSignal()
         let shouldStop = { @Sendable in stop.isSet }
         var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream)

@@ -49,6 +49,7 @@ struct IngestCommand: ParsableCommand {
         }
         _ = try Executables.mediaEngine()
         let library = try libraryOptions.open(create: true)
+        work.limitUploads(of: library)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
         // Started when the first file needs them, after the unlock: the workers never overlap its 256 MiB.
         let mediaWork = try work.mediaWork(shouldStop: { false })
