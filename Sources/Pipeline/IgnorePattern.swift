@@ -80,20 +80,40 @@ public struct IgnorePattern: Sendable, Equatable {
         return n < names.count && Self.matchName(tokens[...], names[n][...]) && match(p + 1, names, n + 1)
     }
 
+    /// One name against one component's tokens: a `*` that fails is retried one character further, from the last
+    /// `*` only (what is before it matched already), so a pattern of many stars stays linear in the name's length.
     private static func matchName(_ tokens: ArraySlice<Token>, _ name: ArraySlice<UTF8Units.Unit>) -> Bool {
-        guard let token = tokens.first else { return name.isEmpty }
-        let rest = tokens.dropFirst()
-        switch token {
-        case .star:
-            return (name.startIndex...name.endIndex).contains { matchName(rest, name[$0...]) }
-        case .any:
-            return !name.isEmpty && matchName(rest, name.dropFirst())
-        case .literal(let unit):
-            return name.first == unit && matchName(rest, name.dropFirst())
-        case .set(let set, let negated):
-            guard let unit = name.first else { return false }
-            return set.contains(unit) != negated && matchName(rest, name.dropFirst())
+        var t = tokens.startIndex, n = name.startIndex
+        var lastStar: (token: Int, name: Int)?
+        while n < name.endIndex {
+            if t < tokens.endIndex {
+                switch tokens[t] {
+                case .star:
+                    lastStar = (t, n)
+                    t += 1
+                    continue
+                case .any:
+                    t += 1
+                    n += 1
+                    continue
+                case .literal(let unit) where unit == name[n]:
+                    t += 1
+                    n += 1
+                    continue
+                case .set(let set, let negated) where set.contains(name[n]) != negated:
+                    t += 1
+                    n += 1
+                    continue
+                default:
+                    break
+                }
+            }
+            guard let star = lastStar else { return false }
+            lastStar = (star.token, star.name + 1)
+            t = star.token + 1
+            n = star.name + 1
         }
+        return tokens[t...].allSatisfy { $0 == .star }
     }
 
     private static func isEscaped(_ units: [UTF8Units.Unit], at index: Int) -> Bool {

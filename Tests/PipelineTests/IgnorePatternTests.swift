@@ -132,3 +132,13 @@ struct IgnorePatternTests {
         #expect(excluded(Exclusions(patterns: ["!keep.mov", "*.mov"]), "keep.mov"))
     }
 }
+
+extension IgnorePatternTests {
+    @Test func manyStarsStayFast() throws {
+        let pattern = try #require(IgnorePattern(String(repeating: "*a", count: 40) + "b"))
+        let name = BytePath(String(repeating: "a", count: 250)).components
+        let start = ContinuousClock.now
+        #expect(!pattern.matches(name, isFolder: false))
+        #expect(ContinuousClock.now - start < .seconds(1))
+    }
+}
