@@ -73,8 +73,9 @@ public enum Ingest {
         return PairingCandidate(path: path, metadata: metadata)
     }
 
-    public static func discover(_ roots: [String]) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
-        Discovery.walk(roots.map { BytePath($0) })
+    /// `exclude`: gitignore patterns rooted at each folder of `roots`, with the `.keepsakeignore` files under them.
+    public static func discover(_ roots: [String], exclude: [String] = []) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
+        Discovery.walk(roots.map { BytePath($0) }, exclude: exclude)
     }
 
     /// Throws `IngestStopped` when a run-fatal error (the store unreachable or full, the index broken) stopped the

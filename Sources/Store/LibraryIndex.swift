@@ -128,6 +128,7 @@ public final class LibraryIndex: Sendable {
         migrator.registerMigration("v7-renditions") { db in
             try db.execute(sql: "ALTER TABLE items ADD COLUMN renditionObject TEXT")
         }
+        registerWatchExclusionMigration(&migrator)
         return migrator
     }
 
