@@ -260,6 +260,7 @@ public final class Library: Sendable {
         }
         try normalizeItems()
         if storeFormat < KeyFile.currentVersion { try upgradeStore(notice: notice) }
+        adoptIdentity(notice: notice)
     }
 
     /// The library folder's device and inode: an index found in another folder (a copy) gets a writer id of its own.
