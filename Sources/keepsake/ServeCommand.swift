@@ -36,8 +36,11 @@ struct ServeCommand: ParsableCommand {
             catch { throw UsageError(message: "cannot use --tls-cert \(cert) / --tls-key \(tlsKey!): \(error)") }
         }
         if !address.isLoopback && tls == nil {
-            printError("keepsake: warning: listening on \(address.host) without TLS: anyone on the network can read what you "
-                       + "see and your passphrase as you type it; give --tls-cert and --tls-key")
+            printError(linksOnly
+                ? "keepsake: warning: listening on \(address.host) without TLS: browsers decrypt a link's album only on HTTPS "
+                    + "pages (or on localhost), so links will not open; give --tls-cert and --tls-key"
+                : "keepsake: warning: listening on \(address.host) without TLS: anyone on the network can read what you "
+                    + "see and your passphrase as you type it; give --tls-cert and --tls-key")
         }
         let scheme = tls == nil ? "http" : "https"
         let serve: @Sendable (_ onRunning: @escaping @Sendable (String, Int) -> Void) async throws -> Void
