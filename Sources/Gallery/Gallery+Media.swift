@@ -33,11 +33,14 @@ extension Gallery {
     func decryptSmall(_ name: String, of item: ItemRecord) async throws -> [UInt8] {
         let library = self.library, itemId = item.id
         return try await blocking {
-            guard let (object, size) = try library.ownedObject(name, of: itemId) else { throw HTTPError(.notFound) }
-            guard size <= Self.smallObjectLimit else { throw HTTPError(.internalServerError, message: "object too large") }
-            var plain = [UInt8]()
-            try library.readDecrypted(object, key: try library.fileKey(of: itemId)) { plain.append(contentsOf: $0) }
-            return plain
+            do {
+                guard let plain = try library.decryptedSmallObject(name, of: itemId, upTo: Self.smallObjectLimit) else {
+                    throw HTTPError(.notFound)
+                }
+                return plain
+            } catch is ObjectTooLarge {
+                throw HTTPError(.internalServerError, message: "object too large")
+            }
         }
     }
 

@@ -49,7 +49,7 @@ public struct LinkPublisher {
     }
 
     /// The largest thumbnail, rendition or playlist a link re-seals (a rendition is at most 8 MiB).
-    static let smallObjectCap = 16 << 20
+    static let smallObjectCap: UInt64 = 16 << 20
 
     let library: Library
     public init(library: Library) { self.library = library }
@@ -198,13 +198,11 @@ public struct LinkPublisher {
 
     /// The object `name` of `record`, decrypted whole (thumbnails, renditions, playlists: small).
     private func decrypt(_ name: String, of record: ItemRecord) throws -> [UInt8] {
-        guard let (object, size) = try library.ownedObject(name, of: record.id) else {
-            throw LinkPublishError.missingObject(itemId: record.id, object: name)
-        }
-        guard size <= UInt64(Self.smallObjectCap) else { throw LinkPublishError.tooLarge(itemId: record.id, object: name) }
-        let sink = Collector()
-        try library.readDecrypted(object, key: try library.fileKey(of: record.id)) { sink.bytes.append(contentsOf: $0) }
-        return sink.bytes
+        let plain: [UInt8]?
+        do { plain = try library.decryptedSmallObject(name, of: record.id, upTo: Self.smallObjectCap) }
+        catch is ObjectTooLarge { throw LinkPublishError.tooLarge(itemId: record.id, object: name) }
+        guard let plain else { throw LinkPublishError.missingObject(itemId: record.id, object: name) }
+        return plain
     }
 
     /// The size and BLAKE2b of an object as stored: as the index recorded them, else read from the store once.
@@ -301,8 +299,4 @@ public enum LinkPublishError: Error, CustomStringConvertible {
         case .tooLarge(let item, let object): "item \(item): its object \(object) is larger than a thumbnail, rendition or playlist can be"
         }
     }
-}
-
-private final class Collector: @unchecked Sendable {
-    var bytes: [UInt8] = []
 }

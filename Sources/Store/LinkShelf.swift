@@ -15,15 +15,12 @@ public struct LinkShelf: Sendable {
         return LinkShelf(store: store)
     }
 
-    /// A small object whole, nil when the store lacks it; an object over `cap` bytes is refused unread.
+    /// A small object whole, nil when the store lacks it; one over `cap` bytes is refused (`ObjectTooLarge`) unread.
     public func read(_ name: String, upTo cap: Int) throws -> [UInt8]? {
         let object = try ObjectName(name)
         guard let size = try store.size(of: object) else { return nil }
-        guard size <= UInt64(cap) else { throw LinkShelfError.tooLarge(name, size: size, cap: cap) }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(Int(size))
-        try store.read(object, range: nil) { bytes.append(contentsOf: $0) }
-        return bytes
+        guard size <= UInt64(cap) else { throw ObjectTooLarge(name: name, limit: cap) }
+        return try store.get(object, limit: cap)
     }
 
     public func size(of name: String) throws -> UInt64? {
@@ -60,12 +57,10 @@ public struct LinkShelf: Sendable {
 
 public enum LinkShelfError: Error, CustomStringConvertible {
     case outsideLinks(String)
-    case tooLarge(String, size: UInt64, cap: Int)
 
     public var description: String {
         switch self {
         case .outsideLinks(let name): "\(name) is not a link object (links/...)"
-        case .tooLarge(let name, let size, let cap): "\(name) is \(size) bytes, more than a link object may be (\(cap))"
         }
     }
 }
