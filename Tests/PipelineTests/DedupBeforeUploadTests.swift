@@ -8,18 +8,6 @@ import Testing
 
 /// Issue 20, item 4: a file whose bytes the library holds is recognised before anything is encrypted or uploaded.
 @Suite struct DedupBeforeUploadTests {
-    private struct NoMediaWork: MediaWork {
-        static let problem = StageProblem(stage: "any", reason: "no media work in this test")
-        func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata { throw .notProduced(Self.problem) }
-        func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
-            throw .notProduced(Self.problem)
-        }
-        func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
-                    iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
-            throw MediaWorkError.notProduced(Self.problem)
-        }
-    }
-
     private final class Quiet: IngestObserver {
         func started(_ file: DiscoveredFile) {}
         func read(bytes: Int64) {}
