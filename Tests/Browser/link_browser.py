@@ -13,8 +13,8 @@ import base64, ctypes, glob, hashlib, json, os, sys, tempfile, time, urllib.erro
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+import chromium
+from chromium import wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -26,29 +26,11 @@ downloads = tempfile.mkdtemp(prefix="link-downloads-")
 
 
 def browser():
-    """A fresh profile: no cookie, no cache, nothing of an earlier check."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--autoplay-policy=no-user-gesture-required", "--mute-audio"]:
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
-    return driver
-
-
-def wait(what, condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
+    return chromium.browser(downloads=downloads)
 
 
 def shot(driver, name):
-    driver.save_screenshot(os.path.join(shots, name + ".png"))
+    chromium.shot(driver, shots, name)
 
 
 # --- The link's crypto, from the design, to look at what the server gives without the page ----------------------

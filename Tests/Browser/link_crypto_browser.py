@@ -8,8 +8,7 @@ loading both as classic scripts. Checks: chunks, open-whole, open-streaming, ref
 throughput. Prints one line per check ("PASS name" / "FAIL name: why"), notes indented, and exits 1 when any failed.
 """
 import functools, http.server, os, shutil, sys, threading
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+import chromium
 
 directory = sys.argv[1]
 checks = sys.argv[2:]
@@ -29,11 +28,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=directory))
 threading.Thread(target=server.serve_forever, daemon=True).start()
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage"]:
-    options.add_argument(arg)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver = chromium.browser(arguments=[])
 failed = False
 try:
     driver.set_script_timeout(600)
