@@ -187,6 +187,9 @@ public final class Daemon {
             let report = try library.sync()
             if report.applied > 0 { Self.logger.info("pulled \(report.applied) changes from other machines") }
             for problem in report.problems { Self.logger.warning("\(problem.object): \(problem.reason)") }
+            let shares = try library.syncShares()
+            if shares.taken > 0 { Self.logger.info("took \(shares.taken) items collaborators added to shared albums") }
+            for problem in shares.problems { Self.logger.warning("shared albums: \(problem)") }
         } catch {
             Self.logger.info("cannot pull from the store now: \(error)")
         }

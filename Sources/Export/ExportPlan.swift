@@ -12,13 +12,13 @@ struct PlannedFile: Sendable {
 /// What the export folder should hold: every original of every live item, once per album it is in
 /// (Uncategorized when it is in none), or only those of one album.
 enum ExportPlan {
-    static func files(in library: Library, album: String?) throws(LibraryError) -> [PlannedFile] {
+    static func files(in library: Library, album: String?) throws -> [PlannedFile] {
         var planned: [PlannedFile] = []
-        for item in try library.index.items(inAlbum: album) {
+        for item in try library.liveItems(inAlbum: album) {
             let albums: [String?] = if let album { [album] } else {
-                try library.index.albumNames(of: item.id).map(Optional.some)
+                try library.albumNames(of: item.id).map(Optional.some)
             }
-            let originals = try library.index.originals(of: item.id)
+            let originals = try library.originals(of: item.id)
             for album in albums.isEmpty ? [nil] : albums {
                 for original in originals {
                     planned.append(PlannedFile(key: ExportKey(itemId: item.id, role: original.role, album: album),

@@ -28,7 +28,7 @@ public struct Exporter: Sendable {
     }
 
     /// The export of what `planning` says the library holds (tests plan names of their own through it).
-    func run(planning: (Library, String?) throws(LibraryError) -> [PlannedFile]) throws -> ExportSummary {
+    func run(planning: (Library, String?) throws -> [PlannedFile]) throws -> ExportSummary {
         let start = ContinuousClock.now
         let target = options.target
         do { try DurableFile.makeDirectory(BytePath(target)) } catch {

@@ -43,6 +43,38 @@ public final class IdentityKeyPair: Sendable {
         return SealedBox.seal(plain, associatedData: associatedData, key: key)
     }
 
+    /// `plaintext` encrypted and authenticated from this library to the holder of `recipient` (`crypto_box`, X25519 +
+    /// XSalsa20-Poly1305): nonce ‖ ciphertext ‖ tag. Only the recipient opens it, and it knows this library wrote it.
+    public func box(_ plaintext: [UInt8], to recipient: [UInt8]) throws(CryptoError) -> [UInt8] {
+        guard recipient.count == Self.publicKeyByteCount else { throw .malformed("a public key must be \(Self.publicKeyByteCount) bytes") }
+        let nonceCount = Int(crypto_box_NONCEBYTES)
+        var out = randomBytes(nonceCount) + [UInt8](repeating: 0, count: plaintext.count + Int(crypto_box_MACBYTES))
+        let result = out.withUnsafeMutableBufferPointer { buffer in
+            secretKey.withPointer { secret in
+                crypto_box_easy(buffer.baseAddress! + nonceCount, plaintext, UInt64(plaintext.count), buffer.baseAddress!, recipient, secret)
+            }
+        }
+        guard result == 0 else { throw .malformed("the recipient's public key is not usable") }
+        return out
+    }
+
+    /// Opens what the holder of `sender` boxed to this library (`box(_:to:)`); throws `.authenticationFailed` when it
+    /// was not boxed by that key to this one, or was altered.
+    public func openBox(_ boxed: [UInt8], from sender: [UInt8]) throws(CryptoError) -> [UInt8] {
+        let nonceCount = Int(crypto_box_NONCEBYTES), macCount = Int(crypto_box_MACBYTES)
+        guard sender.count == Self.publicKeyByteCount else { throw .malformed("a public key must be \(Self.publicKeyByteCount) bytes") }
+        guard boxed.count >= nonceCount + macCount else { throw .truncated }
+        var plaintext = [UInt8](repeating: 0, count: boxed.count - nonceCount - macCount)
+        let result = boxed.withUnsafeBufferPointer { buffer in
+            secretKey.withPointer { secret in
+                crypto_box_open_easy(&plaintext, buffer.baseAddress! + nonceCount, UInt64(boxed.count - nonceCount), buffer.baseAddress!,
+                                     sender, secret)
+            }
+        }
+        guard result == 0 else { throw .authenticationFailed(chunk: 0) }
+        return plaintext
+    }
+
     /// What two people read to each other to check that a public key is the one they mean (`verificationPhrase(of:)`).
     public var verificationPhrase: String { Self.verificationPhrase(of: publicKey) }
 

@@ -84,7 +84,8 @@ public enum LivePhotoPairing {
 
     /// Folder plus lowercased stem without a trailing `_3` or `_hevc`.
     static func nameKey(_ path: String) -> String {
-        let folder = (path as NSString).deletingLastPathComponent
+        // Not NSString.deletingLastPathComponent: Foundation 6.3 traps on a path of one component ("IMG_1.HEIC").
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
         var stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension.lowercased()
         for suffix in ["_3", "_hevc"] where stem.hasSuffix(suffix) {
             stem.removeLast(suffix.count)

@@ -61,7 +61,7 @@ public struct LinkPublisher {
     // MARK: Create
 
     public func create(album: String, options: Options, baseURL: String, largePicture: LargePictureMaker) throws -> Created {
-        guard try library.albumSummaries().contains(where: { $0.name == album }) else { throw LinkError.noSuchAlbum(album) }
+        guard try library.albumSummaries(includingShared: false).contains(where: { $0.name == album }) else { throw LinkError.noSuchAlbum(album) }
         let token = randomBytes(16).hexString
         var password: LinkPassword?
         var passwordKey: [UInt8]?

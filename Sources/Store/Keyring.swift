@@ -14,6 +14,7 @@ final class Keyring: Sendable {
     private let itemKeyKey: SecretKey
     private let linkKey: SecretKey
     private let identityKey: SecretKey
+    private let shareKey: SecretKey
     /// Names the library without revealing anything (the index records it; sealed objects are bound to it).
     let identity: String
     private let albumKeys = Mutex<[String: SecretKey]>([:])
@@ -27,6 +28,7 @@ final class Keyring: Sendable {
         itemKeyKey = master.derived(purpose: 5)
         linkKey = master.derived(purpose: 6)
         identityKey = master.derived(purpose: 7)
+        shareKey = master.derived(purpose: 8)
         identity = Self.identity(of: master)
     }
 
@@ -56,8 +58,9 @@ final class Keyring: Sendable {
         catch { throw .doesNotParse("\(error)") }
     }
 
-    /// `link`: the owner's part of a public link record (docs/public-links.md).
-    enum SealedKind: String { case log, item, checkpoint, link }
+    /// `link`: the owner's part of a public link record (docs/public-links.md); `share`: the owner's state of an album
+    /// shared with people (docs/sharing.md).
+    enum SealedKind: String { case log, item, checkpoint, link, share }
 
     private func key(for kind: SealedKind) -> SecretKey {
         switch kind {
@@ -65,6 +68,7 @@ final class Keyring: Sendable {
         case .item: recordKey
         case .checkpoint: checkpointKey
         case .link: linkKey
+        case .share: shareKey
         }
     }
 
@@ -123,6 +127,11 @@ final class Keyring: Sendable {
     func wrapFileKey(_ fileKey: SecretKey) -> Data { Data(KeyWrap.wrap(fileKey, with: itemKeyKey)) }
 
     func unwrapFileKey(_ wrapped: Data) throws -> SecretKey { try KeyWrap.unwrap(Array(wrapped), with: itemKeyKey) }
+
+    /// The key of an album someone else shares with this library, wrapped for this library's index (purpose 8).
+    func wrapSharedKey(_ key: SecretKey) -> Data { Data(KeyWrap.wrap(key, with: shareKey)) }
+
+    func unwrapSharedKey(_ wrapped: Data) throws -> SecretKey { try KeyWrap.unwrap(Array(wrapped), with: shareKey) }
 }
 
 /// Why a sealed store object (log entry, item record, checkpoint part) was not used.

@@ -5,7 +5,12 @@ import KeepsakeCrypto
 /// on the store apply it as this one did; albums of one name (two machines made one each at once) are edited as one.
 extension Library {
     /// Each user album with its live items, then Uncategorized (what is in no user album) when it holds any.
-    public func albumSummaries() throws -> [AlbumSummary] { try index.albumSummaries() }
+    /// With `includingShared`, albums shared with this library follow, under their owners' names.
+    public func albumSummaries(includingShared: Bool = true) throws -> [AlbumSummary] {
+        let own = try index.albumSummaries()
+        guard includingShared else { return own }
+        return own + (try sharedView().albums.map { AlbumSummary(name: $0.row.name, items: $0.items.count) })
+    }
 
     public func createAlbum(named name: String) throws {
         let name = try Self.checkedAlbumName(name)
@@ -78,7 +83,7 @@ extension Library {
     }
 
     /// The user albums named `name`, or `noSuchAlbum`.
-    private func existingAlbums(_ name: String) throws -> [AlbumRecord] {
+    func existingAlbums(_ name: String) throws -> [AlbumRecord] {
         let albums = try index.userAlbums(named: name)
         guard !albums.isEmpty else { throw LibraryEditError.noSuchAlbum(name) }
         return albums

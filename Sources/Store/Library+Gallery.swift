@@ -5,14 +5,25 @@ import KeepsakeCrypto
 /// memory by the caller. Nothing here writes.
 extension Library {
     /// The live items, or those of the album `album` (see `LibraryIndex.items(inAlbum:)`), oldest first.
-    public func liveItems(inAlbum album: String? = nil) throws -> [ItemRecord] { try index.items(inAlbum: album) }
+    /// Then those of albums shared with this library (docs/sharing.md).
+    public func liveItems(inAlbum album: String? = nil, includingShared: Bool = true) throws -> [ItemRecord] {
+        try index.items(inAlbum: album) + (includingShared ? sharedItems(inAlbum: album) : [])
+    }
 
-    public func item(id: String) throws -> ItemRecord? { try index.item(id: id) }
+    public func item(id: String) throws -> ItemRecord? {
+        try index.item(id: id) ?? sharedItem(id)?.item
+    }
 
-    public func originals(of itemId: String) throws -> [OriginalRecord] { try index.originals(of: itemId) }
+    public func originals(of itemId: String) throws -> [OriginalRecord] {
+        if let shared = try sharedItem(itemId) { return shared.originals }
+        return try index.originals(of: itemId)
+    }
 
-    /// The user albums the item is in, by name.
-    public func albumNames(of itemId: String) throws -> [String] { try index.albumNames(of: itemId) }
+    /// The user albums the item is in, by name (for an item of an album shared with this library: the shared albums).
+    public func albumNames(of itemId: String) throws -> [String] {
+        if try sharedItem(itemId) != nil { return try sharedView().albumNames(of: itemId) }
+        return try index.albumNames(of: itemId)
+    }
 
     /// Whether `passphrase` opens the library's key file as the store holds it now (Argon2id: about a second and
     /// 256 MiB; call it from a thread of your own). Store errors are thrown; a wrong passphrase is false.
@@ -29,7 +40,7 @@ extension Library {
     /// or the store lacks it. An object recorded with a digest must have the recorded size.
     public func ownedObject(_ name: String, of itemId: String) throws -> (name: ObjectName, size: UInt64)? {
         guard let objectName = try? ObjectName(name) else { return nil }
-        let digest = try index.digest(of: name)
+        let (store, digest) = try holder(of: objectName)
         if let digest, digest.itemId != itemId { return nil }
         guard let size = try store.size(of: objectName) else { return nil }
         if let digest, digest.size != Int64(size) {
@@ -52,16 +63,17 @@ extension Library {
     /// Reads the bytes at `range` of the object as stored (ranges cannot be checked against the object's digest: the
     /// encryption authenticates them instead).
     public func readStored(_ name: ObjectName, range: Range<UInt64>, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try store.read(name, range: range, into: sink)
+        try holder(of: name).store.read(name, range: range, into: sink)
     }
 
     /// A reader of plaintext ranges of the sealed object `name` of `size` bytes, decrypting only the chunks a range
     /// covers (see `SealedRangeReader`).
     public func rangeReader(_ name: ObjectName, size: UInt64, key: SecretKey) throws -> SealedRangeReader {
-        try SealedRangeReader(key: key, sealedSize: size) { range in
+        let store = try holder(of: name).store
+        return try SealedRangeReader(key: key, sealedSize: size) { range in
             var bytes = [UInt8]()
             bytes.reserveCapacity(range.count)
-            try self.store.read(name, range: range) { bytes.append(contentsOf: $0) }
+            try store.read(name, range: range) { bytes.append(contentsOf: $0) }
             return bytes
         }
     }

@@ -79,6 +79,8 @@ public final class Library: Sendable {
     let ledger: ObjectLedger
     /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`).
     let commitLock = Mutex(())
+    /// The albums others share with this library, decoded (`sharedView()`); nil until asked, and after a refresh.
+    let sharedCache = Mutex<SharedView?>(nil)
 
     public static func storePath(library: String) -> String { library + "/store" }
 
@@ -132,7 +134,8 @@ public final class Library: Sendable {
     /// (made aside, then renamed into place), so that no reader ever finds a new folder without its creator's lock.
     private static func lockFolder(_ path: String) throws -> WriterLock {
         if FileManager.default.fileExists(atPath: path) { return try takeOpenLock(path) }
-        let parent = (path as NSString).deletingLastPathComponent
+        // Not NSString.deletingLastPathComponent: Foundation 6.3 traps on a path of one component ("A").
+        let parent = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ""
         try makeFolder(parent.isEmpty ? "." : parent)
         var template = Array(((parent.isEmpty ? "." : parent) + "/.keepsake-new-XXXXXX").utf8CString)
         guard mkdtemp(&template) != nil else {
@@ -563,6 +566,7 @@ public final class Library: Sendable {
     /// The key that decrypts every object of `itemId`.
     public func fileKey(of itemId: String) throws -> SecretKey {
         if let wrapped = try index.wrappedFileKey(of: itemId) { return try keyring.unwrapFileKey(wrapped) }
+        if let shared = try sharedItem(itemId) { return try SecretKey(bytes: Array(shared.fileKey)) }
         return try fileKeyFromMembership(itemId)
     }
 
@@ -594,15 +598,22 @@ public final class Library: Sendable {
     /// was stored: a mismatch throws `ObjectMismatch` (once `sink` has had the bytes read so far; a longer object
     /// as soon as it is). An object stored before objects had digests is read unchecked.
     public func readStored(_ name: ObjectName, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard let expected = try index.digest(of: name.path) else {
-            return try store.read(name, range: nil, into: sink)
-        }
+        let (store, expected) = try holder(of: name)
+        guard let expected else { return try store.read(name, range: nil, into: sink) }
         let check = StoredBytesCheck(expected)
         try store.read(name, range: nil) { bytes in
             try check.update(bytes)
             try sink(bytes)
         }
         try check.finish()
+    }
+
+    /// The store that holds the object `name` (this library's, or the one an album shared with it is in) and the
+    /// digest recorded for it; nil for an own object stored before objects had digests.
+    func holder(of name: ObjectName) throws -> (store: any ObjectStore, digest: ObjectDigest?) {
+        if let digest = try index.digest(of: name.path) { return (store, digest) }
+        if let shared = try sharedObject(name.path) { return (shared.store, shared.digest) }
+        return (store, nil)
     }
 
     /// The size of the object `name` in the store; nil when it is missing.

@@ -129,6 +129,7 @@ public final class LibraryIndex: Sendable {
             try db.execute(sql: "ALTER TABLE items ADD COLUMN renditionObject TEXT")
         }
         registerWatchExclusionMigration(&migrator)
+        registerSharedMigration(&migrator)
         return migrator
     }
 

@@ -95,5 +95,5 @@ private func editing(_ options: LibraryOptions, _ edit: (Library) throws -> Void
     let (lock, _) = try library.lockForWriting(offlineEdits: true)
     defer { withExtendedLifetime(lock) {} }
     try edit(library)
-    printQueuedEdits(library)
+    finishEdits(library)
 }

@@ -68,6 +68,7 @@ struct IngestCommand: ParsableCommand {
             throw error
         }
         progress.finish()
+        finishEdits(library)
         if json { printJSONLine(SummaryJSON(summary)) } else { printSummary(summary, library: library.path) }
         if !summary.failures.isEmpty { throw ExitCode(1) }
     }

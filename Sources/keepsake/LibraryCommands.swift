@@ -21,7 +21,7 @@ struct RemoveCommand: ParsableCommand {
             try library.markDeleted(itemId: id)
             print("deleted \(id)")
         }
-        printQueuedEdits(library)
+        finishEdits(library)
     }
 }
 
@@ -49,9 +49,16 @@ struct PasswordCommand: ParsableCommand {
 
 /// Says so when edits wait for the store (it could not be reached): they are pushed by the next `sync`, or any
 /// command that reaches the store.
-func printQueuedEdits(_ library: Library) {
-    guard let waiting = try? library.syncStatus().waitingEdits, waiting > 0 else { return }
-    printError("keepsake: the store cannot be reached: \(waiting) edits are kept in this library folder and pushed at the next `keepsake sync`")
+/// After a command changed the library: says what waits for the store, or else brings the albums it shares with
+/// people up to date (a problem there is told, not fatal: the next sync publishes again).
+func finishEdits(_ library: Library) {
+    if let waiting = try? library.syncStatus().waitingEdits, waiting > 0 {
+        printError("keepsake: the store cannot be reached: \(waiting) edits are kept in this library folder and pushed at the next `keepsake sync`")
+        return
+    }
+    do { try library.publishShares() } catch {
+        printError("keepsake: the albums shared with people are not up to date (\(error)); the next `keepsake sync` publishes them")
+    }
 }
 
 struct SyncCommand: ParsableCommand {
@@ -72,18 +79,27 @@ struct SyncCommand: ParsableCommand {
         let library = try libraryOptions.open()
         let before = try library.index.counts()
         let report = try library.sync(full: full)
+        let shares = try library.syncShares()
         let after = try library.index.counts()
+        let problems = report.problems.map(\.description) + shares.problems
         if json {
-            struct Output: Encodable { var applied: Int, pushed: Int, items: Int, problems: [String], superseded: [String] }
-            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items,
-                                 problems: report.problems.map(\.description), superseded: report.superseded.map(\.description)))
+            struct Output: Encodable {
+                var applied: Int, pushed: Int, items: Int, problems: [String], superseded: [String]
+                var sharedWithMe: Int, contributionsTaken: Int, sharesPublished: Int
+            }
+            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items, problems: problems,
+                                 superseded: report.superseded.map(\.description), sharedWithMe: shares.sharedWithMe,
+                                 contributionsTaken: shares.taken, sharesPublished: shares.published))
         } else {
             print("pulled \(report.applied) changes from the store; pushed \(report.pushed) edits made while it was away")
             print("items: \(before.items) → \(after.items), albums: \(before.albums) → \(after.albums)")
+            if shares.taken > 0 { print("took \(shares.taken) items collaborators added to shared albums") }
+            if shares.published > 0 { print("published \(shares.published) shared albums anew") }
+            if shares.sharedWithMe > 0 { print("albums shared with this library: \(shares.sharedWithMe)") }
             // Edits made at the same time elsewhere, of which one had to lose (docs/store-format.md, "Conflicts").
             for edit in report.superseded { print("  lost edit: \(edit)") }
-            for problem in report.problems { print("  problem: \(problem)") }
+            for problem in problems { print("  problem: \(problem)") }
         }
-        if !report.problems.isEmpty { throw ExitCode(1) }
+        if !problems.isEmpty { throw ExitCode(1) }
     }
 }

@@ -16,8 +16,8 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let library = try libraryOptions.open()
-        for item in try library.index.items(inAlbum: album) {
-            let entry = try ListEntry(item: item, index: library.index)
+        for item in try library.liveItems(inAlbum: album) {
+            let entry = try ListEntry(item: item, library: library)
             if json {
                 printJSONLine(entry)
             } else {
@@ -52,12 +52,12 @@ struct ListEntry: Encodable {
     var stream: Bool
     var notProduced: [StageProblem]
 
-    init(item: ItemRecord, index: LibraryIndex) throws {
+    init(item: ItemRecord, library: Library) throws {
         id = item.id
         type = item.type
-        let albums = try index.albumNames(of: item.id)
+        let albums = try library.albumNames(of: item.id)
         self.albums = albums.isEmpty ? [AlbumRecord.uncategorizedName] : albums
-        originals = try index.originals(of: item.id).map {
+        originals = try library.originals(of: item.id).map {
             Original(name: $0.name.description, path: $0.sourcePath.description, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
         }
         let metadata = item.metadata

@@ -8,8 +8,8 @@ import Store
 struct ShareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "share",
-        abstract: "Share albums: public links anyone can open, end to end encrypted.",
-        subcommands: [LinkCommand.self])
+        abstract: "Share albums: with other libraries (add, rm, ls) and by public links anyone can open, end to end encrypted.",
+        subcommands: [PeopleSharing.Add.self, PeopleSharing.Remove.self, PeopleSharing.List.self, LinkCommand.self])
 }
 
 struct LinkCommand: ParsableCommand {

@@ -125,7 +125,7 @@ import TestSupport
         try commit(content, name: "placeholder.jpg", into: library)
         // The index holds names as text today: the plan is given the name as discovery will read it.
         let name = Array("caf".utf8) + [0xE9] + Array("\n.jpg".utf8)
-        let planning = { (library: Library, album: String?) throws(LibraryError) -> [PlannedFile] in
+        let planning = { (library: Library, album: String?) throws -> [PlannedFile] in
             try ExportPlan.files(in: library, album: album).map { var file = $0; file.name = name; return file }
         }
         let ext4 = TargetFileSystem(name: "ext4", windowsRules: false, caseInsensitive: false)
