@@ -101,7 +101,7 @@ public struct LinkPublisher {
         guard let linkKey = Base64URL.decode(owner.linkKey), let contentKeyBytes = owner.contentKey.flatMap(Base64URL.decode) else {
             throw LinkError.notYours(token)
         }
-        let records = try library.liveItems(inAlbum: owner.album)
+        let records = try library.liveItems(inAlbum: owner.album, includingShared: false)
         guard !records.isEmpty else { throw LinkError.emptyAlbum(owner.album) }
         let contentKey = SymmetricKey(data: contentKeyBytes)
         let passwordKey = owner.passwordKey.flatMap(Base64URL.decode)

@@ -96,13 +96,11 @@ extension Library {
         }
         try index.addSharedSource(source)
         try index.recordSharedAlbums(rows, source: source.url, markRemoved: true, at: Date())
-        sharedCache.withLock { $0 = nil }
         return (owner, try sharedAlbums().filter { $0.store == address.url })
     }
 
     /// Stops reading `url`'s shared albums and forgets them; false when it was not added.
     public func removeSharedStore(_ address: SharedStoreAddress) throws -> Bool {
-        defer { sharedCache.withLock { $0 = nil } }
         return try index.removeSharedSource(url: address.url)
     }
 
@@ -134,7 +132,6 @@ extension Library {
                     report.problems.append("\(source.url): \(error)")
                 }
             }
-            sharedCache.withLock { $0 = nil }
             report.sharedWithMe = try sharedView().albums.filter { $0.row.removedAt == nil }.count
         }
         let taken = try takeContributions()
@@ -208,7 +205,8 @@ extension Library {
 
     /// The shared albums as the index caches them, decoded once until the next refresh.
     func sharedView() throws -> SharedView {
-        if let view = sharedCache.withLock({ $0 }) { return view }
+        let stamp = try index.sharedStamp()
+        if let cached = sharedCache.withLock({ $0 }), cached.stamp == stamp { return cached.view }
         var view = SharedView()
         let sources = Dictionary(try index.sharedSources().map { ($0.url, $0) }, uniquingKeysWith: { a, _ in a })
         for row in try index.sharedAlbumRows() {
@@ -224,21 +222,20 @@ extension Library {
                 for digest in item.objects { view.objects[digest.name] = (digest, row.source) }
             }
         }
-        sharedCache.withLock { $0 = view }
+        sharedCache.withLock { $0 = (stamp, view) }
         return view
     }
 
     /// The item of a shared album with id `itemId`, unless this library has one of its own.
     func sharedItem(_ itemId: String) throws -> SharedItem? {
-        guard try index.item(id: itemId) == nil else { return nil }
-        return try sharedView().items[itemId]?.item
+        guard let shared = try sharedView().items[itemId]?.item, try index.item(id: itemId) == nil else { return nil }
+        return shared
     }
 
     /// The store and digest of an object of a shared album, unless it is one of this library's own.
     func sharedObject(_ name: String) throws -> (store: any ObjectStore, digest: ObjectDigest)? {
-        guard try index.digest(of: name) == nil else { return nil }
         let view = try sharedView()
-        guard let found = view.objects[name] else { return nil }
+        guard let found = view.objects[name], try index.digest(of: name) == nil else { return nil }
         guard let store = view.stores[found.source] else { throw ShareError.unreadable(found.source, "the store cannot be opened from here") }
         return (store, found.digest)
     }

@@ -79,8 +79,8 @@ public final class Library: Sendable {
     let ledger: ObjectLedger
     /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`).
     let commitLock = Mutex(())
-    /// The albums others share with this library, decoded (`sharedView()`); nil until asked, and after a refresh.
-    let sharedCache = Mutex<SharedView?>(nil)
+    /// The albums others share with this library, decoded (`sharedView()`), with the index's stamp they were read at.
+    let sharedCache = Mutex<(stamp: String, view: SharedView)?>(nil)
 
     public static func storePath(library: String) -> String { library + "/store" }
 

@@ -41,6 +41,19 @@ extension LibraryIndex {
         }
     }
 
+    /// Changes whenever a store or a shared album is added, refreshed or forgotten (by any process).
+    func sharedStamp() throws(LibraryError) -> String {
+        try read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT (SELECT COUNT(*) FROM sharedSources) AS sources, COUNT(*) AS albums,
+                       CAST(MAX(refreshedAt) AS TEXT) AS refreshed, CAST(MAX(removedAt) AS TEXT) AS removed FROM sharedAlbums
+                """)
+            let sources: Int = row?["sources"] ?? 0, albums: Int = row?["albums"] ?? 0
+            let refreshed: String = row?["refreshed"] ?? "", removed: String = row?["removed"] ?? ""
+            return "\(sources),\(albums),\(refreshed),\(removed)"
+        }
+    }
+
     func sharedSources() throws(LibraryError) -> [SharedSourceRow] {
         try read { db in try SharedSourceRow.order(Column("addedAt")).fetchAll(db) }
     }
