@@ -53,6 +53,8 @@ public struct ShareSyncReport: Sendable {
     /// This library's shared albums whose feed was published anew.
     public var published = 0
     public var problems: [String] = []
+    /// What waits for a later sync, not a problem.
+    public var notices: [String] = []
 }
 
 /// The albums others share with this library, decoded from the index's cache of their feeds.
@@ -83,17 +85,20 @@ extension Library {
     /// Starts reading the albums `address` shares with this library: pins the owner's identity public key (which the
     /// user compares with its owner by its verification phrase) and reads every album shared with this library.
     public func addSharedStore(_ address: SharedStoreAddress) throws -> (ownerPublicKey: [UInt8], albums: [SharedAlbumSummary]) {
-        let store = try address.open()
-        let owner = try ownerPublicKey(of: store, at: address.url)
+        let foreign = try address.open()
+        let owner = try ownerPublicKey(of: foreign, at: address.url)
         let identity = try identity()
         guard owner != identity.publicKey else { throw ShareError.withItself }
         if let known = try index.sharedSource(url: address.url), known.owner != Data(owner) { throw ShareError.ownerChanged(store: address.url) }
         let source = SharedSourceRow(url: address.url, endpoint: address.endpoint, owner: Data(owner), addedAt: Date())
-        let (rows, problems) = try readGrants(source, store: store, identity: identity)
+        let (rows, problems) = try readGrants(source, store: foreign, identity: identity)
         guard !rows.isEmpty else {
             if let problem = problems.first { throw ShareError.unreadable(address.url, problem) }
             throw ShareError.nothingSharedWithYou(store: address.url, phrase: identity.verificationPhrase)
         }
+        // In the store first, for this library's other folders (whose next sync adds it too), then in this index.
+        let record = try Self.sharedStoreRecord(source.url)
+        try store.put(record, bytes: try keyring.seal(source, kind: .share, name: record))
         try index.addSharedSource(source)
         try index.recordSharedAlbums(rows, source: source.url, markRemoved: true, at: Date())
         return (owner, try sharedAlbums().filter { $0.store == address.url })
@@ -101,7 +106,34 @@ extension Library {
 
     /// Stops reading `url`'s shared albums and forgets them; false when it was not added.
     public func removeSharedStore(_ address: SharedStoreAddress) throws -> Bool {
-        return try index.removeSharedSource(url: address.url)
+        let record = try Self.sharedStoreRecord(address.url)
+        let stored = try store.size(of: record) != nil
+        if stored { try store.delete(record) }
+        return try index.removeSharedSource(url: address.url) || stored
+    }
+
+    /// `shared-stores/<BLAKE2b-128 of the URL>`: a store this library reads shared albums from, sealed for the library
+    /// (key 8), so that every folder of the library reads them.
+    static func sharedStoreRecord(_ url: String) throws -> ObjectName {
+        try ObjectName(sharedStoresPrefix + Array(Blake2b.hash(Array(url.utf8)).prefix(16)).hexString)
+    }
+
+    static let sharedStoresPrefix = "shared-stores/"
+
+    /// The stores this library's other folders added (and this one has not), and those they removed.
+    private func adoptSharedStores() throws {
+        let records = try store.list(prefix: Self.sharedStoresPrefix)
+        let known = Set(try index.sharedSources().map(\.url))
+        for name in records {
+            guard let bytes = try? store.get(name, limit: ShareNames.grantCap),
+                  let source = try? keyring.open(SharedSourceRow.self, from: bytes, kind: .share, name: name),
+                  try Self.sharedStoreRecord(source.url) == name, !known.contains(source.url) else { continue }
+            try index.addSharedSource(source)
+        }
+        let recorded = Set(records)
+        for url in known where !recorded.contains(try Self.sharedStoreRecord(url)) {
+            _ = try index.removeSharedSource(url: url)
+        }
     }
 
     /// Every album shared with this library, live and removed.
@@ -118,14 +150,15 @@ extension Library {
     /// not an error: the others go on.
     public func syncShares() throws -> ShareSyncReport {
         var report = ShareSyncReport()
+        try adoptSharedStores()
         let sources = try index.sharedSources()
         if !sources.isEmpty {
             let identity = try identity()
             for source in sources {
                 do {
-                    let store = try SharedStoreAddress(source.url, endpoint: source.endpoint).open()
-                    guard try ownerPublicKey(of: store, at: source.url) == Array(source.owner) else { throw ShareError.ownerChanged(store: source.url) }
-                    let (rows, problems) = try readGrants(source, store: store, identity: identity)
+                    let foreign = try SharedStoreAddress(source.url, endpoint: source.endpoint).open()
+                    guard try ownerPublicKey(of: foreign, at: source.url) == Array(source.owner) else { throw ShareError.ownerChanged(store: source.url) }
+                    let (rows, problems) = try readGrants(source, store: foreign, identity: identity)
                     report.problems += problems
                     try index.recordSharedAlbums(rows, source: source.url, markRemoved: problems.isEmpty, at: Date())
                 } catch where !(error is LibraryError) {
@@ -137,6 +170,7 @@ extension Library {
         let taken = try takeContributions()
         report.taken = taken.taken
         report.problems += taken.problems
+        report.notices += [taken.notice].compactMap { $0 }
         report.published = try publishShares()
         return report
     }
@@ -334,15 +368,28 @@ extension Library {
     /// inbox (checked against the note's digests, every original decrypted and hashed), the item committed into the
     /// album through the same path as an ingest, then the inbox emptied. A note from anyone who is not a collaborator
     /// of that album, or one that does not open, is reported and left alone.
-    func takeContributions() throws -> (taken: Int, problems: [String]) {
+    ///
+    /// Taking commits items, so it runs under the writer lock; while another process holds it (an ingest, the daemon),
+    /// the notes wait for a later sync, and that is said.
+    func takeContributions() throws -> (taken: Int, problems: [String], notice: String?) {
+        var waiting: [(albumId: String, notes: [ObjectName])] = []
+        for albumId in try sharedAlbumIds() {
+            let notes = try store.list(prefix: ShareNames.inbox(albumId)).filter { $0.path.hasSuffix("/note") }
+            if !notes.isEmpty { waiting.append((albumId, notes)) }
+        }
+        guard !waiting.isEmpty else { return (0, [], nil) }
+        let lock: WriterLock
+        do {
+            lock = try lockForWriting(waitingUpTo: .seconds(2)).lock
+        } catch LibraryError.locked {
+            return (0, [], "items collaborators added wait: another keepsake process holds the library's writer lock (the next sync takes them)")
+        }
+        defer { withExtendedLifetime(lock) {} }
         var taken = 0
         var problems: [String] = []
-        let albumIds = try sharedAlbumIds()
-        guard !albumIds.isEmpty else { return (0, []) }
         let identity = try identity()
-        for albumId in albumIds {
+        for (albumId, notes) in waiting {
             guard var state = try shareState(albumId) else { continue }
-            let notes = try store.list(prefix: ShareNames.inbox(albumId)).filter { $0.path.hasSuffix("/note") }
             for note in notes {
                 do {
                     if try take(note, state: &state, identity: identity) { taken += 1 }
@@ -355,7 +402,7 @@ extension Library {
                 }
             }
         }
-        return (taken, problems)
+        return (taken, problems, nil)
     }
 
     private func take(_ note: ObjectName, state: inout ShareState, identity: IdentityKeyPair) throws -> Bool {

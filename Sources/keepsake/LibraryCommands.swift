@@ -96,6 +96,7 @@ struct SyncCommand: ParsableCommand {
             if shares.taken > 0 { print("took \(shares.taken) items collaborators added to shared albums") }
             if shares.published > 0 { print("published \(shares.published) shared albums anew") }
             if shares.sharedWithMe > 0 { print("albums shared with this library: \(shares.sharedWithMe)") }
+            for notice in shares.notices { print("  \(notice)") }
             // Edits made at the same time elsewhere, of which one had to lose (docs/store-format.md, "Conflicts").
             for edit in report.superseded { print("  lost edit: \(edit)") }
             for problem in problems { print("  problem: \(problem)") }

@@ -185,6 +185,29 @@ import TestSupport
         #expect(throws: ShareError.self) { try p.b.contribute(toShared: "Trip", itemIds: [own.id]) }
     }
 
+    @Test func theMembersOtherFoldersReadTheSharedAlbumsAfterTheirSync() throws {
+        let p = try pair()
+        let item = try commit(to: p.a, album: "Trip")
+        try p.a.share(album: "Trip", with: p.b.identity().publicKey, role: .viewer)
+        _ = try p.b.addSharedStore(p.address)
+        // A second folder of B's library: its store is B's.
+        let second = p.root + "/b2"
+        try FileManager.default.createDirectory(atPath: second, withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: Library.storePath(library: second), withDestinationPath: p.root + "/b/store")
+        let b2 = try Library.open(at: second, passphrase: "member's passphrase", create: false)
+        #expect(try b2.liveItems().isEmpty)
+        #expect(try p.a.store.list(prefix: Library.sharedStoresPrefix).isEmpty, "nothing of B's is written into A's store")
+        #expect(try p.b.store.list(prefix: Library.sharedStoresPrefix).count == 1)
+        _ = try b2.syncShares()
+        #expect(try b2.liveItems(inAlbum: "Trip").map(\.id) == [item.id])
+        #expect(try original(item.id, in: b2) == item.bytes)
+        // Removed in one folder, gone from the other at its next sync.
+        #expect(try p.b.removeSharedStore(p.address))
+        #expect(try p.b.liveItems().isEmpty)
+        _ = try b2.syncShares()
+        #expect(try b2.sharedAlbums().isEmpty)
+    }
+
     @Test func aStoreThatSharesNothingWithThisLibraryIsSaidSo() throws {
         let p = try pair()
         try commit(to: p.a, album: "Trip")
