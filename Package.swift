@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // C shims: system libraries only, no code of ours beyond small inline helpers.
@@ -57,8 +58,10 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // Pipeline: discovery, the worker pool and the per-file job.
+        // Archives: media read out of ZIP archives (Google Takeout) member by member, never unpacked into a folder.
+        .target(name: "Archives", dependencies: ["FileSystem", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Pipeline", dependencies: [
-            "MediaTypes", "KeepsakeCrypto", "Store", "FileSystem",
+            "MediaTypes", "KeepsakeCrypto", "Store", "FileSystem", "Archives",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "MediaTypes", "FileSystem"]),

@@ -6,11 +6,11 @@ public enum ValueSource: String, Sendable, Codable, Equatable {
 /// A value of `MediaMetadata`, to say where it came from.
 public enum MetadataField: String, Sendable, Codable, CodingKeyRepresentable, CaseIterable {
     case captureTime, location, make, model, lens, size, orientation, duration, videoCodec, audioCodec,
-         frameRate, rotation, hdrTransfer, contentIdentifier, motionPhoto
+         frameRate, rotation, hdrTransfer, contentIdentifier, motionPhoto, caption
 }
 
 /// A capture time as the camera recorded it: the local wall-clock time, plus the UTC offset only when one is known.
-public struct CaptureTime: Sendable, Codable, Equatable {
+public struct CaptureTime: Sendable, Codable, Hashable {
     /// ISO 8601 local date-time without offset, e.g. `2020-01-01T12:34:56` or `2020-01-01T12:34:56.123`.
     public var local: String
     /// Offset from UTC in seconds, when the file says it (never invented).
@@ -24,7 +24,7 @@ public struct CaptureTime: Sendable, Codable, Equatable {
     }
 }
 
-public struct GeoLocation: Sendable, Codable, Equatable {
+public struct GeoLocation: Sendable, Codable, Hashable {
     public var latitude: Double
     public var longitude: Double
     public var altitude: Double?
@@ -35,6 +35,14 @@ public struct GeoLocation: Sendable, Codable, Equatable {
         self.longitude = longitude
         self.altitude = altitude
         self.source = source
+    }
+}
+
+extension GeoLocation {
+    /// 0,0 is how cameras without a fix write "no location"; out-of-range values are damage.
+    public static func isMeaningful(latitude: Double, longitude: Double) -> Bool {
+        latitude.isFinite && longitude.isFinite && abs(latitude) <= 90 && abs(longitude) <= 180
+            && !(latitude == 0 && longitude == 0)
     }
 }
 
@@ -78,6 +86,8 @@ public struct MediaMetadata: Sendable, Codable, Equatable {
     /// Apple Live Photo content identifier (still: MakerNote ContentIdentifier; video: QuickTime key).
     public var contentIdentifier: String?
     public var motionPhoto: MotionPhotoInfo?
+    /// The description its owner wrote (a Google Takeout sidecar's `description`).
+    public var caption: String?
     /// Where each value that is set came from.
     public var sources: [MetadataField: ValueSource] = [:]
 

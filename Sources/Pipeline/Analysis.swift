@@ -63,7 +63,7 @@ struct AnalyseJob {
     }
 
     private func analyse() throws -> Result {
-        let fd = try openSource(file.path)
+        let fd = try openSource(file.readPath)
         defer { close(fd) }
         let source = try sourceRecord(fd: fd, path: file.path)
         if source.size == 0 { throw JobStop.rejected("empty file") }
@@ -81,11 +81,12 @@ struct AnalyseJob {
         }
         var analysed = AnalysedFile(file: file, source: source, format: format)
         do {
-            analysed.metadata = try options.mediaWork.metadata(fileAt: file.path, format: format)
+            analysed.metadata = try options.mediaWork.metadata(fileAt: file.readPath, format: format)
         } catch {
             guard case .notProduced(let problem) = error else { throw JobStop.failed(error.description) }
             analysed.metadataProblem = problem
         }
+        if let takeout = file.takeout, analysed.metadata != nil { takeout.fill(&analysed.metadata!) }
         return .analysed(analysed)
     }
 

@@ -1,15 +1,29 @@
 import FileSystem
+import MediaTypes
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A file found under one of the folders given to `ingest`.
 public struct DiscoveredFile: Sendable, Hashable {
-    /// The path's exact bytes, which may not be UTF-8.
+    /// The path's exact bytes, which may not be UTF-8. For a member of an archive: the archive's path and the member's
+    /// path inside it (`takeout-001.zip/Takeout/Google Photos/Trip/IMG_1.jpg`), which is what the library records.
     public var path: BytePath
-    /// The name of the folder the file sits in (for `--album-per-folder`), escaped as `BytePath` prints it.
+    /// The name of the folder the file sits in (for `--album-per-folder`; empty: no album), escaped as `BytePath` prints it.
     public var folderName: String
     public var size: Int64
+    /// Where its bytes are read when not at `path`: an archive member spooled to an unnamed file.
+    public var contents: BytePath?
+    /// What a Google Takeout sidecar in its archive says of it (a sidecar beside a file in a folder is read by the
+    /// metadata reader itself).
+    public var takeout: TakeoutMetadata?
+
+    public init(path: BytePath, folderName: String, size: Int64, contents: BytePath? = nil, takeout: TakeoutMetadata? = nil) {
+        (self.path, self.folderName, self.size, self.contents, self.takeout) = (path, folderName, size, contents, takeout)
+    }
+
+    /// The path its bytes are read from.
+    var readPath: BytePath { contents ?? path }
 }
 
 /// A path the walk did not take, and why.

@@ -21,6 +21,22 @@ public struct IngestSummary: Sendable {
     public var storedWithProblems: [FileOutcome] { outcomes.filter { $0.status == .stored && !$0.notProduced.isEmpty } }
     public var bytesStored: Int64 { outcomes.filter { $0.status == .stored }.reduce(0) { $0 + $1.bytes } }
     public var bytesRead: Int64 { outcomes.reduce(0) { $0 + $1.bytes } }
+
+    public init() {}
+
+    /// Adds what another part of the same run did (archives after folders).
+    public mutating func merge(_ other: IngestSummary) {
+        outcomes = (outcomes + other.outcomes).sorted { $0.path < $1.path }
+        orphansRemoved += other.orphansRemoved
+        seconds += other.seconds
+        skipped.hidden += other.skipped.hidden
+        skipped.systemFiles += other.skipped.systemFiles
+        skipped.sidecars += other.skipped.sidecars
+        skipped.excludedFiles += other.skipped.excludedFiles
+        skipped.excludedFolders += other.skipped.excludedFolders
+        skipped.notRegular += other.skipped.notRegular
+        skipped.unreadable += other.skipped.unreadable
+    }
 }
 
 /// `keepsake ingest`: discovers the files under the given folders and runs each through `FileJob` on a

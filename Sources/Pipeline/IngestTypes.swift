@@ -48,7 +48,7 @@ public struct IngestOptions: Sendable {
         switch albumMode {
         case .none: .uncategorized
         case .named(let name): .named(name)
-        case .perFolder: .named(file.folderName)
+        case .perFolder: file.folderName.isEmpty ? .uncategorized : .named(file.folderName)
         }
     }
 }

@@ -39,7 +39,7 @@ struct MediaStages {
         } else if unit.primary.format.kind == .image || options.stream == nil {
             let primary = unit.primary
             let pictures = try attempt(into: &item) { () throws(MediaWorkError) in
-                try options.mediaWork.pictures(fileAt: primary.file.path, format: primary.format, orientation: primary.metadata?.orientation)
+                try options.mediaWork.pictures(fileAt: primary.file.readPath, format: primary.format, orientation: primary.metadata?.orientation)
             }
             thumbnail = pictures?.thumbnail
             if let rendition = pictures?.rendition { item.renditionObject = try upload.storeSealed(rendition, role: .rendition) }
@@ -50,12 +50,12 @@ struct MediaStages {
             // Its thumbnail was the video's: the still's replaces it.
             item.stageProblems += stored.problems.filter { $0.stage != "thumbnail" }
         } else if let video = unit.video, let stream = options.stream {
-            let frame = try produceStream(for: &item, path: video.file.path, format: video.format, options: stream)
+            let frame = try produceStream(for: &item, path: video.file.readPath, format: video.format, options: stream)
             if thumbnail == nil && !unit.isLivePhoto { thumbnail = frame }
         } else if let motion = metadata?.motionPhoto, let stream = options.stream {
             // A motion photo's embedded video gets a stream of its own, read in place from the original.
             let embedded = EmbeddedVideo(offset: motion.videoOffset, length: motion.videoLength)
-            _ = try produceStream(for: &item, path: unit.primary.file.path, format: unit.primary.format, embedded: embedded, options: stream)
+            _ = try produceStream(for: &item, path: unit.primary.file.readPath, format: unit.primary.format, embedded: embedded, options: stream)
         }
         if let thumbnail { item.thumbnailObject = try upload.storeSealed(thumbnail, role: .thumbnail) }
 

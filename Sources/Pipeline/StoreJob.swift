@@ -132,7 +132,7 @@ struct StoreJob {
 
     /// Reads the file as analysed (refusing one that changed since), handing each piece to `body`; its plaintext hash.
     private func readSource(_ analysed: AnalysedFile, counting: Bool = true, into body: (UnsafeRawBufferPointer) throws -> Void) throws -> String {
-        let fd = try openSource(analysed.file.path)
+        let fd = try openSource(analysed.file.readPath)
         defer { close(fd) }
         let now = try sourceRecord(fd: fd, path: analysed.file.path)
         guard now.size == analysed.source.size, now.mtimeNanoseconds == analysed.source.mtimeNanoseconds else {

@@ -6,9 +6,14 @@ import Store
 struct IngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Store every photo and video under the given folders in the library (created on first use).")
+        abstract: "Store every photo and video under the given folders in the library (created on first use).",
+        discussion: """
+            A ZIP archive given here (a Google Takeout export, in one or several parts) is read member by member, without \
+            unpacking it: its JSON sidecars give capture time, place and description, and with --album-per-folder its \
+            album folders become albums (the 'Photos from YYYY' folders go to no album).
+            """)
 
-    @Argument(help: "Folders (or files) to ingest.")
+    @Argument(help: "Folders, files or ZIP archives to ingest.")
     var paths: [String]
 
     @OptionGroup var libraryOptions: LibraryOptions
@@ -57,12 +62,20 @@ struct IngestCommand: ParsableCommand {
         let options = IngestOptions(albumMode: albumMode, jobs: work.jobCount,
                                     reuploadDeleted: reuploadDeleted, rehash: rehash, stream: work.stream,
                                     mediaWork: mediaWork, lockWait: .seconds(lockTimeout))
-        let (files, skips) = Ingest.discover(paths, exclude: exclude)
+        let archivePaths = paths.filter(ArchiveIngest.isArchive)
+        let (files, skips) = Ingest.discover(paths.filter { !archivePaths.contains($0) }, exclude: exclude)
+        let archives = ArchiveIngest.plan(archivePaths, exclude: exclude)
         let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
-        progress.setTotal(files: files.count + skips.unreadable.count, bytes: files.reduce(0) { $0 + $1.size })
-        let summary: IngestSummary
+        progress.setTotal(files: files.count + skips.unreadable.count + archives.fileCount + archives.unreadable.count,
+                          bytes: files.reduce(0) { $0 + $1.size } + archives.byteCount)
+        var summary = IngestSummary()
         do {
-            summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
+            if !files.isEmpty || archivePaths.isEmpty || !skips.unreadable.isEmpty {
+                summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: progress)
+            }
+            if !archivePaths.isEmpty {
+                summary.merge(try ArchiveIngest.run(archives, spoolFolder: library.path, library: library, options: options, observer: progress))
+            }
         } catch {
             progress.finish()
             throw error

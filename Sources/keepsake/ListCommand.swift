@@ -48,6 +48,8 @@ struct ListEntry: Encodable {
     var width: Int?
     var height: Int?
     var durationS: Double?
+    /// The description its owner wrote (from a Google Takeout sidecar).
+    var caption: String?
     var thumbnail: Bool
     var stream: Bool
     var notProduced: [StageProblem]
@@ -72,6 +74,7 @@ struct ListEntry: Encodable {
         width = metadata?.width
         height = metadata?.height
         durationS = metadata?.durationSeconds
+        caption = metadata?.caption
         thumbnail = item.thumbnailObject != nil
         stream = item.streamObject != nil
         notProduced = item.problems
@@ -101,6 +104,7 @@ struct ListEntry: Encodable {
         try c.encode(width, forKey: .width)
         try c.encode(height, forKey: .height)
         try c.encode(durationS, forKey: .durationS)
+        try c.encode(caption, forKey: .caption)
         try c.encode(thumbnail, forKey: .thumbnail)
         try c.encode(stream, forKey: .stream)
         try c.encode(notProduced, forKey: .notProduced)
@@ -108,6 +112,6 @@ struct ListEntry: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case id, type, albums, originals, captureTime, offset, timeSource, latitude, longitude, altitude, make, model
-        case width, height, durationS, thumbnail, stream, notProduced
+        case width, height, durationS, caption, thumbnail, stream, notProduced
     }
 }

@@ -12,6 +12,7 @@ enum CaptureTimeFallbacks {
     struct Sidecar: Equatable {
         var captureTime: CaptureTime?
         var location: GeoLocation?
+        var caption: String?
     }
 
     /// The XMP sidecar next to `path` (`NAME.EXT.xmp` as darktable writes it, or `NAME.xmp` as Lightroom does):
@@ -47,9 +48,8 @@ enum CaptureTimeFallbacks {
     /// the same names cut to Google's 51-character limit, and `NAME.EXT(1).json` for `NAME(1).EXT`.
     static func takeoutSidecar(for path: BytePath, now: Int) -> Sidecar? {
         for name in takeoutSidecarNames(for: path.lastComponent.bytes) {
-            guard let data = smallFile(path.parent.appending(name)),
-                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
-            return parseTakeoutSidecar(json, now: now)
+            guard let data = smallFile(path.parent.appending(name)), let sidecar = parseTakeoutSidecar(data, now: now) else { continue }
+            return sidecar
         }
         return nil
     }
@@ -62,40 +62,10 @@ enum CaptureTimeFallbacks {
         return takeoutSidecarNames(for: latin1).map { $0.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } }
     }
 
-    static func takeoutSidecarNames(for fileName: String) -> [String] {
-        let stem = (fileName as NSString).deletingPathExtension
-        let ext = (fileName as NSString).pathExtension
-        var names = [fileName + ".json", stem + ".json",
-                     fileName + ".supplemental-metadata.json"]
-        // Google cuts the name before ".json" to 46 characters.
-        names.append(String((fileName + ".supplemental-metadata").prefix(46)) + ".json")
-        names.append(String(fileName.prefix(46)) + ".json")
-        // "IMG_1234(1).jpg" → "IMG_1234.jpg(1).json"
-        if let open = stem.lastIndex(of: "("), stem.hasSuffix(")") {
-            let counter = stem[open...], base = stem[..<open]
-            names.append("\(base).\(ext)\(counter).json")
-            names.append("\(base).\(ext).supplemental-metadata\(counter).json")
-        }
-        var seen = Set<String>()
-        return names.filter { $0 != fileName && seen.insert($0).inserted }
-    }
+    static func takeoutSidecarNames(for fileName: String) -> [String] { TakeoutMetadata.sidecarNames(for: fileName) }
 
-    static func parseTakeoutSidecar(_ json: [String: Any], now: Int) -> Sidecar {
-        var sidecar = Sidecar()
-        if let taken = json["photoTakenTime"] as? [String: Any], let timestamp = taken["timestamp"] {
-            let seconds = (timestamp as? String).flatMap(Int.init) ?? (timestamp as? NSNumber)?.intValue
-            sidecar.captureTime = seconds.flatMap { CaptureTimeParsing.utc(epochSeconds: $0, source: .takeoutJSON, now: now) }
-        }
-        for key in ["geoDataExif", "geoData"] {
-            guard let geo = json[key] as? [String: Any],
-                  let latitude = (geo["latitude"] as? NSNumber)?.doubleValue,
-                  let longitude = (geo["longitude"] as? NSNumber)?.doubleValue,
-                  GeoLocation.isMeaningful(latitude: latitude, longitude: longitude) else { continue }
-            let altitude = (geo["altitude"] as? NSNumber)?.doubleValue
-            sidecar.location = GeoLocation(latitude: latitude, longitude: longitude, altitude: altitude, source: .takeoutJSON)
-            break
-        }
-        return sidecar
+    static func parseTakeoutSidecar(_ data: Data, now: Int) -> Sidecar? {
+        TakeoutMetadata.parse(data, now: now).map { Sidecar(captureTime: $0.captureTime, location: $0.location, caption: $0.caption) }
     }
 
     /// A date in the file name: `IMG_20200101_123456`, `PXL_20200101_123456789`, `Screenshot_20200101-123456`,
@@ -147,13 +117,5 @@ enum CaptureTimeFallbacks {
     /// The file's modification time, an instant: recorded in UTC.
     static func fromModificationTime(_ seconds: Int, now: Int) -> CaptureTime? {
         CaptureTimeParsing.utc(epochSeconds: seconds, source: .mtime, now: now)
-    }
-}
-
-extension GeoLocation {
-    /// 0,0 is how cameras without a fix write "no location"; out-of-range values are damage.
-    static func isMeaningful(latitude: Double, longitude: Double) -> Bool {
-        latitude.isFinite && longitude.isFinite && abs(latitude) <= 90 && abs(longitude) <= 180
-            && !(latitude == 0 && longitude == 0)
     }
 }

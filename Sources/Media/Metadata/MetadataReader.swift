@@ -136,6 +136,7 @@ public enum MetadataReader {
             guard let sidecar = read(origin, now) else { continue }
             if metadata.captureTime == nil { metadata.set(\.captureTime, sidecar.captureTime, .captureTime, from: source) }
             if metadata.location == nil { metadata.set(\.location, sidecar.location, .location, from: source) }
+            if metadata.caption == nil { metadata.set(\.caption, sidecar.caption, .caption, from: source) }
         }
         if metadata.captureTime == nil {
             let name = String(decoding: origin.lastComponent.bytes, as: UTF8.self)
