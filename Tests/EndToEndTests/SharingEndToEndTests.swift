@@ -89,4 +89,45 @@ import TestSupport
         let verify = try run(["verify", "--library", b], member)
         #expect(verify.stdoutText.contains("no problems found"))
     }
+
+    /// The owner's store in S3 (moto): the member reads it with its own credentials and writes to its inbox.
+    @Test func aStoreInS3IsSharedAsAFolderIs() throws {
+        let moto = try MotoServer.shared()
+        let store = "s3://keepsake-share-\(UUID().uuidString.lowercased().prefix(8))/owner"
+        let root = try TestEnvironment.makeTempDirectory("sharing-s3").path
+        let a = root + "/a", b = root + "/b", media = TestEnvironment.samples.appendingPathComponent("media").path
+        let s3 = MotoServer.environment
+        func runA(_ arguments: [String]) throws -> ProcessResult {
+            let result = try Keepsake.run(arguments + ["--library", a, "--store", store, "--s3-endpoint", moto.endpoint],
+                                          passphrase: owner, environment: s3)
+            #expect(result.status == 0, "\(arguments): \(result.stdoutText)\(result.stderrText)")
+            return result
+        }
+        func runB(_ arguments: [String]) throws -> ProcessResult {
+            let result = try Keepsake.run(arguments + ["--library", b], passphrase: member, environment: s3)
+            #expect(result.status == 0, "\(arguments): \(result.stdoutText)\(result.stderrText)")
+            return result
+        }
+        _ = try runA(["ingest", media + "/cameras", "--album", "Wedding"])
+        _ = try runB(["ingest", media + "/iphone", "--album", "Mine"])
+        struct Identity: Decodable { var publicKey: String }
+        let key = try JSONDecoder().decode(Identity.self, from: try runB(["identity", "--json"]).stdout).publicKey
+        _ = try runA(["share", "add", "Wedding", "--with", key, "--role", "collaborator"])
+        let added = try runB(["shared", "add", store, "--shared-s3-endpoint", moto.endpoint])
+        #expect(added.stdoutText.contains("Wedding"))
+        let wedding = try list(b, member, album: "Wedding")
+        let owned = try runA(["ls", "--json", "--album", "Wedding"]).stdoutText.split(separator: "\n")
+            .map { try JSONDecoder().decode(Entry.self, from: Data($0.utf8)).id }
+        #expect(!owned.isEmpty && Set(wedding.map(\.id)) == Set(owned))
+        let out = root + "/export"
+        _ = try runB(["export", "--to", out, "--album", "Wedding"])
+        #expect(FileManager.default.contents(atPath: out + "/Wedding/osxphotos__wedding.jpg")
+                == FileManager.default.contents(atPath: media + "/cameras/osxphotos__wedding.jpg"))
+        let mine = try #require(try list(b, member, album: "Mine").first)
+        _ = try runB(["shared", "contribute", "Wedding", "--item", mine.id])
+        let synced = try runA(["sync"])
+        #expect(synced.stdoutText.contains("took 1 items"), "\(synced.stdoutText)")
+        _ = try runB(["sync"])
+        #expect(try list(b, member, album: "Wedding").count == wedding.count + 1)
+    }
 }
