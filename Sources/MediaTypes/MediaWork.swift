@@ -56,12 +56,22 @@ public struct StillPictures: Sendable {
     public var thumbnail: [UInt8]
     public var rendition: [UInt8]?
     public var renditionProblem: StageProblem?
+    /// The file ends before its picture does (a truncated JPEG or PNG): the pictures show the part that is there.
+    public var partial: Bool
 
-    public init(thumbnail: [UInt8], rendition: [UInt8]? = nil, renditionProblem: StageProblem? = nil) {
+    public init(thumbnail: [UInt8], rendition: [UInt8]? = nil, renditionProblem: StageProblem? = nil, partial: Bool = false) {
         self.thumbnail = thumbnail
         self.rendition = rendition
         self.renditionProblem = renditionProblem
+        self.partial = partial
     }
+}
+
+extension StageProblem {
+    /// What `ls --json` says as `partial`: the thumbnail shows only the part of the picture the file holds.
+    public static let partialStage = "partial"
+    public static let partialPicture = StageProblem(stage: partialStage,
+                                                    reason: "the file ends before its picture does: the thumbnail shows the part that is there")
 }
 
 /// The media work of the pipeline (metadata, thumbnail and rendition, stream): everything that parses or decodes a file's

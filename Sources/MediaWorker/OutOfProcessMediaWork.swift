@@ -219,7 +219,7 @@ public final class OutOfProcessMediaWork: MediaWork {
             throw .workerFailed("the media worker sent pictures without a thumbnail")
         }
         return StillPictures(thumbnail: Array(bytes[..<split]), rendition: split < bytes.count ? Array(bytes[split...]) : nil,
-                             renditionProblem: reply.problem)
+                             renditionProblem: reply.problem, partial: reply.partial ?? false)
     }
 
     public func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions,

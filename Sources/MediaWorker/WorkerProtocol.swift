@@ -39,6 +39,8 @@ struct WorkerReply: Codable {
     var problem: StageProblem?
     /// `pictures`: how many bytes of the payload are the thumbnail (the rest, if any, is the rendition).
     var thumbnailByteCount: Int?
+    /// `pictures`: the file ends before its picture does (`StillPictures.partial`).
+    var partial: Bool?
 }
 
 struct Frame {

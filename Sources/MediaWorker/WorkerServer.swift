@@ -66,7 +66,8 @@ public enum WorkerServer {
             case .pictures:
                 let pictures = try work.pictures(fileAt: request.path, format: request.format, orientation: request.orientation,
                                                  rendition: request.rendition ?? .whereNeeded)
-                let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count)
+                let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count,
+                                        partial: pictures.partial ? true : nil)
                 try (pictures.thumbnail + (pictures.rendition ?? [])).withUnsafeBytes { try channel.send(reply, payload: $0) }
             case .stream:
                 let product = try work.stream(fileAt: request.path, format: request.format, embedded: request.embedded,

@@ -44,6 +44,7 @@ struct MediaStages {
             thumbnail = pictures?.thumbnail
             if let rendition = pictures?.rendition { item.renditionObject = try upload.storeSealed(rendition, role: .rendition) }
             if let problem = pictures?.renditionProblem { item.stageProblems.append(problem) }
+            if pictures?.partial == true { item.stageProblems.append(.partialPicture) }
         }
         if let stored, !stored.isStill {
             (item.streamObject, item.playlistObject) = (stored.stream, stored.playlist)

@@ -52,6 +52,8 @@ struct ListEntry: Encodable {
     var caption: String?
     var thumbnail: Bool
     var stream: Bool
+    /// The file ends before its picture does: the thumbnail shows the part that is there.
+    var partial: Bool
     var notProduced: [StageProblem]
 
     init(item: ItemRecord, library: Library) throws {
@@ -77,7 +79,8 @@ struct ListEntry: Encodable {
         caption = metadata?.caption
         thumbnail = item.thumbnailObject != nil
         stream = item.streamObject != nil
-        notProduced = item.problems
+        partial = item.problems.contains { $0.stage == StageProblem.partialStage }
+        notProduced = item.problems.filter { $0.stage != StageProblem.partialStage }
     }
 
     static func formatOffset(_ seconds: Int) -> String {
@@ -107,11 +110,12 @@ struct ListEntry: Encodable {
         try c.encode(caption, forKey: .caption)
         try c.encode(thumbnail, forKey: .thumbnail)
         try c.encode(stream, forKey: .stream)
+        try c.encode(partial, forKey: .partial)
         try c.encode(notProduced, forKey: .notProduced)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, type, albums, originals, captureTime, offset, timeSource, latitude, longitude, altitude, make, model
-        case width, height, durationS, caption, thumbnail, stream, notProduced
+        case width, height, durationS, caption, thumbnail, stream, partial, notProduced
     }
 }

@@ -23,11 +23,18 @@ private struct CorpusImage: Decodable {
 }
 
 /// Files whose damage may legitimately leave no thumbnail (a typed error), though none may crash.
-/// The two "shortened" JPEGs keep only about 4 KB of their 12 MP scan data.
 private let damaged: Set<String> = [
     "osxphotos__badimage.jpeg", "derived-truncated__osxphotos__IMG_0102.HEIC",
     "metadata-extractor-images__crash-0f5b7f736ab835dbc411ab23575a703acdde727f.fuzzed",
-    "androidx-media__non-motion-photo-shortened.jpg", "androidx-media__ss-motion-photo-shortened.jpg",
+]
+
+/// The corpus pictures cut short (issue 20: vipsthumbnail shows all five): the two JPEGs keep only about 4 KB of their
+/// 12 MP scan data, and libavcodec refuses them.
+private let shortened: [(file: String, format: MediaFormat, partial: Bool)] = [
+    ("androidx-media__non-motion-photo-shortened.jpg", .jpeg, true), ("androidx-media__ss-motion-photo-shortened.jpg", .jpeg, true),
+    ("androidx-media__pixel-motion-photo-shortened.jpg", .jpeg, false),
+    ("androidx-media__pixel-motion-photo-video-removed-shortened.jpg", .jpeg, false),
+    ("androidx-media__non-motion-photo-shortened.png", .png, false),
 ]
 
 /// exiftool reports this file's coded size with EXIF orientation 1, but its HEIF `irot` turns the picture
@@ -86,6 +93,30 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
                     "\(image.file): \(thumb.width)×\(thumb.height), display \(size[0])×\(size[1])")
         }
         print("thumbnails made: \(produced)")
+    }
+
+    /// Every shortened picture gets a thumbnail of what is decodable; those whose picture the file cuts short are
+    /// marked partial, and look like vipsthumbnail's (the part that is there, grey below).
+    @Test func shortenedPicturesGetAThumbnailOfWhatIsThere() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("vipsthumbnail"), TestEnvironment.hasTool("ffmpeg") else {
+            print("NOTE: corpus, vipsthumbnail or ffmpeg missing; shortened-picture test skipped"); return
+        }
+        let sizes = Dictionary(try CorpusImage.all().compactMap { image in image.display_size.map { (image.file, $0) } }) { a, _ in a }
+        for (file, format, partial) in shortened {
+            let path = corpus.appendingPathComponent(file).path
+            let pictures = try Thumbnailer.pictures(fileAt: path, format: format, orientation: nil)
+            #expect(pictures.partial == partial, "\(file)")
+            let thumb = try #require(try probeJPEG(pictures.thumbnail), "\(file)")
+            let display = try #require(sizes[file], "\(file) is not in expected.json")
+            #expect(abs(max(thumb.width, thumb.height) - min(720, max(display[0], display[1]))) <= 1, "\(file): \(thumb), display \(display)")
+            guard partial else { continue }
+            // vipsthumbnail (libjpeg) at the same size: the same picture, up to resampling.
+            let out = try TestEnvironment.makeTempDirectory("shortened").appendingPathComponent("vips.jpg").path
+            let vips = try runProcess("vipsthumbnail", [path, "--size", "\(thumb.width)x\(thumb.height)!", "-o", out])
+            #expect(vips.status == 0, "\(vips.stderrText)")
+            let difference = meanAbsoluteDifference(try rgbPixels(pictures.thumbnail), try rgbPixels(Array(try Data(contentsOf: URL(fileURLWithPath: out)))))
+            #expect(difference < 8, "\(file): mean difference \(difference) from vipsthumbnail's")
+        }
     }
 
     /// The corpus has no BMP or TIFF, nor 16-bit, grey or transparent PNGs: ffmpeg makes them from a corpus photo.

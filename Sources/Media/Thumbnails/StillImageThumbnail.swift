@@ -1,18 +1,32 @@
 import CFFmpeg
+import CJPEG
 import MediaTypes
 
 /// Thumbnails (and a TIFF's rendition) of single-picture files libavcodec decodes whole: JPEG (at reduced size), PNG,
 /// GIF, WebP, BMP, TIFF.
 enum StillImageThumbnail {
-    static func make(fileAt path: String, format: MediaFormat, orientation: Int?, size: PictureSize) throws(MediaError) -> RGBImage {
+    /// The picture, and whether the file ends before the picture does (a JPEG without its end-of-image marker, a PNG
+    /// without its IEND chunk): then the picture shows the part that is there, the rest grey.
+    static func make(fileAt path: String, format: MediaFormat, orientation: Int?, size: PictureSize) throws(MediaError) -> (image: RGBImage, partial: Bool) {
         let file = try MediaFile(path: path, stage: .thumbnail)
         // A JPEG is read only up to its end-of-image marker: what follows (a motion photo's video, often as
         // large as the photo) stays on disk. Without one (a truncated file), the whole file is decoded.
-        let length = format == .jpeg ? JPEGSegments.endOfImage(from: 0, read: file.view) ?? file.size : file.size
+        let end = format == .jpeg ? JPEGSegments.endOfImage(from: 0, read: file.view) : nil
+        let length = end ?? file.size
         let packet = try file.packet(at: 0, count: Int(length))
+        let partial = format == .jpeg ? end == nil : format == .png ? !endsWithIEND(file) : false
         let frame: Frame
         switch format {
-        case .jpeg: frame = try decodeJPEG(packet, size: size)
+        case .jpeg:
+            do {
+                frame = try decodeJPEG(packet, size: size)
+            } catch let error where error.isDamage {
+                // libavcodec refuses a JPEG whose scan data is cut short (even with an end-of-image marker after the
+                // cut); libjpeg decodes what is there and greys the rest, as vipsthumbnail shows it. It warns when it
+                // had to make data up: the picture is then partial.
+                guard let (image, warnings) = try decodeDamagedJPEG(packet, size: size, orientation: orientation) else { throw error }
+                return (image, partial || warnings > 0)
+            }
         case .png: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_PNG)
         case .gif: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_GIF)
         case .webp: frame = try PictureDecoder.decodeOne(AnimatedWebP.firstFrame(of: packet.bytes) ?? packet, codec: AV_CODEC_ID_WEBP)
@@ -20,7 +34,34 @@ enum StillImageThumbnail {
         case .tiff: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_TIFF)
         default: throw MediaError(.thumbnail, .unsupportedFormat(format))
         }
-        return try upright(frame, orientation: orientation, size: size)
+        return (try upright(frame, orientation: orientation, size: size), partial)
+    }
+
+    /// Whether a PNG ends with its IEND chunk (length 0, type, CRC).
+    static func endsWithIEND(_ file: MediaFile) -> Bool {
+        guard file.size >= 12 else { return false }
+        return file.read(at: file.size - 12, count: 12) == [0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82]
+    }
+
+    /// A JPEG libavcodec refused, decoded by libjpeg at the smallest scale whose long edge still covers `size`, scaled
+    /// and turned upright, with the number of libjpeg's warnings; nil when libjpeg cannot read it either.
+    static func decodeDamagedJPEG(_ packet: Packet, size: PictureSize, orientation: Int?) throws(MediaError) -> (RGBImage, Int)? {
+        var denominator: UInt32 = 1
+        if let frame = JPEGFrameHeader(packet.bytes) {
+            let longEdge = max(frame.width, frame.height)
+            while denominator < 8, (longEdge + Int(denominator) * 2 - 1) / (Int(denominator) * 2) >= size.maxLongEdge { denominator *= 2 }
+        }
+        var pixels: UnsafeMutablePointer<UInt8>?
+        var width: Int32 = 0, height: Int32 = 0, warnings: Int32 = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let status = keepsake_jpeg_decode_rgb(packet.bytes.baseAddress, UInt(packet.bytes.count), denominator,
+                                              UInt(PictureBudget.decodedBytes / 3), &pixels, &width, &height, &warnings,
+                                              &message, message.count)
+        guard status == 0, let pixels else { return nil }
+        defer { free(pixels) }
+        let image = RGBImage(width: Int(width), height: Int(height), bytesPerRow: Int(width) * 3,
+                             pixels: Array(UnsafeBufferPointer(start: pixels, count: Int(width) * Int(height) * 3)))
+        return (try FrameScaler.rgb(from: image, size: size).applyingOrientation(orientation ?? 1), Int(warnings))
     }
 
     /// `frame` scaled to fit `size`, converted to sRGB from its ICC profile, and turned upright by `orientation`,
@@ -68,5 +109,15 @@ extension JPEGFrameHeader {
         }
         guard let found else { return nil }
         self = found
+    }
+}
+
+private extension MediaError {
+    /// The decoder refused the bytes (rather than the memory budget, or the format being unsupported).
+    var isDamage: Bool {
+        switch reason {
+        case .corrupt, .decodeFailed: true
+        default: false
+        }
     }
 }

@@ -6,7 +6,7 @@ public enum Thumbnailer {
     /// `orientation` is the EXIF orientation when the metadata stage found one; HEIF files ignore it,
     /// since their `irot`/`imir` properties already say how to turn the picture.
     public static func thumbnail(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> [UInt8] {
-        try ThumbnailEncoder.jpeg(from: decode(fileAt: path, format: format, orientation: orientation, size: .thumbnail))
+        try ThumbnailEncoder.jpeg(from: decode(fileAt: path, format: format, orientation: orientation, size: .thumbnail).image)
     }
 
     /// The thumbnail and, for a photo format browsers do not show (`MediaFormat.needsRendition`), its rendition:
@@ -15,28 +15,32 @@ public enum Thumbnailer {
     public static func pictures(fileAt path: String, format: MediaFormat, orientation: Int?,
                                 rendition: RenditionPolicy = .whereNeeded) throws(MediaError) -> StillPictures {
         guard format.needsRendition || (rendition == .always && format.kind == .image) else {
-            return StillPictures(thumbnail: try thumbnail(fileAt: path, format: format, orientation: orientation))
+            let decoded = try decode(fileAt: path, format: format, orientation: orientation, size: .thumbnail)
+            return StillPictures(thumbnail: try ThumbnailEncoder.jpeg(from: decoded.image), partial: decoded.partial)
         }
-        let image = try decode(fileAt: path, format: format, orientation: orientation, size: .rendition)
-        let thumbnail = try ThumbnailEncoder.jpeg(from: image)
+        let decoded = try decode(fileAt: path, format: format, orientation: orientation, size: .rendition)
+        let thumbnail = try ThumbnailEncoder.jpeg(from: decoded.image)
         do {
-            return StillPictures(thumbnail: thumbnail, rendition: try RenditionEncoder.jpeg(from: image))
+            return StillPictures(thumbnail: thumbnail, rendition: try RenditionEncoder.jpeg(from: decoded.image), partial: decoded.partial)
         } catch {
-            return StillPictures(thumbnail: thumbnail, renditionProblem: StageProblem(stage: "rendition", reason: error.description))
+            return StillPictures(thumbnail: thumbnail, renditionProblem: StageProblem(stage: "rendition", reason: error.description),
+                                 partial: decoded.partial)
         }
     }
 
-    private static func decode(fileAt path: String, format: MediaFormat, orientation: Int?, size: PictureSize) throws(MediaError) -> RGBImage {
+    /// The upright sRGB picture, and whether the file ends before it does (see `StillImageThumbnail.make`).
+    private static func decode(fileAt path: String, format: MediaFormat, orientation: Int?,
+                               size: PictureSize) throws(MediaError) -> (image: RGBImage, partial: Bool) {
         _ = LibAV.configured
         switch format {
         case .jpeg, .png, .gif, .webp, .bmp, .tiff:
             return try StillImageThumbnail.make(fileAt: path, format: format, orientation: orientation, size: size)
         case .heic, .heif, .avif:
-            return try HEIFThumbnail.make(fileAt: path, size: size)
+            return (try HEIFThumbnail.make(fileAt: path, size: size), false)
         case .dng, .cr2, .cr3, .nef, .arw, .orf, .rw2, .raf:
-            return try RawPreview.make(fileAt: path, format: format, orientation: orientation, size: size)
+            return (try RawPreview.make(fileAt: path, format: format, orientation: orientation, size: size), false)
         case .mp4, .mov, .m4v, .threeGPP, .matroska, .webm, .avi, .mpegTS, .m2ts, .mpegPS:
-            return try VideoTranscoder.thumbnailFrame(fileAt: path)
+            return (try VideoTranscoder.thumbnailFrame(fileAt: path), false)
         }
     }
 }
