@@ -68,22 +68,31 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "One JSON object: applied, pushed, problems.")
     var json = false
 
+    @OptionGroup var work: WorkOptions
+
+    @Option(help: "Seconds to wait while the daemon (or another keepsake) is writing to the library, before taking uploads.")
+    var lockTimeout = 600
+
     func run() throws {
         let library = try libraryOptions.open()
         let before = try library.index.counts()
         let report = try library.sync(full: full)
+        // Then what guests uploaded through this library's collect links (docs/public-links.md, "Collect links").
+        let uploads = try UploadTaking.run(library: library, work: work, lockTimeout: lockTimeout)
         let after = try library.index.counts()
+        let problems = report.problems.map(\.description) + uploads.problems
         if json {
-            struct Output: Encodable { var applied: Int, pushed: Int, items: Int, problems: [String], superseded: [String] }
-            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items,
-                                 problems: report.problems.map(\.description), superseded: report.superseded.map(\.description)))
+            struct Output: Encodable { var applied: Int, pushed: Int, items: Int, uploadsTaken: Int, problems: [String], superseded: [String] }
+            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items, uploadsTaken: uploads.taken,
+                                 problems: problems, superseded: report.superseded.map(\.description)))
         } else {
             print("pulled \(report.applied) changes from the store; pushed \(report.pushed) edits made while it was away")
+            if uploads.taken > 0 { print("took \(uploads.taken) uploads from collect links into their albums") }
             print("items: \(before.items) → \(after.items), albums: \(before.albums) → \(after.albums)")
             // Edits made at the same time elsewhere, of which one had to lose (docs/store-format.md, "Conflicts").
             for edit in report.superseded { print("  lost edit: \(edit)") }
-            for problem in report.problems { print("  problem: \(problem)") }
+            for problem in problems { print("  problem: \(problem)") }
         }
-        if !report.problems.isEmpty { throw ExitCode(1) }
+        if !problems.isEmpty { throw ExitCode(1) }
     }
 }
