@@ -310,11 +310,18 @@ struct LinkOpens: Codable {
     var updated: Date
 }
 
-/// Deletes what a link shows (its manifest, then its pictures), keeping its record and open counts.
+/// Deletes what a link shows (its manifest, then its pictures), keeping its record and open counts; of a collect
+/// link, also the uploads that can no longer finish (the finished ones wait for the owner's sync).
 enum LinkShelfCleanup {
     static func removeContent(of token: String, from shelf: LinkShelf) throws {
         try shelf.delete(LinkShelfNames.manifest(token))
         for name in try shelf.names(under: LinkShelfNames.objectPrefix(token)) { try shelf.delete(name) }
+        let donePrefix = LinkShelfNames.uploadsPrefix(token) + "done/", metaPrefix = LinkShelfNames.uploadMetaPrefix(token)
+        let done = Set(try shelf.names(under: donePrefix).compactMap { LinkShelfNames.uploadId($0, under: donePrefix) })
+        for id in try shelf.names(under: metaPrefix).compactMap({ LinkShelfNames.uploadId($0, under: metaPrefix) }) where !done.contains(id) {
+            for chunk in try shelf.names(under: LinkShelfNames.uploadChunksPrefix(token, id)) { try shelf.delete(chunk) }
+            try shelf.delete(LinkShelfNames.uploadMeta(token, id))
+        }
     }
 }
 

@@ -29,13 +29,19 @@ public struct UploadCollector {
     let library: Library
     public init(library: Library) { self.library = library }
 
-    /// This library's collect links, live or not (a revoked link's completed uploads are still the owner's), with
-    /// their owner parts.
+    /// This library's collect links that have finished uploads (live or not: a revoked link's finished uploads are
+    /// still the owner's), with their owner parts. One listing of `links/`; only those links' records are read.
     private func collectLinks() throws -> [(record: LinkRecord, owner: LinkOwnerPart)] {
         let shelf = library.linkShelf, publisher = LinkPublisher(library: library)
-        return try shelf.names(under: LinkShelf.prefix).compactMap { name in
-            guard LinkShelfNames.token(ofRecord: name) != nil, let bytes = try shelf.read(name, upTo: LinkRecord.byteCap),
-                  let record = try? LinkRecord.decode(bytes), record.upload != nil,
+        let names = try shelf.names(under: LinkShelf.prefix)
+        let tokens = Set(names.compactMap { name -> String? in
+            let parts = name.split(separator: "/")
+            guard parts.count == 5, parts[2] == "uploads", parts[3] == "done" else { return nil }
+            return String(parts[1])
+        })
+        return try tokens.sorted().compactMap { token in
+            guard let bytes = try shelf.read(LinkShelfNames.record(token), upTo: LinkRecord.byteCap),
+                  let record = try? LinkRecord.decode(bytes), record.token == token, record.upload != nil,
                   let owner = try? publisher.ownerPart(of: record), owner.uploadSecretKey != nil else { return nil }
             return (record, owner)
         }

@@ -224,4 +224,31 @@ import TestSupport
         #expect(try collector.counts(token: link.token) == (0, 1))
         #expect(try fixture.library.linkShelf.names(under: LinkShelfNames.uploadChunksPrefix(link.token, upload.id)).count == 3)
     }
+
+    /// A revoked collect link takes no more uploads; its finished ones still reach the owner, its unfinished ones go.
+    @Test func aRevokedCollectLinkKeepsItsFinishedUploadsOnly() async throws {
+        let link = try createCollect()
+        let finished = try Self.upload(randomBytes(1500), name: "finished.jpg", to: link)
+        let unfinished = try Self.upload(randomBytes(1500), name: "unfinished.jpg", to: link)
+        let host = LinkHost(shelf: fixture.library.linkShelf)
+        guard case .live(let live) = try host.state(of: link.token) else { Issue.record("the link is not live"); return }
+        for upload in [finished, unfinished] {
+            _ = try host.startUpload(upload.start, link: live, uploader: "cookie")
+            try host.putChunk(upload.chunks[0], index: 0, upload: upload.id, link: live, uploader: "cookie")
+        }
+        try host.putChunk(finished.chunks[1], index: 1, upload: finished.id, link: live, uploader: "cookie")
+        try host.completeUpload(finished.id, link: live, uploader: "cookie")
+        try LinkPublisher(library: fixture.library).revoke(token: link.token)
+        let shelf = fixture.library.linkShelf
+        #expect(try shelf.names(under: LinkShelfNames.uploadChunksPrefix(link.token, unfinished.id)).isEmpty)
+        #expect(try shelf.size(of: LinkShelfNames.uploadMeta(link.token, unfinished.id)) == nil)
+        #expect(try shelf.names(under: LinkShelfNames.uploadChunksPrefix(link.token, finished.id)).count == 2)
+        let pending = try UploadCollector(library: fixture.library).pending().uploads.filter { $0.token == link.token }
+        #expect(pending.map(\.id) == [finished.id])
+        let another = try Self.upload(randomBytes(10), name: "late.jpg", to: link)
+        try await withClient { client in
+            let late = try await Self.start(another, link, cookie: nil, client: client)
+            #expect(late.status == .gone)
+        }
+    }
 }

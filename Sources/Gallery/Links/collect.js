@@ -144,7 +144,14 @@ window.KeepsakeCollect = (function () {
       const parts = row(upload.id, entry ? entry.name : "A file uploaded from this browser", upload.size);
       if (upload.taken) { parts.bar.value = 1; parts.set("In the album", "taken"); }
       else if (upload.complete) { parts.bar.value = 1; parts.set("Uploaded", "complete"); }
-      else if (!sending.has(upload.id)) parts.set(entry ? "Paused: choose this file again to finish it" : "Not finished", "paused");
+      else if (!sending.has(upload.id)) {
+        parts.set(entry ? "Paused: choose this file again to finish it" : "Not finished", "paused");
+        request("/uploads/" + upload.id, {}).then((r) => r.json()).then((progress) => {
+          if (sending.has(upload.id)) return;
+          parts.bar.max = progress.chunks;
+          parts.bar.value = progress.have.length;
+        }, () => {});
+      }
     }
     $("uploads-empty").hidden = rows.size > 0;
   }
