@@ -78,7 +78,10 @@ struct SyncCommand: ParsableCommand {
         let before = try library.index.counts()
         let report = try library.sync(full: full)
         // Then what guests uploaded through this library's collect links (docs/public-links.md, "Collect links").
-        let uploads = try UploadTaking.run(library: library, work: work, lockTimeout: lockTimeout)
+        work.limitUploads(of: library)
+        let mediaWork = try work.mediaWork(shouldStop: { false })
+        defer { mediaWork.shutDown() }
+        let uploads = try UploadTaking.run(library: library, mediaWork: mediaWork, stream: work.stream, lockWait: .seconds(lockTimeout))
         let after = try library.index.counts()
         let problems = report.problems.map(\.description) + uploads.problems
         if json {

@@ -1,5 +1,6 @@
 import FileSystem
 import Foundation
+import MediaTypes
 import Pipeline
 import Sharing
 import Store
@@ -14,18 +15,18 @@ enum UploadTaking {
         var problems: [String] = []
     }
 
-    static func run(library: Library, work: WorkOptions, lockTimeout: Int) throws -> Report {
+    /// `mediaWork` starts its workers only when a file needs one; `shouldStop` leaves the uploads not yet started for
+    /// the next time.
+    static func run(library: Library, mediaWork: any MediaWork, stream: StreamOptions?, lockWait: Duration,
+                    shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> Report {
         let collector = UploadCollector(library: library)
         let (uploads, rejected) = try collector.pending()
         var report = Report(problems: rejected.map(\.description))
         guard !uploads.isEmpty else { return report }
         _ = try Executables.mediaEngine()
-        work.limitUploads(of: library)
-        let mediaWork = try work.mediaWork(shouldStop: { false })
-        defer { mediaWork.shutDown() }
         let root = BytePath(library.path + "/collect")
         try? FileManager.default.removeItem(atPath: library.path + "/collect")  // what a killed sync left
-        for upload in uploads {
+        for upload in uploads where !shouldStop() {
             let folder = BytePath(root.description + "/" + upload.id)
             do { try FileIO.makeDirectory(folder, mode: 0o700) } catch { throw UploadCollectError.cannotWrite(folder.description, error) }
             defer { try? FileManager.default.removeItem(atPath: folder.description) }
@@ -36,11 +37,12 @@ enum UploadTaking {
                 report.problems.append(try collector.reject(token: upload.token, id: upload.id, reason: error.description).description)
                 continue
             }
-            let options = IngestOptions(albumMode: .named(upload.album), jobs: 1, rehash: true, stream: work.stream, mediaWork: mediaWork,
-                                        lockWait: .seconds(lockTimeout))
+            let options = IngestOptions(albumMode: .named(upload.album), jobs: 1, rehash: true, stream: stream, mediaWork: mediaWork,
+                                        lockWait: lockWait, isCancelled: shouldStop)
             let (files, skips) = Ingest.discover([file.description])
             let summary = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: QuietIngest())
             let name = upload.header.name
+            if summary.outcomes.isEmpty && shouldStop() { break }  // not started: the next time takes it
             guard let outcome = summary.outcomes.first else {
                 report.problems.append(try collector.reject(token: upload.token, id: upload.id,
                                                             reason: "\"\(name)\" is not a file keepsake stores").description)
