@@ -110,13 +110,13 @@ extension LinkHost {
         let token = link.token
         let complete = try shelf.size(of: LinkShelfNames.uploadDone(token, id)) != nil
             || shelf.size(of: LinkShelfNames.uploadTaken(token, id)) != nil
-        return UploadProgress(chunks: meta.chunks, have: try chunksPresent(meta, token: token, chunkSize: limits(of: link).chunkSize), complete: complete)
+        return UploadProgress(chunks: meta.chunks, have: try chunksPresent(meta, token: token), complete: complete)
     }
 
     /// Marks the upload `id` complete once the store has every chunk at its length.
     public func completeUpload(_ id: String, link: LiveLink, uploader: String?, now: Date = Date()) throws {
         let meta = try ownUpload(id, link: link, uploader: uploader)
-        let have = try chunksPresent(meta, token: link.token, chunkSize: limits(of: link).chunkSize)
+        let have = try chunksPresent(meta, token: link.token)
         guard have.count == meta.chunks else { throw UploadRefusal.incomplete(missing: meta.chunks - have.count) }
         guard try shelf.size(of: LinkShelfNames.uploadDone(link.token, id)) == nil else { return }
         try shelf.put(LinkShelfNames.uploadDone(link.token, id), Array(try LinkJSON.encoder.encode(["completed": now])))
@@ -147,13 +147,12 @@ extension LinkHost {
         try shelf.read(LinkShelfNames.uploadMeta(token, id), upTo: UploadMeta.byteCap).map(UploadMeta.decode)
     }
 
-    /// The indices of the chunks stored at their right length.
-    private func chunksPresent(_ meta: UploadMeta, token: String, chunkSize: Int) throws -> [Int] {
+    /// The indices of the chunks stored. One listing: a chunk is stored whole (a put is atomic) and only at its right
+    /// length (`putChunk` checks it), and the owner authenticates each one anyway.
+    private func chunksPresent(_ meta: UploadMeta, token: String) throws -> [Int] {
         let prefix = LinkShelfNames.uploadChunksPrefix(token, meta.id)
         return try shelf.names(under: prefix).compactMap { name -> Int? in
-            guard let index = Int(name.dropFirst(prefix.count)), (0..<meta.chunks).contains(index),
-                  try shelf.size(of: name) == UInt64(UploadCipher.sealedChunkLength(index: index, size: meta.size, chunkSize: chunkSize))
-            else { return nil }
+            guard let index = Int(name.dropFirst(prefix.count)), (0..<meta.chunks).contains(index) else { return nil }
             return index
         }
     }

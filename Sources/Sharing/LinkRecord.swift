@@ -62,6 +62,17 @@ public struct LinkUploadLimits: Codable, Sendable, Equatable {
     public init(chunkSize: Int = UploadCipher.chunkSize, maxUploads: Int, maxUploadSize: Int64) {
         (self.chunkSize, self.maxUploads, self.maxUploadSize) = (chunkSize, maxUploads, maxUploadSize)
     }
+
+    /// The record comes from the store: a chunk size of 0 (or of a gigabyte) is refused here, not divided by later.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        chunkSize = try container.decode(Int.self, forKey: .chunkSize)
+        maxUploads = try container.decode(Int.self, forKey: .maxUploads)
+        maxUploadSize = try container.decode(Int64.self, forKey: .maxUploadSize)
+        guard (1...(64 << 20)).contains(chunkSize), maxUploads >= 0, maxUploadSize >= 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: container.codingPath, debugDescription: "upload limits out of range"))
+        }
+    }
 }
 
 /// What only the owner's library reads of a link (sealed by `Library.sealLinkOwnerPart`).

@@ -16,6 +16,7 @@ public struct UploadCollector {
         public let header: UploadHeader
         let keys: UploadCipher.Keys
         let chunks: Int
+        let chunkSize: Int
     }
 
     /// An upload that did not authenticate (now marked rejected), or that could not be read this time.
@@ -78,7 +79,7 @@ public struct UploadCollector {
                     guard header.size == meta.size else { throw UploadCipherError.doesNotOpen("its size (the server's differs from the sealed one)") }
                     let chunkSize = record.upload?.chunkSize ?? UploadCipher.chunkSize
                     uploads.append(Upload(token: token, album: owner.album, id: id, header: header, keys: keys,
-                                          chunks: UploadCipher.chunkCount(size: header.size, chunkSize: chunkSize)))
+                                          chunks: UploadCipher.chunkCount(size: header.size, chunkSize: chunkSize), chunkSize: chunkSize))
                 } catch {
                     problems.append(try reject(token: token, id: id, reason: "\(error)"))
                 }
@@ -98,9 +99,10 @@ public struct UploadCollector {
         var written: Int64 = 0
         for index in 0..<upload.chunks {
             let name = LinkShelfNames.uploadChunk(upload.token, upload.id, index)
-            guard let sealed = try shelf.read(name, upTo: UploadCipher.chunkSize + UploadCipher.tagByteCount) else {
-                throw UploadCipherError.doesNotOpen("chunk \(index) (missing)")
-            }
+            let read: [UInt8]?
+            do { read = try shelf.read(name, upTo: upload.chunkSize + UploadCipher.tagByteCount) }
+            catch is ObjectTooLarge { throw UploadCipherError.doesNotOpen("chunk \(index) (larger than a chunk)") }
+            guard let sealed = read else { throw UploadCipherError.doesNotOpen("chunk \(index) (missing)") }
             let plain = try UploadCipher.openChunk(sealed, keys: upload.keys, token: upload.token, uploadId: upload.id, index: index,
                                                    final: index == upload.chunks - 1)
             do { try plain.withUnsafeBytes { try FileIO.writeFully(fd, $0) } } catch { throw UploadCollectError.cannotWrite(path.description, error) }

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KeepsakeCrypto
-import Sharing
+@testable import Sharing
 import Store
 import FileSystem
 import Testing
@@ -250,5 +250,28 @@ import TestSupport
             let late = try await Self.start(another, link, cookie: nil, client: client)
             #expect(late.status == .gone)
         }
+    }
+
+    /// What the store says of a link is not trusted to be sane: a chunk size of 0 is refused when the record is read.
+    @Test func aRecordWithAnImpossibleChunkSizeIsRefused() throws {
+        let link = try createCollect()
+        let shelf = fixture.library.linkShelf
+        let bytes = try #require(try shelf.read(LinkShelfNames.record(link.token), upTo: 1 << 20))
+        #expect(try LinkRecord.decode(bytes).upload?.chunkSize == 1024)
+        let broken = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: #""chunkSize":1024"#, with: #""chunkSize":0"#)
+        #expect(broken != String(decoding: bytes, as: UTF8.self))
+        #expect(throws: DecodingError.self) { try LinkRecord.decode(Array(broken.utf8)) }
+    }
+
+    /// The uploader's file name becomes a file name here, and nothing else.
+    @Test func anUploadersNameIsMadeSafe() {
+        #expect(UploadCollector.safeName("IMG_0001.JPG") == "IMG_0001.JPG")
+        #expect(UploadCollector.safeName("../../etc/passwd") == "passwd")
+        #expect(UploadCollector.safeName("C:\\Users\\me\\photo.jpg") == "photo.jpg")
+        #expect(UploadCollector.safeName(".bashrc") == "_bashrc")
+        #expect(UploadCollector.safeName("a\u{0}b\nc.jpg") == "abc.jpg")
+        #expect(UploadCollector.safeName("") == "upload" && UploadCollector.safeName("/") == "upload" && UploadCollector.safeName(".") == "upload")
+        let long = String(repeating: "é", count: 300) + ".jpg"
+        #expect(UploadCollector.safeName(long).utf8.count <= 200 && UploadCollector.safeName(long).hasSuffix(".jpg"))
     }
 }
