@@ -2,7 +2,8 @@
 """Uploads files through a collect link as its page does, but written from docs/public-links.md ("Collect links") with
 python's `cryptography` alone: a second implementation of the upload sealing, which the owner's Swift side must open.
 
-Usage: collect_upload.py URL FILE NAME    (URL: http://HOST:PORT/l/<token>#<link key>; NAME: the name the guest gives)
+Usage: collect_upload.py URL FILE NAME [--tamper]   (URL: http://HOST:PORT/l/<token>#<link key>; NAME: the name the
+guest gives; --tamper: one bit of the first chunk flipped after sealing, as a server could)
 Prints the upload id.
 """
 import base64, json, os, sys, urllib.request
@@ -25,6 +26,7 @@ def hkdf(ikm, salt, info):
 
 
 url, path, name = sys.argv[1:4]
+tamper = "--tamper" in sys.argv[4:]
 rest, link_key = url.split("#", 1)
 origin, token = rest.split("/l/", 1)
 base = origin + "/l/" + token
@@ -70,6 +72,9 @@ with open(path, "rb") as f:
         final = "final" if index == count - 1 else "more"
         ad = ("keepsake collect chunk v1\n%s\n%s\n%d\n%s" % (token, upload_id, index, final)).encode()
         nonce = bytes(4) + index.to_bytes(8, "big")
-        call("PUT", "/uploads/%s/chunks/%d" % (upload_id, index), AESGCM(chunk_key).encrypt(nonce, f.read(chunk_size), ad))
+        chunk = bytearray(AESGCM(chunk_key).encrypt(nonce, f.read(chunk_size), ad))
+        if tamper and index == 0:
+            chunk[len(chunk) // 2] ^= 1
+        call("PUT", "/uploads/%s/chunks/%d" % (upload_id, index), bytes(chunk))
 call("POST", "/uploads/%s/complete" % upload_id, b"")
 print(upload_id)
