@@ -274,4 +274,18 @@ import TestSupport
         let long = String(repeating: "é", count: 300) + ".jpg"
         #expect(UploadCollector.safeName(long).utf8.count <= 200 && UploadCollector.safeName(long).hasSuffix(".jpg"))
     }
+
+    /// Uploads started a minute are limited per link, as wrong passwords are; a minute later more may start.
+    @Test func startingUploadsIsRateLimitedPerLink() throws {
+        let link = try createCollect(maxUploads: 1000)
+        let host = LinkHost(shelf: fixture.library.linkShelf)
+        guard case .live(let live) = try host.state(of: link.token) else { Issue.record("the link is not live"); return }
+        let now = Date()
+        for _ in 0..<LinkHost.uploadStartLimit {
+            _ = try host.startUpload(try Self.upload(randomBytes(10), name: "a.jpg", to: link).start, link: live, uploader: "cookie", now: now)
+        }
+        let one = try Self.upload(randomBytes(10), name: "b.jpg", to: link).start
+        #expect(throws: UploadRefusal.tooMany(retryAfter: 60)) { try host.startUpload(one, link: live, uploader: "cookie", now: now) }
+        #expect(try host.startUpload(one, link: live, uploader: "cookie", now: now.addingTimeInterval(61)).created)
+    }
 }
