@@ -72,7 +72,7 @@ let package = Package(
         // Sharing: public links (docs/public-links.md): link records, manifests and the pictures sealed for a link, with
         // the WebCrypto-compatible primitives of swift-crypto; the server's side of links needs no key.
         .target(name: "Sharing", dependencies: [
-            "Store", "KeepsakeCrypto", "MediaTypes",
+            "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
@@ -89,7 +89,7 @@ let package = Package(
         ], resources: [
             // The public link page (docs/public-links.md), served from the binary.
             .embedInCode("Links/link.html"), .embedInCode("Links/link.js"), .embedInCode("Links/link.css"),
-            .embedInCode("Links/link-crypto.js"),
+            .embedInCode("Links/link-crypto.js"), .embedInCode("Links/collect.js"),
         ]),
         // The thin command-line front end. It links no media library: its process holds the keys, and the Argon2id
         // unlock's 256 MiB plus libav's ~45 MB of mapped libraries would not fit in 300 MB.

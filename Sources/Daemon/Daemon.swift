@@ -28,6 +28,8 @@ public final class Daemon {
         public var maximumBatch = 500
         /// How often the index is brought up to date with what other machines wrote into the store.
         public var pullInterval: Duration = .seconds(60)
+        /// Runs after each pull, the writer lock free (`keepsake daemon` takes the uploads of collect links there).
+        public var afterPull: (@Sendable () -> Void)?
         public init(jobs: Int, stream: StreamOptions?) {
             self.jobs = jobs
             self.stream = stream
@@ -192,7 +194,9 @@ public final class Daemon {
             for problem in shares.problems { Self.logger.warning("shared albums: \(problem)") }
         } catch {
             Self.logger.info("cannot pull from the store now: \(error)")
+            return
         }
+        configuration.afterPull?()
     }
 
     // MARK: Batches

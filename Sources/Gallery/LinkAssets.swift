@@ -5,4 +5,6 @@ public enum LinkAssets {
     public static let script: [UInt8] = PackageResources.link_js
     public static let style: [UInt8] = PackageResources.link_css
     public static let crypto: [UInt8] = PackageResources.link_crypto_js
+    /// The upload part of the page, for collect links.
+    public static let collect: [UInt8] = PackageResources.collect_js
 }

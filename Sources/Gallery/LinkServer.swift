@@ -51,6 +51,7 @@ public final class LinkServer: Sendable {
         router.get("/l/:token/info") { _, context in try await self.info(token: context.parameters.get("token")) }
         router.get("/l/:token/manifest") { _, context in try await self.manifest(token: context.parameters.get("token")) }
         router.post("/l/:token/unlock") { request, context in try await self.unlock(request, token: context.parameters.get("token")) }
+        addUploadRoutes(to: router)
         router.get("/l/:token/o/**") { request, context in
             try await self.object(request, token: context.parameters.get("token"),
                                   name: context.parameters.getCatchAll().joined(separator: "/"))
@@ -59,7 +60,7 @@ public final class LinkServer: Sendable {
 
     // MARK: Routes
 
-    private func live(_ token: String?) async throws -> LinkHost.LiveLink {
+    func live(_ token: String?) async throws -> LinkHost.LiveLink {
         guard let token else { throw HTTPError(.notFound) }
         let host = self.host
         switch try await blocking({ try host.state(of: token) }) {
@@ -155,13 +156,16 @@ public final class LinkServer: Sendable {
         case "link.js": (LinkAssets.script, "text/javascript; charset=utf-8")
         case "link-crypto.js": (LinkAssets.crypto, "text/javascript; charset=utf-8")
         case "link.css": (LinkAssets.style, "text/css; charset=utf-8")
+        case "collect.js": (LinkAssets.collect, "text/javascript; charset=utf-8")
         default: throw HTTPError(.notFound)
         }
         return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     static func json(_ value: some Encodable) -> Response {
-        let bytes = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let bytes = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

@@ -45,6 +45,9 @@ public final class LinkHost: Sendable {
     private let failures = Mutex<[String: [Date]]>([:])
     private let sessions = Mutex<[String: (token: String, expires: Date)]>([:])
     private let opens = Mutex<[String: Int]>([:])
+    /// Uploads started per collect link in the last `attemptWindow` (LinkHost+Uploads.swift); held while one starts,
+    /// so that two at once cannot both take the last place.
+    let uploadStarts = Mutex<[String: [Date]]>([:])
 
     public init(shelf: LinkShelf) { self.shelf = shelf }
 

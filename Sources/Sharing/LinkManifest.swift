@@ -11,6 +11,16 @@ public struct LinkManifest: Codable, Sendable {
     /// base64url, the AES-256-GCM key of the link's own objects.
     public var contentKey: String
     public var items: [Item]
+    /// A collect link's upload key and limits (then `items` is empty); nil for a view link.
+    public var upload: Upload?
+
+    public struct Upload: Codable, Sendable {
+        /// base64url, the link's X25519 upload public key.
+        public var publicKey: String
+        public var chunkSize: Int
+        public var maxUploads: Int
+        public var maxUploadSize: Int64
+    }
 
     public struct Item: Codable, Sendable {
         public var id: String

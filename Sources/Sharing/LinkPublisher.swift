@@ -14,11 +14,13 @@ public struct LinkPublisher {
         public var expires: Date?
         public var allowDownload = false
         public var showLocation = true
+        /// A collect link (docs/public-links.md, "Collect links"): guests upload into the album and see none of it.
+        public var upload: LinkUploadLimits?
 
         public init(title: String? = nil, password: String? = nil, expires: Date? = nil, allowDownload: Bool = false,
-                    showLocation: Bool = true) {
-            (self.title, self.password, self.expires, self.allowDownload, self.showLocation) =
-                (title, password, expires, allowDownload, showLocation)
+                    showLocation: Bool = true, upload: LinkUploadLimits? = nil) {
+            (self.title, self.password, self.expires, self.allowDownload, self.showLocation, self.upload) =
+                (title, password, expires, allowDownload, showLocation, upload)
         }
     }
 
@@ -63,6 +65,9 @@ public struct LinkPublisher {
     public func create(album: String, options: Options, baseURL: String, largePicture: LargePictureMaker) throws -> Created {
         guard try library.albumSummaries(includingShared: false).contains(where: { $0.name == album }) else { throw LinkError.noSuchAlbum(album) }
         let token = randomBytes(16).hexString
+        if let limits = options.upload {
+            return try createCollect(album: album, token: token, options: options, limits: limits, baseURL: baseURL)
+        }
         var password: LinkPassword?
         var passwordKey: [UInt8]?
         if let text = options.password {
@@ -89,9 +94,33 @@ public struct LinkPublisher {
         let record = try LinkRecord.decode(bytes)
         let owner = try ownerPart(of: record)
         guard !record.isTombstone, record.expires.map({ $0 > Date() }) ?? true else { throw LinkError.ended(token) }
+        guard record.upload == nil else { throw LinkError.collectLink(token) }
         let (items, shortfalls) = try publish(token: token, owner: owner, password: record.password, created: record.created,
                                               expires: record.expires, largePicture: largePicture, previous: record.objects)
         return Created(token: token, url: Self.url(base: baseURL, token: token, linkKey: owner.linkKey), items: items, shortfalls: shortfalls)
+    }
+
+    /// A collect link: a fresh X25519 upload key pair, its public key in the manifest (which lists no item), its secret
+    /// key in the owner part; the manifest, then (the commit point) the record with the limits.
+    private func createCollect(album: String, token: String, options: Options, limits: LinkUploadLimits, baseURL: String) throws -> Created {
+        let uploadKey = Curve25519.KeyAgreement.PrivateKey()
+        let linkKey = randomBytes(32), contentKey = randomBytes(32), created = Date()
+        let owner = LinkOwnerPart(album: album, title: options.title ?? album, allowDownload: false, showLocation: false,
+                                  linkKey: Base64URL.encode(linkKey), hasPassword: false, contentKey: Base64URL.encode(contentKey),
+                                  passwordKey: nil, uploadSecretKey: Base64URL.encode(Array(uploadKey.rawRepresentation)))
+        let manifest = LinkManifest(token: token, title: owner.title, created: created, allowDownload: false, showLocation: false,
+                                    contentKey: owner.contentKey!, items: [],
+                                    upload: .init(publicKey: Base64URL.encode(Array(uploadKey.publicKey.rawRepresentation)),
+                                                  chunkSize: limits.chunkSize, maxUploads: limits.maxUploads, maxUploadSize: limits.maxUploadSize))
+        let shelf = library.linkShelf
+        try shelf.put(LinkShelfNames.manifest(token),
+                      try LinkCipher.seal(try manifest.encoded(), key: LinkCipher.manifestKey(linkKey: linkKey, passwordKey: nil, token: token),
+                                          associatedData: LinkCipher.manifestAssociatedData(token: token)))
+        let record = LinkRecord(version: LinkRecord.currentVersion, token: token, created: created, expires: options.expires, password: nil,
+                                objects: [LinkShelfNames.manifest(token)],
+                                owner: Base64URL.encode(try library.sealLinkOwnerPart(owner, token: token)), revoked: nil, upload: limits)
+        try shelf.put(LinkShelfNames.record(token), try record.encoded())
+        return Created(token: token, url: Self.url(base: baseURL, token: token, linkKey: owner.linkKey), items: 0, shortfalls: [])
     }
 
     /// Seals the album's items for the link, then its manifest, then (the commit point) its record; then deletes the
@@ -269,7 +298,7 @@ public struct LinkPublisher {
         try LinkShelfCleanup.removeContent(of: token, from: shelf)
     }
 
-    private func ownerPart(of record: LinkRecord) throws -> LinkOwnerPart {
+    func ownerPart(of record: LinkRecord) throws -> LinkOwnerPart {
         guard let sealed = record.owner.flatMap(Base64URL.decode) else { throw LinkError.notYours(record.token) }
         return try library.openLinkOwnerPart(LinkOwnerPart.self, from: sealed, token: record.token)
     }
@@ -281,11 +310,18 @@ struct LinkOpens: Codable {
     var updated: Date
 }
 
-/// Deletes what a link shows (its manifest, then its pictures), keeping its record and open counts.
+/// Deletes what a link shows (its manifest, then its pictures), keeping its record and open counts; of a collect
+/// link, also the uploads that can no longer finish (the finished ones wait for the owner's sync).
 enum LinkShelfCleanup {
     static func removeContent(of token: String, from shelf: LinkShelf) throws {
         try shelf.delete(LinkShelfNames.manifest(token))
         for name in try shelf.names(under: LinkShelfNames.objectPrefix(token)) { try shelf.delete(name) }
+        let donePrefix = LinkShelfNames.uploadsPrefix(token) + "done/", metaPrefix = LinkShelfNames.uploadMetaPrefix(token)
+        let done = Set(try shelf.names(under: donePrefix).compactMap { LinkShelfNames.uploadId($0, under: donePrefix) })
+        for id in try shelf.names(under: metaPrefix).compactMap({ LinkShelfNames.uploadId($0, under: metaPrefix) }) where !done.contains(id) {
+            for chunk in try shelf.names(under: LinkShelfNames.uploadChunksPrefix(token, id)) { try shelf.delete(chunk) }
+            try shelf.delete(LinkShelfNames.uploadMeta(token, id))
+        }
     }
 }
 

@@ -18,6 +18,8 @@ public struct LinkRecord: Codable, Sendable, Equatable {
     public var owner: String?
     /// When the link was revoked or found expired: the record is then a tombstone.
     public var revoked: Date?
+    /// A collect link's limits (docs/public-links.md, "Collect links"); nil for a view link.
+    public var upload: LinkUploadLimits?
 
     public static func name(token: String) -> String { LinkShelfNames.record(token) }
 
@@ -51,6 +53,28 @@ public struct LinkPassword: Codable, Sendable, Equatable {
     public var verifier: String
 }
 
+/// What the server enforces of a collect link's uploads.
+public struct LinkUploadLimits: Codable, Sendable, Equatable {
+    public var chunkSize: Int
+    public var maxUploads: Int
+    public var maxUploadSize: Int64
+
+    public init(chunkSize: Int = UploadCipher.chunkSize, maxUploads: Int, maxUploadSize: Int64) {
+        (self.chunkSize, self.maxUploads, self.maxUploadSize) = (chunkSize, maxUploads, maxUploadSize)
+    }
+
+    /// The record comes from the store: a chunk size of 0 (or of a gigabyte) is refused here, not divided by later.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        chunkSize = try container.decode(Int.self, forKey: .chunkSize)
+        maxUploads = try container.decode(Int.self, forKey: .maxUploads)
+        maxUploadSize = try container.decode(Int64.self, forKey: .maxUploadSize)
+        guard (1...(64 << 20)).contains(chunkSize), maxUploads >= 0, maxUploadSize >= 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: container.codingPath, debugDescription: "upload limits out of range"))
+        }
+    }
+}
+
 /// What only the owner's library reads of a link (sealed by `Library.sealLinkOwnerPart`).
 public struct LinkOwnerPart: Codable, Sendable, Equatable {
     public var album: String
@@ -64,6 +88,8 @@ public struct LinkOwnerPart: Codable, Sendable, Equatable {
     /// items for the link without asking for its password again.
     public var contentKey: String?
     public var passwordKey: String?
+    /// A collect link's upload secret key (X25519), base64url: it opens what guests upload.
+    public var uploadSecretKey: String?
 }
 
 /// The object names under `links/` (ObjectName allows lowercase letters, digits, `-_./`: tokens are hex).
@@ -80,6 +106,24 @@ public enum LinkShelfNames {
     public static func manifest(_ token: String) -> String { "links/\(token)/manifest" }
     public static func objectPrefix(_ token: String) -> String { "links/\(token)/o/" }
     public static func opensPrefix(_ token: String) -> String { "links/\(token)/opens/" }
+
+    // A collect link's uploads (docs/public-links.md, "Collect links"); upload ids are 16 random bytes in hex, as tokens.
+    public static func uploadsPrefix(_ token: String) -> String { "links/\(token)/uploads/" }
+    public static func uploadMetaPrefix(_ token: String) -> String { "links/\(token)/uploads/meta/" }
+    public static func uploadMeta(_ token: String, _ id: String) -> String { uploadMetaPrefix(token) + id }
+    public static func uploadChunksPrefix(_ token: String, _ id: String) -> String { "links/\(token)/uploads/chunks/\(id)/" }
+    public static func uploadChunk(_ token: String, _ id: String, _ index: Int) -> String {
+        uploadChunksPrefix(token, id) + String(repeating: "0", count: max(0, 8 - String(index).count)) + String(index)
+    }
+    public static func uploadDone(_ token: String, _ id: String) -> String { "links/\(token)/uploads/done/\(id)" }
+    public static func uploadTaken(_ token: String, _ id: String) -> String { "links/\(token)/uploads/taken/\(id)" }
+    public static func uploadRejected(_ token: String, _ id: String) -> String { "links/\(token)/uploads/rejected/\(id)" }
+    /// The last part of `name` when it is an upload id under `prefix`.
+    public static func uploadId(_ name: String, under prefix: String) -> String? {
+        guard name.hasPrefix(prefix) else { return nil }
+        let id = name.dropFirst(prefix.count)
+        return isToken(id) ? String(id) : nil
+    }
 
     /// 16 random bytes, lowercase hex.
     public static func isToken(_ text: some StringProtocol) -> Bool {
@@ -109,6 +153,7 @@ public enum LinkError: Error, CustomStringConvertible {
     case badExpiry(String)
     case notYours(String)
     case ended(String)
+    case collectLink(String)
 
     public var description: String {
         switch self {
@@ -119,6 +164,7 @@ public enum LinkError: Error, CustomStringConvertible {
         case .badExpiry(let text): "cannot read the expiry \"\(text)\": give a duration (30m, 12h, 7d, 2w) or a date (2027-01-31 or 2027-01-31T18:00:00Z)"
         case .notYours(let id): "the link \(id) was not made by this library"
         case .ended(let id): "the link \(id) was revoked or has expired: make a new one (keepsake share link create)"
+        case .collectLink(let id): "the link \(id) is a collect link: it shows none of the album, so there is nothing to update"
         }
     }
 }

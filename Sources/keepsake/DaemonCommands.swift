@@ -1,6 +1,7 @@
 import ArgumentParser
 import Daemon
 import Foundation
+import Logging
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -19,6 +20,8 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Seconds between pulls of what other machines wrote into the store.")
     var pullInterval: Double = 60
 
+    private static let logger = Logger(label: "keepsake.daemon")
+
     func validate() throws {
         guard pullInterval > 0 else { throw ValidationError("--pull-interval must be more than 0 seconds") }
     }
@@ -31,8 +34,20 @@ struct DaemonCommand: ParsableCommand {
         let shouldStop = { @Sendable in stop.isSet }
         var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream)
         configuration.pullInterval = .milliseconds(Int(pullInterval * 1000))
-        try Daemon(library: library, configuration: configuration,
-                   mediaWork: try work.mediaWork(shouldStop: shouldStop), shouldStop: shouldStop).run()
+        let mediaWork = try work.mediaWork(shouldStop: shouldStop)
+        let stream = work.stream
+        // What guests uploaded through this library's collect links (docs/public-links.md, "Collect links").
+        configuration.afterPull = {
+            do {
+                let report = try UploadTaking.run(library: library, mediaWork: mediaWork, stream: stream, lockWait: .seconds(600),
+                                                  shouldStop: shouldStop)
+                if report.taken > 0 { Self.logger.info("took \(report.taken) uploads from collect links into their albums") }
+                for problem in report.problems { Self.logger.warning("\(problem)") }
+            } catch {
+                Self.logger.info("cannot take the uploads of collect links now: \(error)")
+            }
+        }
+        try Daemon(library: library, configuration: configuration, mediaWork: mediaWork, shouldStop: shouldStop).run()
     }
 }
 

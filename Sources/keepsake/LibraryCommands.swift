@@ -75,23 +75,35 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "One JSON object: applied, pushed, problems.")
     var json = false
 
+    @OptionGroup var work: WorkOptions
+
+    @Option(help: "Seconds to wait while the daemon (or another keepsake) is writing to the library, before taking uploads.")
+    var lockTimeout = 600
+
     func run() throws {
         let library = try libraryOptions.open()
         let before = try library.index.counts()
         let report = try library.sync(full: full)
+        // Then what guests uploaded through this library's collect links (docs/public-links.md, "Collect links").
+        work.limitUploads(of: library)
+        let mediaWork = try work.mediaWork(shouldStop: { false })
+        defer { mediaWork.shutDown() }
+        let uploads = try UploadTaking.run(library: library, mediaWork: mediaWork, stream: work.stream, lockWait: .seconds(lockTimeout))
+        // Then albums shared with people, both ways (docs/sharing.md): last, so that what was just taken is published.
         let shares = try library.syncShares()
         let after = try library.index.counts()
-        let problems = report.problems.map(\.description) + shares.problems
+        let problems = report.problems.map(\.description) + uploads.problems + shares.problems
         if json {
             struct Output: Encodable {
-                var applied: Int, pushed: Int, items: Int, problems: [String], superseded: [String]
+                var applied: Int, pushed: Int, items: Int, uploadsTaken: Int, problems: [String], superseded: [String]
                 var sharedWithMe: Int, contributionsTaken: Int, sharesPublished: Int
             }
-            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items, problems: problems,
-                                 superseded: report.superseded.map(\.description), sharedWithMe: shares.sharedWithMe,
+            printJSONLine(Output(applied: report.applied, pushed: report.pushed, items: after.items, uploadsTaken: uploads.taken,
+                                 problems: problems, superseded: report.superseded.map(\.description), sharedWithMe: shares.sharedWithMe,
                                  contributionsTaken: shares.taken, sharesPublished: shares.published))
         } else {
             print("pulled \(report.applied) changes from the store; pushed \(report.pushed) edits made while it was away")
+            if uploads.taken > 0 { print("took \(uploads.taken) uploads from collect links into their albums") }
             print("items: \(before.items) → \(after.items), albums: \(before.albums) → \(after.albums)")
             if shares.taken > 0 { print("took \(shares.taken) items collaborators added to shared albums") }
             if shares.published > 0 { print("published \(shares.published) shared albums anew") }

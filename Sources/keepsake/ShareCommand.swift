@@ -44,17 +44,37 @@ struct LinkCommand: ParsableCommand {
         @Option(help: "The title the page shows (default: the album's name).")
         var title: String?
 
+        @Flag(name: .customLong("allow-upload"), help: "Make a collect link: guests upload photos and videos into the album (encrypted in their browser) and see none of it; `keepsake sync` takes the uploads in.")
+        var allowUpload = false
+
+        @Option(name: .customLong("max-uploads"), help: "A collect link takes at most this many uploads.")
+        var maxUploads = 500
+
+        @Option(name: .customLong("max-upload-size"), help: ArgumentHelp("A collect link takes files up to this size (bytes, or with K, M, G, T).", valueName: "SIZE"))
+        var maxUploadSize = "4G"
+
         @OptionGroup var publishing: LinkPublishing
+
+        func validate() throws {
+            if allowUpload && (allowDownload || passwordFile != nil) {
+                throw ValidationError("--allow-upload makes a collect link, which shows nothing to download and has no password")
+            }
+            if maxUploads < 1 { throw ValidationError("--max-uploads must be at least 1") }
+            if ByteSize.parse(maxUploadSize) == nil { throw ValidationError("--max-upload-size: give bytes, or a number with K, M, G or T (2G)") }
+        }
 
         func run() throws {
             let expiry = try expires.map { try ExpiryParser.date(from: $0) }
             let password = try passwordFile.map(Self.readPassword)
+            let upload = allowUpload ? LinkUploadLimits(maxUploads: maxUploads, maxUploadSize: ByteSize.parse(maxUploadSize)!) : nil
             let options = LinkPublisher.Options(title: title, password: password, expires: expiry, allowDownload: allowDownload,
-                                                showLocation: !noLocation)
+                                                showLocation: !noLocation, upload: upload)
             let created = try publishing.publish { publisher, base, largePicture in
                 try publisher.create(album: album, options: options, baseURL: base, largePicture: largePicture)
             }
-            printError("keepsake: link \(created.token) to \(album) (\(created.items) \(created.items == 1 ? "item" : "items"))"
+            let what = allowUpload ? "collect link \(created.token) into \(album)"
+                : "link \(created.token) to \(album) (\(created.items) \(created.items == 1 ? "item" : "items"))"
+            printError("keepsake: \(what)"
                        + (expiry.map { ", until \(ISO8601DateFormatter().string(from: $0))" } ?? ""))
         }
 
@@ -99,20 +119,32 @@ struct LinkCommand: ParsableCommand {
             var password, allowDownload, showLocation: Bool
             var opens: Int
             var url: String?
+            /// A collect link: uploads complete and waiting for a sync, and uploads rejected (did not authenticate).
+            var collect: Bool = false
+            var uploadsWaiting: Int?
+            var uploadsRejected: Int?
         }
 
         func run() throws {
             let base = publicBaseURL(baseURL)
             let formatter = ISO8601DateFormatter()
-            for link in try LinkPublisher(library: libraryOptions.open()).list() {
-                let line = Line(id: link.token, album: link.owner.album, title: link.owner.title, state: link.state,
+            let library = try libraryOptions.open()
+            let collector = UploadCollector(library: library)
+            for link in try LinkPublisher(library: library).list() {
+                var line = Line(id: link.token, album: link.owner.album, title: link.owner.title, state: link.state,
                                 created: formatter.string(from: link.record.created), expires: link.record.expires.map(formatter.string),
                                 password: link.owner.hasPassword, allowDownload: link.owner.allowDownload,
                                 showLocation: link.owner.showLocation, opens: link.opens,
                                 url: link.state == "live" ? link.url(base: base) : nil)
+                if link.record.upload != nil {
+                    let counts = try collector.counts(token: link.token)
+                    (line.collect, line.uploadsWaiting, line.uploadsRejected) = (true, counts.waiting, counts.rejected)
+                }
                 if json { printJSONLine(line); continue }
-                let options = [line.password ? "password" : nil, line.allowDownload ? "download" : nil,
-                               line.showLocation ? nil : "no location"].compactMap { $0 }
+                let options = line.collect
+                    ? ["collect: \(line.uploadsWaiting ?? 0) uploads waiting for sync" + (line.uploadsRejected.map { $0 > 0 ? ", \($0) rejected" : "" } ?? "")]
+                    : [line.password ? "password" : nil, line.allowDownload ? "download" : nil,
+                       line.showLocation ? nil : "no location"].compactMap { $0 }
                 print("\(line.id)  \(line.album)  \(line.state)  created \(line.created)  expires \(line.expires ?? "never")"
                       + "  \(options.isEmpty ? "view only" : options.joined(separator: ", "))  opened \(line.opens)×")
                 if let url = line.url { print("    \(url)") }
@@ -163,6 +195,16 @@ struct LinkPublishing: ParsableArguments {
 /// `--base-url`, else `$KEEPSAKE_PUBLIC_URL`, else the address `keepsake serve` listens on by default.
 func publicBaseURL(_ option: String?) -> String {
     option ?? ProcessInfo.processInfo.environment["KEEPSAKE_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
+}
+
+/// `--max-upload-size`: bytes, or a number with K, M, G or T (binary multiples).
+enum ByteSize {
+    static func parse(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        let upper = text.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+        if let unit = upper.last.flatMap({ units[$0] }), let count = Double(upper.dropLast()), count > 0 { return Int64(count * Double(unit)) }
+        return Int64(upper).flatMap { $0 > 0 ? $0 : nil }
+    }
 }
 
 /// `--expires`: a duration from now (`30m`, `12h`, `7d`, `2w`) or a date (`2027-01-31`, midnight UTC, or ISO 8601).

@@ -151,6 +151,10 @@
     items = manifest.items.slice().sort((a, b) => taken(b) - taken(a));
     document.title = manifest.title || "Shared album";
     $("title").textContent = manifest.title || "Shared album";
+    if (manifest.upload) {
+      say("");
+      return window.KeepsakeCollect.start({ token, base, manifest });
+    }
     $("count").textContent = items.length === 1 ? "1 item" : items.length + " items";
     say(items.length ? "" : "This album is empty.");
     grid();
