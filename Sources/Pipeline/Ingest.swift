@@ -136,12 +136,16 @@ public enum Ingest {
         let units = pairLivePhotos(media, stored: try library.livePhotoHalves(inFolders: folders)).sorted {
             $0.size != $1.size ? $0.size > $1.size : $0.primary.file.path < $1.primary.file.path
         }
-        let knownSizes = KnownSizes(try library.index.originalSizes())
+        // Sizes the library holds, and sizes two units of this run share: such a unit may be a copy, and is hashed first.
+        let runSizes = units.flatMap { $0.files.map(\.source.size) }
+        let sharedSizes = Set(Dictionary(grouping: runSizes, by: { $0 }).filter { $0.value.count > 1 }.keys)
+        let knownSizes = KnownSizes(try library.index.originalSizes().union(sharedSizes))
+        let inFlight = InFlightHashes()
         WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
                        weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
             guard !options.isCancelled(), !stop.isStopped else { return }
             unit.files.forEach { observer.started($0.file) }
-            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop, knownSizes: knownSizes).run())
+            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop, knownSizes: knownSizes, inFlight: inFlight).run())
         }
         if let error = stop.error {
             throw IngestStopped(cause: error, done: outcomes.withLock { $0.count }, total: files.count)

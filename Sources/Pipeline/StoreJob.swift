@@ -41,6 +41,32 @@ final class KnownSizes: Sendable {
     func insert(_ new: [Int64]) { sizes.withLock { $0.formUnion(new) } }
 }
 
+/// The content hashes being stored by this run at the moment: a unit with the same bytes as one in flight waits for it
+/// to commit, and is then a duplicate (so two copies in one run are encrypted and uploaded once).
+final class InFlightHashes: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var claimed: Set<String> = []
+
+    /// True when this caller now stores `hash`; false after waiting for another that stored it (or gave up on it).
+    func claim(_ hash: String) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard claimed.contains(hash) else {
+            claimed.insert(hash)
+            return true
+        }
+        while claimed.contains(hash) { condition.wait() }
+        return false
+    }
+
+    func release(_ hash: String) {
+        condition.lock()
+        claimed.remove(hash)
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
 /// The second phase of a unit: hashes and encrypts each original in one read pass, deduplicates, produces the
 /// derived media and commits the item, last of all.
 struct StoreJob {
@@ -50,6 +76,7 @@ struct StoreJob {
     let observer: any IngestObserver
     let stop: RunStop
     let knownSizes: KnownSizes
+    let inFlight: InFlightHashes
 
     private static let readSize = 1 << 20
 
@@ -71,8 +98,10 @@ struct StoreJob {
     private func store() throws -> [FileOutcome] {
         let upload = try unit.completing.map(library.beginUpload(completing:)) ?? library.beginUpload()
         let album = options.album(for: unit.primary.file)
+        var claim: String?
+        defer { claim.map(inFlight.release) }
         do {
-            if let existing = try resolveBeforeUpload(upload: upload, album: album) {
+            if let existing = try resolveBeforeUpload(upload: upload, album: album, claim: &claim) {
                 return outcomes(existing, type: nil, problems: [])
             }
             var originals: [OriginalRecord] = []
@@ -115,12 +144,19 @@ struct StoreJob {
     /// A unit whose every file has the size of an original the library holds (or this run stored) may be a copy: its
     /// files are hashed first, one read and no upload, and a copy is resolved before anything is encrypted. Any other
     /// unit is hashed while it is encrypted, in one read.
-    private func resolveBeforeUpload(upload: UploadSession, album: AlbumTarget) throws -> CommitOutcome? {
+    ///
+    /// A copy of a unit another worker is storing now waits for it, then is resolved against what it committed; the
+    /// first claims the hash (`claim`, released by the caller when the unit is done, stored or not).
+    private func resolveBeforeUpload(upload: UploadSession, album: AlbumTarget, claim: inout String?) throws -> CommitOutcome? {
         guard unit.completing == nil, knownSizes.containsAll(unit.files.map(\.source.size)) else { return nil }
         // Not counted as progress here: a unit that is no copy is read (and counted) again as it is encrypted.
-        let hashes = try unit.files.map { analysed in try readSource(analysed, counting: false) { _ in } }
-        let existing = try upload.resolveExisting(hash: hashes.joined(separator: ":"), album: album, sourceFiles: unit.files.map(\.source),
-                                                  reuploadDeleted: options.reuploadDeleted)
+        let hash = try unit.files.map { analysed in try readSource(analysed, counting: false) { _ in } }.joined(separator: ":")
+        func resolve() throws -> CommitOutcome? {
+            try upload.resolveExisting(hash: hash, album: album, sourceFiles: unit.files.map(\.source), reuploadDeleted: options.reuploadDeleted)
+        }
+        var existing = try resolve()
+        while existing == nil, !inFlight.claim(hash) { existing = try resolve() }
+        if existing == nil { claim = hash }
         if existing != nil { observer.read(bytes: unit.size) }
         return existing
     }

@@ -53,4 +53,36 @@ import Testing
         #expect(store.writesBegun(under: "data/") - writtenFirst == perItem)
         #expect(try library.index.allItems().count == 7)
     }
+
+    /// Two copies of one file in the same run, stored by two workers at once: one is encrypted and uploaded, the other
+    /// waits for it and is a duplicate.
+    @Test func copiesInOneRunAreUploadedOnce() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-dedup-run-\(UUID().uuidString.prefix(8))")
+        let folder = root.appendingPathComponent("photos")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("b"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let bodies = (0..<4).map { _ in (0..<200_000).map { _ in UInt8.random(in: 0...255) } }
+        for (index, body) in bodies.enumerated() {
+            try Self.jpeg(body).write(to: folder.appendingPathComponent("photo-\(index).jpg"))
+            try Self.jpeg(body).write(to: folder.appendingPathComponent("b/copy-\(index).jpg"))
+        }
+        // What one item writes, from a library holding one of them.
+        let single = MemoryStore()
+        let control = try Library.open(at: root.appendingPathComponent("control").path, store: .memory(single),
+                                       passphrase: "test passphrase", create: true)
+        let one = Ingest.discover([folder.appendingPathComponent("photo-0.jpg").path])
+        _ = try Ingest.run(files: one.files, skips: one.skips, library: control,
+                           options: IngestOptions(jobs: 1, stream: nil, mediaWork: NoMediaWork()), observer: Quiet())
+        let perItem = single.writesBegun(under: "data/")
+        #expect(perItem >= 1)
+
+        let store = MemoryStore()
+        let library = try Library.open(at: root.appendingPathComponent("library").path, store: .memory(store),
+                                       passphrase: "test passphrase", create: true)
+        let (files, skips) = Ingest.discover([folder.path])
+        let run = try Ingest.run(files: files, skips: skips, library: library,
+                                 options: IngestOptions(jobs: 4, stream: nil, mediaWork: NoMediaWork()), observer: Quiet())
+        #expect(run.count(.stored) == 4 && run.count(.duplicate) + run.count(.addedToAlbum) == 4 && run.failures.isEmpty)
+        #expect(store.writesBegun(under: "data/") == 4 * perItem, "a copy was encrypted and uploaded")
+    }
 }
