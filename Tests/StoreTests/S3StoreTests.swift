@@ -113,7 +113,35 @@ final class FlakyTransport: S3Transport {
     func count(_ fragment: String) -> Int { sent.withLock { $0.filter { $0.contains(fragment) }.count } }
 }
 
+/// Sends requests on to moto, holding each part upload a moment, and counts how many parts are in flight at once.
+final class SlowPartsTransport: S3Transport {
+    private let real = HTTPClientTransport()
+    private let counts = Mutex<(now: Int, most: Int)>((0, 0))
+    var mostAtOnce: Int { counts.withLock { $0.most } }
+
+    func send(_ request: S3Request) throws -> S3Response {
+        guard request.url.contains("partNumber=") else { return try real.send(request) }
+        counts.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+        defer { counts.withLock { $0.now -= 1 } }
+        usleep(300_000)
+        return try real.send(request)
+    }
+}
+
 @Suite struct S3RetryTests {
+    @Test func partsGoUpSeveralAtOnceWithinTheLimitAndTheObjectIsWhole() throws {
+        let transport = SlowPartsTransport()
+        let store = try makeS3Store(transport: transport)
+        let name = ObjectName.randomData()
+        let bytes = randomBytes(6 * (5 << 20) + 1000)
+        let writer = try store.makeWriter(for: name)
+        try write(bytes, to: writer, inPiecesOf: 1 << 20)
+        try writer.commit()
+        #expect(try store.get(name) == bytes)
+        #expect(transport.mostAtOnce > 1, "parts went up one at a time")
+        #expect(transport.mostAtOnce <= S3ObjectWriter.partsInFlight)
+    }
+
     @Test func aFailedPartIsSentAgainAloneAndTheObjectIsWhole() throws {
         let transport = FlakyTransport { request, attempt in
             guard attempt == 1 else { return nil }
