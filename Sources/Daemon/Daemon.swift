@@ -39,6 +39,7 @@ public final class Daemon {
     private let shouldStop: @Sendable () -> Bool
     private let mediaWork: OutOfProcessMediaWork
     private let board: DaemonStateBoard
+    private let notifier: SystemdNotifier?
     private let watcher: FolderWatcher
     private var watches: [WatchRecord] = []
     /// Watched folders that could not be read (an unmounted disk?): tried again at every reload.
@@ -61,13 +62,16 @@ public final class Daemon {
     private static let maximumWorkerFailures = 2
 
     /// `mediaWork` should give up on its workers once `shouldStop` holds, as the daemon does on its files.
+    /// `notifier`: systemd (`Type=notify`) hears READY=1 once the watched folders are scanned, then a STATUS line
+    /// whenever `daemon-state.json` is written.
     public init(library: Library, configuration: Configuration, mediaWork: OutOfProcessMediaWork,
-                shouldStop: @escaping @Sendable () -> Bool) throws {
+                notifier: SystemdNotifier? = nil, shouldStop: @escaping @Sendable () -> Bool) throws {
         self.library = library
         self.configuration = configuration
         self.shouldStop = shouldStop
         self.mediaWork = mediaWork
-        board = DaemonStateBoard(library: library.path)
+        self.notifier = notifier
+        board = DaemonStateBoard(library: library.path, notifier: notifier)
         watcher = try FolderWatcher()
     }
 
@@ -79,6 +83,7 @@ public final class Daemon {
             board.remove()
         }
         try reloadWatches()
+        notifier?.ready(status: board.summary)
         while !shouldStop() {
             let events = try watcher.next(timeout: settling.isEmpty ? .seconds(1) : .milliseconds(250))
             for event in events { try handle(event) }
@@ -220,6 +225,7 @@ public final class Daemon {
             if outage != nil {
                 Self.logger.notice("the store is usable again")
                 outage = nil
+                board.update(force: true) { $0.waitingForStore = nil }
             }
         } catch let error as any KeepsakeError where Self.isStoreOutage(error) {
             // The whole batch waits for the store (the files done are unchanged and cheap to take again).
@@ -244,6 +250,7 @@ public final class Daemon {
     /// The store cannot be used: said once, then the batch is tried again after a wait that doubles up to a minute.
     private func waitForStore(_ error: any KeepsakeError) {
         let backoff = outage.map { min($0.backoff * 2, Self.maximumOutageBackoff) } ?? .seconds(5)
+        board.update(force: true) { $0.waitingForStore = error.message }
         if outage == nil {
             Self.logger.error("\(error.message); waiting for the store, trying again every minute at most")
         } else {

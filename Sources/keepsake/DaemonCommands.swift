@@ -25,14 +25,16 @@ struct DaemonCommand: ParsableCommand {
 
     func run() throws {
         _ = try Executables.mediaEngine()
+        if let file = libraryOptions.passphraseFile { try LibraryOptions.requirePrivate(passphraseFile: file) }
+        let notifier = SystemdNotifier.fromEnvironment()
+        let stop = StopSignal(onStop: { notifier?.stopping(status: "stopping: finishing the files in flight") })
         let library = try libraryOptions.open()
         work.limitUploads(of: library)
-        let stop = StopSignal()
         let shouldStop = { @Sendable in stop.isSet }
         var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream)
         configuration.pullInterval = .milliseconds(Int(pullInterval * 1000))
-        try Daemon(library: library, configuration: configuration,
-                   mediaWork: try work.mediaWork(shouldStop: shouldStop), shouldStop: shouldStop).run()
+        try Daemon(library: library, configuration: configuration, mediaWork: try work.mediaWork(shouldStop: shouldStop),
+                   notifier: notifier, shouldStop: shouldStop).run()
     }
 }
 

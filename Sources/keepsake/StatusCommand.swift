@@ -46,6 +46,7 @@ struct StatusCommand: ParsableCommand {
         if let daemon = DaemonState.current(library: library.path) {
             lines.append("  daemon:   running (pid \(daemon.pid)), watching \(daemon.watching.count) folders; "
                          + "\(daemon.queued) queued, \(daemon.inFlight.count) in flight, \(daemon.done) done, \(daemon.failed.count) failed")
+            if let reason = daemon.waitingForStore { lines.append("    waiting for the store: \(reason)") }
             for path in daemon.inFlight { lines.append("    in flight: \(path)") }
             for (path, reason) in daemon.failed.sorted(by: { $0.key < $1.key }) { lines.append("    failed: \(path): \(reason)") }
         } else {
