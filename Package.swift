@@ -106,7 +106,7 @@ let package = Package(
             "Store", "KeepsakeCrypto", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "MediaTypes", "FileSystem"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Daemon", "Store", "MediaTypes", "FileSystem"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem"]),
         .testTarget(name: "GalleryTests", dependencies: [

@@ -19,6 +19,8 @@ public struct DaemonState: Codable, Sendable {
     /// Files that failed since the daemon started, with the reason (latest attempt).
     public var failed: [String: String] = [:]
     public var lastBatch: Date?
+    /// The watched folders followed by rescans, with the time of the last one.
+    public var rescans: [String: Date] = [:]
     /// Why the store cannot be used, while the daemon waits for it.
     public var waitingForStore: String?
 

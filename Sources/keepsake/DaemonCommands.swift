@@ -72,13 +72,25 @@ struct WatchCommand: ParsableCommand {
                                    + ".keepsakeignore files in the folder are read too).", valueName: "PATTERN"))
         var exclude: [String] = []
 
+        @Flag(help: "Rescan the folder every --poll-interval instead of following it with inotify (done anyway on NFS, SMB, FUSE, 9p…).")
+        var poll = false
+
+        @Option(help: ArgumentHelp("Seconds between two rescans of a polled folder.", valueName: "SECONDS"))
+        var pollInterval = WatchRecord.defaultPollInterval
+
         @OptionGroup var libraryOptions: LibraryOptions
+
+        func validate() throws {
+            if pollInterval < 1 { throw ValidationError("--poll-interval must be at least 1 second") }
+        }
 
         func run() throws {
             let path = try resolvedFolder(folder)
             let library = try libraryOptions.open(create: true)
-            try library.index.saveWatch(WatchRecord(path: path, mode: mode, exclude: exclude))
-            print("watching \(path) (\(mode.rawValue))" + (exclude.isEmpty ? "" : ", excluding \(exclude.joined(separator: " "))"))
+            let watch = WatchRecord(path: path, mode: mode, exclude: exclude, poll: poll, pollInterval: pollInterval)
+            try library.index.saveWatch(watch)
+            print("watching \(path) (\(mode.rawValue), \(WatchMethod(of: watch).description))"
+                  + (exclude.isEmpty ? "" : ", excluding \(exclude.joined(separator: " "))"))
         }
     }
 
@@ -89,7 +101,8 @@ struct WatchCommand: ParsableCommand {
 
         func run() throws {
             for watch in try libraryOptions.open().index.watches() {
-                print("\(watch.path)  \(watch.mode.rawValue)" + watch.exclude.map { "  --exclude \($0)" }.joined())
+                print("\(watch.path)  \(watch.mode.rawValue)  \(WatchMethod(of: watch).description)"
+                      + watch.exclude.map { "  --exclude \($0)" }.joined())
             }
         }
     }
