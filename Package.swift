@@ -63,7 +63,7 @@ let package = Package(
         ]),
         .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "MediaTypes", "FileSystem"]),
         .target(name: "Daemon", dependencies: [
-            "Pipeline", "Store", "MediaTypes", "MediaWorker", "FileSystem",
+            "Pipeline", "Store", "Export", "MediaTypes", "MediaWorker", "FileSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Sharing: public links (docs/public-links.md): link records, manifests and the pictures sealed for a link, with

@@ -28,6 +28,8 @@ public final class Daemon {
         public var maximumBatch = 500
         /// How often the index is brought up to date with what other machines wrote into the store.
         public var pullInterval: Duration = .seconds(60)
+        /// `--export-to`: the folder `keepsake export` keeps, brought up to date after every batch and pull.
+        public var exportTarget: String?
         public init(jobs: Int, stream: StreamOptions?) {
             self.jobs = jobs
             self.stream = stream
@@ -63,6 +65,7 @@ public final class Daemon {
     private var lastPull = ContinuousClock.now
     /// While the store cannot be used (unreachable, full, refusing us): when to try the next batch, and the wait after it.
     private var outage: (retryAt: ContinuousClock.Instant, backoff: Duration)?
+    private var export: ContinuousExport?
     private static let maximumOutageBackoff: Duration = .seconds(60)
     private static let logger = Logger(label: "keepsake.daemon")
     private static let maximumWorkerFailures = 2
@@ -78,6 +81,7 @@ public final class Daemon {
         self.mediaWork = mediaWork
         self.notifier = notifier
         board = DaemonStateBoard(library: library.path, notifier: notifier)
+        export = configuration.exportTarget.map { ContinuousExport(target: $0, library: library) }
         watcher = try FolderWatcher()
     }
 
@@ -105,6 +109,7 @@ public final class Daemon {
                 pull()
             }
             if ContinuousClock.now - lastPull >= configuration.pullInterval && storeUsable && !shouldStop() { pull() }
+            if outage == nil && !shouldStop() { export?.runIfDue() }
         }
         Self.logger.notice("stopping: \(settling.count + ready.count) files left for the next start")
     }
@@ -253,8 +258,11 @@ public final class Daemon {
     }
 
     /// Brings the index up to date with other machines' changes (and pushes edits queued while the store was away).
+    /// The export, if any, follows: a pull comes after every batch, and brings what other machines stored (and what
+    /// another process, a manual `ingest`, wrote meanwhile).
     private func pull() {
         lastPull = .now
+        export?.libraryChanged()
         do {
             let report = try library.sync()
             if report.applied > 0 { Self.logger.info("pulled \(report.applied) changes from other machines") }

@@ -19,8 +19,13 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Seconds between pulls of what other machines wrote into the store.")
     var pullInterval: Double = 60
 
+    @Option(help: ArgumentHelp("Keep this folder an up-to-date `keepsake export` of the library, after every batch and pull.",
+                               valueName: "DIR"))
+    var exportTo: String?
+
     func validate() throws {
         guard pullInterval > 0 else { throw ValidationError("--pull-interval must be more than 0 seconds") }
+        if exportTo?.isEmpty == true { throw ValidationError("--export-to needs a folder") }
     }
 
     func run() throws {
@@ -33,6 +38,8 @@ struct DaemonCommand: ParsableCommand {
         let shouldStop = { @Sendable in stop.isSet }
         var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream)
         configuration.pullInterval = .milliseconds(Int(pullInterval * 1000))
+        // Absolute: a service's working directory is /.
+        configuration.exportTarget = exportTo.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
         try Daemon(library: library, configuration: configuration, mediaWork: try work.mediaWork(shouldStop: shouldStop),
                    notifier: notifier, shouldStop: shouldStop).run()
     }
