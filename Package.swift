@@ -66,7 +66,7 @@ let package = Package(
         ]),
         .target(name: "Export", dependencies: ["Store", "KeepsakeCrypto", "MediaTypes", "FileSystem"]),
         .target(name: "Daemon", dependencies: [
-            "Pipeline", "Store", "MediaTypes", "MediaWorker", "FileSystem",
+            "Pipeline", "Store", "Export", "MediaTypes", "MediaWorker", "FileSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Sharing: public links (docs/public-links.md): link records, manifests and the pictures sealed for a link, with
@@ -109,7 +109,7 @@ let package = Package(
             "Store", "KeepsakeCrypto", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "MediaTypes", "FileSystem"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Daemon", "Store", "MediaTypes", "FileSystem"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem"]),
         .testTarget(name: "GalleryTests", dependencies: [

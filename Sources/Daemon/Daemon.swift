@@ -30,6 +30,8 @@ public final class Daemon {
         public var pullInterval: Duration = .seconds(60)
         /// Runs after each pull, the writer lock free (`keepsake daemon` takes the uploads of collect links there).
         public var afterPull: (@Sendable () -> Void)?
+        /// `--export-to`: the folder `keepsake export` keeps, brought up to date after every batch and pull.
+        public var exportTarget: String?
         public init(jobs: Int, stream: StreamOptions?) {
             self.jobs = jobs
             self.stream = stream
@@ -41,8 +43,15 @@ public final class Daemon {
     private let shouldStop: @Sendable () -> Bool
     private let mediaWork: OutOfProcessMediaWork
     private let board: DaemonStateBoard
+    private let notifier: SystemdNotifier?
     private let watcher: FolderWatcher
     private var watches: [WatchRecord] = []
+    /// How each watched folder is followed, as last found (its file system can change: a share mounted on it).
+    private var methods: [String: WatchMethod] = [:]
+    /// The folders followed by rescans: when the next is due, and what the last one saw of each file.
+    private var polls: [String: (next: ContinuousClock.Instant, stamps: [String: FileStamp])] = [:]
+    /// Watches whose folder was scanned once since the daemon started (or since it came back): said at notice level.
+    private var announced = Set<String>()
     /// Watched folders that could not be read (an unmounted disk?): tried again at every reload.
     private var unreachable = Set<String>()
     private var settling = SettlingFiles()
@@ -58,18 +67,23 @@ public final class Daemon {
     private var lastPull = ContinuousClock.now
     /// While the store cannot be used (unreachable, full, refusing us): when to try the next batch, and the wait after it.
     private var outage: (retryAt: ContinuousClock.Instant, backoff: Duration)?
+    private var export: ContinuousExport?
     private static let maximumOutageBackoff: Duration = .seconds(60)
     private static let logger = Logger(label: "keepsake.daemon")
     private static let maximumWorkerFailures = 2
 
     /// `mediaWork` should give up on its workers once `shouldStop` holds, as the daemon does on its files.
+    /// `notifier`: systemd (`Type=notify`) hears READY=1 once the watched folders are scanned, then a STATUS line
+    /// whenever `daemon-state.json` is written.
     public init(library: Library, configuration: Configuration, mediaWork: OutOfProcessMediaWork,
-                shouldStop: @escaping @Sendable () -> Bool) throws {
+                notifier: SystemdNotifier? = nil, shouldStop: @escaping @Sendable () -> Bool) throws {
         self.library = library
         self.configuration = configuration
         self.shouldStop = shouldStop
         self.mediaWork = mediaWork
-        board = DaemonStateBoard(library: library.path)
+        self.notifier = notifier
+        board = DaemonStateBoard(library: library.path, notifier: notifier)
+        export = configuration.exportTarget.map { ContinuousExport(target: $0, library: library) }
         watcher = try FolderWatcher()
     }
 
@@ -81,10 +95,12 @@ public final class Daemon {
             board.remove()
         }
         try reloadWatches()
+        notifier?.ready(status: board.summary)
         while !shouldStop() {
             let events = try watcher.next(timeout: settling.isEmpty ? .seconds(1) : .milliseconds(250))
             for event in events { try handle(event) }
             if ContinuousClock.now - lastWatchReload > .seconds(5) { try reloadWatches() }
+            for watch in watches where polls[watch.path].map({ ContinuousClock.now >= $0.next }) ?? false { try rescan(watch) }
             for path in settling.settled(after: configuration.settleTime) where ready[path] == nil { ready[path] = .now }
             board.update { $0.queued = self.settling.count + self.ready.count }
             let oldestReady = ready.values.min()
@@ -95,49 +111,91 @@ public final class Daemon {
                 pull()
             }
             if ContinuousClock.now - lastPull >= configuration.pullInterval && storeUsable && !shouldStop() { pull() }
+            if outage == nil && !shouldStop() { export?.runIfDue() }
         }
         Self.logger.notice("stopping: \(settling.count + ready.count) files left for the next start")
     }
 
     // MARK: Watches and events
 
-    /// Picks up `watch add` and `watch remove` made while the daemon runs; a new watch is rescanned.
+    /// Picks up `watch add` and `watch remove` made while the daemon runs; a new or changed watch is rescanned, and
+    /// so is one whose file system changed (a NAS mounted on the folder after the daemon started: rescans from now).
     private func reloadWatches() throws {
         lastWatchReload = .now
         let current = try library.index.watches()
-        for watch in current where unreachable.contains(watch.path) { try rescan(watch) }
-        guard current != watches else { return }
+        var rescans: [WatchRecord] = []
+        for watch in current {
+            let method = WatchMethod(of: watch)
+            if !watches.contains(watch) || methods[watch.path] != method {
+                announced.remove(watch.path)
+                rescans.append(watch)
+            } else if unreachable.contains(watch.path) {
+                rescans.append(watch)
+            }
+            methods[watch.path] = method
+        }
         for gone in watches where !current.contains(where: { $0.path == gone.path }) {
             watcher.unwatchTree(gone.path)
+            methods[gone.path] = nil
+            polls[gone.path] = nil
+            announced.remove(gone.path)
             Self.logger.notice("no longer watching \(gone.path)")
         }
-        let added = current.filter { watch in !watches.contains { $0.path == watch.path } }
+        let changed = current != watches
         watches = current
-        for watch in added { try rescan(watch) }
-        board.update(force: true) { $0.watching = current.map(\.path) }
+        for watch in rescans { try rescan(watch) }
+        if changed || !rescans.isEmpty {
+            board.update(force: true) { state in
+                state.watching = current.map(\.path)
+                state.rescans = state.rescans.filter { path, _ in current.contains { $0.path == path } }
+            }
+        }
     }
 
     /// Everything under `watch` goes through the settling check (the fast path makes unchanged files cheap), and
-    /// files ingested from it that are gone count as removed.
+    /// files ingested from it that are gone count as removed. A folder followed by rescans is only listed, and what
+    /// is unchanged since its ingest or the last rescan is left out: a rescan of an unchanged folder reads no file.
     private func rescan(_ watch: WatchRecord) throws {
         watcher.unwatchTree(watch.path)
-        let found: [FolderEvent]
+        let method = methods[watch.path] ?? WatchMethod(of: watch)
+        var found: [FolderEvent]
         do {
-            found = try watcher.watchTree(watch.path)
+            switch method {
+            case .inotify:
+                polls[watch.path] = nil
+                found = try watcher.watchTree(watch.path)
+            case .rescan(let seconds, _):
+                polls[watch.path] = (ContinuousClock.now + .seconds(seconds), polls[watch.path]?.stamps ?? [:])
+                found = try FolderWatcher.scanTree(watch.path)
+            }
         } catch let error as WatcherError {
             if unreachable.insert(watch.path).inserted { Self.logger.error("\(error); trying again every few seconds") }
             return
         }
-        unreachable.remove(watch.path)
-        let excluded = found.filter { event in
-            if case .changed(let path) = event { isExcluded(path, by: watch) } else { false }
-        }.count
-        Self.logger.notice("watching \(watch.path) (\(watch.mode.rawValue))\(excluded > 0 ? ", \(excluded) files excluded" : "")")
-        for event in found { try handle(event) }
+        let firstLook = unreachable.remove(watch.path) != nil || !announced.contains(watch.path)
         let known = try library.index.sourceFiles(under: watch.path)
+        let listed = found
+        if case .rescan = method {
+            // The first look goes whole through the ingest fast path (which reads no unchanged file either), as an
+            // inotify watch's does, so that an unchanged file still joins the watch's album.
+            let changed = changedSinceLastLook(found, in: watch, known: known)
+            if !firstLook { found = changed }
+        }
+        if firstLook {
+            announced.insert(watch.path)
+            let excluded = found.filter { event in
+                if case .changed(let path) = event { isExcluded(path, by: watch) } else { false }
+            }.count
+            let exclusions = excluded > 0 ? ", \(excluded) files excluded" : ""
+            Self.logger.notice("watching \(watch.path) (\(watch.mode.rawValue), \(method.description))\(exclusions)")
+        } else {
+            Self.logger.info("rescanned \(watch.path): \(listed.count) files, \(found.count) new or changed")
+        }
+        if case .rescan = method { board.update(force: true) { $0.rescans[watch.path] = Date() } }
+        for event in found { try handle(event) }
         let gone = known.filter { isGone($0.path.lossyText) }
         // An empty mount point looks like a folder whose files were all deleted: that is not taken for a deletion.
-        guard !found.isEmpty || gone.count < known.count || known.isEmpty else {
+        guard !listed.isEmpty || gone.count < known.count || known.isEmpty else {
             Self.logger.warning("\(watch.path): none of its \(known.count) known files is there; is a disk unmounted? Nothing leaves its album")
             return
         }
@@ -159,6 +217,25 @@ public final class Daemon {
             Self.logger.warning("inotify dropped events; rescanning every watched folder")
             for watch in watches { try rescan(watch) }
         }
+    }
+
+    /// The files of a rescan that are new or changed: the others match their last ingest (path, size, mtime, inode:
+    /// the fast path's test) or were already seen so at the last rescan (a file that failed is not taken again until
+    /// it changes). Only `stat`s: no file is read.
+    private func changedSinceLastLook(_ found: [FolderEvent], in watch: WatchRecord, known: [SourceFileRecord]) -> [FolderEvent] {
+        let ingested = Dictionary(known.map { ($0.path.lossyText, FileStamp(size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, inode: $0.inode)) }) { a, _ in a }
+        let previous = polls[watch.path]?.stamps ?? [:]
+        var stamps: [String: FileStamp] = [:]
+        let changed = found.filter { event in
+            guard case .changed(let path) = event else { return true }
+            var info = stat()
+            guard stat(path, &info) == 0 else { return false }
+            let stamp = FileStamp(size: Int64(info.st_size), mtimeNanoseconds: info.st_mtim.nanoseconds, inode: Int64(info.st_ino))
+            stamps[path] = stamp
+            return ingested[path] != stamp && previous[path] != stamp
+        }
+        polls[watch.path]?.stamps = stamps
+        return changed
     }
 
     private func watch(of path: String) -> WatchRecord? {
@@ -183,8 +260,11 @@ public final class Daemon {
     }
 
     /// Brings the index up to date with other machines' changes (and pushes edits queued while the store was away).
+    /// The export, if any, follows: a pull comes after every batch, and brings what other machines stored (and what
+    /// another process, a manual `ingest`, wrote meanwhile).
     private func pull() {
         lastPull = .now
+        export?.libraryChanged()
         do {
             let report = try library.sync()
             if report.applied > 0 { Self.logger.info("pulled \(report.applied) changes from other machines") }
@@ -227,6 +307,7 @@ public final class Daemon {
             if outage != nil {
                 Self.logger.notice("the store is usable again")
                 outage = nil
+                board.update(force: true) { $0.waitingForStore = nil }
             }
         } catch let error as any KeepsakeError where Self.isStoreOutage(error) {
             // The whole batch waits for the store (the files done are unchanged and cheap to take again).
@@ -251,6 +332,7 @@ public final class Daemon {
     /// The store cannot be used: said once, then the batch is tried again after a wait that doubles up to a minute.
     private func waitForStore(_ error: any KeepsakeError) {
         let backoff = outage.map { min($0.backoff * 2, Self.maximumOutageBackoff) } ?? .seconds(5)
+        board.update(force: true) { $0.waitingForStore = error.message }
         if outage == nil {
             Self.logger.error("\(error.message); waiting for the store, trying again every minute at most")
         } else {
@@ -344,6 +426,13 @@ public final class Daemon {
 /// True when nothing is at `path` (not when it cannot be reached, which says nothing of its deletion).
 private func isGone(_ path: String) -> Bool {
     access(path, F_OK) != 0 && errno == ENOENT
+}
+
+/// What `stat` says of a file, to know it unchanged without reading it.
+struct FileStamp: Equatable {
+    var size: Int64
+    var mtimeNanoseconds: Int64
+    var inode: Int64
 }
 
 /// Files seen changing, until they have not been written for the settle time.

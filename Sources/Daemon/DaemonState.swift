@@ -19,6 +19,17 @@ public struct DaemonState: Codable, Sendable {
     /// Files that failed since the daemon started, with the reason (latest attempt).
     public var failed: [String: String] = [:]
     public var lastBatch: Date?
+    /// The watched folders followed by rescans, with the time of the last one.
+    public var rescans: [String: Date] = [:]
+    /// Why the store cannot be used, while the daemon waits for it.
+    public var waitingForStore: String?
+
+    /// One line for systemd's STATUS (`systemctl status keepsake`).
+    public var summary: String {
+        if let waitingForStore { return "waiting for the store: \(waitingForStore)" }
+        return "watching \(watching.count) folder\(watching.count == 1 ? "" : "s"); \(queued) queued, \(inFlight.count) in flight, "
+            + "\(done) done, \(failed.count) failed"
+    }
 
     public static func path(library: String) -> String { library + "/daemon-state.json" }
 
@@ -51,9 +62,11 @@ final class DaemonStateBoard: IngestObserver {
     }
     private let board: Mutex<Board>
     private let path: String
+    private let notifier: SystemdNotifier?
 
-    init(library: String) {
+    init(library: String, notifier: SystemdNotifier?) {
         path = DaemonState.path(library: library)
+        self.notifier = notifier
         board = Mutex(Board(state: DaemonState(pid: getpid(), startedAt: Date(), updatedAt: Date())))
     }
 
@@ -77,12 +90,15 @@ final class DaemonStateBoard: IngestObserver {
         }
     }
 
+    var summary: String { board.withLock { $0.state.summary } }
+
     func remove() {
         board.withLock { $0.closed = true }
         unlink(path)
     }
 
     private func write(_ state: DaemonState) {
+        notifier?.status(state.summary)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .sortedKeys

@@ -19,7 +19,7 @@ struct WatcherError: Error, CustomStringConvertible {
     var operation: String
     var path: String
     var code: Int32
-    var description: String { "inotify \(operation) \(path): \(String(cString: strerror(code)))" }
+    var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
 
 /// Follows changes under folders with inotify, recursively: a folder that appears is watched at once and the
@@ -32,7 +32,7 @@ final class FolderWatcher {
 
     init() throws {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard fd >= 0 else { throw WatcherError(operation: "init", path: "", code: errno) }
+        guard fd >= 0 else { throw WatcherError(operation: "inotify init", path: "", code: errno) }
     }
 
     deinit { close(fd) }
@@ -40,9 +40,27 @@ final class FolderWatcher {
     /// Watches `root` and every folder under it; returns the files already there, as `changed` events.
     @discardableResult
     func watchTree(_ root: String) throws -> [FolderEvent] {
-        let wd = inotify_add_watch(fd, root, Self.mask)
-        guard wd >= 0 else { throw WatcherError(operation: "add_watch", path: root, code: errno) }
-        folders[wd] = root
+        try Self.walk(root) { folder in
+            let wd = inotify_add_watch(fd, folder, Self.mask)
+            guard wd >= 0 else { throw WatcherError(operation: "inotify add_watch", path: folder, code: errno) }
+            folders[wd] = folder
+        }
+    }
+
+    /// The files under `root`, as `changed` events, without watching anything: a rescan of a polled folder.
+    static func scanTree(_ root: String) throws -> [FolderEvent] {
+        try walk(root) { folder in
+            guard folder == root else { return }
+            var info = stat()
+            guard stat(root, &info) == 0 else { throw WatcherError(operation: "scan", path: root, code: errno) }
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw WatcherError(operation: "scan", path: root, code: ENOTDIR) }
+            guard access(root, R_OK | X_OK) == 0 else { throw WatcherError(operation: "scan", path: root, code: errno) }
+        }
+    }
+
+    /// Calls `entering` on `root` and each folder under it before listing it; returns the files found.
+    private static func walk(_ root: String, entering: (String) throws -> Void) rethrows -> [FolderEvent] {
+        try entering(root)
         var found: [FolderEvent] = []
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         for name in names.sorted() where Discovery.isWalked(name: name) {
@@ -50,7 +68,7 @@ final class FolderWatcher {
             var info = stat()
             guard lstat(path, &info) == 0 else { continue }
             switch info.st_mode & S_IFMT {
-            case S_IFDIR: found += try watchTree(path)
+            case S_IFDIR: found += try walk(path, entering: entering)
             case S_IFREG where !Discovery.isSidecar(name): found.append(.changed(path))
             default: break
             }
@@ -77,7 +95,7 @@ final class FolderWatcher {
             if count < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN { return events }
-                throw WatcherError(operation: "read", path: "", code: errno)
+                throw WatcherError(operation: "inotify read", path: "", code: errno)
             }
             events += try parse(count: count)
         }

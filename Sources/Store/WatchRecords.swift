@@ -16,12 +16,22 @@ public struct WatchRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var addedAt: Date
     /// `watch add --exclude`: gitignore patterns rooted at the folder (JSON in the index).
     public var exclude: [String]
+    /// `watch add --poll`: rescanned every `pollInterval` seconds instead of followed with inotify, whatever its file
+    /// system (a network or FUSE file system is rescanned without it).
+    public var poll: Bool
+    /// Seconds between two rescans of a folder that is polled.
+    public var pollInterval: Int
 
-    public init(path: String, mode: Mode, addedAt: Date = Date(), exclude: [String] = []) {
+    public static let defaultPollInterval = 300
+
+    public init(path: String, mode: Mode, addedAt: Date = Date(), exclude: [String] = [], poll: Bool = false,
+                pollInterval: Int = WatchRecord.defaultPollInterval) {
         self.path = path
         self.mode = mode
         self.addedAt = addedAt
         self.exclude = exclude
+        self.poll = poll
+        self.pollInterval = pollInterval
     }
 
     /// True when `file` lies under this watched folder.
@@ -59,6 +69,12 @@ extension LibraryIndex {
     static func registerWatchExclusionMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("watch-exclusions") { db in
             try db.execute(sql: "ALTER TABLE watches ADD COLUMN exclude TEXT NOT NULL DEFAULT '[]'")
+        }
+        migrator.registerMigration("watch-polling") { db in
+            try db.execute(sql: """
+                ALTER TABLE watches ADD COLUMN poll BOOLEAN NOT NULL DEFAULT 0;
+                ALTER TABLE watches ADD COLUMN pollInterval INTEGER NOT NULL DEFAULT \(WatchRecord.defaultPollInterval);
+                """)
         }
     }
 

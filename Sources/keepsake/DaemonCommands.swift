@@ -20,17 +20,24 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Seconds between pulls of what other machines wrote into the store.")
     var pullInterval: Double = 60
 
+    @Option(help: ArgumentHelp("Keep this folder an up-to-date `keepsake export` of the library, after every batch and pull.",
+                               valueName: "DIR"))
+    var exportTo: String?
+
     private static let logger = Logger(label: "keepsake.daemon")
 
     func validate() throws {
         guard pullInterval > 0 else { throw ValidationError("--pull-interval must be more than 0 seconds") }
+        if exportTo?.isEmpty == true { throw ValidationError("--export-to needs a folder") }
     }
 
     func run() throws {
         _ = try Executables.mediaEngine()
+        if let file = libraryOptions.passphraseFile { try LibraryOptions.requirePrivate(passphraseFile: file) }
+        let notifier = SystemdNotifier.fromEnvironment()
+        let stop = StopSignal(onStop: { notifier?.stopping(status: "stopping: finishing the files in flight") })
         let library = try libraryOptions.open()
         work.limitUploads(of: library)
-        let stop = StopSignal()
         let shouldStop = { @Sendable in stop.isSet }
         var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream)
         configuration.pullInterval = .milliseconds(Int(pullInterval * 1000))
@@ -47,7 +54,9 @@ struct DaemonCommand: ParsableCommand {
                 Self.logger.info("cannot take the uploads of collect links now: \(error)")
             }
         }
-        try Daemon(library: library, configuration: configuration, mediaWork: mediaWork, shouldStop: shouldStop).run()
+        // Absolute: a service's working directory is /.
+        configuration.exportTarget = exportTo.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+        try Daemon(library: library, configuration: configuration, mediaWork: mediaWork, notifier: notifier, shouldStop: shouldStop).run()
     }
 }
 
@@ -85,13 +94,25 @@ struct WatchCommand: ParsableCommand {
                                    + ".keepsakeignore files in the folder are read too).", valueName: "PATTERN"))
         var exclude: [String] = []
 
+        @Flag(help: "Rescan the folder every --poll-interval instead of following it with inotify (done anyway on NFS, SMB, FUSE, 9p…).")
+        var poll = false
+
+        @Option(help: ArgumentHelp("Seconds between two rescans of a polled folder.", valueName: "SECONDS"))
+        var pollInterval = WatchRecord.defaultPollInterval
+
         @OptionGroup var libraryOptions: LibraryOptions
+
+        func validate() throws {
+            if pollInterval < 1 { throw ValidationError("--poll-interval must be at least 1 second") }
+        }
 
         func run() throws {
             let path = try resolvedFolder(folder)
             let library = try libraryOptions.open(create: true)
-            try library.index.saveWatch(WatchRecord(path: path, mode: mode, exclude: exclude))
-            print("watching \(path) (\(mode.rawValue))" + (exclude.isEmpty ? "" : ", excluding \(exclude.joined(separator: " "))"))
+            let watch = WatchRecord(path: path, mode: mode, exclude: exclude, poll: poll, pollInterval: pollInterval)
+            try library.index.saveWatch(watch)
+            print("watching \(path) (\(mode.rawValue), \(WatchMethod(of: watch).description))"
+                  + (exclude.isEmpty ? "" : ", excluding \(exclude.joined(separator: " "))"))
         }
     }
 
@@ -102,7 +123,8 @@ struct WatchCommand: ParsableCommand {
 
         func run() throws {
             for watch in try libraryOptions.open().index.watches() {
-                print("\(watch.path)  \(watch.mode.rawValue)" + watch.exclude.map { "  --exclude \($0)" }.joined())
+                print("\(watch.path)  \(watch.mode.rawValue)  \(WatchMethod(of: watch).description)"
+                      + watch.exclude.map { "  --exclude \($0)" }.joined())
             }
         }
     }

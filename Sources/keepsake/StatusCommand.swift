@@ -43,9 +43,15 @@ struct StatusCommand: ParsableCommand {
         for device in sync.otherDevices {
             lines.append("  other device: \(device.name ?? "writer " + device.writer), last change \(Self.describe(device.lastChange))")
         }
-        if let daemon = DaemonState.current(library: library.path) {
+        let daemon = DaemonState.current(library: library.path)
+        for watch in try library.index.watches() {
+            let rescanned = daemon?.rescans[watch.path].map { ", last rescan \(Self.describe($0))" } ?? ""
+            lines.append("  watching: \(watch.path) (\(WatchMethod(of: watch).description)\(rescanned))")
+        }
+        if let daemon {
             lines.append("  daemon:   running (pid \(daemon.pid)), watching \(daemon.watching.count) folders; "
                          + "\(daemon.queued) queued, \(daemon.inFlight.count) in flight, \(daemon.done) done, \(daemon.failed.count) failed")
+            if let reason = daemon.waitingForStore { lines.append("    waiting for the store: \(reason)") }
             for path in daemon.inFlight { lines.append("    in flight: \(path)") }
             for (path, reason) in daemon.failed.sorted(by: { $0.key < $1.key }) { lines.append("    failed: \(path): \(reason)") }
         } else {
@@ -68,14 +74,29 @@ struct StatusCommand: ParsableCommand {
             var failed: [Failure], skipped: [Failure]
             var sync: Library.SyncStatus
             var daemonRunning: Bool
+            var watches: [Watch]
         }
         struct Failure: Encodable { var path: String, reason: String }
+        /// `method`: `inotify` or `rescan`, with `pollInterval` and the `fileSystem` that called for it (none: `--poll`).
+        struct Watch: Encodable {
+            var path: String, mode: String, method: String
+            var pollInterval: Int?, fileSystem: String?, lastRescan: Date?
+        }
+        let daemon = DaemonState.current(library: library.path)
+        let watches = try library.index.watches().map { watch in
+            switch WatchMethod(of: watch) {
+            case .inotify: Watch(path: watch.path, mode: watch.mode.rawValue, method: "inotify")
+            case .rescan(let seconds, let fileSystem):
+                Watch(path: watch.path, mode: watch.mode.rawValue, method: "rescan", pollInterval: seconds, fileSystem: fileSystem,
+                      lastRescan: daemon?.rescans[watch.path])
+            }
+        }
         let recorded = try library.index.failedFiles()
         printJSONLine(Output(library: library.path, items: counts.items, images: counts.images, videos: counts.videos,
                              livePhotos: counts.livePhotos, motionPhotos: counts.motionPhotos, albums: counts.albums,
                              originalsBytes: counts.originalsBytes, pendingObjects: counts.uncommittedObjects,
                              failed: recorded.filter { !$0.isSkip }.map { Failure(path: $0.path.description, reason: $0.reason) },
                              skipped: recorded.filter(\.isSkip).map { Failure(path: $0.path.description, reason: $0.reason) },
-                             sync: sync, daemonRunning: DaemonState.current(library: library.path) != nil))
+                             sync: sync, daemonRunning: daemon != nil, watches: watches))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemon
 import Foundation
 import Logging
 import MediaTypes
@@ -49,27 +50,52 @@ struct LibraryOptions: ParsableArguments {
     }
 
     /// SPEC 1: `$KEEPSAKE_PASSPHRASE`, else `--passphrase-file`, else a prompt on a terminal; never an argument.
+    /// Under systemd, a service's `LoadCredential=keepsake-passphrase:FILE` is read when neither of those is given.
     func passphrase(confirmingNew: Bool) throws -> String {
-        try Self.readPassphrase(environment: "KEEPSAKE_PASSPHRASE", file: passphraseFile,
+        try Self.readPassphrase(environment: "KEEPSAKE_PASSPHRASE", file: passphraseFile ?? Self.passphraseCredential,
                                 prompt: confirmingNew ? "New library passphrase: " : "Passphrase: ", confirm: confirmingNew)
+    }
+
+    /// `$CREDENTIALS_DIRECTORY/keepsake-passphrase`, when systemd handed the service that credential.
+    static var passphraseCredential: String? {
+        guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else { return nil }
+        let path = directory + "/" + ServiceUnit.credentialName
+        return access(path, F_OK) == 0 ? path : nil
     }
 
     static func readPassphrase(environment variable: String, file: String?, prompt text: String, confirm: Bool) throws -> String {
         if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
-        if let file {
-            guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw UsageError(message: "cannot read the passphrase file \(file)")
-            }
-            let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            guard !line.isEmpty else { throw UsageError(message: "the passphrase file \(file) is empty") }
-            return line
-        }
+        if let file { return try passphrase(fromFile: file) }
         guard isatty(STDIN_FILENO) != 0 else { throw LibraryError.noPassphrase }
         let first = try prompt(text)
         if confirm, try prompt("Repeat the passphrase: ") != first {
             throw UsageError(message: "the passphrases do not match")
         }
         return first
+    }
+
+    /// The first line of `file`.
+    static func passphrase(fromFile file: String) throws -> String {
+        guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw UsageError(message: "cannot read the passphrase file \(file)")
+        }
+        let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard !line.isEmpty else { throw UsageError(message: "the passphrase file \(file) is empty") }
+        return line
+    }
+
+    /// A passphrase file that a service reads unattended must be readable by its owner only, as ssh requires of a key.
+    static func requirePrivate(passphraseFile file: String) throws {
+        var info = stat()
+        guard stat(file, &info) == 0 else {
+            throw UsageError(message: "cannot read the passphrase file \(file): \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw UsageError(message: "the passphrase file \(file) is not a regular file") }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw UsageError(message: "the passphrase file \(file) is open to others (mode \(String(mode, radix: 8))): "
+                                + "run `chmod 600 \(file)` so that only its owner can read it")
+        }
     }
 
     private static func prompt(_ text: String) throws -> String {
