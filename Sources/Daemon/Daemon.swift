@@ -74,10 +74,7 @@ public final class Daemon {
     /// Runs until `shouldStop` says so; what is in flight then is finished, what is not started is left for the
     /// rescan of the next start.
     public func run() throws {
-        defer {
-            mediaWork.shutDown()
-            board.remove()
-        }
+        defer { board.remove() }
         try reloadWatches()
         while !shouldStop() {
             let events = try watcher.next(timeout: settling.isEmpty ? .seconds(1) : .milliseconds(250))
@@ -218,7 +215,6 @@ public final class Daemon {
             later = paths
         }
         for path in later { ready[path] = ready[path] ?? .now }
-        mediaWork.shutDown()  // idle workers would hold their memory until the next batch
         board.update(force: true) { $0.queued = self.settling.count + self.ready.count }
     }
 

@@ -4,32 +4,49 @@ import MediaTypes
 import Glibc
 #endif
 
-/// The media work in this process, on the calling thread: what `keepsake worker` serves.
-public struct InProcessMediaWork: MediaWork {
+/// The media work in this process, on the calling thread: what `keepsake-media` serves (on the descriptor it is handed).
+public struct InProcessMediaWork: MediaWork, DescriptorMediaWork {
     public init() {}
 
     public func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
         let opened = try Self.open(path, stage: .metadata)
         defer { close(opened) }
-        do { return try MetadataReader.read(fileAt: PathOpener.procPath(of: opened), format: format, origin: path) } catch { throw MediaWorkError(error) }
+        return try metadata(of: opened, format: format, surroundings: FileSurroundings(beside: path))
     }
 
     public func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
         let opened = try Self.open(path, stage: .thumbnail)
         defer { close(opened) }
-        do {
-            return try Thumbnailer.thumbnail(fileAt: PathOpener.procPath(of: opened), format: format, orientation: orientation)
-        } catch { throw MediaWorkError(error) }
+        return try thumbnail(of: opened, format: format, orientation: orientation)
     }
 
     public func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                        output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
-        var outputError: (any Error)?
-        let result: TranscodeResult
         let opened = try Self.open(path, stage: .stream)
         defer { close(opened) }
+        return try stream(of: opened, format: format, options: options, segmentKey: segmentKey, iv: iv, output: output)
+    }
+
+    // The C libraries get the descriptor's file as `/proc/self/fd/N`.
+
+    public func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata {
+        do { return try MetadataReader.read(fileAt: PathOpener.procPath(of: file), format: format, surroundings: surroundings) } catch {
+            throw MediaWorkError(error)
+        }
+    }
+
+    public func thumbnail(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
         do {
-            result = try VideoTranscoder.transcode(fileAt: PathOpener.procPath(of: opened), format: format, options: options,
+            return try Thumbnailer.thumbnail(fileAt: PathOpener.procPath(of: file), format: format, orientation: orientation)
+        } catch { throw MediaWorkError(error) }
+    }
+
+    public func stream(of file: Int32, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+                       output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+        var outputError: (any Error)?
+        let result: TranscodeResult
+        do {
+            result = try VideoTranscoder.transcode(fileAt: PathOpener.procPath(of: file), format: format, options: options,
                                                    segmentKey: segmentKey, iv: iv) { bytes in
                 do { try output(bytes) } catch {
                     outputError = error

@@ -52,3 +52,12 @@ public protocol MediaWork: Sendable {
     func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                 output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
 }
+
+/// The same media work on a file that someone else opened read-only: a media worker's side, which is handed a
+/// descriptor, not a path, and the file's name and sidecars (`FileSurroundings`) rather than a folder to look in.
+public protocol DescriptorMediaWork: Sendable {
+    func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata
+    func thumbnail(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8]
+    func stream(of file: Int32, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
+                output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
+}

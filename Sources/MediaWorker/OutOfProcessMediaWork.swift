@@ -7,7 +7,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// One `keepsake worker` child process and the pipes to it. Spawned and reaped here rather than through Foundation's
+/// One confined `keepsake-media` child process and the pipes to it. Spawned and reaped here rather than through Foundation's
 /// `Process`, which learns of a child's end only when every descendant has closed a descriptor the child inherited:
 /// a worker that left a descendant behind (or one that a lying worker forked) made `waitUntilExit` wait forever.
 /// The worker leads a process group of its own, so that killing it kills whatever it started.
@@ -22,55 +22,18 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
 
     /// How long a worker that closed its output, or was asked to stop, may take to exit before it is killed.
     static let exitGrace: Duration = .seconds(2)
-    private static let spawning = NSLock()
 
-    init(executable: String) throws {
+    /// Whether the pid is bwrap's, which reports a worker killed by signal N as exit status 128 + N.
+    private let underBubblewrap: Bool
+
+    /// Starts `executable` confined by `sandbox`, with `file` (opened read-only here) as the one file it may read.
+    init(executable: String, file: Int32, sandbox: WorkerSandbox, limits: WorkerSandbox.Limits) throws {
         signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the death of this process
-        // Both pipes are made close-on-exec before any other worker can be spawned, so that no worker inherits
-        // another's pipe (and keeps it open after that one is gone).
-        Self.spawning.lock()
-        defer { Self.spawning.unlock() }
-        var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
-        guard pipe(&input) == 0 else { throw FrameError.io("pipe", errno: errno) }
-        guard pipe(&output) == 0 else {
-            let code = errno
-            close(input[0]); close(input[1])
-            throw FrameError.io("pipe", errno: code)
-        }
-        for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        defer { close(input[0]); close(output[1]) }  // the child's ends, which only the child keeps
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input[0], STDIN_FILENO)
-        posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t(), none = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        var environment = ProcessInfo.processInfo.environment
-        for secret in ["KEEPSAKE_PASSPHRASE", "KEEPSAKE_NEW_PASSPHRASE"] { environment[secret] = nil }
-        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("worker"), nil]
-        let variables: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in arguments + variables { free(pointer) } }
-        var child: pid_t = 0
-        let result = posix_spawn(&child, executable, &actions, &attributes, arguments, variables)
-        guard result == 0 else {
-            close(input[1]); close(output[0])
-            throw FrameError.io("posix_spawn \(executable)", errno: result)
-        }
-        pid = child
-        toWorker = input[1]
-        fromWorker = output[0]
+        let launched = try sandbox.launch(worker: executable, file: file, limits: limits)
+        pid = launched.pid
+        toWorker = launched.toWorker
+        fromWorker = launched.fromWorker
+        underBubblewrap = sandbox.level == .bubblewrap
         channel = FrameChannel(input: fromWorker, output: toWorker)
     }
 
@@ -93,7 +56,7 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
                 return "the media worker closed its output without answering; killed"
             }
             kill()  // whatever it left behind
-            return Self.describe(status)
+            return describe(status)
         case FrameError.malformed(let why):
             kill()
             return "the media worker sent a malformed answer (\(why)); killed"
@@ -103,12 +66,20 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
         }
     }
 
-    private static func describe(_ status: Int32) -> String {
-        let signal = status & 0x7F
+    private func describe(_ status: Int32) -> String {
+        var signal = status & 0x7F
+        let code = (status >> 8) & 0xFF
+        if signal == 0 && underBubblewrap && code > 128 { signal = code - 128 }
+        if signal == SIGSYS {
+            return "the media worker was killed by its sandbox: a forbidden system call (SIGSYS)"
+        }
+        if signal == SIGXCPU {
+            return "the media worker was killed: it used up its CPU time (SIGXCPU)"
+        }
         if signal != 0 {
             return "the media worker crashed: killed by signal \(signal) (\(signalName(signal)))"
         }
-        return "the media worker exited with status \((status >> 8) & 0xFF)"
+        return "the media worker exited with status \(code)"
     }
 
     /// Kills the worker and everything it started, and reaps it.
@@ -161,8 +132,9 @@ private func signalName(_ number: Int32) -> String {
     return names[number] ?? String(cString: strsignal(number))
 }
 
-/// The media work done by `keepsake worker` child processes, one request at a time each, so that a file that
-/// crashes or hangs a decoder costs that file only. A failed worker is discarded; the next request starts a new one.
+/// The media work done by `keepsake-media` child processes, each started confined (`WorkerSandbox`) for one request
+/// on one file, which this process opens read-only and hands over as the worker's fd 3: a file that crashes, hangs or
+/// takes over a decoder costs that file only, and a worker never sees another file, its path or its key.
 public final class OutOfProcessMediaWork: MediaWork {
     private let executable: String
     private let timeoutFloor: Duration
@@ -170,11 +142,10 @@ public final class OutOfProcessMediaWork: MediaWork {
     /// When the run was first seen stopping: work still running a grace period later is abandoned.
     private let stopSeen = Mutex<ContinuousClock.Instant?>(nil)
     private static let stopGrace: Duration = .seconds(3)
-    private let idle = Mutex<[WorkerProcess]>([])
     private let failures = Mutex<[BytePath: String]>([:])
     private static let logger = Logger(label: "keepsake.worker")
 
-    /// `executable` is the `keepsake` binary (the caller's own); a worker may go `timeoutFloor` plus a second per MiB
+    /// `executable` is the worker binary (`keepsake-media`); a worker may go `timeoutFloor` plus a second per MiB
     /// of the file without answering before it counts as hung (a stream's bytes are answers: a long video that keeps
     /// producing them is never cut off). Once `shouldStop` holds, requests still running after
     /// a grace period are abandoned, their workers killed.
@@ -192,42 +163,31 @@ public final class OutOfProcessMediaWork: MediaWork {
         }
     }
 
-    /// Ends the idle workers.
-    public func shutDown() {
-        for worker in idle.withLock({ workers in defer { workers = [] }; return workers }) { worker.stop() }
-    }
-
-    private func timeout(forFileAt path: BytePath) -> Duration {
-        var info = stat()
-        let fd = try? PathOpener.open(path, flags: O_PATH)
-        defer { if let fd { close(fd) } }
-        let megabytes = fd.map { fstat($0, &info) } == 0 ? Int64(info.st_size) >> 20 : 0
-        return timeoutFloor + .seconds(megabytes)
-    }
-
     public func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
-        let (reply, _) = try performTyped(WorkerRequest(operation: .metadata, path: path, format: format), expecting: .metadata)
+        let request = WorkerRequest(operation: .metadata, name: path.lastComponent, format: format,
+                                    surroundings: FileSurroundings(beside: path))
+        let (reply, _) = try performTyped(request, path: path, expecting: .metadata)
         guard let metadata = reply.metadata else { throw .workerFailed("the media worker sent no metadata") }
         return metadata
     }
 
     public func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
-        let request = WorkerRequest(operation: .thumbnail, path: path, format: format, orientation: orientation)
-        return Array(try performTyped(request, expecting: .thumbnail).1)
+        let request = WorkerRequest(operation: .thumbnail, name: path.lastComponent, format: format, orientation: orientation)
+        return Array(try performTyped(request, path: path, expecting: .thumbnail).1)
     }
 
     public func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                        output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
-        let request = WorkerRequest(operation: .stream, path: path, format: format, preset: options.preset,
+        let request = WorkerRequest(operation: .stream, name: path.lastComponent, format: format, preset: options.preset,
                                     segmentKey: Data(segmentKey), iv: Data(iv))
-        let (reply, thumbnail) = try perform(request, expecting: .stream) { try $0.withUnsafeBytes(output) }
+        let (reply, thumbnail) = try perform(request, path: path, expecting: .stream) { try $0.withUnsafeBytes(output) }
         return StreamProduct(playlist: reply.playlist ?? "", thumbnail: thumbnail.isEmpty ? nil : Array(thumbnail),
                              thumbnailProblem: reply.problem)
     }
 
     /// `perform` without stream bytes, where nothing but a `MediaWorkError` can come out.
-    private func performTyped(_ request: WorkerRequest, expecting kind: WorkerReply.Kind) throws(MediaWorkError) -> (WorkerReply, Data) {
-        do { return try perform(request, expecting: kind) { _ in } } catch {
+    private func performTyped(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind) throws(MediaWorkError) -> (WorkerReply, Data) {
+        do { return try perform(request, path: path, expecting: kind) { _ in } } catch {
             throw error as? MediaWorkError ?? .workerFailed("\(error)")
         }
     }
@@ -252,20 +212,32 @@ public final class OutOfProcessMediaWork: MediaWork {
         }
     }
 
-    /// Sends `request` to an idle worker (or a new one) and reads its answer, handing stream bytes to `streamBytes`.
-    private func perform(_ request: WorkerRequest, expecting kind: WorkerReply.Kind,
+    /// Opens the file at `path` read-only, starts a confined worker on it, sends `request` and reads the answer,
+    /// handing stream bytes to `streamBytes`; the worker is ended (and reaped) before this returns.
+    private func perform(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind,
                          streamBytes: (Data) throws -> Void) throws -> (WorkerReply, Data) {
-        let timeout = timeout(forFileAt: request.path)
+        // O_NONBLOCK: opening a FIFO put in its place must not wait for a writer (the worker refuses it as not a file).
+        let file: Int32
+        do { file = try PathOpener.open(path, flags: O_RDONLY | O_NONBLOCK | O_CLOEXEC) } catch {
+            throw MediaWorkError.notProduced(StageProblem(stage: request.operation.rawValue, reason: "cannot open \(path): \(error)"))
+        }
+        defer { close(file) }
+        var info = stat()
+        let megabytes = fstat(file, &info) == 0 ? Int64(info.st_size) >> 20 : 0
+        let timeout = timeoutFloor + .seconds(megabytes)
         let worker: WorkerProcess
         do {
-            worker = try idle.withLock { $0.popLast() } ?? WorkerProcess(executable: executable)
+            let sandbox = try WorkerSandbox.current.get()
+            // CPU time across its threads: four times the silence it is allowed, at least a minute.
+            let cpu = max(60, 4 * Int(timeout.components.seconds))
+            worker = try WorkerProcess(executable: executable, file: file, sandbox: sandbox, limits: .init(cpuSeconds: cpu))
         } catch {
-            throw MediaWorkError.workerFailed("cannot start a media worker (\(executable) worker): \(error)")
+            throw MediaWorkError.workerFailed("cannot start a media worker (\(executable)): \(error)")
         }
         do {
             let answer = try worker.channel.exchange(request, expecting: kind, nextFrame: { try awaitFrame(from: worker, deadline: .now + timeout) },
                                                      streamBytes: streamBytes)
-            idle.withLock { $0.append(worker) }
+            worker.stop()
             switch answer {
             case .done(let reply, let payload): return (reply, payload)
             case .notProduced(let problem): throw MediaWorkError.notProduced(problem)
@@ -277,8 +249,8 @@ public final class OutOfProcessMediaWork: MediaWork {
             throw failed.error
         } catch {
             let reason = worker.failure(after: error, timeout: timeout)
-            Self.logger.warning("\(request.path): \(reason)")
-            failures.withLock { $0[request.path] = reason }
+            Self.logger.warning("\(path): \(reason)")
+            failures.withLock { $0[path] = reason }
             throw MediaWorkError.workerFailed(reason)
         }
     }

@@ -4,28 +4,28 @@ import MediaTypes
 import Glibc
 #endif
 
-/// `keepsake worker` (the `keepsake-media` binary it becomes): answers requests on stdin/stdout with `work`, one at a
-/// time, until stdin closes. It holds no library and no key but a video's segment key.
+/// `keepsake-media`: answers requests on stdin/stdout with `work` on the file it was handed as fd 3 (read-only),
+/// until stdin closes. It holds no library and no key but a video's segment key, and runs confined (`WorkerSandbox`).
 public enum WorkerServer {
     /// Tests plant faults: the worker aborts, or hangs, when asked to work on a file of this name.
     static let abortOnVariable = "KEEPSAKE_TEST_WORKER_ABORT_ON"
     static let hangOnVariable = "KEEPSAKE_TEST_WORKER_HANG_ON"
 
-    public static func run(work: some MediaWork) throws {
+    public static func run(work: some DescriptorMediaWork) throws {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGINT, SIG_IGN)  // Ctrl-C reaches the whole process group: the parent decides when its workers end
         let environment = ProcessInfo.processInfo.environment
         let abortOn = environment[abortOnVariable]
         let hangOn = environment[hangOnVariable]
-        try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: work) { request in
-            let name = String(decoding: request.path.lastComponent.bytes, as: UTF8.self)
+        try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: work, file: WorkerSandbox.fileDescriptor) { request in
+            let name = String(decoding: request.name.bytes, as: UTF8.self)
             if name == abortOn { abort() }
             while name == hangOn { pause() }
         }
     }
 
-    /// Answers requests on `channel` until it closes; `before` sees each request first.
-    static func serve(_ channel: FrameChannel, work: some MediaWork, before: (WorkerRequest) -> Void = { _ in }) throws {
+    /// Answers requests about `file` on `channel` until it closes; `before` sees each request first.
+    static func serve(_ channel: FrameChannel, work: some DescriptorMediaWork, file: Int32, before: (WorkerRequest) -> Void = { _ in }) throws {
         while true {
             let request: WorkerRequest
             do {
@@ -34,21 +34,22 @@ public enum WorkerServer {
                 return
             }
             before(request)
-            try answer(request, work: work, channel: channel)
+            try answer(request, work: work, file: file, channel: channel)
         }
     }
 
-    private static func answer(_ request: WorkerRequest, work: some MediaWork, channel: FrameChannel) throws {
+    private static func answer(_ request: WorkerRequest, work: some DescriptorMediaWork, file: Int32, channel: FrameChannel) throws {
         do {
             switch request.operation {
             case .metadata:
-                let metadata = try work.metadata(fileAt: request.path, format: request.format)
+                let metadata = try work.metadata(of: file, format: request.format,
+                                                 surroundings: request.surroundings ?? FileSurroundings(name: request.name))
                 try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
             case .thumbnail:
-                let jpeg = try work.thumbnail(fileAt: request.path, format: request.format, orientation: request.orientation)
+                let jpeg = try work.thumbnail(of: file, format: request.format, orientation: request.orientation)
                 try jpeg.withUnsafeBytes { try channel.send(WorkerReply(kind: .thumbnail), payload: $0) }
             case .stream:
-                let product = try work.stream(fileAt: request.path, format: request.format,
+                let product = try work.stream(of: file, format: request.format,
                                               options: StreamOptions(preset: request.preset ?? StreamOptions().preset),
                                               segmentKey: Array(request.segmentKey ?? Data()), iv: Array(request.iv ?? Data())) { bytes in
                     try channel.send(WorkerReply(kind: .streamBytes), payload: bytes)

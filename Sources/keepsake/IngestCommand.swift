@@ -46,9 +46,8 @@ struct IngestCommand: ParsableCommand {
         _ = try Executables.mediaEngine()
         let library = try libraryOptions.open(create: true)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
-        // Started when the first file needs them, after the unlock: the workers never overlap its 256 MiB.
+        // Started for each file that needs one, after the unlock: the workers never overlap its 256 MiB.
         let mediaWork = try work.mediaWork(shouldStop: { false })
-        defer { mediaWork.shutDown() }
         let options = IngestOptions(albumMode: albumMode, jobs: work.jobCount,
                                     reuploadDeleted: reuploadDeleted, rehash: rehash, stream: work.stream,
                                     mediaWork: mediaWork, lockWait: .seconds(lockTimeout))

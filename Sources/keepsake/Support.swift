@@ -132,9 +132,9 @@ struct WorkOptions: ParsableArguments {
     var jobCount: Int { jobs ?? ProcessInfo.processInfo.activeProcessorCount }
     var stream: StreamOptions? { noStreams ? nil : StreamOptions(preset: videoPreset) }
 
-    /// The media work in `keepsake worker` children of this binary, which start when the first file needs one.
+    /// The media work in confined `keepsake-media` children, one for each request on a file.
     func mediaWork(shouldStop: @escaping @Sendable () -> Bool) throws -> OutOfProcessMediaWork {
-        OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout), shouldStop: shouldStop)
+        OutOfProcessMediaWork(executable: try Executables.mediaEngine(), timeoutFloor: .seconds(workerTimeout), shouldStop: shouldStop)
     }
 }
 

@@ -14,70 +14,17 @@ enum CaptureTimeFallbacks {
         var location: GeoLocation?
     }
 
-    /// The XMP sidecar next to `path` (`NAME.EXT.xmp` as darktable writes it, or `NAME.xmp` as Lightroom does):
-    /// its capture time and location.
-    static func xmpSidecar(for path: BytePath, now: Int) -> Sidecar? {
-        let name = path.lastComponent.bytes
-        let stem = name.lastIndex(of: UInt8(ascii: ".")).map { Array(name[..<$0]) } ?? name
-        for candidate in [name + Array(".xmp".utf8), name + Array(".XMP".utf8), stem + Array(".xmp".utf8), stem + Array(".XMP".utf8)] {
-            guard let text = smallFile(path.parent.appending(candidate)).map({ String(decoding: $0, as: UTF8.self) }) else { continue }
-            return Sidecar(captureTime: XMP.captureTime(text, now: now), location: XMP.location(text))
-        }
-        return nil
+    /// An XMP sidecar's capture time and location.
+    static func xmpSidecar(_ data: Data?, now: Int) -> Sidecar? {
+        guard let data else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        return Sidecar(captureTime: XMP.captureTime(text, now: now), location: XMP.location(text))
     }
 
-    /// The contents of a sidecar-sized file (1 byte to 1 MiB), or nil.
-    private static func smallFile(_ path: BytePath) -> Data? {
-        guard let fd = try? PathOpener.open(path, flags: O_RDONLY | O_NONBLOCK) else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size > 0, info.st_size <= 1 << 20 else { return nil }
-        var data = Data(count: Int(info.st_size))
-        var offset = 0
-        while offset < data.count {
-            let got = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { return nil }
-            offset += got
-        }
-        return data
-    }
-
-    /// The Takeout JSON next to `path`, if any: `NAME.EXT.json`, `NAME.json`, `NAME.EXT.supplemental-metadata.json`,
-    /// the same names cut to Google's 51-character limit, and `NAME.EXT(1).json` for `NAME(1).EXT`.
-    static func takeoutSidecar(for path: BytePath, now: Int) -> Sidecar? {
-        for name in takeoutSidecarNames(for: path.lastComponent.bytes) {
-            guard let data = smallFile(path.parent.appending(name)),
-                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
-            return parseTakeoutSidecar(json, now: now)
-        }
-        return nil
-    }
-
-    /// The names for a name of any bytes: one that is not UTF-8 is read as Latin-1 (one character a byte) and
-    /// its sidecars' names turned back to the same bytes, so `caf\xE9.jpg` finds `caf\xE9.jpg.json`.
-    static func takeoutSidecarNames(for fileName: [UInt8]) -> [[UInt8]] {
-        if let text = String(validating: fileName, as: UTF8.self) { return takeoutSidecarNames(for: text).map { Array($0.utf8) } }
-        let latin1 = String(String.UnicodeScalarView(fileName.map { Unicode.Scalar($0) }))
-        return takeoutSidecarNames(for: latin1).map { $0.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } }
-    }
-
-    static func takeoutSidecarNames(for fileName: String) -> [String] {
-        let stem = (fileName as NSString).deletingPathExtension
-        let ext = (fileName as NSString).pathExtension
-        var names = [fileName + ".json", stem + ".json",
-                     fileName + ".supplemental-metadata.json"]
-        // Google cuts the name before ".json" to 46 characters.
-        names.append(String((fileName + ".supplemental-metadata").prefix(46)) + ".json")
-        names.append(String(fileName.prefix(46)) + ".json")
-        // "IMG_1234(1).jpg" → "IMG_1234.jpg(1).json"
-        if let open = stem.lastIndex(of: "("), stem.hasSuffix(")") {
-            let counter = stem[open...], base = stem[..<open]
-            names.append("\(base).\(ext)\(counter).json")
-            names.append("\(base).\(ext).supplemental-metadata\(counter).json")
-        }
-        var seen = Set<String>()
-        return names.filter { $0 != fileName && seen.insert($0).inserted }
+    /// A Google Takeout JSON sidecar's capture time and location.
+    static func takeoutSidecar(_ data: Data?, now: Int) -> Sidecar? {
+        guard let data, let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return parseTakeoutSidecar(json, now: now)
     }
 
     static func parseTakeoutSidecar(_ json: [String: Any], now: Int) -> Sidecar {

@@ -1,0 +1,94 @@
+import CSeccomp
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The media workers' seccomp filter: what loading a program and decoding a file take (reading its descriptor,
+/// memory, threads, time, writing answers to the pipe) is allowed; what an attacker wants (sockets, opening a file
+/// to write, new processes, signalling others, ptrace, namespaces, ...) kills the worker (SIGSYS).
+///
+/// `execve` must stay allowed: the filter is in place before the worker's binary is started. What could be started
+/// is what the sandbox holds: in bubblewrap, the system libraries and the worker binary only.
+enum SeccompFilter {
+    /// Allowed whatever their arguments.
+    static let allowed = [
+        // reading the file, and the shared libraries when the program loads
+        "read", "pread64", "readv", "preadv", "preadv2", "lseek", "fstat", "newfstatat", "stat", "lstat", "statx",
+        "fstatfs", "statfs", "close", "fcntl", "dup", "dup2", "dup3", "access", "faccessat", "faccessat2",
+        "readlink", "readlinkat", "getdents64", "getcwd",
+        // memory
+        "brk", "mmap", "munmap", "mprotect", "mremap", "madvise", "mincore", "membarrier",
+        "get_mempolicy", "set_mempolicy", "mbind",  // libnuma's probe at load
+        // threads and their synchronisation
+        "futex", "futex_waitv", "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "sched_yield",
+        "sched_getaffinity", "sched_getparam", "sched_getscheduler", "sched_get_priority_max", "sched_get_priority_min",
+        "arch_prctl", "gettid", "getpid", "getppid", "getuid", "geteuid", "getgid", "getegid", "getpgrp",
+        // signals to itself, time, waiting
+        "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait", "sigaltstack", "pause",
+        "clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep",
+        "poll", "ppoll", "select", "pselect6",
+        "getrandom", "uname", "sysinfo", "getrusage", "times", "getrlimit",
+        "exit", "exit_group",
+        // bubblewrap's PID 1 in the sandbox, under the same filter, waits for the worker
+        "wait4", "waitid",
+        // starting the worker's program (see above)
+        "execve",
+    ]
+
+    static func compile() throws(WorkerSandboxError) -> [UInt8] {
+        guard let context = seccomp_init(SCMP_ACT_KILL_PROCESS) else { throw .seccomp("seccomp_init failed") }
+        defer { seccomp_release(context) }
+        func rule(_ name: String, _ action: UInt32 = SCMP_ACT_ALLOW, _ conditions: [scmp_arg_cmp] = []) throws(WorkerSandboxError) {
+            let number = seccomp_syscall_resolve_name(name)
+            guard number != __NR_SCMP_ERROR else { return }  // not a system call of this architecture
+            let result = conditions.withUnsafeBufferPointer {
+                seccomp_rule_add_array(context, action, number, UInt32($0.count), $0.baseAddress)
+            }
+            guard result == 0 else { throw .seccomp("\(name): \(String(cString: strerror(-result)))") }
+        }
+        func argument(_ index: UInt32, _ operation: scmp_compare, _ a: UInt64, _ b: UInt64 = 0) -> scmp_arg_cmp {
+            scmp_arg_cmp(arg: index, op: operation, datum_a: a, datum_b: b)
+        }
+        /// SCMP_ACT_ERRNO, a macro Swift cannot import.
+        func errorAction(_ code: Int32) -> UInt32 { 0x0005_0000 | (UInt32(code) & 0xFFFF) }
+        let cloneThread: UInt64 = 0x0001_0000  // CLONE_THREAD, not exported by Swift's Glibc
+        for name in allowed { try rule(name) }
+
+        // Writing: to its answer pipe and stderr (/dev/null) only.
+        for name in ["write", "writev"] {
+            try rule(name, SCMP_ACT_ALLOW, [argument(0, SCMP_CMP_EQ, 1)])
+            try rule(name, SCMP_ACT_ALLOW, [argument(0, SCMP_CMP_EQ, 2)])
+        }
+        // Opening: read-only, never creating.
+        let writing = UInt64(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND) | 0o2000_0000  // the last: O_TMPFILE's own bit
+        try rule("openat", SCMP_ACT_ALLOW, [argument(2, SCMP_CMP_MASKED_EQ, writing, 0)])
+        try rule("open", SCMP_ACT_ALLOW, [argument(1, SCMP_CMP_MASKED_EQ, writing, 0)])
+        try rule("openat2", errorAction(ENOSYS))
+        // Threads, not processes: clone only with CLONE_THREAD; clone3 (whose flags a filter cannot see) answers
+        // ENOSYS, on which the C library falls back to clone.
+        try rule("clone", SCMP_ACT_ALLOW, [argument(0, SCMP_CMP_MASKED_EQ, cloneThread, cloneThread)])
+        try rule("clone3", errorAction(ENOSYS))
+        // Signals: an abort (SIGABRT to itself) is a crash the parent reports; no other signal is sent.
+        try rule("tgkill", SCMP_ACT_ALLOW, [argument(2, SCMP_CMP_EQ, UInt64(SIGABRT))])
+        // Naming threads, and the resource limits read (never raised).
+        for option in [PR_SET_NAME, PR_GET_NAME, 0x5356_4d41 /* PR_SET_VMA */] {
+            try rule("prctl", SCMP_ACT_ALLOW, [argument(0, SCMP_CMP_EQ, UInt64(option))])
+        }
+        try rule("prlimit64", SCMP_ACT_ALLOW, [argument(2, SCMP_CMP_EQ, 0)])
+        // libgcrypt locks its secure memory at load; it copes with a refusal.
+        for name in ["mlock", "mlock2", "mlockall", "munlock", "munlockall"] { try rule(name, errorAction(EPERM)) }
+        // Terminal queries (isatty) are answered "not a terminal"; other ioctls likewise refused.
+        try rule("ioctl", errorAction(ENOTTY))
+
+        let fd = keepsake_memfd("keepsake-seccomp-export")
+        guard fd >= 0 else { throw .system("memfd_create", errno) }
+        defer { close(fd) }
+        let exported = seccomp_export_bpf(context, fd)
+        guard exported == 0 else { throw .seccomp("seccomp_export_bpf: \(String(cString: strerror(-exported)))") }
+        let size = Int(lseek(fd, 0, SEEK_END))
+        var program = [UInt8](repeating: 0, count: size)
+        let read = program.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, 0) }
+        guard size > 0, read == size else { throw .seccomp("reading the exported filter") }
+        return program
+    }
+}

@@ -1,0 +1,251 @@
+import CSeccomp
+import FileSystem
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a media worker is confined: in place before the worker binary runs its first instruction, so that whatever
+/// program sits at the worker's path runs confined. The worker gets its request pipe (fd 0), its answer pipe (fd 1),
+/// /dev/null (fd 2) and the one file it works on, opened read-only by the parent (fd 3); nothing else.
+///
+/// - `bubblewrap`: `bwrap` with every namespace it can unshare (no network, its own PID namespace and `/proc`, no
+///   other process in sight), a file system of the read-only system libraries and the worker binary alone, a new
+///   session, an environment from an allowlist, all capabilities dropped, and the seccomp filter and resource limits
+///   below.
+/// - `seccomp`: where `bwrap` is missing or the kernel refuses it the namespaces (or `KEEPSAKE_WORKER_SANDBOX=seccomp`):
+///   the same seccomp filter, resource limits, no-new-privileges, new session and clean environment, without the
+///   namespaces: the worker could read what its user may read, but not write, connect, start a process or signal
+///   one but itself.
+public struct WorkerSandbox: Sendable {
+    public enum Level: String, Sendable, Codable {
+        case bubblewrap, seccomp
+    }
+
+    public let level: Level
+    /// Why the stronger level is not in force, if it is not.
+    public let fallbackReason: String?
+    /// The compiled seccomp filter (BPF), as libseccomp exports it.
+    let filter: [UInt8]
+
+    /// Set to `seccomp` to forbid bubblewrap (to test the fallback, or where it misbehaves).
+    public static let levelVariable = "KEEPSAKE_WORKER_SANDBOX"
+    /// The only variables a worker's environment may hold (the test hooks of `WorkerServer`).
+    static let environmentAllowlist = [WorkerServer.abortOnVariable, WorkerServer.hangOnVariable]
+    /// The worker's descriptor of the file it works on.
+    public static let fileDescriptor: Int32 = 3
+
+    public var summary: String {
+        switch level {
+        case .bubblewrap:
+            "bubblewrap (own namespaces without network or other processes, read-only system libraries, seccomp, resource limits, clean environment)"
+        case .seccomp:
+            "seccomp (seccomp, resource limits, no new privileges, clean environment; no namespaces: \(fallbackReason ?? "bubblewrap not used"))"
+        }
+    }
+
+    /// The sandbox this process's workers get, found once: bubblewrap when a trial run of it works, else seccomp.
+    public static var current: Result<WorkerSandbox, WorkerSandboxError> { cached.value }
+
+    private static let cached = Lazy { () -> Result<WorkerSandbox, WorkerSandboxError> in
+        Result { () throws(WorkerSandboxError) in
+            let filter = try SeccompFilter.compile()
+            if ProcessInfo.processInfo.environment[levelVariable] == Level.seccomp.rawValue {
+                return WorkerSandbox(level: .seccomp, fallbackReason: "\(levelVariable)=seccomp", filter: filter)
+            }
+            guard let bwrap = bubblewrapPath else {
+                return WorkerSandbox(level: .seccomp, fallbackReason: "bwrap is not installed (Debian: bubblewrap)", filter: filter)
+            }
+            let trial = WorkerSandbox(level: .bubblewrap, fallbackReason: nil, filter: filter)
+            if let failure = trial.trialRun(bwrap: bwrap) {
+                return WorkerSandbox(level: .seccomp, fallbackReason: failure, filter: filter)
+            }
+            return trial
+        }
+    }
+
+    static let bubblewrapPath = ([String](["/usr/bin/bwrap", "/bin/bwrap"])).first { access($0, X_OK) == 0 }
+
+    /// A worker started confined, with the parent's ends of its pipes.
+    struct Launched {
+        var pid: pid_t
+        var toWorker: Int32
+        var fromWorker: Int32
+    }
+
+    /// The resource limits of one worker.
+    struct Limits {
+        var cpuSeconds: Int
+        static let addressSpace = 4 << 30
+        static let processes = 4096  // threads count; seccomp forbids processes (root ignores this limit anyway)
+        static let openFiles = 64
+
+        var values: [rlim_t] {
+            [rlim_t(cpuSeconds), rlim_t(Self.addressSpace), rlim_t(Self.processes), 0, rlim_t(Self.openFiles)]
+        }
+    }
+
+    /// Starts `worker` confined, reading `file` as its fd 3.
+    func launch(worker: String, file: Int32, limits: Limits) throws(WorkerSandboxError) -> Launched {
+        var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
+        guard keepsake_pipe_cloexec(&input) == 0 else { throw .system("pipe", errno) }
+        guard keepsake_pipe_cloexec(&output) == 0 else {
+            let code = errno
+            close(input[0]); close(input[1])
+            throw .system("pipe", code)
+        }
+        defer { close(input[0]); close(output[1]) }  // the child's ends
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { if null >= 0 { close(null) } }
+        var fds = [input[0], output[1], null, file]
+        let pid: pid_t
+        do throws(WorkerSandboxError) {
+            switch level {
+            case .bubblewrap:
+                let filterFD = try filterDescriptor()
+                defer { close(filterFD) }
+                fds.append(filterFD)
+                let arguments = bubblewrapArguments(worker: worker, filterFD: Int32(fds.count - 1)) + [worker, "worker"]
+                pid = try spawn(Self.bubblewrapPath ?? "/usr/bin/bwrap", arguments: arguments, fds: fds, limits: limits, seccomp: false)
+            case .seccomp:
+                pid = try spawn(worker, arguments: [worker, "worker"], fds: fds, limits: limits, seccomp: true)
+            }
+        } catch {
+            close(input[1]); close(output[0])
+            throw error
+        }
+        return Launched(pid: pid, toWorker: input[1], fromWorker: output[0])
+    }
+
+    /// bwrap's arguments up to the worker's own: the namespaces, a file system of the system libraries and the worker
+    /// binary only (read-only), `/proc` of its own PID namespace, a minimal `/dev`, the environment allowlist.
+    private func bubblewrapArguments(worker: String, filterFD: Int32) -> [String] {
+        var arguments = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                         "--clearenv", "--proc", "/proc", "--dev", "/dev"]
+        for library in ["/usr/lib", "/usr/lib64", "/usr/libx32", "/usr/lib32"] where access(library, F_OK) == 0 {
+            arguments += ["--ro-bind", library, library]
+        }
+        // Merged /usr (Debian 12): /lib and /lib64 are symbolic links into /usr; elsewhere they are folders.
+        for top in ["/lib", "/lib64"] {
+            var buffer = [CChar](repeating: 0, count: 256)
+            let length = readlink(top, &buffer, buffer.count - 1)
+            if length > 0 {
+                arguments += ["--symlink", String(cString: buffer), top]
+            } else if access(top, F_OK) == 0 {
+                arguments += ["--ro-bind", top, top]
+            }
+        }
+        arguments += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+        for folder in Self.runtimeLibraryFolders where !folder.hasPrefix("/usr/lib/") {
+            arguments += ["--ro-bind", folder, folder]
+        }
+        arguments += ["--ro-bind", worker, worker, "--chdir", "/"]
+        for name in Self.environmentAllowlist {
+            if let value = ProcessInfo.processInfo.environment[name] { arguments += ["--setenv", name, value] }
+        }
+        return arguments + ["--seccomp", String(filterFD), "--"]
+    }
+
+    /// The folders of the shared libraries this process maps outside the system's (the Swift runtime, when the
+    /// toolchain is not installed under /usr): the worker, built by the same toolchain, needs them too.
+    private static let runtimeLibraryFolders: [String] = {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return [] }
+        var folders: Set<String> = []
+        for line in maps.split(separator: "\n") {
+            guard let start = line.firstIndex(of: "/") else { continue }
+            let path = String(line[start...])
+            guard path.hasSuffix(".so") || path.contains(".so.") else { continue }
+            if path.contains("libswift") || path.contains("libFoundation") || path.contains("libdispatch") || path.contains("libBlocksRuntime") {
+                folders.insert((path as NSString).deletingLastPathComponent)
+            }
+        }
+        return folders.sorted()
+    }()
+
+    private func spawn(_ path: String, arguments: [String], fds: [Int32], limits: Limits, seccomp: Bool) throws(WorkerSandboxError) -> pid_t {
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        // bwrap builds the worker's own environment (`--clearenv`, `--setenv`); a worker started directly gets the allowlist.
+        let variables = seccomp ? Self.environmentAllowlist.compactMap { name in ProcessInfo.processInfo.environment[name].map { "\(name)=\($0)" } } : []
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var child: pid_t = 0
+        let values = limits.values
+        let failure: Int32 = filter.withUnsafeBytes { bytes in
+            var program = sock_fprog(len: UInt16(bytes.count / MemoryLayout<sock_filter>.stride),
+                                     filter: UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: sock_filter.self)))
+            return withUnsafePointer(to: &program) { program in
+                keepsake_spawn_confined(path, argv, envp, fds, Int32(fds.count), values, seccomp ? program : nil, &child)
+            }
+        }
+        if failure != 0 {
+            if child > 0 { var status: Int32 = 0; while waitpid(child, &status, 0) < 0 && errno == EINTR {} }
+            throw .system("starting \(path) confined", failure)
+        }
+        return child
+    }
+
+    /// The filter as a file bwrap reads (`--seccomp FD`): a fresh one per worker, read from its start.
+    private func filterDescriptor() throws(WorkerSandboxError) -> Int32 {
+        let fd = keepsake_memfd("keepsake-seccomp")
+        guard fd >= 0 else { throw .system("memfd_create", errno) }
+        do throws(Errno) {
+            let bytes = filter
+            try bytes.withUnsafeBufferPointer { buffer throws(Errno) in try FileIO.writeFully(fd, UnsafeRawBufferPointer(buffer)) }
+        } catch {
+            close(fd)
+            throw .system("writing the seccomp filter", error.code)
+        }
+        lseek(fd, 0, SEEK_SET)
+        return fd
+    }
+
+    /// Runs `/bin/true` the way a worker would be run (the worker binary is not run: it might be anything): nil when
+    /// it works, else why not.
+    private func trialRun(bwrap: String) -> String? {
+        let probe = ([String](["/usr/bin/true", "/bin/true"])).first { access($0, X_OK) == 0 } ?? "/bin/true"
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(null) }
+        do {
+            let filterFD = try filterDescriptor()
+            defer { close(filterFD) }
+            var arguments = bubblewrapArguments(worker: probe, filterFD: 4)
+            arguments += [probe]
+            let pid = try spawn(bwrap, arguments: arguments, fds: [null, null, null, null, filterFD],
+                                limits: Limits(cpuSeconds: 10), seccomp: false)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return status == 0 ? nil : "a trial run of bwrap failed (status \(status >> 8)): the kernel may refuse unprivileged namespaces"
+        } catch {
+            return "a trial run of bwrap failed: \(error)"
+        }
+    }
+}
+
+/// Why no worker can be started confined.
+public enum WorkerSandboxError: Error, Sendable, CustomStringConvertible {
+    case system(String, Int32)
+    case seccomp(String)
+
+    public var description: String {
+        switch self {
+        case .system(let what, let code): "\(what): \(String(cString: strerror(code)))"
+        case .seccomp(let why): "cannot build the media workers' seccomp filter: \(why)"
+        }
+    }
+}
+
+/// A value computed once, on first use, by whichever thread asks first.
+final class Lazy<Value: Sendable>: Sendable {
+    private let state: Mutex<Value?> = Mutex(nil)
+    private let make: @Sendable () -> Value
+    init(_ make: @escaping @Sendable () -> Value) { self.make = make }
+    var value: Value {
+        state.withLock { value in
+            if let value { return value }
+            let made = make()
+            value = made
+            return made
+        }
+    }
+}
