@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <linux/capability.h>
 
 /* The limits a media worker starts under, in the order of keepsake_spawn_confined's `limits`. */
 #define KEEPSAKE_LIMIT_COUNT 5
@@ -18,7 +19,7 @@ static const int keepsake_limit_resources[KEEPSAKE_LIMIT_COUNT] = {
 /* Starts `path` confined before its first instruction: in the child (vfork: no copy of the parent's memory, and
  * nothing but system calls between vfork and execve) it leads a new session and process group, gets default
  * signals, `fds[i]` as its descriptor i and no other descriptor, the resource limits, and, when `filter` is given,
- * no-new-privileges and that seccomp filter. Returns 0 with *child set, or an errno: of vfork, or of the child's
+ * no capabilities, no-new-privileges and that seccomp filter. Returns 0 with *child set, or an errno: of vfork, or of the child's
  * step that failed (the child has then exited with 127 and must still be reaped). */
 static inline int keepsake_spawn_confined(const char *path, char *const argv[], char *const envp[],
                                           const int *fds, int fd_count, const rlim_t *limits,
@@ -53,6 +54,10 @@ static inline int keepsake_spawn_confined(const char *path, char *const argv[], 
             if (setrlimit(keepsake_limit_resources[index], &limit) != 0) { failure = errno; _exit(127); }
         }
         if (filter) {
+            /* Without namespaces, a worker started by root keeps no capability (no reading of others' memory). */
+            struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+            struct __user_cap_data_struct none[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+            if (syscall(SYS_capset, &header, none) != 0) { failure = errno; _exit(127); }
             if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) { failure = errno; _exit(127); }
             if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, filter) != 0) { failure = errno; _exit(127); }
         }

@@ -31,8 +31,15 @@ public struct WorkerSandbox: Sendable {
 
     /// Set to `seccomp` to forbid bubblewrap (to test the fallback, or where it misbehaves).
     public static let levelVariable = "KEEPSAKE_WORKER_SANDBOX"
-    /// The only variables a worker's environment may hold (the test hooks of `WorkerServer`).
+    /// The only variables a worker's environment may take from this process's (the test hooks of `WorkerServer`).
     static let environmentAllowlist = [WorkerServer.abortOnVariable, WorkerServer.hangOnVariable]
+    /// Set in every worker: Swift's crash backtracer would start a process, which the filter forbids.
+    static let fixedEnvironment = [("SWIFT_BACKTRACE", "enable=no")]
+
+    /// The worker's whole environment.
+    static var workerEnvironment: [(String, String)] {
+        fixedEnvironment + environmentAllowlist.compactMap { name in ProcessInfo.processInfo.environment[name].map { (name, $0) } }
+    }
     /// The worker's descriptor of the file it works on.
     public static let fileDescriptor: Int32 = 3
 
@@ -141,9 +148,7 @@ public struct WorkerSandbox: Sendable {
             arguments += ["--ro-bind", folder, folder]
         }
         arguments += ["--ro-bind", worker, worker, "--chdir", "/"]
-        for name in Self.environmentAllowlist {
-            if let value = ProcessInfo.processInfo.environment[name] { arguments += ["--setenv", name, value] }
-        }
+        for (name, value) in Self.workerEnvironment { arguments += ["--setenv", name, value] }
         return arguments + ["--seccomp", String(filterFD), "--"]
     }
 
@@ -166,7 +171,7 @@ public struct WorkerSandbox: Sendable {
     private func spawn(_ path: String, arguments: [String], fds: [Int32], limits: Limits, seccomp: Bool) throws(WorkerSandboxError) -> pid_t {
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         // bwrap builds the worker's own environment (`--clearenv`, `--setenv`); a worker started directly gets the allowlist.
-        let variables = seccomp ? Self.environmentAllowlist.compactMap { name in ProcessInfo.processInfo.environment[name].map { "\(name)=\($0)" } } : []
+        let variables = seccomp ? Self.workerEnvironment.map { "\($0)=\($1)" } : []
         let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
         var child: pid_t = 0

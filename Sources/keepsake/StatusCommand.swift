@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Daemon
+import MediaWorker
 import Store
 
 struct StatusCommand: ParsableCommand {
@@ -43,6 +44,7 @@ struct StatusCommand: ParsableCommand {
         for device in sync.otherDevices {
             lines.append("  other device: \(device.name ?? "writer " + device.writer), last change \(Self.describe(device.lastChange))")
         }
+        lines.append("  media workers: " + Self.sandboxDescription)
         if let daemon = DaemonState.current(library: library.path) {
             lines.append("  daemon:   running (pid \(daemon.pid)), watching \(daemon.watching.count) folders; "
                          + "\(daemon.queued) queued, \(daemon.inFlight.count) in flight, \(daemon.done) done, \(daemon.failed.count) failed")
@@ -52,6 +54,14 @@ struct StatusCommand: ParsableCommand {
             lines.append("  daemon:   not running")
         }
         print(lines.joined(separator: "\n"))
+    }
+
+    /// The sandbox the media workers run in, as this machine allows (the same for ingest and the daemon).
+    static var sandboxDescription: String {
+        switch WorkerSandbox.current {
+        case .success(let sandbox): "sandboxed by \(sandbox.summary)"
+        case .failure(let error): "cannot be sandboxed, so none can start: \(error)"
+        }
     }
 
     static func describe(_ date: Date) -> String {
@@ -68,6 +78,9 @@ struct StatusCommand: ParsableCommand {
             var failed: [Failure], skipped: [Failure]
             var sync: Library.SyncStatus
             var daemonRunning: Bool
+            /// `bubblewrap` or `seccomp` (see `WorkerSandbox`), nil when none can be set up.
+            var workerSandbox: String?
+            var workerSandboxDetail: String
         }
         struct Failure: Encodable { var path: String, reason: String }
         let recorded = try library.index.failedFiles()
@@ -76,6 +89,7 @@ struct StatusCommand: ParsableCommand {
                              originalsBytes: counts.originalsBytes, pendingObjects: counts.uncommittedObjects,
                              failed: recorded.filter { !$0.isSkip }.map { Failure(path: $0.path.description, reason: $0.reason) },
                              skipped: recorded.filter(\.isSkip).map { Failure(path: $0.path.description, reason: $0.reason) },
-                             sync: sync, daemonRunning: DaemonState.current(library: library.path) != nil))
+                             sync: sync, daemonRunning: DaemonState.current(library: library.path) != nil,
+                             workerSandbox: try? WorkerSandbox.current.get().level.rawValue, workerSandboxDetail: Self.sandboxDescription))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeepsakeCrypto
 import Foundation
 import Logging
 import MediaTypes
@@ -55,7 +56,7 @@ struct LibraryOptions: ParsableArguments {
     }
 
     static func readPassphrase(environment variable: String, file: String?, prompt text: String, confirm: Bool) throws -> String {
-        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
+        if let value = ProcessSecrets.take(variable) { return value }
         if let file {
             guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw UsageError(message: "cannot read the passphrase file \(file)")
