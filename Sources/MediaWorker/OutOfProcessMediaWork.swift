@@ -166,28 +166,35 @@ public final class OutOfProcessMediaWork: MediaWork {
     public func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
         let request = WorkerRequest(operation: .metadata, name: path.lastComponent, format: format,
                                     surroundings: FileSurroundings(beside: path))
-        let (reply, _) = try performTyped(request, path: path, expecting: .metadata)
-        guard let metadata = reply.metadata else { throw .workerFailed("the media worker sent no metadata") }
-        return metadata
+        let (reply, _) = try performTyped(request, path: path, expecting: .metadata) { reply, _, size in
+            guard let metadata = reply.metadata else { return "no metadata" }
+            return WorkerAnswerCheck.problem(with: metadata, fileSize: size).map { "metadata no file can hold: \($0)" }
+        }
+        return reply.metadata!
     }
 
     public func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
         let request = WorkerRequest(operation: .thumbnail, name: path.lastComponent, format: format, orientation: orientation)
-        return Array(try performTyped(request, path: path, expecting: .thumbnail).1)
+        return Array(try performTyped(request, path: path, expecting: .thumbnail) { _, jpeg, _ in
+            WorkerAnswerCheck.problem(withJPEG: Array(jpeg)).map { "a thumbnail that is not one: \($0)" }
+        }.1)
     }
 
     public func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
                        output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         let request = WorkerRequest(operation: .stream, name: path.lastComponent, format: format, preset: options.preset,
                                     segmentKey: Data(segmentKey), iv: Data(iv))
-        let (reply, thumbnail) = try perform(request, path: path, expecting: .stream) { try $0.withUnsafeBytes(output) }
+        let (reply, thumbnail) = try perform(request, path: path, expecting: .stream, check: { _, jpeg, _ in
+            jpeg.isEmpty ? nil : WorkerAnswerCheck.problem(withJPEG: Array(jpeg)).map { "a thumbnail that is not one: \($0)" }
+        }) { try $0.withUnsafeBytes(output) }
         return StreamProduct(playlist: reply.playlist ?? "", thumbnail: thumbnail.isEmpty ? nil : Array(thumbnail),
                              thumbnailProblem: reply.problem)
     }
 
     /// `perform` without stream bytes, where nothing but a `MediaWorkError` can come out.
-    private func performTyped(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind) throws(MediaWorkError) -> (WorkerReply, Data) {
-        do { return try perform(request, path: path, expecting: kind) { _ in } } catch {
+    private func performTyped(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind,
+                              check: (WorkerReply, Data, Int64) -> String?) throws(MediaWorkError) -> (WorkerReply, Data) {
+        do { return try perform(request, path: path, expecting: kind, check: check) { _ in } } catch {
             throw error as? MediaWorkError ?? .workerFailed("\(error)")
         }
     }
@@ -213,9 +220,10 @@ public final class OutOfProcessMediaWork: MediaWork {
     }
 
     /// Opens the file at `path` read-only, starts a confined worker on it, sends `request` and reads the answer,
-    /// handing stream bytes to `streamBytes`; the worker is ended (and reaped) before this returns.
+    /// handing stream bytes to `streamBytes`; the worker is ended (and reaped) before this returns. `check` says what
+    /// is wrong with the final answer (given the file's size), if anything: the file then fails as a worker failure.
     private func perform(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind,
-                         streamBytes: (Data) throws -> Void) throws -> (WorkerReply, Data) {
+                         check: (WorkerReply, Data, Int64) -> String?, streamBytes: (Data) throws -> Void) throws -> (WorkerReply, Data) {
         // O_NONBLOCK: opening a FIFO put in its place must not wait for a writer (the worker refuses it as not a file).
         let file: Int32
         do { file = try PathOpener.open(path, flags: O_RDONLY | O_NONBLOCK | O_CLOEXEC) } catch {
@@ -239,7 +247,14 @@ public final class OutOfProcessMediaWork: MediaWork {
                                                      streamBytes: streamBytes)
             worker.stop()
             switch answer {
-            case .done(let reply, let payload): return (reply, payload)
+            case .done(let reply, let payload):
+                if let problem = check(reply, payload, Int64(info.st_size)) {
+                    let reason = "the media worker answered \(problem); the file is not stored"
+                    Self.logger.warning("\(path): \(reason)")
+                    failures.withLock { $0[path] = reason }
+                    throw MediaWorkError.workerFailed(reason)
+                }
+                return (reply, payload)
             case .notProduced(let problem): throw MediaWorkError.notProduced(problem)
             }
         } catch let error as MediaWorkError {

@@ -143,7 +143,8 @@ public struct WorkerSandbox: Sendable {
                 arguments += ["--ro-bind", top, top]
             }
         }
-        arguments += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+        // The loader's cache, and Debian's alternatives, through which some libraries are linked (libblas.so.3).
+        arguments += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]
         for folder in Self.runtimeLibraryFolders where !folder.hasPrefix("/usr/lib/") {
             arguments += ["--ro-bind", folder, folder]
         }
