@@ -41,7 +41,7 @@ public struct StreamProduct: Sendable {
 
 /// The media work of the pipeline (metadata, thumbnail, stream): everything that parses or decodes a file's
 /// bytes with C libraries. `Media.InProcessMediaWork` does it on the calling thread; `ingest` and the daemon have it
-/// done in `keepsake worker` child processes (`MediaWorker`), so that a hostile file crashes a worker and not the
+/// done in confined `keepsake-media` child processes (`MediaWorker`), so that a hostile file crashes a worker and not the
 /// run, and so that the process holding the library's keys maps none of the media libraries. Keys other than the
 /// stream's segment key never reach it.
 public protocol MediaWork: Sendable {

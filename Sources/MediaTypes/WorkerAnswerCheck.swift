@@ -49,13 +49,17 @@ public enum WorkerAnswerCheck {
             }
         }
         if let time = metadata.captureTime {
-            let digits = Array(time.local.utf8)
-            let shape = digits.count == 19 && digits.enumerated().allSatisfy { index, byte in
+            // YYYY-MM-DDTHH:MM:SS, and a fraction of a second if the file has one.
+            let bytes = Array(time.local.utf8)
+            let digits = Array(bytes.prefix(19)), fraction = bytes.dropFirst(19)
+            let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+            let fractionFits = fraction.isEmpty || (fraction.count <= 10 && fraction.first == UInt8(ascii: ".") && fraction.dropFirst().allSatisfy(isDigit))
+            let shape = digits.count == 19 && fractionFits && digits.enumerated().allSatisfy { index, byte in
                 switch index {
                 case 4, 7: byte == UInt8(ascii: "-")
                 case 10: byte == UInt8(ascii: "T")
                 case 13, 16: byte == UInt8(ascii: ":")
-                default: (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                default: isDigit(byte)
                 }
             }
             guard shape, outside(time.offsetSeconds, -16 * 3600...16 * 3600) == false else { return "capture time \(time.local.prefix(40))" }

@@ -2,7 +2,8 @@ import Foundation
 import Media
 import MediaWorker
 
-// `keepsake worker` replaces itself with this binary: the media work, served on stdin/stdout (see `MediaWorker`).
+// The media worker that ingest and the daemon start confined, one per request: the media work on the file handed
+// over as fd 3, served on stdin/stdout (see `MediaWorker`).
 do {
     try WorkerServer.run(work: InProcessMediaWork())
 } catch {

@@ -12,5 +12,5 @@ struct Keepsake: ParsableCommand {
             """,
         subcommands: [IngestCommand.self, ListCommand.self, StatusCommand.self, VerifyCommand.self,
                       ThumbCommand.self, StreamCommand.self, ExportCommand.self, RemoveCommand.self, AlbumCommand.self,
-                      SyncCommand.self, PasswordCommand.self, WatchCommand.self, DaemonCommand.self, WorkerCommand.self])
+                      SyncCommand.self, PasswordCommand.self, WatchCommand.self, DaemonCommand.self])
 }

@@ -141,7 +141,7 @@ struct WorkOptions: ParsableArguments {
 
 /// Where this binary is, and the media engine installed beside it.
 enum Executables {
-    /// This process's binary, to start `keepsake worker` children with.
+    /// This process's binary, beside which the media engine lies.
     static func keepsake() throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
@@ -149,7 +149,7 @@ enum Executables {
         return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// `keepsake-media`, which `keepsake worker` becomes: it must lie beside `keepsake` (both are built and installed
+    /// `keepsake-media`, the media workers' binary: it must lie beside `keepsake` (both are built and installed
     /// together), so that a run never picks up another version's engine from the PATH.
     static func mediaEngine() throws -> String {
         let path = (try keepsake() as NSString).deletingLastPathComponent + "/keepsake-media"
