@@ -141,12 +141,18 @@ import TestSupport
 
     enum Level: String, CaseIterable, Sendable { case bubblewrap, seccomp }
 
-    static var cases: [(String, Level)] {
-        Level.allCases.flatMap { level in attacks.filter { level == .bubblewrap || $0.underSeccompAlone }.map { ($0.name, level) } }
+    /// Run as root, the suite runs again as an unprivileged user (`setpriv`), where bubblewrap needs the kernel's
+    /// unprivileged user namespaces.
+    static let canDropPrivileges = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+    static let nobody: uid_t = 65534
+
+    static var cases: [(String, Level, Bool)] {
+        Level.allCases.flatMap { level in attacks.filter { level == .bubblewrap || $0.underSeccompAlone }.map { ($0.name, level, false) } }
+            + (canDropPrivileges ? attacks.map { ($0.name, Level.bubblewrap, true) } : [])
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/cc"), "needs cc"), arguments: cases)
-    func aHostileWorkerGetsNothingAndCostsItsFile(_ name: String, _ level: Level) throws {
+    func aHostileWorkerGetsNothingAndCostsItsFile(_ name: String, _ level: Level, _ unprivileged: Bool) throws {
         let attack = try #require(Self.attacks.first { $0.name == name })
         let base = try TestEnvironment.makeTempDirectory("keepsake-hostile-worker")
         defer { try? FileManager.default.removeItem(at: base) }
@@ -200,9 +206,16 @@ import TestSupport
             try FileManager.default.copyItem(atPath: samples + "/" + name, toPath: folder + "/" + name)
         }
 
+        var command = ["timeout", "-k", "5", "120", keepsake, "ingest", folder, "--library", library, "--json",
+                       "--jobs", "1", "--worker-timeout", "2"]
+        if unprivileged {
+            // Everything the run needs belongs to the user it runs as; the build folder is readable by all.
+            let owned = try FileManager.default.subpathsOfDirectory(atPath: base.path).map { base.path + "/" + $0 } + [base.path]
+            for path in owned where path != keepsake { chown(path, Self.nobody, Self.nobody) }  // keepsake: a link to the build's
+            command = ["setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups"] + command
+        }
         let started = ContinuousClock.now
-        let run = try runProcess("timeout", ["-k", "5", "120", keepsake, "ingest", folder, "--library", library, "--json",
-                                             "--jobs", "1", "--worker-timeout", "2"],
+        let run = try runProcess(command[0], Array(command.dropFirst()),
                                  environment: ["KEEPSAKE_PASSPHRASE": passphrase, "HOME": home,
                                                "AWS_SECRET_ACCESS_KEY": "hostile-test-secret", "KEEPSAKE_WORKER_SANDBOX": level.rawValue])
         let elapsed = ContinuousClock.now - started
