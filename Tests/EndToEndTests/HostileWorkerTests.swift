@@ -137,6 +137,21 @@ import TestSupport
                 _exit(0);
             }
             """#, reason: "the media worker sent a malformed answer (lengths "),
+        Attack(name: "return a thumbnail that is not a JPEG", code: #"""
+            static void attack(const char *request) {
+                if (strcmp(operation(request), "thumbnail") != 0) { not_produced(request); return; }
+                static char page[4096];
+                memset(page, 'A', sizeof page);
+                send_frame("{\"kind\":\"thumbnail\"}", page, sizeof page);
+            }
+            """#, reason: "the media worker answered a thumbnail that is not one: no JPEG start of image; the file is not stored"),
+        Attack(name: "return a huge or negative metadata value", code: #"""
+            static void attack(const char *request) {
+                if (strcmp(operation(request), "metadata") != 0) { not_produced(request); return; }
+                send_frame("{\"kind\":\"metadata\",\"metadata\":{\"format\":\"jpeg\",\"width\":-5,\"height\":100000000,"
+                           "\"durationSeconds\":1e300,\"sources\":{}}}", 0, 0);
+            }
+            """#, reason: "the media worker answered metadata no file can hold: size -5×100000000; the file is not stored"),
     ]
 
     enum Level: String, CaseIterable, Sendable { case bubblewrap, seccomp }
