@@ -66,7 +66,8 @@ enum SeccompFilter {
         // ENOSYS, on which the C library falls back to clone.
         try rule("clone", SCMP_ACT_ALLOW, [argument(0, SCMP_CMP_MASKED_EQ, cloneThread, cloneThread)])
         try rule("clone3", errorAction(ENOSYS))
-        // Signals: an abort (SIGABRT to itself) is a crash the parent reports; no other signal is sent.
+        // Signals: an abort (SIGABRT to itself) is a crash the parent reports; no other signal is sent. (In bubblewrap
+        // no other process is in sight; without it, this SIGABRT could reach the user's other processes.)
         try rule("tgkill", SCMP_ACT_ALLOW, [argument(2, SCMP_CMP_EQ, UInt64(SIGABRT))])
         // Naming threads, and the resource limits read (never raised).
         for option in [PR_SET_NAME, PR_GET_NAME, 0x5356_4d41 /* PR_SET_VMA */] {

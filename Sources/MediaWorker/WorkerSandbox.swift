@@ -16,8 +16,8 @@ import Glibc
 ///   below.
 /// - `seccomp`: where `bwrap` is missing or the kernel refuses it the namespaces (or `KEEPSAKE_WORKER_SANDBOX=seccomp`):
 ///   the same seccomp filter, resource limits, no-new-privileges, new session and clean environment, without the
-///   namespaces: the worker could read what its user may read, but not write, connect, start a process or signal
-///   one but itself.
+///   namespaces: the worker could read what its user may read and send SIGABRT to its user's processes (the filter
+///   cannot tell its own from theirs), but not write, connect or start a process.
 public struct WorkerSandbox: Sendable {
     public enum Level: String, Sendable, Codable {
         case bubblewrap, seccomp
