@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
     ],
     targets: [
         // C shims: system libraries only, no code of ours beyond small inline helpers.
@@ -66,10 +68,21 @@ let package = Package(
             "Pipeline", "Store", "MediaTypes", "MediaWorker", "FileSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Gallery: `keepsake serve`, the library in a browser (Hummingbird); reads through Store, decrypts in memory.
+        .target(name: "Gallery", dependencies: [
+            "Store", "KeepsakeCrypto", "MediaTypes",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The thin command-line front end. It links no media library: its process holds the keys, and the Argon2id
         // unlock's 256 MiB plus libav's ~45 MB of mapped libraries would not fit in 300 MB.
         .executableTarget(name: "keepsake", dependencies: [
-            "Pipeline", "Store", "Export", "Daemon", "MediaTypes", "MediaWorker", "KeepsakeCrypto", "FileSystem",
+            "Pipeline", "Store", "Export", "Daemon", "Gallery", "MediaTypes", "MediaWorker", "KeepsakeCrypto", "FileSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -87,6 +100,11 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "MediaTypes", "FileSystem"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem", "TestSupport"]),
+        .testTarget(name: "GalleryTests", dependencies: [
+            "Gallery", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         // Runs the built `keepsake` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["Store", "KeepsakeCrypto", "FileSystem", "TestSupport"]),
     ]

@@ -82,6 +82,16 @@ func mediaBenchmarks() {
         }
     }
 
+    // Issue 16: a HEIC photo's thumbnail and 2048 px rendition from one decode, against the thumbnail alone above.
+    let heic = BenchmarkData.corpusFiles(["heic", "heif"])
+    Benchmark("thumbnail + rendition HEIC (\(heic.count) corpus files)", configuration: .init(scalingFactor: .one)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            for path in heic {
+                if let format = sniffFile(path) { blackHole(try? Thumbnailer.pictures(fileAt: path, format: format, orientation: nil)) }
+            }
+        }
+    }
+
     let streamSources = [("1080p", "osxphotos__fullsizeoutput_7.mov"), ("4K", "androidx-media__portrait_4k60.mp4")]
     for (label, name) in streamSources {
         let path = BenchmarkData.corpus.appendingPathComponent(name).path

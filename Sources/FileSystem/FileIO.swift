@@ -49,3 +49,25 @@ public enum FileIO {
         }
     }
 }
+
+/// A file that lives in memory only (`memfd_create`): what a media worker reads a stored original from, so that its
+/// plaintext never touches a disk. The media work opens it read-only as `path(of:)` and hands a worker that descriptor.
+public enum MemoryFile {
+    /// glibc's `memfd_create`, looked up at run time: Swift's Glibc module leaves it out (it is declared under
+    /// `_GNU_SOURCE`), and `syscall` is variadic, which Swift cannot call.
+    private typealias Create = @convention(c) (UnsafePointer<CChar>, UInt32) -> Int32
+    private static let create: Create? = dlsym(nil, "memfd_create").map { unsafeBitCast($0, to: Create.self) }
+    private static let closeOnExec: UInt32 = 1  // MFD_CLOEXEC
+
+    /// A new empty memory file named `name` (for /proc listings), opened read-write; the caller closes it.
+    public static func make(name: String) throws(Errno) -> Int32 {
+        guard let create else { throw Errno(ENOSYS) }
+        let fd = create(name, closeOnExec)
+        guard fd >= 0 else { throw .current }
+        return fd
+    }
+
+    /// The path by which this process opens `fd` anew (a description of its own, read-only if asked): no other
+    /// process can, this one being not dumpable (`ProcessSecrets`).
+    public static func path(of fd: Int32) -> BytePath { BytePath("/proc/self/fd/\(fd)") }
+}

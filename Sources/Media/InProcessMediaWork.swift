@@ -14,17 +14,17 @@ public struct InProcessMediaWork: MediaWork, DescriptorMediaWork {
         return try metadata(of: opened, format: format, surroundings: FileSurroundings(beside: path))
     }
 
-    public func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
         let opened = try Self.open(path, stage: .thumbnail)
         defer { close(opened) }
-        return try thumbnail(of: opened, format: format, orientation: orientation)
+        return try pictures(of: opened, format: format, orientation: orientation)
     }
 
-    public func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                       output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+    public func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions,
+                       segmentKey: [UInt8], iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         let opened = try Self.open(path, stage: .stream)
         defer { close(opened) }
-        return try stream(of: opened, format: format, options: options, segmentKey: segmentKey, iv: iv, output: output)
+        return try stream(of: opened, format: format, embedded: embedded, options: options, segmentKey: segmentKey, iv: iv, output: output)
     }
 
     // The C libraries get the descriptor's file as `/proc/self/fd/N`.
@@ -35,19 +35,19 @@ public struct InProcessMediaWork: MediaWork, DescriptorMediaWork {
         }
     }
 
-    public func thumbnail(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+    public func pictures(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
         do {
-            return try Thumbnailer.thumbnail(fileAt: PathOpener.procPath(of: file), format: format, orientation: orientation)
+            return try Thumbnailer.pictures(fileAt: PathOpener.procPath(of: file), format: format, orientation: orientation)
         } catch { throw MediaWorkError(error) }
     }
 
-    public func stream(of file: Int32, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                       output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+    public func stream(of file: Int32, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+                       iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         var outputError: (any Error)?
         let result: TranscodeResult
         do {
-            result = try VideoTranscoder.transcode(fileAt: PathOpener.procPath(of: file), format: format, options: options,
-                                                   segmentKey: segmentKey, iv: iv) { bytes in
+            result = try VideoTranscoder.transcode(fileAt: PathOpener.procPath(of: file), format: format, embedded: embedded,
+                                                   options: options, segmentKey: segmentKey, iv: iv) { bytes in
                 do { try output(bytes) } catch {
                     outputError = error
                     throw error

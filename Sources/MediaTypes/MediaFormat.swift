@@ -53,6 +53,15 @@ public enum MediaFormat: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// True for the photo formats a browser (Chromium) does not show, which get a large JPEG rendition at ingest:
+    /// HEIC/HEIF, TIFF and camera RAW. JPEG, PNG, GIF, WebP, AVIF and BMP it shows itself.
+    public var needsRendition: Bool {
+        switch self {
+        case .heic, .heif, .tiff: true
+        default: isRaw
+        }
+    }
+
     /// True for camera RAW formats, whose thumbnails come from the embedded preview.
     public var isRaw: Bool {
         switch self {

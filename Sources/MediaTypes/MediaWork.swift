@@ -25,6 +25,17 @@ public enum MediaWorkError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// A video stored inside another file (a motion photo's, `MotionPhotoInfo`): `length` bytes from `offset`.
+public struct EmbeddedVideo: Sendable, Codable, Equatable {
+    public var offset: UInt64
+    public var length: UInt64
+
+    public init(offset: UInt64, length: UInt64) {
+        self.offset = offset
+        self.length = length
+    }
+}
+
 /// What a video's decode pass produced besides the stream bytes.
 public struct StreamProduct: Sendable {
     public var playlist: String
@@ -39,25 +50,40 @@ public struct StreamProduct: Sendable {
     }
 }
 
-/// The media work of the pipeline (metadata, thumbnail, stream): everything that parses or decodes a file's
+/// What one decode of a still image produced: its thumbnail JPEG and, for a format browsers do not show
+/// (`MediaFormat.needsRendition`), its rendition JPEG or why there is none.
+public struct StillPictures: Sendable {
+    public var thumbnail: [UInt8]
+    public var rendition: [UInt8]?
+    public var renditionProblem: StageProblem?
+
+    public init(thumbnail: [UInt8], rendition: [UInt8]? = nil, renditionProblem: StageProblem? = nil) {
+        self.thumbnail = thumbnail
+        self.rendition = rendition
+        self.renditionProblem = renditionProblem
+    }
+}
+
+/// The media work of the pipeline (metadata, thumbnail and rendition, stream): everything that parses or decodes a file's
 /// bytes with C libraries. `Media.InProcessMediaWork` does it on the calling thread; `ingest` and the daemon have it
 /// done in confined `keepsake-media` child processes (`MediaWorker`), so that a hostile file crashes a worker and not the
 /// run, and so that the process holding the library's keys maps none of the media libraries. Keys other than the
 /// stream's segment key never reach it.
 public protocol MediaWork: Sendable {
     func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata
-    func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8]
-    /// Transcodes the video, handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by
-    /// `output` are rethrown as they are.
-    func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
+    /// The thumbnail and, where the format needs one, the rendition, from one decode.
+    func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures
+    /// Transcodes the video (with `embedded`, the video stored inside the file at those bytes: a motion photo's),
+    /// handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by `output` are rethrown as they are.
+    func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+                iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
 }
 
 /// The same media work on a file that someone else opened read-only: a media worker's side, which is handed a
 /// descriptor, not a path, and the file's name and sidecars (`FileSurroundings`) rather than a folder to look in.
 public protocol DescriptorMediaWork: Sendable {
     func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata
-    func thumbnail(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8]
-    func stream(of file: Int32, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
+    func pictures(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures
+    func stream(of file: Int32, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+                iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
 }

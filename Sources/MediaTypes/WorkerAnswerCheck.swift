@@ -4,6 +4,10 @@ public enum WorkerAnswerCheck {
     /// The thumbnail rule (`Media.ThumbnailSize`, `ThumbnailEncoder`): long edge at most 720, at most 100 KB (with room).
     public static let thumbnailLongEdge = 720
     public static let thumbnailBytes = 512 * 1024
+    /// The rendition rule (`Media.PictureSize.rendition`, `RenditionEncoder`): long edge at most 2048, and bytes with
+    /// room over the worst a quality-85 JPEG of that size takes (690 KB for the corpus's HEIC, a few MB for noise).
+    public static let renditionLongEdge = 2048
+    public static let renditionBytes = 8 << 20
 
     /// Why `jpeg` is not a whole JPEG of at most `maxLongEdge` pixels a side and `maxBytes` bytes; nil when it is. Reads
     /// the markers up to the frame header (SOF) only.

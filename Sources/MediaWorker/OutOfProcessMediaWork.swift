@@ -173,17 +173,28 @@ public final class OutOfProcessMediaWork: MediaWork {
         return reply.metadata!
     }
 
-    public func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
-        let request = WorkerRequest(operation: .thumbnail, name: path.lastComponent, format: format, orientation: orientation)
-        return Array(try performTyped(request, path: path, expecting: .thumbnail) { _, jpeg, _ in
-            WorkerAnswerCheck.problem(withJPEG: Array(jpeg)).map { "a thumbnail that is not one: \($0)" }
-        }.1)
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+        let request = WorkerRequest(operation: .pictures, name: path.lastComponent, format: format, orientation: orientation)
+        let (reply, payload) = try performTyped(request, path: path, expecting: .pictures) { reply, payload, _ in
+            guard let split = reply.thumbnailByteCount, split > 0, split <= payload.count else { return "pictures without a thumbnail" }
+            let bytes = Array(payload)
+            if let problem = WorkerAnswerCheck.problem(withJPEG: Array(bytes[..<split])) { return "a thumbnail that is not one: \(problem)" }
+            guard split < bytes.count else { return nil }
+            if let problem = WorkerAnswerCheck.problem(withJPEG: Array(bytes[split...]), maxLongEdge: WorkerAnswerCheck.renditionLongEdge,
+                                                       maxBytes: WorkerAnswerCheck.renditionBytes) {
+                return "a rendition that is not one: \(problem)"
+            }
+            return format.needsRendition ? nil : "a rendition for a format that needs none (\(format.rawValue))"
+        }
+        let split = reply.thumbnailByteCount!
+        return StillPictures(thumbnail: Array(payload.prefix(split)), rendition: split < payload.count ? Array(payload.dropFirst(split)) : nil,
+                             renditionProblem: reply.problem)
     }
 
-    public func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                       output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+    public func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions,
+                       segmentKey: [UInt8], iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         let request = WorkerRequest(operation: .stream, name: path.lastComponent, format: format, preset: options.preset,
-                                    segmentKey: Data(segmentKey), iv: Data(iv))
+                                    segmentKey: Data(segmentKey), iv: Data(iv), embedded: embedded)
         let (reply, thumbnail) = try perform(request, path: path, expecting: .stream, check: { _, jpeg, _ in
             jpeg.isEmpty ? nil : WorkerAnswerCheck.problem(withJPEG: Array(jpeg)).map { "a thumbnail that is not one: \($0)" }
         }) { try $0.withUnsafeBytes(output) }

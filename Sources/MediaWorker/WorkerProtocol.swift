@@ -13,7 +13,7 @@ import Glibc
 
 /// One piece of media work for a worker.
 struct WorkerRequest: Codable {
-    enum Operation: String, Codable { case metadata, thumbnail, stream }
+    enum Operation: String, Codable { case metadata, pictures, stream }
     var operation: Operation
     /// The file's name (its last component: the worker is handed the file, not its path).
     var name: BytePath
@@ -25,16 +25,21 @@ struct WorkerRequest: Codable {
     /// The AES-128 key and IV of the video's segments: the only key a worker ever sees.
     var segmentKey: Data?
     var iv: Data?
+    /// `stream` of a video inside the file (a motion photo's).
+    var embedded: EmbeddedVideo?
 }
 
-/// A worker's answer. The payload is the stream's bytes (`streamBytes`) or the thumbnail JPEG (`thumbnail`, `stream`).
+/// A worker's answer. The payload is the stream's bytes (`streamBytes`), the thumbnail JPEG (`stream`), or the
+/// thumbnail JPEG followed by the rendition JPEG (`pictures`).
 struct WorkerReply: Codable {
-    enum Kind: String, Codable { case streamBytes, metadata, thumbnail, stream, notProduced }
+    enum Kind: String, Codable { case streamBytes, metadata, pictures, stream, notProduced }
     var kind: Kind
     var metadata: MediaMetadata?
     var playlist: String?
-    /// `notProduced`: why; `stream`: why there is no thumbnail.
+    /// `notProduced`: why; `stream`: why there is no thumbnail; `pictures`: why there is no rendition.
     var problem: StageProblem?
+    /// `pictures`: how many bytes of the payload are the thumbnail (the rest, if any, is the rendition).
+    var thumbnailByteCount: Int?
 }
 
 struct Frame {

@@ -32,7 +32,7 @@ public struct WorkerSandbox: Sendable {
     /// Set to `seccomp` to forbid bubblewrap (to test the fallback, or where it misbehaves).
     public static let levelVariable = "KEEPSAKE_WORKER_SANDBOX"
     /// The only variables a worker's environment may take from this process's (the test hooks of `WorkerServer`).
-    static let environmentAllowlist = [WorkerServer.abortOnVariable, WorkerServer.hangOnVariable]
+    static let environmentAllowlist = [WorkerServer.abortOnVariable, WorkerServer.hangOnVariable, WorkerServer.noRenditionsVariable]
     /// Set in every worker: Swift's crash backtracer would start a process, which the filter forbids.
     static let fixedEnvironment = [("SWIFT_BACKTRACE", "enable=no")]
 

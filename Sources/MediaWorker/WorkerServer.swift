@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import MediaTypes
 #if canImport(Glibc)
@@ -10,6 +11,8 @@ public enum WorkerServer {
     /// Tests plant faults: the worker aborts, or hangs, when asked to work on a file of this name.
     static let abortOnVariable = "KEEPSAKE_TEST_WORKER_ABORT_ON"
     static let hangOnVariable = "KEEPSAKE_TEST_WORKER_HANG_ON"
+    /// Tests make a library as versions before renditions did: the worker makes none.
+    static let noRenditionsVariable = "KEEPSAKE_TEST_WORKER_NO_RENDITIONS"
 
     public static func run(work: some DescriptorMediaWork) throws {
         signal(SIGPIPE, SIG_IGN)
@@ -17,6 +20,7 @@ public enum WorkerServer {
         let environment = ProcessInfo.processInfo.environment
         let abortOn = environment[abortOnVariable]
         let hangOn = environment[hangOnVariable]
+        let work = environment[noRenditionsVariable] == nil ? work as any DescriptorMediaWork : WithoutRenditions(work: work)
         try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: work, file: WorkerSandbox.fileDescriptor) { request in
             let name = String(decoding: request.name.bytes, as: UTF8.self)
             if name == abortOn { abort() }
@@ -38,6 +42,21 @@ public enum WorkerServer {
         }
     }
 
+    /// `work` as versions before renditions did it (see `noRenditionsVariable`).
+    private struct WithoutRenditions: DescriptorMediaWork {
+        let work: any DescriptorMediaWork
+        func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata {
+            try work.metadata(of: file, format: format, surroundings: surroundings)
+        }
+        func pictures(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+            StillPictures(thumbnail: try work.pictures(of: file, format: format, orientation: orientation).thumbnail)
+        }
+        func stream(of file: Int32, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+                    iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+            try work.stream(of: file, format: format, embedded: embedded, options: options, segmentKey: segmentKey, iv: iv, output: output)
+        }
+    }
+
     private static func answer(_ request: WorkerRequest, work: some DescriptorMediaWork, file: Int32, channel: FrameChannel) throws {
         do {
             switch request.operation {
@@ -45,11 +64,12 @@ public enum WorkerServer {
                 let metadata = try work.metadata(of: file, format: request.format,
                                                  surroundings: request.surroundings ?? FileSurroundings(name: request.name))
                 try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
-            case .thumbnail:
-                let jpeg = try work.thumbnail(of: file, format: request.format, orientation: request.orientation)
-                try jpeg.withUnsafeBytes { try channel.send(WorkerReply(kind: .thumbnail), payload: $0) }
+            case .pictures:
+                let pictures = try work.pictures(of: file, format: request.format, orientation: request.orientation)
+                let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count)
+                try (pictures.thumbnail + (pictures.rendition ?? [])).withUnsafeBytes { try channel.send(reply, payload: $0) }
             case .stream:
-                let product = try work.stream(of: file, format: request.format,
+                let product = try work.stream(of: file, format: request.format, embedded: request.embedded,
                                               options: StreamOptions(preset: request.preset ?? StreamOptions().preset),
                                               segmentKey: Array(request.segmentKey ?? Data()), iv: Array(request.iv ?? Data())) { bytes in
                     try channel.send(WorkerReply(kind: .streamBytes), payload: bytes)

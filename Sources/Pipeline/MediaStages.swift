@@ -16,8 +16,9 @@ struct ItemDocument: Codable {
     var videoMetadata: MediaMetadata?
 }
 
-/// The derived media of one item: metadata, thumbnail and (for videos) the HLS stream, each encrypted into
-/// the store. A stage that fails is recorded in `item.stageProblems`; the original is kept regardless.
+/// The derived media of one item: metadata, thumbnail, (for photos browsers do not show) a rendition and (for videos
+/// and motion photos) the HLS stream, each encrypted into the store. A stage that fails is recorded in
+/// `item.stageProblems`; the original is kept regardless.
 struct MediaStages {
     let upload: UploadSession
     let options: IngestOptions
@@ -29,17 +30,20 @@ struct MediaStages {
         let metadata = stored?.isStill == true ? stored?.metadata : unit.primary.metadata
         if metadata?.motionPhoto != nil { item.type = .motionPhoto }
 
-        // A Live Photo's thumbnail comes from its still; a video's from the decode pass of its stream, or, without
-        // streams, from a decode of its first second.
+        // A Live Photo's thumbnail (and rendition) comes from its still; a video's from the decode pass of its stream,
+        // or, without streams, from a decode of its first second.
         var thumbnail: [UInt8]?
         if let stored, stored.isStill {
-            item.thumbnailObject = stored.thumbnail
+            (item.thumbnailObject, item.renditionObject) = (stored.thumbnail, stored.rendition)
             item.stageProblems += stored.problems
         } else if unit.primary.format.kind == .image || options.stream == nil {
             let primary = unit.primary
-            thumbnail = try attempt(into: &item) { () throws(MediaWorkError) in
-                try options.mediaWork.thumbnail(fileAt: primary.file.path, format: primary.format, orientation: primary.metadata?.orientation)
+            let pictures = try attempt(into: &item) { () throws(MediaWorkError) in
+                try options.mediaWork.pictures(fileAt: primary.file.path, format: primary.format, orientation: primary.metadata?.orientation)
             }
+            thumbnail = pictures?.thumbnail
+            if let rendition = pictures?.rendition { item.renditionObject = try upload.storeSealed(rendition, role: .rendition) }
+            if let problem = pictures?.renditionProblem { item.stageProblems.append(problem) }
         }
         if let stored, !stored.isStill {
             (item.streamObject, item.playlistObject) = (stored.stream, stored.playlist)
@@ -48,6 +52,10 @@ struct MediaStages {
         } else if let video = unit.video, let stream = options.stream {
             let frame = try produceStream(for: &item, path: video.file.path, format: video.format, options: stream)
             if thumbnail == nil && !unit.isLivePhoto { thumbnail = frame }
+        } else if let motion = metadata?.motionPhoto, let stream = options.stream {
+            // A motion photo's embedded video gets a stream of its own, read in place from the original.
+            let embedded = EmbeddedVideo(offset: motion.videoOffset, length: motion.videoLength)
+            _ = try produceStream(for: &item, path: unit.primary.file.path, format: unit.primary.format, embedded: embedded, options: stream)
         }
         if let thumbnail { item.thumbnailObject = try upload.storeSealed(thumbnail, role: .thumbnail) }
 
@@ -62,14 +70,15 @@ struct MediaStages {
     }
 
     /// Transcodes the video into its encrypted stream object and playlist; returns the thumbnail from the same pass.
-    private func produceStream(for item: inout NewItem, path: BytePath, format: MediaFormat, options stream: StreamOptions) throws -> [UInt8]? {
+    private func produceStream(for item: inout NewItem, path: BytePath, format: MediaFormat, embedded: EmbeddedVideo? = nil,
+                               options stream: StreamOptions) throws -> [UInt8]? {
         var segmentKey = randomBytes(16)
         defer { wipe(&segmentKey) }
         let streamName: ObjectName
         let product: StreamProduct
         do {
             (streamName, product) = try upload.storeAsIs(role: .stream) { write in
-                try options.mediaWork.stream(fileAt: path, format: format, options: stream,
+                try options.mediaWork.stream(fileAt: path, format: format, embedded: embedded, options: stream,
                                              segmentKey: segmentKey, iv: randomBytes(16)) { try write($0) }
             }
         } catch MediaWorkError.notProduced(let problem) {
@@ -97,6 +106,7 @@ private struct StoredHalf {
     var isStill: Bool
     var metadata: MediaMetadata?
     var thumbnail: ObjectName?
+    var rendition: ObjectName?
     var stream: ObjectName?
     var playlist: ObjectName?
     /// What its run could not make.
@@ -107,6 +117,7 @@ private struct StoredHalf {
         isStill = item.type == .image
         metadata = half.metadata
         thumbnail = item.thumbnailObject.flatMap { try? ObjectName($0) }
+        rendition = item.renditionObject.flatMap { try? ObjectName($0) }
         stream = item.streamObject.flatMap { try? ObjectName($0) }
         playlist = item.playlistObject.flatMap { try? ObjectName($0) }
         problems = item.stageProblems.flatMap { try? JSONDecoder().decode([StageProblem].self, from: Data($0.utf8)) } ?? []

@@ -16,9 +16,10 @@ struct IngestUnit: Sendable {
     var primary: AnalysedFile { files[0] }
     var video: AnalysedFile? { files.first { $0.format.kind == .video } }
 
-    /// About how much memory transcoding its video holds (as for 4K when the size is unknown); 0 without a video.
+    /// About how much memory transcoding its video holds (as for 4K when the size is unknown: a motion photo's embedded
+    /// video); 0 without a video.
     var streamMemory: Int {
-        guard let video else { return 0 }
+        guard let video else { return primary.metadata?.motionPhoto == nil ? 0 : StreamOptions.estimatedMemory(width: 3840, height: 2160) }
         guard let width = video.metadata?.width, let height = video.metadata?.height, width > 0, height > 0 else {
             return StreamOptions.estimatedMemory(width: 3840, height: 2160)
         }

@@ -155,9 +155,11 @@ final class ChangeLog: Sendable {
             report.applied += batch.count
             batch.removeAll()
         }
-        for name in names {
+        /// Applies entry `name`, given what reading it gave; `read` is nil for one numbered at or below the head the
+        /// pull started from, which is not read.
+        func take(_ name: LogEntryName, read: Result<([UInt8], LogEntry), any Error>?) throws {
             let previous = heads[name.writer]
-            guard !known.contains(name.objectName.path) else { continue }
+            guard !known.contains(name.objectName.path) else { return }
             if let previous, name.sequence <= previous.sequence {
                 // A number this writer already used, under a newer name: two folders write under one id (a copied
                 // library folder). Reported once; its change is not applied, since the chain cannot vouch for it.
@@ -167,22 +169,22 @@ final class ChangeLog: Sendable {
                     report.problems.append(LogProblem(object: name.objectName.path, reason: reason))
                     try index.recordUnreadable(name.objectName.path, reason: reason)
                 }
-                continue
+                return
             }
+            guard let read else { preconditionFailure("entry \(name.objectName.path) above the pull's first head was not read") }
             let sealed: [UInt8]
             let entry: LogEntry
             do {
-                sealed = try store.get(name.objectName, limit: LogEntry.maxByteCount)
-                entry = try keyring.open(LogEntry.self, from: sealed, kind: .log, name: name.objectName)
+                (sealed, entry) = try read.get()
             } catch StoreError.notFound {
-                continue  // deleted since the listing
+                return  // deleted since the listing
             } catch let error as StoreError {
                 throw error  // the store cannot be read: that ends the run, it says nothing about the entry
             } catch {
                 let reason = "log entry cannot be read (\(error)): skipped, not applied"
                 report.problems.append(LogProblem(object: name.objectName.path, reason: reason))
                 try index.recordUnreadable(name.objectName.path, reason: reason)
-                continue
+                return
             }
             let expected = (previous?.sequence ?? 0) + 1
             if name.sequence != expected {
@@ -197,6 +199,25 @@ final class ChangeLog: Sendable {
             batch.append((name, entry, head))
             if batch.count >= 500 { try flush() }
         }
+        // The entries above the heads the pull starts from are read and opened ahead, on other threads (on S3 several
+        // GETs at once); every listed name is then taken in order here, against the heads as they advance.
+        let listed = names, headsBefore = heads, (store, keyring) = (store, keyring)
+        let toRead = listed.indices.filter { position in
+            !known.contains(listed[position].objectName.path) && listed[position].sequence > headsBefore[listed[position].writer]?.sequence ?? 0
+        }
+        var taken = 0
+        try forEachPrefetched(count: toRead.count, window: Self.entriesAhead, make: { number in
+            let name = listed[toRead[number]]
+            return Result {
+                let sealed = try store.get(name.objectName, limit: LogEntry.maxByteCount)
+                return (sealed, try keyring.open(LogEntry.self, from: sealed, kind: .log, name: name.objectName))
+            }
+        }) { number, read in
+            while taken < toRead[number] { try take(listed[taken], read: nil); taken += 1 }
+            try take(listed[taken], read: read)
+            taken += 1
+        }
+        while taken < listed.count { try take(listed[taken], read: nil); taken += 1 }
         try flush()
         if push { report.pushed = try pushQueued() }
         try index.recordSync(at: Date())
@@ -224,16 +245,19 @@ final class ChangeLog: Sendable {
         for (base, parts) in checkpoints {
             do {
                 let fresh = try index.allItemIds().isEmpty
+                let first = parts[0]
+                let (store, keyring) = (store, keyring)
                 try index.write { db in
-                    let count = parts[0].parts
-                    for number in 0..<count {
-                        let name = CheckpointName(time: parts[0].time, writer: parts[0].writer, part: number, parts: count).objectName
-                        let sealed: [UInt8]
-                        do { sealed = try store.get(name, limit: CheckpointPart.maxByteCount) }
-                        catch StoreError.notFound { throw CheckpointUnusable(reason: "part \(name) is missing") }
-                        let part = try keyring.open(CheckpointPart.self, from: sealed, kind: .checkpoint, name: name)
-                        try index.apply(part, fresh: fresh, in: db)
-                    }
+                    // The parts are read and opened ahead, on other threads, while the one before is applied.
+                    try forEachPrefetched(count: first.parts, window: Self.checkpointPartsAhead, make: { number in
+                        let name = CheckpointName(time: first.time, writer: first.writer, part: number, parts: first.parts).objectName
+                        return Result { () throws -> CheckpointPart in
+                            let sealed: [UInt8]
+                            do { sealed = try store.get(name, limit: CheckpointPart.maxByteCount) }
+                            catch StoreError.notFound { throw CheckpointUnusable(reason: "part \(name) is missing") }
+                            return try keyring.open(CheckpointPart.self, from: sealed, kind: .checkpoint, name: name)
+                        }
+                    }, use: { _, part in try index.apply(try part.get(), fresh: fresh, in: db) })
                 }
                 return problems
             } catch let error as StoreError {
@@ -247,6 +271,12 @@ final class ChangeLog: Sendable {
         }
         return problems
     }
+
+    /// Log entries read ahead of the one being applied: small objects, and on S3 each a round trip.
+    private static let entriesAhead = 16
+
+    /// Checkpoint parts opened ahead of the one being applied: each is up to 2,000 items (tens of MB decoded).
+    private static let checkpointPartsAhead = 2
 
     private struct CheckpointUnusable: Error, CustomStringConvertible {
         var reason: String
@@ -314,7 +344,7 @@ final class ChangeLog: Sendable {
             do {
                 let state = try readRecord(name)
                 let change = state.replaces.map { Change.livePhotoMerge(state, replacing: $0, memberships: []) } ?? .item(state, memberships: [])
-                try index.write { db in try index.apply(change, at: state.item.createdAt, in: db) }
+                _ = try index.write { db in try index.apply(change, at: state.item.createdAt, in: db) }
                 problems.append(LogProblem(object: name.path, reason: "item \(itemId) is named by no log entry or checkpoint "
                     + "(its entry was lost, or another machine is committing it now): recovered from its record, in no album"))
             } catch let error as StoreError {
@@ -383,15 +413,21 @@ extension ChangeLog {
         // Every item the store describes, by id: of two with one dedup hash only the winner's objects are referenced
         // (the smaller id, as `LibraryIndex.apply` decides), so a lost race's objects become orphans for a repair.
         // An item a Live Photo replaced references nothing of its own: what the Live Photo reuses, it names itself.
+        // An item's objects are those any of its descriptions names: a rendition made later is in its log entry and
+        // newer records and checkpoints, not in older ones.
         var items: [String: (hash: String, objects: [String])] = [:]
+        var renditions: [String: [String]] = [:]
         var replaced = Set<String>()
-        func reference(_ state: ItemState) { items[state.item.id] = (state.item.dedupHash, state.referencedObjects) }
+        func reference(_ state: ItemState) {
+            items[state.item.id, default: (state.item.dedupHash, [])].objects += state.referencedObjects
+        }
         func reference(_ change: Change) {
             switch change {
             case .item(let state, _): reference(state)
             case .livePhotoMerge(let state, let old, _):
                 reference(state)
                 replaced.insert(old)
+            case .rendition(let itemId, let digest): renditions[itemId, default: []].append(digest.name)
             default: break
             }
         }
@@ -473,13 +509,14 @@ extension ChangeLog {
             do {
                 let entry = try keyring.openJournalEntry(try store.get(object, limit: JournalEntry.maxByteCount))
                 if case .item(let item, _, _, _) = entry.change {
-                    items[item.id] = (keyring.keyedHash(item.dedupHash), entry.referencedObjects)
+                    items[item.id, default: (keyring.keyedHash(item.dedupHash), [])].objects += entry.referencedObjects
                 }
             }
             catch StoreError.notFound { continue }
             catch let error as StoreError { throw error }
             catch { unreadable(object, "journal entry", error) }
         }
+        for (id, names) in renditions { items[id]?.objects += names }
         var winners: [String: String] = [:]
         for (id, item) in items where winners[item.hash].map({ id < $0 }) ?? true { winners[item.hash] = id }
         for id in winners.values where !replaced.contains(id) { scan.referenced.formUnion(items[id]!.objects) }

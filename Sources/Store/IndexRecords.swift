@@ -37,6 +37,9 @@ public struct ItemRecord: Codable, Sendable, FetchableRecord, PersistableRecord 
     public var playlistObject: String?
     /// JSON list of `StageProblem`: the derived media that could not be produced, and why.
     public var stageProblems: String?
+    /// A JPEG of the photo at a long edge of up to 2048 px, for a format browsers do not show (HEIC, RAW, TIFF);
+    /// nil for other items and for those stored before renditions existed (absent from their records).
+    public var renditionObject: String?
 }
 
 public struct OriginalRecord: Codable, Sendable, FetchableRecord, PersistableRecord {

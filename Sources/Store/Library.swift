@@ -24,6 +24,7 @@ public struct NewItem: Sendable {
     public var thumbnailObject: ObjectName?
     public var streamObject: ObjectName?
     public var playlistObject: ObjectName?
+    public var renditionObject: ObjectName?
     public var stageProblems: [StageProblem]
     public var sourceFiles: [SourceFileRecord]
 
@@ -40,7 +41,8 @@ public struct NewItem: Sendable {
 
     /// Every object the item owns, with its role in it.
     var objectRoles: [(name: ObjectName, role: ObjectRole)] {
-        [(metadataObject, ObjectRole.metadata), (thumbnailObject, .thumbnail), (streamObject, .stream), (playlistObject, .playlist)]
+        [(metadataObject, ObjectRole.metadata), (thumbnailObject, .thumbnail), (streamObject, .stream), (playlistObject, .playlist),
+         (renditionObject, .rendition)]
             .compactMap { name, role in name.map { ($0, role) } }
             + originals.compactMap { original in (try? ObjectName(original.objectName)).map { ($0, ObjectRole(original: original.role)) } }
     }
@@ -492,7 +494,8 @@ public final class Library: Sendable {
         let record = ItemRecord(id: itemId, type: item.type, dedupHash: keyring.keyedHash(item.dedupHash), createdAt: Date(),
                                 deletedAt: nil, metadataJSON: item.metadataJSON, metadataObject: item.metadataObject?.path,
                                 thumbnailObject: item.thumbnailObject?.path, streamObject: item.streamObject?.path,
-                                playlistObject: item.playlistObject?.path, stageProblems: problems)
+                                playlistObject: item.playlistObject?.path, stageProblems: problems,
+                                renditionObject: item.renditionObject?.path)
         let originals = item.originals.map { original in
             var original = original
             original.itemId = itemId

@@ -73,6 +73,15 @@ extension LibraryIndex {
                 applied.superseded += try insert(membership, itemId: home, at: time, keyFits: home == state.item.id, in: db)
             }
             return applied
+        case .rendition(let itemId, let digest):
+            // Made from the item's original under its file key: an item that lost its bytes to another (whose key
+            // differs) takes none, and the object is left for a repair.
+            guard try resolve(itemId, in: db) == itemId, digest.itemId == itemId else { break }
+            try db.run("UPDATE items SET renditionObject = ? WHERE id = ? AND renditionObject IS NULL", [digest.name, itemId])
+            guard db.changesCount > 0 else { break }
+            try db.run("UPDATE objects SET state = 'committed', itemId = ? WHERE name = ?", [itemId, digest.name])
+            try db.run("INSERT OR REPLACE INTO itemObjects (itemId, name, role, size, blake2b) VALUES (?, ?, ?, ?, ?)",
+                       [digest.itemId, digest.name, digest.role, digest.size, digest.blake2b])
         }
         return Applied()
     }
@@ -131,10 +140,11 @@ extension LibraryIndex {
         let item = state.item
         try db.run("""
             INSERT INTO items (id, type, dedupHash, createdAt, deletedAt, metadataJSON, metadataObject, thumbnailObject,
-                               streamObject, playlistObject, stageProblems, wrappedFileKey)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               streamObject, playlistObject, stageProblems, wrappedFileKey, renditionObject)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [item.id, item.type, item.dedupHash, item.createdAt, item.deletedAt, item.metadataJSON, item.metadataObject,
-                  item.thumbnailObject, item.streamObject, item.playlistObject, item.stageProblems, state.wrappedFileKey])
+                  item.thumbnailObject, item.streamObject, item.playlistObject, item.stageProblems, state.wrappedFileKey,
+                  item.renditionObject])
         for original in state.originals {
             try db.run("""
                 INSERT INTO originals (itemId, role, name, sourcePath, size, blake2b, mimeType, objectName)

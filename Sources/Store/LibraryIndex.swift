@@ -125,6 +125,9 @@ public final class LibraryIndex: Sendable {
         registerLogMigration(&migrator)
         registerAlbumEditMigration(&migrator)
         registerLivePhotoMigration(&migrator)
+        migrator.registerMigration("v7-renditions") { db in
+            try db.execute(sql: "ALTER TABLE items ADD COLUMN renditionObject TEXT")
+        }
         return migrator
     }
 
@@ -189,6 +192,15 @@ public final class LibraryIndex: Sendable {
                     """, arguments: [album])
             }
             return try ItemRecord.fetchAll(db, sql: "SELECT * FROM items WHERE deletedAt IS NULL ORDER BY createdAt, id")
+        }
+    }
+
+    /// The live photos and Live Photos without a rendition (`Library.itemsMissingRenditions` picks those that need one).
+    func itemsWithoutRendition() throws(LibraryError) -> [ItemRecord] {
+        try read { db in
+            try ItemRecord.fetchAll(db, sql: """
+                SELECT * FROM items WHERE deletedAt IS NULL AND renditionObject IS NULL AND type != 'video' ORDER BY createdAt, id
+                """)
         }
     }
 

@@ -17,7 +17,7 @@ public struct ObjectDigest: Codable, Sendable, Equatable, FetchableRecord, Persi
 
 /// What an object is to the item that owns it.
 public enum ObjectRole: String, Sendable {
-    case original, still, video, metadata, thumbnail, playlist, stream
+    case original, still, video, metadata, thumbnail, playlist, stream, rendition
 
     /// The role of an original with `OriginalRecord.role` `role`: `main` is the item's one original.
     public init(original role: String) { self = role == "main" ? .original : ObjectRole(rawValue: role) ?? .original }
@@ -26,7 +26,8 @@ public enum ObjectRole: String, Sendable {
 extension ItemRecord {
     /// The derived objects the item names, with their roles.
     var derivedObjects: [(name: String, role: ObjectRole)] {
-        [(metadataObject, ObjectRole.metadata), (thumbnailObject, .thumbnail), (streamObject, .stream), (playlistObject, .playlist)]
+        [(metadataObject, ObjectRole.metadata), (thumbnailObject, .thumbnail), (streamObject, .stream), (playlistObject, .playlist),
+         (renditionObject, .rendition)]
             .compactMap { name, role in name.map { ($0, role) } }
     }
 }

@@ -23,6 +23,9 @@ enum Change: Codable, Sendable {
     /// A Live Photo made of an existing single-image or single-video item and the other half, which arrived later: the
     /// new item holds both originals under the replaced item's file key (reusing its objects) and takes its place.
     case livePhotoMerge(ItemState, replacing: String, memberships: [Membership])
+    /// A rendition made later for an item stored before renditions existed (`keepsake renditions`), sealed with the
+    /// item's file key; the first one recorded for the item stays.
+    case rendition(itemId: String, ObjectDigest)
 }
 
 /// An item's file key wrapped by an album's key: what lets whoever holds the album key open the item.
@@ -89,6 +92,8 @@ struct LogEntryName: Hashable, Comparable, Sendable {
     var time: UInt64
     var writer: String
     var sequence: UInt64
+    /// `log/<time>-<writer>-<sequence>`, made once: a pull looks at every listed name several times.
+    let objectName: ObjectName
 
     static let prefix = "log/"
 
@@ -96,6 +101,7 @@ struct LogEntryName: Hashable, Comparable, Sendable {
         self.time = time
         self.writer = writer
         self.sequence = sequence
+        objectName = try! ObjectName(Self.prefix + [hex16(time), writer, hex16(sequence)].joined(separator: "-"))
     }
 
     init?(_ name: ObjectName) {
@@ -103,10 +109,11 @@ struct LogEntryName: Hashable, Comparable, Sendable {
         let fields = name.path.dropFirst(Self.prefix.count).split(separator: "-")
         guard fields.count == 3, fields.allSatisfy({ $0.count == 16 }),
               let time = UInt64(fields[0], radix: 16), let sequence = UInt64(fields[2], radix: 16) else { return nil }
-        self.init(time: time, writer: String(fields[1]), sequence: sequence)
+        self.time = time
+        writer = String(fields[1])
+        self.sequence = sequence
+        objectName = name
     }
-
-    var objectName: ObjectName { try! ObjectName(Self.prefix + [hex16(time), writer, hex16(sequence)].joined(separator: "-")) }
 
     /// The name a listing starts after to see every entry written at `time` or later.
     static func listingStart(time: UInt64) -> String { prefix + hex16(time) }

@@ -9,7 +9,7 @@ public final class UploadSession: Sendable {
     public let fileKey: SecretKey
     /// The item whose Live Photo this session completes (see `Library.beginUpload(completing:)`); nil for a new item.
     let completing: LivePhotoHalf?
-    private let library: Library
+    let library: Library
     private let objects = Mutex<[(name: ObjectName, role: ObjectRole)]>([])
 
     init(library: Library, fileKey: SecretKey = SecretKey(), completing: LivePhotoHalf? = nil) {
@@ -69,14 +69,7 @@ public final class UploadSession: Sendable {
     /// objects are discarded.
     public func commit(_ item: NewItem, album: AlbumTarget) throws -> CommitOutcome {
         let stored = objects.withLock { $0 }
-        let digests = { (itemId: String) in
-            try stored.map { name, role in
-                guard let bytes = self.library.ledger.measured(name) else {
-                    throw LibraryError.corruptIndex("object \(name) was not stored by this session")
-                }
-                return ObjectDigest(itemId: itemId, name: name.path, role: role.rawValue, size: bytes.size, blake2b: bytes.blake2b)
-            }
-        }
+        let digests = { (itemId: String) in try self.storedObjects(itemId: itemId).map(\.digest) }
         let outcome = if let completing {
             try library.commitLivePhoto(item, completing: completing, album: album, digests: digests)
         } else {
@@ -89,6 +82,16 @@ public final class UploadSession: Sendable {
             try discard()
         }
         return outcome
+    }
+
+    /// Every object this session stored, with its digest as an object of `itemId`.
+    func storedObjects(itemId: String) throws -> [(name: ObjectName, digest: ObjectDigest)] {
+        try objects.withLock { $0 }.map { name, role in
+            guard let bytes = library.ledger.measured(name) else {
+                throw LibraryError.corruptIndex("object \(name) was not stored by this session")
+            }
+            return (name, ObjectDigest(itemId: itemId, name: name.path, role: role.rawValue, size: bytes.size, blake2b: bytes.blake2b))
+        }
     }
 
     /// Removes every object this session stored and did not commit (a failed file, a duplicate).

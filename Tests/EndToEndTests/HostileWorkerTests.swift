@@ -26,6 +26,12 @@ import TestSupport
     /// Sends `what` as the reason of an honest-looking answer: the target would then be stored, and the test fails.
     static let leak = #"static void leak(const char *what) { char json[512]; snprintf(json, sizeof json, "{\"kind\":\"notProduced\",\"problem\":{\"stage\":\"metadata\",\"reason\":\"LEAKED %.400s\"}}", what); send_frame(json, 0, 0); }"#
 
+    /// Two JPEGs of start, frame header and end only (all the parent's check reads): 160×120 and 4096×3072.
+    static let frameHeaders = """
+        static const unsigned char jpeg_160x120[] = { 0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8, 0, 120, 0, 160, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9 };
+        static const unsigned char jpeg_4096x3072[] = { 0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8, 0x0C, 0, 0x10, 0, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9 };
+        """
+
     static let attacks: [Attack] = [
         Attack(name: "read the parent's environ and memory", code: #"""
             #include <dirent.h>
@@ -128,7 +134,7 @@ import TestSupport
         Attack(name: "return a 100 MB thumbnail", code: #"""
             static void attack(const char *request) {
                 static char zeros[1 << 20];
-                const char *json = "{\"kind\":\"thumbnail\"}";
+                const char *json = "{\"kind\":\"pictures\",\"thumbnailByteCount\":1}";
                 uint32_t header = (uint32_t)strlen(json), total = 4 + header + (100u << 20);
                 unsigned char lengths[8] = { total >> 24, total >> 16, total >> 8, total, 0, 0, 0, header };
                 write_fully(1, lengths, 8);
@@ -139,12 +145,36 @@ import TestSupport
             """#, reason: "the media worker sent a malformed answer (lengths "),
         Attack(name: "return a thumbnail that is not a JPEG", code: #"""
             static void attack(const char *request) {
-                if (strcmp(operation(request), "thumbnail") != 0) { not_produced(request); return; }
+                if (strcmp(operation(request), "pictures") != 0) { not_produced(request); return; }
                 static char page[4096];
                 memset(page, 'A', sizeof page);
-                send_frame("{\"kind\":\"thumbnail\"}", page, sizeof page);
+                send_frame("{\"kind\":\"pictures\",\"thumbnailByteCount\":4096}", page, sizeof page);
             }
             """#, reason: "the media worker answered a thumbnail that is not one: no JPEG start of image; the file is not stored"),
+        Attack(name: "return a rendition over 2048 px", code: #"""
+            \#(Self.frameHeaders)
+            static void attack(const char *request) {
+                if (strcmp(operation(request), "pictures") != 0) { not_produced(request); return; }
+                unsigned char both[2 * sizeof(jpeg_160x120)];
+                memcpy(both, jpeg_160x120, sizeof jpeg_160x120);
+                memcpy(both + sizeof jpeg_160x120, jpeg_4096x3072, sizeof jpeg_4096x3072);
+                char json[128];
+                snprintf(json, sizeof json, "{\"kind\":\"pictures\",\"thumbnailByteCount\":%zu}", sizeof jpeg_160x120);
+                send_frame(json, both, sizeof both);
+            }
+            """#, reason: "the media worker answered a rendition that is not one: a JPEG of 4096×3072, over 2048 a side; the file is not stored"),
+        Attack(name: "return a rendition for a JPEG", code: #"""
+            \#(Self.frameHeaders)
+            static void attack(const char *request) {
+                if (strcmp(operation(request), "pictures") != 0) { not_produced(request); return; }
+                unsigned char both[2 * sizeof(jpeg_160x120)];
+                memcpy(both, jpeg_160x120, sizeof jpeg_160x120);
+                memcpy(both + sizeof jpeg_160x120, jpeg_160x120, sizeof jpeg_160x120);
+                char json[128];
+                snprintf(json, sizeof json, "{\"kind\":\"pictures\",\"thumbnailByteCount\":%zu}", sizeof jpeg_160x120);
+                send_frame(json, both, sizeof both);
+            }
+            """#, reason: "the media worker answered a rendition for a format that needs none (jpeg); the file is not stored"),
         Attack(name: "return a huge or negative metadata value", code: #"""
             static void attack(const char *request) {
                 if (strcmp(operation(request), "metadata") != 0) { not_produced(request); return; }

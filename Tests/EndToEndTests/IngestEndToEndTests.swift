@@ -134,6 +134,11 @@ import TestSupport
                 try opened.readDecrypted(ObjectName(thumbnail), key: key) { jpeg.append(contentsOf: $0) }
                 derived.append(("thumbnail of \(item.id)", Array(jpeg[jpeg.count / 2 ..< jpeg.count / 2 + 64])))
             }
+            if let rendition = item.renditionObject {
+                var jpeg = [UInt8]()
+                try opened.readDecrypted(ObjectName(rendition), key: key) { jpeg.append(contentsOf: $0) }
+                derived.append(("rendition of \(item.id)", Array(jpeg[jpeg.count / 2 ..< jpeg.count / 2 + 64])))
+            }
             if let playlist = item.playlistObject, let stream = item.streamObject {
                 var text = [UInt8]()
                 try opened.readDecrypted(ObjectName(playlist), key: key) { text.append(contentsOf: $0) }

@@ -251,6 +251,32 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
         let size = try #require(try probeJPEG(Thumbnailer.thumbnail(fileAt: url.path, format: .dng, orientation: nil)))
         #expect(size == (480, 720))
+        // Its rendition comes from the same preview, upright, at the preview's own size (never upscaled to 2048).
+        let pictures = try Thumbnailer.pictures(fileAt: url.path, format: .dng, orientation: nil)
+        let rawRendition = try #require(pictures.rendition)
+        #expect(try probeJPEG(rawRendition).map { $0 == (1200, 1800) } == true)
+        #expect(try probeJPEG(pictures.thumbnail).map { $0 == (480, 720) } == true)
+    }
+
+    /// Renditions are made for the formats a browser does not show (HEIC, TIFF here), at most 2048 px and never
+    /// upscaled, beside a thumbnail as `thumbnail` makes it; a JPEG gets none.
+    @Test func renditionsOnlyForFormatsBrowsersDoNotShow() throws {
+        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffmpeg") else { print("NOTE: corpus missing; skipped"); return }
+        let jpeg = corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg").path  // 1800×1200
+        #expect(try Thumbnailer.pictures(fileAt: jpeg, format: .jpeg, orientation: nil).rendition == nil)
+        let tiff = try TestEnvironment.makeTempDirectory("rendition").appendingPathComponent("landscape.tif").path
+        #expect(try runProcess("ffmpeg", ["-v", "error", "-i", jpeg, tiff]).status == 0)
+        let fromTIFF = try Thumbnailer.pictures(fileAt: tiff, format: .tiff, orientation: nil)
+        let tiffRendition = try #require(fromTIFF.rendition)
+        #expect(try probeJPEG(tiffRendition).map { $0 == (1800, 1200) } == true)
+        #expect(try probeJPEG(fromTIFF.thumbnail).map { $0 == (720, 480) } == true)
+        let heic = corpus.appendingPathComponent("osxphotos__IMG_5747.HEIC").path
+        let fromHEIC = try Thumbnailer.pictures(fileAt: heic, format: .heic, orientation: nil)
+        let heicRendition = try #require(fromHEIC.rendition)
+        let rendition = try #require(try probeJPEG(heicRendition))
+        let thumbnail = try #require(try probeJPEG(fromHEIC.thumbnail))
+        #expect(max(rendition.width, rendition.height) == 2048 && max(thumbnail.width, thumbnail.height) == 720)
+        #expect((rendition.width > rendition.height) == (thumbnail.width > thumbnail.height), "both upright alike")
     }
 
     /// A CR3 laid out as lclevy's canon_cr3 notes describe: `ftyp crx `, then the preview `uuid` box with

@@ -26,14 +26,21 @@ private func closeOnExec(_ fds: [Int32]) {
             return metadata
         }
 
-        func thumbnail(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
-            throw .notProduced(StageProblem(stage: "thumbnail", reason: "thumbnail: orientation \(orientation ?? 0) refused"))
+        static let pictures = StillPictures(thumbnail: [0xFF, 0xD8, 1, 2], rendition: [UInt8](repeating: 5, count: 700_000))
+
+        func pictures(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+            guard orientation == nil else {
+                throw .notProduced(StageProblem(stage: "thumbnail", reason: "thumbnail: orientation \(orientation ?? 0) refused"))
+            }
+            if format == .jpeg { return StillPictures(thumbnail: Self.pictures.thumbnail) }
+            return Self.pictures
         }
 
-        func stream(of file: Int32, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                    output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+        func stream(of file: Int32, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+                    iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
             for chunk in Self.chunks { try chunk.withUnsafeBytes(output) }
-            return StreamProduct(playlist: "#EXTM3U key=\(segmentKey.count) iv=\(iv.count) preset=\(options.preset)",
+            return StreamProduct(playlist: "#EXTM3U key=\(segmentKey.count) iv=\(iv.count) preset=\(options.preset)"
+                                     + (embedded.map { " embedded=\($0.offset)+\($0.length)" } ?? ""),
                                  thumbnail: [0xFF, 0xD8, 0xFF], thumbnailProblem: nil)
         }
     }
@@ -95,10 +102,27 @@ private func closeOnExec(_ fds: [Int32]) {
         #expect(connection.close(), "the worker returns when its input closes")
     }
 
+    @Test func aThumbnailAndItsRenditionCrossApartAndAnEmbeddedVideoIsNamed() throws {
+        let connection = Connection()
+        let (answer, _) = try connection.ask(WorkerRequest(operation: .pictures, name: "a.heic", format: .heic), expecting: .pictures)
+        guard case .done(let reply, let payload) = answer else { Issue.record("no answer: \(answer)"); return }
+        #expect(reply.thumbnailByteCount == StandInWork.pictures.thumbnail.count)
+        #expect(Array(payload) == StandInWork.pictures.thumbnail + StandInWork.pictures.rendition!)
+        let (plain, _) = try connection.ask(WorkerRequest(operation: .pictures, name: "a.jpg", format: .jpeg), expecting: .pictures)
+        guard case .done(let plainReply, let plainPayload) = plain else { Issue.record("no answer: \(plain)"); return }
+        #expect(plainReply.thumbnailByteCount == plainPayload.count)
+        let request = WorkerRequest(operation: .stream, name: "m.jpg", format: .jpeg, preset: "fast", segmentKey: Data(count: 16),
+                                    iv: Data(count: 16), embedded: EmbeddedVideo(offset: 100, length: 2000))
+        let (stream, _) = try connection.ask(request, expecting: .stream)
+        guard case .done(let streamReply, _) = stream else { Issue.record("no answer: \(stream)"); return }
+        #expect(streamReply.playlist?.hasSuffix(" embedded=100+2000") == true)
+        #expect(connection.close())
+    }
+
     @Test func aStageNotProducedIsAnAnswerNotAFailure() throws {
         let connection = Connection()
-        let (answer, _) = try connection.ask(WorkerRequest(operation: .thumbnail, name: "a.jpg", format: .jpeg, orientation: 6),
-                                             expecting: .thumbnail)
+        let (answer, _) = try connection.ask(WorkerRequest(operation: .pictures, name: "a.jpg", format: .jpeg, orientation: 6),
+                                             expecting: .pictures)
         guard case .notProduced(let problem) = answer else { Issue.record("\(answer)"); return }
         #expect(problem == StageProblem(stage: "thumbnail", reason: "thumbnail: orientation 6 refused"))
         #expect(connection.close())
@@ -147,7 +171,7 @@ private func closeOnExec(_ fds: [Int32]) {
         try Data(count: 100).write(to: URL(fileURLWithPath: file))
         defer { unlink(file) }
         var received = 0
-        let product = try work.stream(fileAt: BytePath(file), format: .mov, options: StreamOptions(),
+        let product = try work.stream(fileAt: BytePath(file), format: .mov, embedded: nil, options: StreamOptions(),
                                       segmentKey: [UInt8](repeating: 1, count: 16), iv: [UInt8](repeating: 2, count: 16)) {
             received += $0.count
         }

@@ -10,11 +10,11 @@ import Testing
 private struct NoMediaWork: MediaWork {
     static let problem = StageProblem(stage: "any", reason: "no media work in this test")
     func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata { throw .notProduced(Self.problem) }
-    func thumbnail(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> [UInt8] {
+    func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
         throw .notProduced(Self.problem)
     }
-    func stream(fileAt path: BytePath, format: MediaFormat, options: StreamOptions, segmentKey: [UInt8], iv: [UInt8],
-                output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
+    func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+                iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         throw MediaWorkError.notProduced(Self.problem)
     }
 }

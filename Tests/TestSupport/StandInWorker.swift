@@ -64,10 +64,10 @@ public enum StandInWorker {
             if (length) write_fully(1, payload, length);
         }
 
-        /* The request's operation: "metadata", "thumbnail" or "stream". */
+        /* The request's operation: "metadata", "pictures" or "stream". */
         static const char *operation(const char *request) {
             if (strstr(request, "\"operation\":\"metadata\"")) return "metadata";
-            if (strstr(request, "\"operation\":\"thumbnail\"")) return "thumbnail";
+            if (strstr(request, "\"operation\":\"pictures\"")) return "pictures";
             return "stream";
         }
 

@@ -20,12 +20,12 @@ final class ThumbnailPicker {
         settled = seconds >= Self.atSeconds
     }
 
-    /// The picked frame as RGB24 of `ThumbnailSize` (long edge at most 720); nil when no frame came by.
+    /// The picked frame as RGB24 of `PictureSize.thumbnail` (long edge at most 720); nil when no frame came by.
     func image() throws(MediaError) -> RGBImage? {
         guard held else { return nil }
         let source = RGBScaler.Source(frame, format: AVPixelFormat(frame.pointer.pointee.format),
                                       matrix: AVCOL_SPC_BT709, fullRange: false)
-        let target = ThumbnailSize.fitting(width: source.width, height: source.height)
+        let target = PictureSize.thumbnail.fitting(width: source.width, height: source.height)
         return try RGBScaler.scale(source, width: target.width, height: target.height, algorithm: SWS_BICUBIC,
                                    stage: .stream, reason: MediaError.Reason.encodeFailed)
     }

@@ -1,34 +1,34 @@
 import CFFmpeg
 
-/// Converts decoded pictures to packed RGB24 at thumbnail size.
+/// Converts decoded pictures to packed RGB24 at thumbnail (or rendition) size.
 enum FrameScaler {
-    /// `frame` converted to RGB and scaled to `ThumbnailSize.fitting`, honouring its YUV matrix and range.
-    static func thumbnailRGB(from picture: Frame) throws(MediaError) -> RGBImage {
+    /// `frame` converted to RGB and scaled to fit `size`, honouring its YUV matrix and range.
+    static func rgb(from picture: Frame, size: PictureSize = .thumbnail) throws(MediaError) -> RGBImage {
         let frame = picture.pointer
         let width = Int(frame.pointee.width), height = Int(frame.pointee.height)
         guard width > 0, height > 0 else { throw MediaError(.thumbnail, .decodeFailed("decoder produced an empty picture")) }
         let (format, fullRange) = normalised(AVPixelFormat(frame.pointee.format), range: frame.pointee.color_range)
         let source = RGBScaler.Source(picture, format: format, matrix: matrix(frame.pointee.colorspace), fullRange: fullRange)
-        return try scale(source)
+        return try scale(source, size: size)
     }
 
-    /// `image` scaled to `ThumbnailSize.fitting` (the image itself when already small enough).
-    static func thumbnailRGB(from image: RGBImage) throws(MediaError) -> RGBImage {
+    /// `image` scaled to fit `size` (the image itself when already small enough).
+    static func rgb(from image: RGBImage, size: PictureSize = .thumbnail) throws(MediaError) -> RGBImage {
         guard image.width > 0, image.height > 0, image.bytesPerRow >= image.width * 3,
               image.pixels.count >= image.bytesPerRow * (image.height - 1) + image.width * 3 else {
             throw MediaError(.thumbnail, .encodeFailed("RGB image of \(image.width)×\(image.height) has too few pixels"))
         }
-        let target = ThumbnailSize.fitting(width: image.width, height: image.height)
+        let target = size.fitting(width: image.width, height: image.height)
         guard target != (image.width, image.height) else { return image }
         return try image.pixels.withUnsafeBufferPointer { (pixels) throws(MediaError) -> RGBImage in
             try scale(RGBScaler.Source(planes: [pixels.baseAddress, nil, nil, nil], strides: [Int32(image.bytesPerRow), 0, 0, 0],
                                        width: image.width, height: image.height, format: AV_PIX_FMT_RGB24,
-                                       matrix: matrix(AVCOL_SPC_RGB), fullRange: true))
+                                       matrix: matrix(AVCOL_SPC_RGB), fullRange: true), size: size)
         }
     }
 
-    private static func scale(_ source: RGBScaler.Source) throws(MediaError) -> RGBImage {
-        let target = ThumbnailSize.fitting(width: source.width, height: source.height)
+    private static func scale(_ source: RGBScaler.Source, size: PictureSize) throws(MediaError) -> RGBImage {
+        let target = size.fitting(width: source.width, height: source.height)
         return try RGBScaler.scale(source, width: target.width, height: target.height, algorithm: SWS_AREA,
                                    stage: .thumbnail, reason: MediaError.Reason.decodeFailed)
     }

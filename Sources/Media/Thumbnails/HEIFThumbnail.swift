@@ -1,17 +1,18 @@
 import CFFmpeg
 
-/// Thumbnails of HEIC, HEIF and AVIF files. HEVC-coded primaries are decoded with libavcodec from our own
+/// Thumbnails (and renditions) of HEIC, HEIF and AVIF files. HEVC-coded primaries are decoded with libavcodec from our own
 /// parse of the item structure (faster than libheif's libde265, and it also reads the files libheif 1.15
 /// refuses); everything else goes through libheif.
 enum HEIFThumbnail {
-    static func make(fileAt path: String) throws(MediaError) -> RGBImage {
+    static func make(fileAt path: String, size: PictureSize) throws(MediaError) -> RGBImage {
         let file = try MediaFile(path: path, stage: .thumbnail)
         guard let container = try? HEIFContainer(file: file), let primary = container.primaryItemID,
               HEVCItemDecoder.canDecode(primary, in: container) else {
-            return try LibheifDecoder.thumbnail(fileAt: path)
+            return try LibheifDecoder.picture(fileAt: path, size: size)
         }
         let properties = container.properties(of: primary)
-        let frame = try HEVCItemDecoder(container: container, file: file).decode(primary)
+        // Deblocking and SAO are left out of a thumbnail (a 5× downscale erases their effect), not of a rendition.
+        let frame = try HEVCItemDecoder(container: container, file: file, skipLoopFilter: size == .thumbnail).decode(primary)
         var profile = ColorDescription()
         for property in properties {
             switch property {
@@ -26,7 +27,7 @@ enum HEIFThumbnail {
         if profile.primaries == nil, frame.pointer.pointee.color_primaries != AVCOL_PRI_UNSPECIFIED {
             profile.primaries = Int(frame.pointer.pointee.color_primaries.rawValue)
         }
-        var image = profile.toSRGB(try FrameScaler.thumbnailRGB(from: frame))
+        var image = profile.toSRGB(try FrameScaler.rgb(from: frame, size: size))
         for property in properties {
             switch property {
             case .rotation(let quarterTurns): image = image.rotatedAnticlockwise(quarterTurns: quarterTurns)

@@ -6,6 +6,7 @@ import MediaTypes
 struct HEVCItemDecoder {
     let container: HEIFContainer
     let file: MediaFile
+    let skipLoopFilter: Bool
     /// The pool runs one job per core, so each decoder gets two threads at most.
     static let threadsPerDecoder: Int32 = 2
 
@@ -89,7 +90,7 @@ struct HEVCItemDecoder {
             throw corruptHEIF("HEVC item \(id) has no hvcC configuration")
         }
         return try PictureDecoder(codec: AV_CODEC_ID_HEVC, extradata: configuration, threads: Self.threadsPerDecoder,
-                                  skipLoopFilter: true)
+                                  skipLoopFilter: skipLoopFilter)
     }
 }
 

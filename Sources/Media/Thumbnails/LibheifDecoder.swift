@@ -7,7 +7,7 @@ enum LibheifDecoder {
     /// Loads libheif's decoder plugins once (thread-safe lazy global).
     private static let initialised: Bool = { _ = heif_init(nil); return true }()
 
-    static func thumbnail(fileAt path: String) throws(MediaError) -> RGBImage {
+    static func picture(fileAt path: String, size: PictureSize) throws(MediaError) -> RGBImage {
         _ = initialised
         guard let context = heif_context_alloc() else { throw MediaError(.thumbnail, .decodeFailed("libheif: out of memory")) }
         defer { heif_context_free(context) }
@@ -25,7 +25,7 @@ enum LibheifDecoder {
         var image: OpaquePointer?
         try check(heif_decode_image(handle, &image, heif_colorspace_RGB, heif_chroma_interleaved_RGB, options))
         defer { heif_image_release(image) }
-        return colorDescription(of: handle).toSRGB(try FrameScaler.thumbnailRGB(from: frame(borrowing: image)))
+        return colorDescription(of: handle).toSRGB(try FrameScaler.rgb(from: frame(borrowing: image), size: size))
     }
 
     /// An `AVFrame` pointing at the decoded image's interleaved RGB (valid while `image` is).

@@ -5,7 +5,7 @@ import MediaTypes
 /// (IFD chain and SubIFDs: JpgFromRaw/PreviewImage tags and JPEG-compressed strips) for DNG, CR2, NEF,
 /// ARW, ORF and RW2, through the header for RAF, and in the PRVW box for CR3.
 enum RawPreview {
-    static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
+    static func make(fileAt path: String, format: MediaFormat, orientation: Int?, size: PictureSize) throws(MediaError) -> RGBImage {
         guard format.isRaw else { throw MediaError(.thumbnail, .unsupportedFormat(format)) }
         let file = try MediaFile(path: path, stage: .thumbnail)
         let (candidates, storedOrientation): ([Extent], Int?) = switch format {
@@ -21,8 +21,8 @@ enum RawPreview {
         guard let best = previews.max(by: { $0.1.width * $0.1.height < $1.1.width * $1.1.height }) else {
             throw MediaError(.thumbnail, .nothingToProcess("the \(format.rawValue.uppercased()) file embeds no JPEG preview"))
         }
-        let frame = try StillImageThumbnail.decodeJPEG(file.packet(at: best.0.offset, count: best.0.length))
-        return try StillImageThumbnail.uprightThumbnail(of: frame, orientation: orientation ?? storedOrientation)
+        let frame = try StillImageThumbnail.decodeJPEG(file.packet(at: best.0.offset, count: best.0.length), size: size)
+        return try StillImageThumbnail.upright(frame, orientation: orientation ?? storedOrientation, size: size)
     }
 
     struct Extent { var offset: Int; var length: Int }

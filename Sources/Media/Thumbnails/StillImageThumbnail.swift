@@ -1,9 +1,10 @@
 import CFFmpeg
 import MediaTypes
 
-/// Thumbnails of single-picture files libavcodec decodes whole: JPEG (at reduced size), PNG, GIF, WebP, BMP, TIFF.
+/// Thumbnails (and a TIFF's rendition) of single-picture files libavcodec decodes whole: JPEG (at reduced size), PNG,
+/// GIF, WebP, BMP, TIFF.
 enum StillImageThumbnail {
-    static func make(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> RGBImage {
+    static func make(fileAt path: String, format: MediaFormat, orientation: Int?, size: PictureSize) throws(MediaError) -> RGBImage {
         let file = try MediaFile(path: path, stage: .thumbnail)
         // A JPEG is read only up to its end-of-image marker: what follows (a motion photo's video, often as
         // large as the photo) stays on disk. Without one (a truncated file), the whole file is decoded.
@@ -11,7 +12,7 @@ enum StillImageThumbnail {
         let packet = try file.packet(at: 0, count: Int(length))
         let frame: Frame
         switch format {
-        case .jpeg: frame = try decodeJPEG(packet)
+        case .jpeg: frame = try decodeJPEG(packet, size: size)
         case .png: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_PNG)
         case .gif: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_GIF)
         case .webp: frame = try PictureDecoder.decodeOne(AnimatedWebP.firstFrame(of: packet.bytes) ?? packet, codec: AV_CODEC_ID_WEBP)
@@ -19,24 +20,24 @@ enum StillImageThumbnail {
         case .tiff: frame = try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_TIFF)
         default: throw MediaError(.thumbnail, .unsupportedFormat(format))
         }
-        return try uprightThumbnail(of: frame, orientation: orientation)
+        return try upright(frame, orientation: orientation, size: size)
     }
 
-    /// `frame` scaled, converted to sRGB from its ICC profile, and turned upright by `orientation`, else by
-    /// the EXIF orientation the decoder read.
-    static func uprightThumbnail(of frame: Frame, orientation: Int?) throws(MediaError) -> RGBImage {
-        var image = try FrameScaler.thumbnailRGB(from: frame)
+    /// `frame` scaled to fit `size`, converted to sRGB from its ICC profile, and turned upright by `orientation`,
+    /// else by the EXIF orientation the decoder read.
+    static func upright(_ frame: Frame, orientation: Int?, size: PictureSize) throws(MediaError) -> RGBImage {
+        var image = try FrameScaler.rgb(from: frame, size: size)
         if let profile = frame.iccProfile { image = ColorConverter.toSRGB(image, iccProfile: profile) }
         return image.applyingOrientation(orientation ?? frame.exifOrientation ?? 1)
     }
 
     /// Decodes a JPEG at the smallest size libavcodec's `lowres` (each step halves the size in the DCT)
-    /// offers with the long edge still ≥ 720.
-    static func decodeJPEG(_ packet: Packet) throws(MediaError) -> Frame {
+    /// offers with the long edge still at least that of `size`.
+    static func decodeJPEG(_ packet: Packet, size: PictureSize) throws(MediaError) -> Frame {
         var lowres: Int32 = 0
         if let frame = JPEGFrameHeader(packet.bytes) {
             let longEdge = max(frame.width, frame.height)
-            while lowres < 3, (longEdge + (1 << (lowres + 1)) - 1) >> (lowres + 1) >= ThumbnailSize.maxLongEdge { lowres += 1 }
+            while lowres < 3, (longEdge + (1 << (lowres + 1)) - 1) >> (lowres + 1) >= size.maxLongEdge { lowres += 1 }
         }
         return try PictureDecoder.decodeOne(packet, codec: AV_CODEC_ID_MJPEG, lowres: lowres)
     }

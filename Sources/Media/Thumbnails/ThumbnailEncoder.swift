@@ -9,7 +9,7 @@ public enum ThumbnailEncoder {
     /// Scales `image` to a long edge of at most 720 (never up) and encodes it as JPEG, quality 70 lowered
     /// in steps to 50 while the result is over 100 KB.
     public static func jpeg(from image: RGBImage) throws(MediaError) -> [UInt8] {
-        let small = try FrameScaler.thumbnailRGB(from: image)
+        let small = try FrameScaler.rgb(from: image)
         var lastSize = 0
         for quality in qualityLadder {
             let bytes = encode(small, quality: quality)
@@ -21,7 +21,7 @@ public enum ThumbnailEncoder {
 
     /// Baseline JPEG with optimised Huffman tables. `image` must hold `height` rows of `width` RGB pixels,
     /// which `FrameScaler` guarantees.
-    private static func encode(_ image: RGBImage, quality: Int32) -> [UInt8] {
+    static func encode(_ image: RGBImage, quality: Int32) -> [UInt8] {
         let compressor = UnsafeMutablePointer<jpeg_compress_struct>.allocate(capacity: 1)
         let errors = UnsafeMutablePointer<jpeg_error_mgr>.allocate(capacity: 1)
         compressor.initialize(to: jpeg_compress_struct())
