@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "FileSystem"),
         // Media: metadata, thumbnails, streams with the C libraries; knows nothing of keys. Linked by `keepsake-media` only.
         .target(name: "Media", dependencies: ["MediaTypes", "FileSystem", "CFFmpeg", "CExif", "CHeif", "CJPEG", "CLCMS2"]),
-        // MediaWorker: the media work in `keepsake worker` child processes: the framed pipe protocol, both of its ends.
+        // MediaWorker: the media work in confined `keepsake-media` child processes: the sandbox, the framed pipe protocol, both ends.
         .target(name: "MediaWorker", dependencies: ["MediaTypes", "FileSystem", "CSeccomp", .product(name: "Logging", package: "swift-log")]),
         // Store: object backends, the library's keys and its index.
         .target(name: "Store", dependencies: [
