@@ -68,9 +68,16 @@ let package = Package(
             "Pipeline", "Store", "MediaTypes", "MediaWorker", "FileSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Sharing: public links (docs/public-links.md): link records, manifests and the pictures sealed for a link, with
+        // the WebCrypto-compatible primitives of swift-crypto; the server's side of links needs no key.
+        .target(name: "Sharing", dependencies: [
+            "Store", "KeepsakeCrypto", "MediaTypes",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         // Gallery: `keepsake serve`, the library in a browser (Hummingbird); reads through Store, decrypts in memory.
         .target(name: "Gallery", dependencies: [
-            "Store", "KeepsakeCrypto", "MediaTypes",
+            "Store", "Sharing", "KeepsakeCrypto", "MediaTypes",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -78,11 +85,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+        ], resources: [
+            // The public link page (docs/public-links.md), served from the binary.
+            .embedInCode("Links/link.html"), .embedInCode("Links/link.js"), .embedInCode("Links/link.css"),
+            .embedInCode("Links/link-crypto.js"),
         ]),
         // The thin command-line front end. It links no media library: its process holds the keys, and the Argon2id
         // unlock's 256 MiB plus libav's ~45 MB of mapped libraries would not fit in 300 MB.
         .executableTarget(name: "keepsake", dependencies: [
-            "Pipeline", "Store", "Export", "Daemon", "Gallery", "MediaTypes", "MediaWorker", "KeepsakeCrypto", "FileSystem",
+            "Pipeline", "Store", "Export", "Daemon", "Gallery", "Sharing", "MediaTypes", "MediaWorker", "KeepsakeCrypto", "FileSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -101,7 +112,8 @@ let package = Package(
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "GalleryTests", dependencies: [
-            "Gallery", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport",
+            "Gallery", "Sharing", "Store", "KeepsakeCrypto", "CSodium", "MediaTypes", "FileSystem", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

@@ -124,7 +124,10 @@ public final class Daemon {
             return
         }
         unreachable.remove(watch.path)
-        Self.logger.notice("watching \(watch.path) (\(watch.mode.rawValue))")
+        let excluded = found.filter { event in
+            if case .changed(let path) = event { isExcluded(path, by: watch) } else { false }
+        }.count
+        Self.logger.notice("watching \(watch.path) (\(watch.mode.rawValue))\(excluded > 0 ? ", \(excluded) files excluded" : "")")
         for event in found { try handle(event) }
         let known = try library.index.sourceFiles(under: watch.path)
         let gone = known.filter { isGone($0.path.lossyText) }
@@ -139,7 +142,7 @@ public final class Daemon {
     private func handle(_ event: FolderEvent) throws {
         switch event {
         case .changed(let path):
-            guard watch(of: path) != nil, try !isQuarantined(path) else { return }
+            guard let watch = watch(of: path), !isExcluded(path, by: watch), try !isQuarantined(path) else { return }
             ready[path] = nil
             settling.observe(path)
         case .removed(let path):
@@ -155,6 +158,12 @@ public final class Daemon {
 
     private func watch(of path: String) -> WatchRecord? {
         watches.filter { $0.contains(path) }.max { $0.path.count < $1.path.count }
+    }
+
+    /// Left out by the watch's `--exclude` patterns or a `.keepsakeignore` on the way down (read afresh, so an edit
+    /// applies to the next file seen).
+    private func isExcluded(_ path: String, by watch: WatchRecord) -> Bool {
+        Exclusions.excludes(BytePath(path), under: BytePath(watch.path), patterns: watch.exclude)
     }
 
     /// A quarantined file stays out until its size or mtime changes.

@@ -84,7 +84,7 @@ public struct BytePath: Hashable, Comparable, Sendable, CustomStringConvertible 
 /// The bytes of a name as its characters: each well-formed UTF-8 sequence is one scalar, and each byte that is not
 /// part of one is on its own.
 public struct UTF8Units: Sequence {
-    public enum Unit: Equatable {
+    public enum Unit: Equatable, Sendable {
         case scalar(Unicode.Scalar)
         case invalid(UInt8)
 

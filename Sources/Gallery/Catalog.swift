@@ -40,9 +40,8 @@ final class Catalog: Sendable {
 
     /// The items of `records` in timeline order.
     static func timeline(_ records: [ItemRecord]) throws -> [CatalogEntry] {
-        let decoder = JSONDecoder()
         let entries = records.map { record -> CatalogEntry in
-            let metadata = record.metadataJSON.flatMap { try? decoder.decode(MediaMetadata.self, from: Data($0.utf8)) }
+            let metadata = record.metadata
             let capture = metadata?.captureTime.flatMap(CaptureInstant.init)
             return CatalogEntry(id: record.id, type: record.type, metadata: metadata, instant: capture?.instant,
                                 day: capture?.day, hasThumbnail: record.thumbnailObject != nil)

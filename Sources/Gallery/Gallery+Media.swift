@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import KeepsakeCrypto
+import MediaTypes
 import NIOCore
+import NIOPosix
 import Store
 
 /// The media routes: thumbnails, renditions and playlists decrypted whole in memory (they are small), originals
@@ -31,11 +33,14 @@ extension Gallery {
     func decryptSmall(_ name: String, of item: ItemRecord) async throws -> [UInt8] {
         let library = self.library, itemId = item.id
         return try await blocking {
-            guard let (object, size) = try library.ownedObject(name, of: itemId) else { throw HTTPError(.notFound) }
-            guard size <= Self.smallObjectLimit else { throw HTTPError(.internalServerError, message: "object too large") }
-            var plain = [UInt8]()
-            try library.readDecrypted(object, key: try library.fileKey(of: itemId)) { plain.append(contentsOf: $0) }
-            return plain
+            do {
+                guard let plain = try library.decryptedSmallObject(name, of: itemId, upTo: Self.smallObjectLimit) else {
+                    throw HTTPError(.notFound)
+                }
+                return plain
+            } catch is ObjectTooLarge {
+                throw HTTPError(.internalServerError, message: "object too large")
+            }
         }
     }
 
@@ -75,10 +80,15 @@ extension Gallery {
         }
     }
 
-    /// Answers `request` with the bytes of a resource of `size` bytes, or the one range its `Range` header asks for,
-    /// read by `read` on the gallery's threads in pieces that end at multiples of `piece`.
     func ranged(_ request: Request, size: UInt64, headers: HTTPFields, piece: UInt64,
                 read: @escaping @Sendable (Range<UInt64>, inout ByteBuffer) throws -> Void) async throws -> Response {
+        try await Self.ranged(request, size: size, headers: headers, piece: piece, threads: threads, read: read)
+    }
+
+    /// Answers `request` with the bytes of a resource of `size` bytes, or the one range its `Range` header asks for,
+    /// read by `read` on `threads` in pieces that end at multiples of `piece`.
+    static func ranged(_ request: Request, size: UInt64, headers: HTTPFields, piece: UInt64, threads: NIOThreadPool,
+                       read: @escaping @Sendable (Range<UInt64>, inout ByteBuffer) throws -> Void) async throws -> Response {
         var headers = headers
         headers[.acceptRanges] = "bytes"
         headers[.cacheControl] = "no-store"
@@ -99,7 +109,7 @@ extension Gallery {
             var offset = range.lowerBound
             while offset < range.upperBound {
                 let next = offset..<min(range.upperBound, (offset / piece + 1) * piece)
-                let buffer = try await self.blocking { () throws -> ByteBuffer in
+                let buffer = try await threads.runIfActive { () throws -> ByteBuffer in
                     var buffer = ByteBuffer()
                     buffer.reserveCapacity(next.count)
                     try read(next, &buffer)
@@ -127,18 +137,24 @@ extension Gallery {
     func playlist(id: String?) async throws -> Response {
         let item = try await liveItem(id)
         guard let name = item.playlistObject else { throw HTTPError(.notFound) }
-        let text = String(decoding: try await decryptSmall(name, of: item), as: UTF8.self)
+        let playlist = try await servablePlaylist(name, of: item).playlist
         return Response(status: .ok, headers: [.contentType: "application/vnd.apple.mpegurl", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(string: StoredPlaylist.servable(text))))
+                        body: .init(byteBuffer: ByteBuffer(string: playlist)))
     }
 
     func streamKey(id: String?) async throws -> Response {
         let item = try await liveItem(id)
         guard let name = item.playlistObject else { throw HTTPError(.notFound) }
-        let text = String(decoding: try await decryptSmall(name, of: item), as: UTF8.self)
-        guard let key = StoredPlaylist.key(text) else { throw HTTPError(.internalServerError, message: "the playlist has no key") }
+        let key = try await servablePlaylist(name, of: item).key
         return Response(status: .ok, headers: [.contentType: "application/octet-stream", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: key)))
+    }
+
+    private func servablePlaylist(_ name: String, of item: ItemRecord) async throws -> (playlist: String, key: [UInt8]) {
+        let text = String(decoding: try await decryptSmall(name, of: item), as: UTF8.self)
+        do { return try StoredPlaylist.servable(text) } catch {
+            throw HTTPError(.internalServerError, message: "the stored playlist cannot be served: \(error)")
+        }
     }
 
     /// The stream object as stored (its segments are AES-128 encrypted, as HLS expects), by byte range.
@@ -165,28 +181,16 @@ final class ReaderBox: @unchecked Sendable {
     init(_ reader: SealedRangeReader) { self.reader = reader }
 }
 
-/// The playlist as ingest stored it (see Media's `HLSPlaylist`): every segment has an `#EXT-X-KEY` whose URI is the
-/// AES key as a `data:` URI, and its URI is the segment file's name.
+/// The playlist as ingest stored it (see Media's `HLSPlaylist`): its key inline as a `data:` URI (`HLSPlaylistKey`),
+/// its segments in the one segment file.
 enum StoredPlaylist {
-    static let dataPrefix = "data:text/plain;base64,"
-
-    /// The playlist with its key at `key` and its segments at `stream.ts`, beside the playlist's own URL.
-    static func servable(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            if line.hasPrefix("#EXT-X-KEY:"), let uri = line.range(of: "URI=\"") {
-                guard let close = line[uri.upperBound...].firstIndex(of: "\"") else { return String(line) }
-                return String(line[..<uri.upperBound]) + "key" + String(line[close...])
-            }
-            if !line.isEmpty && !line.hasPrefix("#") { return "stream.ts" }
-            return String(line)
-        }.joined(separator: "\n")
-    }
-
-    /// The AES-128 key of the first `#EXT-X-KEY`.
-    static func key(_ text: String) -> [UInt8]? {
-        guard let start = text.range(of: "URI=\"" + dataPrefix) else { return nil }
-        let rest = text[start.upperBound...]
-        guard let end = rest.firstIndex(of: "\""), let key = Data(base64Encoded: String(rest[..<end])), key.count == 16 else { return nil }
-        return Array(key)
+    /// The playlist with its key at `key` and its segments at `stream.ts`, beside the playlist's own URL, and the
+    /// AES-128 key it carried.
+    static func servable(_ text: String) throws(HLSPlaylistKey.Failure) -> (playlist: String, key: [UInt8]) {
+        let (keyed, key) = try HLSPlaylistKey.separate(text, keyURI: "key")
+        let lines = keyed.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            !line.isEmpty && !line.hasPrefix("#") ? StreamOptions.segmentFileName : String(line)
+        }
+        return (lines.joined(separator: "\n"), key)
     }
 }

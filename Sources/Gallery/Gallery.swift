@@ -14,6 +14,8 @@ import Synchronization
 /// served (nothing plaintext is written anywhere), and every route but the login page needs a session.
 public final class Gallery: Sendable {
     let library: Library
+    /// Public links, served beside the gallery (they need no session: a link is its own access).
+    let links: LinkServer?
     let access: Access
     let catalog: Catalog
     /// Store reads and decryption are blocking calls: they run on these threads, never on Swift's cooperative pool.
@@ -23,8 +25,9 @@ public final class Gallery: Sendable {
     /// One passphrase check at a time: each takes Argon2id's 256 MiB.
     let unlocking = Mutex(())
 
-    public init(library: Library, secureCookies: Bool = false, threadCount: Int = 4) {
+    public init(library: Library, links: LinkServer? = nil, secureCookies: Bool = false, threadCount: Int = 4) {
         self.library = library
+        self.links = links
         access = Access()
         catalog = Catalog(library: library)
         threads = NIOThreadPool(numberOfThreads: threadCount)
@@ -45,11 +48,17 @@ public final class Gallery: Sendable {
     /// Serves until the task is cancelled (or the process gets SIGINT/SIGTERM through `runService`).
     /// `onRunning` is told the address the server listens on (the port chosen when `port` is 0).
     public func run(host: String, port: Int, tls: TLSConfiguration?, onRunning: @escaping @Sendable (String, Int) -> Void) async throws {
+        try await Self.serve(makeRouter(), host: host, port: port, tls: tls, onRunning: onRunning)
+    }
+
+    /// Serves `router` until the task is cancelled or the process gets SIGINT/SIGTERM.
+    public static func serve(_ router: Router<BasicRequestContext>, host: String, port: Int, tls: TLSConfiguration?,
+                             onRunning: @escaping @Sendable (String, Int) -> Void) async throws {
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "keepsake")
         var logger = Logger(label: "keepsake.serve")
         logger.logLevel = .warning
         let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
-        let app = Application(router: makeRouter(), server: server, configuration: configuration, onServerRunning: { channel in
+        let app = Application(router: router, server: server, configuration: configuration, onServerRunning: { channel in
             onRunning(host, channel.localAddress?.port ?? port)
         }, logger: logger)
         try await app.runService()
@@ -59,6 +68,7 @@ public final class Gallery: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: SecurityHeaders())
+        links?.addRoutes(to: router)
         router.get("/login") { request, _ in try await self.loginPage(request) }
         router.post("/login") { request, _ in try await self.login(request) }
         let pages = router.group().add(middleware: SessionCheck(access: access))

@@ -14,6 +14,8 @@ public enum CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
     case malformed(String)
     /// Argon2id could not get the memory it needs.
     case keyDerivationFailed
+    /// A key pair whose secret key is not that of its public key.
+    case keyPairMismatch
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .trailingData: "unexpected bytes after the final encrypted chunk"
         case .malformed(let what): "malformed input: \(what)"
         case .keyDerivationFailed: "Argon2id key derivation failed (out of memory?)"
+        case .keyPairMismatch: "the secret key is not that of the public key it is stored with"
         }
     }
 }

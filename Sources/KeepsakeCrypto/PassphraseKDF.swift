@@ -49,6 +49,7 @@ public struct PassphraseKDF: Sendable, Codable, Equatable {
         var password = Array(passphrase.utf8CString)  // NUL-terminated, so never an empty buffer
         defer { wipe(&password) }
         var status: Int32 = 0
+        MappedCode.letGo()
         let key = SecretKey { out in
             status = password.withUnsafeBufferPointer { pw in
                 crypto_pwhash(out.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(out.count),

@@ -14,10 +14,10 @@ public struct InProcessMediaWork: MediaWork, DescriptorMediaWork {
         return try metadata(of: opened, format: format, surroundings: FileSurroundings(beside: path))
     }
 
-    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
         let opened = try Self.open(path, stage: .thumbnail)
         defer { close(opened) }
-        return try pictures(of: opened, format: format, orientation: orientation)
+        return try pictures(of: opened, format: format, orientation: orientation, rendition: rendition)
     }
 
     public func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions,
@@ -35,9 +35,9 @@ public struct InProcessMediaWork: MediaWork, DescriptorMediaWork {
         }
     }
 
-    public func pictures(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+    public func pictures(of file: Int32, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
         do {
-            return try Thumbnailer.pictures(fileAt: PathOpener.procPath(of: file), format: format, orientation: orientation)
+            return try Thumbnailer.pictures(fileAt: PathOpener.procPath(of: file), format: format, orientation: orientation, rendition: rendition)
         } catch { throw MediaWorkError(error) }
     }
 

@@ -71,8 +71,8 @@ public struct StillPictures: Sendable {
 /// stream's segment key never reach it.
 public protocol MediaWork: Sendable {
     func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata
-    /// The thumbnail and, where the format needs one, the rendition, from one decode.
-    func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures
+    /// The thumbnail and, where the format needs one (or `rendition` is `always`), the rendition, from one decode.
+    func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures
     /// Transcodes the video (with `embedded`, the video stored inside the file at those bytes: a motion photo's),
     /// handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by `output` are rethrown as they are.
     func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
@@ -83,7 +83,22 @@ public protocol MediaWork: Sendable {
 /// descriptor, not a path, and the file's name and sidecars (`FileSurroundings`) rather than a folder to look in.
 public protocol DescriptorMediaWork: Sendable {
     func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata
-    func pictures(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures
+    func pictures(of file: Int32, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures
     func stream(of file: Int32, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
                 iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
+}
+
+/// When a still picture gets a rendition (a JPEG of long edge ≤ 2048) beside its thumbnail.
+public enum RenditionPolicy: String, Codable, Sendable {
+    /// For formats browsers do not show (`MediaFormat.needsRendition`): what ingest stores.
+    case whereNeeded
+    /// For every still picture: a public link's large picture, which must never be the original.
+    case always
+}
+
+extension MediaWork {
+    /// The thumbnail and, where the format needs one, the rendition.
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+        try pictures(fileAt: path, format: format, orientation: orientation, rendition: .whereNeeded)
+    }
 }

@@ -173,8 +173,9 @@ public final class OutOfProcessMediaWork: MediaWork {
         return reply.metadata!
     }
 
-    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
-        let request = WorkerRequest(operation: .pictures, name: path.lastComponent, format: format, orientation: orientation)
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
+        let request = WorkerRequest(operation: .pictures, name: path.lastComponent, format: format, orientation: orientation,
+                                    rendition: rendition)
         let (reply, payload) = try performTyped(request, path: path, expecting: .pictures) { reply, payload, _ in
             guard let split = reply.thumbnailByteCount, split > 0, split <= payload.count else { return "pictures without a thumbnail" }
             let bytes = Array(payload)
@@ -184,7 +185,7 @@ public final class OutOfProcessMediaWork: MediaWork {
                                                        maxBytes: WorkerAnswerCheck.renditionBytes) {
                 return "a rendition that is not one: \(problem)"
             }
-            return format.needsRendition ? nil : "a rendition for a format that needs none (\(format.rawValue))"
+            return rendition == .always || format.needsRendition ? nil : "a rendition for a format that needs none (\(format.rawValue))"
         }
         let split = reply.thumbnailByteCount!
         return StillPictures(thumbnail: Array(payload.prefix(split)), rendition: split < payload.count ? Array(payload.dropFirst(split)) : nil,

@@ -21,6 +21,8 @@ struct WorkerRequest: Codable {
     /// `metadata`: the file's name and sidecars, for the capture-time fallbacks.
     var surroundings: FileSurroundings?
     var orientation: Int?
+    /// `pictures`: when to make a rendition (absent: where the format needs one).
+    var rendition: RenditionPolicy?
     var preset: String?
     /// The AES-128 key and IV of the video's segments: the only key a worker ever sees.
     var segmentKey: Data?

@@ -48,8 +48,8 @@ public enum WorkerServer {
         func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata {
             try work.metadata(of: file, format: format, surroundings: surroundings)
         }
-        func pictures(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
-            StillPictures(thumbnail: try work.pictures(of: file, format: format, orientation: orientation).thumbnail)
+        func pictures(of file: Int32, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
+            StillPictures(thumbnail: try work.pictures(of: file, format: format, orientation: orientation, rendition: rendition).thumbnail)
         }
         func stream(of file: Int32, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
                     iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
@@ -65,7 +65,8 @@ public enum WorkerServer {
                                                  surroundings: request.surroundings ?? FileSurroundings(name: request.name))
                 try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
             case .pictures:
-                let pictures = try work.pictures(of: file, format: request.format, orientation: request.orientation)
+                let pictures = try work.pictures(of: file, format: request.format, orientation: request.orientation,
+                                                 rendition: request.rendition ?? .whereNeeded)
                 let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count)
                 try (pictures.thumbnail + (pictures.rendition ?? [])).withUnsafeBytes { try channel.send(reply, payload: $0) }
             case .stream:

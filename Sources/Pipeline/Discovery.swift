@@ -21,6 +21,9 @@ public struct SkippedPath: Sendable, Equatable {
 /// What the walk left out, and why, for the summary.
 public struct DiscoverySkips: Sendable {
     public var hidden = 0, systemFiles = 0, sidecars = 0
+    /// Files and folders left out by `--exclude` or a `.keepsakeignore` (an excluded folder is not walked).
+    public var excludedFiles = 0, excludedFolders = 0
+    public var excluded: Int { excludedFiles + excludedFolders }
     /// Skipped as not regular files: FIFOs, sockets, devices (or symlinks to them), and symlinks back to a folder
     /// already walked. Nothing of the user's is lost by leaving them.
     public var notRegular: [SkippedPath] = []
@@ -37,7 +40,8 @@ public enum Discovery {
     static let systemNames: Set<String> = [".DS_Store", "Thumbs.db", "@eaDir", "desktop.ini", "@__thumb", ".thumbnails"]
     static let sidecarExtensions: Set<String> = ["xmp", "json", "aae"]
 
-    public static func walk(_ roots: [BytePath]) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
+    /// `exclude` are gitignore patterns rooted at each folder in `roots` (a file given itself is always taken).
+    public static func walk(_ roots: [BytePath], exclude: [String] = []) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
         var walk = Walk()
         for root in roots {
             let trimmed = root.bytes.count > 1 && root.bytes.last == UInt8(ascii: "/") ? BytePath(bytes: root.bytes.dropLast()) : root
@@ -53,7 +57,8 @@ public enum Discovery {
                 continue
             }
             switch info.st_mode & S_IFMT {
-            case S_IFDIR: walk.enter(fd, name: ArraySlice(".".utf8), path: trimmed, info: info)
+            case S_IFDIR: walk.enter(fd, name: ArraySlice(".".utf8), path: trimmed, info: info,
+                                     rules: Exclusions(patterns: exclude), relative: [])
             case S_IFREG: walk.files.append(DiscoveredFile(path: trimmed, folderName: folderName(of: trimmed), size: Int64(info.st_size)))
             default: walk.skips.notRegular.append(SkippedPath(path: trimmed, reason: notRegularReason(info.st_mode, viaSymlink: false)))
             }
@@ -69,7 +74,9 @@ public enum Discovery {
         var visited = Set<FileIdentity>()
 
         /// Opens the folder `name` in `parent` and walks it, unless it was walked already (a symlink back up).
-        mutating func enter(_ parent: Int32, name: some Collection<UInt8>, path: BytePath, info: stat) {
+        /// `rules` are those of the folders above; `relative` is the folder's path below the root.
+        mutating func enter(_ parent: Int32, name: some Collection<UInt8>, path: BytePath, info: stat,
+                            rules: Exclusions, relative: [ArraySlice<UInt8>]) {
             guard visited.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else {
                 skips.notRegular.append(SkippedPath(path: path, reason: "symlink loop: a folder already walked"))
                 return
@@ -85,10 +92,16 @@ public enum Discovery {
                 return
             }
             defer { closedir(dir) }
-            walkEntries(of: dir, path: path)
+            var rules = rules
+            do throws(Errno) { try rules.enter(folder: fd, depth: relative.count) } catch {
+                // Like git with an unreadable .gitignore: the folder is walked without it, and the run says so.
+                let file = path.appending(Exclusions.fileName)
+                skips.unreadable.append(SkippedPath(path: file, reason: "cannot read the exclusions file (\(error)); its folder was walked without it"))
+            }
+            walkEntries(of: dir, path: path, rules: rules, relative: relative)
         }
 
-        private mutating func walkEntries(of dir: OpaquePointer, path: BytePath) {
+        private mutating func walkEntries(of dir: OpaquePointer, path: BytePath, rules: Exclusions, relative: [ArraySlice<UInt8>]) {
             let folder = dirfd(dir)
             var names: [[UInt8]] = []
             while let entry = readdir(dir) {
@@ -106,9 +119,14 @@ public enum Discovery {
                     skips.unreadable.append(SkippedPath(path: full, reason: unreadableReason(Errno.current, folder: folder, name: name)))
                     continue
                 }
+                let isFolder = info.st_mode & S_IFMT == S_IFDIR
+                if rules.excludes(relative + [name[...]], isFolder: isFolder) {
+                    if isFolder { skips.excludedFolders += 1 } else { skips.excludedFiles += 1 }
+                    continue
+                }
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR:
-                    enter(folder, name: name, path: full, info: info)
+                    enter(folder, name: name, path: full, info: info, rules: rules, relative: relative + [name[...]])
                 case S_IFREG:
                     if isSidecar(text) {
                         skips.sidecars += 1

@@ -73,8 +73,9 @@ public enum Ingest {
         return PairingCandidate(path: path, metadata: metadata)
     }
 
-    public static func discover(_ roots: [String]) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
-        Discovery.walk(roots.map { BytePath($0) })
+    /// `exclude`: gitignore patterns rooted at each folder of `roots`, with the `.keepsakeignore` files under them.
+    public static func discover(_ roots: [String], exclude: [String] = []) -> (files: [DiscoveredFile], skips: DiscoverySkips) {
+        Discovery.walk(roots.map { BytePath($0) }, exclude: exclude)
     }
 
     /// Throws `IngestStopped` when a run-fatal error (the store unreachable or full, the index broken) stopped the
@@ -119,11 +120,12 @@ public enum Ingest {
         let units = pairLivePhotos(media, stored: try library.livePhotoHalves(inFolders: folders)).sorted {
             $0.size != $1.size ? $0.size > $1.size : $0.primary.file.path < $1.primary.file.path
         }
+        let knownSizes = KnownSizes(try library.index.originalSizes())
         WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
                        weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
             guard !options.isCancelled(), !stop.isStopped else { return }
             unit.files.forEach { observer.started($0.file) }
-            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop).run())
+            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop, knownSizes: knownSizes).run())
         }
         if let error = stop.error {
             throw IngestStopped(cause: error, done: outcomes.withLock { $0.count }, total: files.count)

@@ -120,6 +120,6 @@ private struct StoredHalf {
         rendition = item.renditionObject.flatMap { try? ObjectName($0) }
         stream = item.streamObject.flatMap { try? ObjectName($0) }
         playlist = item.playlistObject.flatMap { try? ObjectName($0) }
-        problems = item.stageProblems.flatMap { try? JSONDecoder().decode([StageProblem].self, from: Data($0.utf8)) } ?? []
+        problems = item.problems
     }
 }

@@ -42,17 +42,11 @@ public enum RenditionBackfill {
     /// Makes and records one rendition; the reason when the worker made none.
     private static func make(_ candidate: RenditionCandidate, library: Library, mediaWork: any MediaWork) throws -> String? {
         let itemId = candidate.item.id
-        let fd = try MemoryFile.make(name: "keepsake-original")
-        defer { close(fd) }
-        try library.readDecrypted(ObjectName(candidate.original.objectName), key: try library.fileKey(of: itemId)) { bytes in
-            try FileIO.writeFully(fd, bytes)
-        }
-        let orientation = candidate.item.metadataJSON
-            .flatMap { try? JSONDecoder().decode(MediaMetadata.self, from: Data($0.utf8)) }?.orientation
         let pictures: StillPictures
         do {
-            pictures = try mediaWork.pictures(fileAt: MemoryFile.path(of: fd), format: candidate.format, orientation: orientation)
-        } catch {
+            pictures = try picturesOfStored(candidate.original, of: candidate.item, format: candidate.format, rendition: .whereNeeded,
+                                            library: library, mediaWork: mediaWork)
+        } catch let error as MediaWorkError {
             return error.description
         }
         guard let rendition = pictures.rendition else {
@@ -67,5 +61,30 @@ public enum RenditionBackfill {
             throw error
         }
         return nil
+    }
+
+    /// A public link's large picture of a photo that has no rendition (one the browser shows as it is): a link never
+    /// shows the original itself. Nil for what is not a still picture; throws `MediaWorkError` when none can be made.
+    public static func largePicture(of original: OriginalRecord, of item: ItemRecord, library: Library,
+                                    mediaWork: any MediaWork) throws -> [UInt8]? {
+        guard let format = MediaFormat.allCases.first(where: { $0.mimeType == original.mimeType }), format.kind == .image else { return nil }
+        let pictures = try picturesOfStored(original, of: item, format: format, rendition: .always, library: library, mediaWork: mediaWork)
+        guard let rendition = pictures.rendition else {
+            throw MediaWorkError.notProduced(pictures.renditionProblem ?? StageProblem(stage: "rendition", reason: "no rendition made"))
+        }
+        return rendition
+    }
+
+    /// The stored original decrypted into a memory file (never onto a disk), read by a media worker as it reads a file
+    /// at ingest.
+    private static func picturesOfStored(_ original: OriginalRecord, of item: ItemRecord, format: MediaFormat, rendition: RenditionPolicy,
+                                         library: Library, mediaWork: any MediaWork) throws -> StillPictures {
+        let fd = try MemoryFile.make(name: "keepsake-original")
+        defer { close(fd) }
+        try library.readDecrypted(ObjectName(original.objectName), key: try library.fileKey(of: item.id)) { bytes in
+            try FileIO.writeFully(fd, bytes)
+        }
+        return try mediaWork.pictures(fileAt: MemoryFile.path(of: fd), format: format, orientation: item.metadata?.orientation,
+                                      rendition: rendition)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import KeepsakeCrypto
 import MediaTypes
 import Store
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,9 +30,15 @@ struct IngestUnit: Sendable {
 
 extension LivePhotoHalf {
     /// The metadata its run read, as the item's index row keeps it.
-    var metadata: MediaMetadata? {
-        item.metadataJSON.flatMap { try? JSONDecoder().decode(MediaMetadata.self, from: Data($0.utf8)) }
-    }
+    var metadata: MediaMetadata? { item.metadata }
+}
+
+/// The sizes of the originals the library holds, and of those this run stored: a file of another size is no copy.
+final class KnownSizes: Sendable {
+    private let sizes: Mutex<Set<Int64>>
+    init(_ sizes: Set<Int64>) { self.sizes = Mutex(sizes) }
+    func containsAll(_ wanted: [Int64]) -> Bool { sizes.withLock { known in wanted.allSatisfy(known.contains) } }
+    func insert(_ new: [Int64]) { sizes.withLock { $0.formUnion(new) } }
 }
 
 /// The second phase of a unit: hashes and encrypts each original in one read pass, deduplicates, produces the
@@ -42,6 +49,7 @@ struct StoreJob {
     let options: IngestOptions
     let observer: any IngestObserver
     let stop: RunStop
+    let knownSizes: KnownSizes
 
     private static let readSize = 1 << 20
 
@@ -64,6 +72,9 @@ struct StoreJob {
         let upload = try unit.completing.map(library.beginUpload(completing:)) ?? library.beginUpload()
         let album = options.album(for: unit.primary.file)
         do {
+            if let existing = try resolveBeforeUpload(upload: upload, album: album) {
+                return outcomes(existing, type: nil, problems: [])
+            }
             var originals: [OriginalRecord] = []
             for analysed in unit.files {
                 let role = !unit.isLivePhoto ? "main" : analysed.format.kind == .video ? "video" : "still"
@@ -91,6 +102,7 @@ struct StoreJob {
             item.sourceFiles = sources
             try MediaStages(upload: upload, options: options).produce(for: &item, unit: unit)
             let committed = try upload.commit(item, album: album)
+            knownSizes.insert(unit.files.map(\.source.size))
             return outcomes(committed, type: item.type, problems: item.stageProblems)
         } catch {
             // After a run-fatal error the store cannot be asked to delete either: the objects stay pending, and the
@@ -100,37 +112,53 @@ struct StoreJob {
         }
     }
 
+    /// A unit whose every file has the size of an original the library holds (or this run stored) may be a copy: its
+    /// files are hashed first, one read and no upload, and a copy is resolved before anything is encrypted. Any other
+    /// unit is hashed while it is encrypted, in one read.
+    private func resolveBeforeUpload(upload: UploadSession, album: AlbumTarget) throws -> CommitOutcome? {
+        guard unit.completing == nil, knownSizes.containsAll(unit.files.map(\.source.size)) else { return nil }
+        // Not counted as progress here: a unit that is no copy is read (and counted) again as it is encrypted.
+        let hashes = try unit.files.map { analysed in try readSource(analysed, counting: false) { _ in } }
+        let existing = try upload.resolveExisting(hash: hashes.joined(separator: ":"), album: album, sourceFiles: unit.files.map(\.source),
+                                                  reuploadDeleted: options.reuploadDeleted)
+        if existing != nil { observer.read(bytes: unit.size) }
+        return existing
+    }
+
     /// Reads the file once, hashing and encrypting each chunk into a new object; returns it and the plaintext hash.
     private func storeOriginal(_ analysed: AnalysedFile, role: ObjectRole, upload: UploadSession) throws -> (ObjectName, String) {
+        try upload.storeSealed(role: role) { write in try readSource(analysed, into: write) }
+    }
+
+    /// Reads the file as analysed (refusing one that changed since), handing each piece to `body`; its plaintext hash.
+    private func readSource(_ analysed: AnalysedFile, counting: Bool = true, into body: (UnsafeRawBufferPointer) throws -> Void) throws -> String {
         let fd = try openSource(analysed.file.path)
         defer { close(fd) }
         let now = try sourceRecord(fd: fd, path: analysed.file.path)
         guard now.size == analysed.source.size, now.mtimeNanoseconds == analysed.source.mtimeNanoseconds else {
             throw JobStop.failed("the file changed during the run; it will be taken on the next one")
         }
-        return try upload.storeSealed(role: role) { write in
-            let hasher = Blake2b()
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 64)
-            defer { buffer.deallocate() }
-            var total: Int64 = 0
-            while true {
-                let got = read(fd, buffer.baseAddress, buffer.count)
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    throw JobStop.failed("read error: \(String(cString: strerror(errno)))")
-                }
-                if got == 0 { break }
-                let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<got])
-                hasher.update(chunk)
-                try write(chunk)
-                total += Int64(got)
-                observer.read(bytes: Int64(got))
+        let hasher = Blake2b()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 64)
+        defer { buffer.deallocate() }
+        var total: Int64 = 0
+        while true {
+            let got = read(fd, buffer.baseAddress, buffer.count)
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw JobStop.failed("read error: \(String(cString: strerror(errno)))")
             }
-            guard total == analysed.source.size else {
-                throw JobStop.failed("the file changed while it was being read (\(analysed.source.size) → \(total) bytes)")
-            }
-            return hasher.finalize().hexString
+            if got == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<got])
+            hasher.update(chunk)
+            try body(chunk)
+            total += Int64(got)
+            if counting { observer.read(bytes: Int64(got)) }
         }
+        guard total == analysed.source.size else {
+            throw JobStop.failed("the file changed while it was being read (\(analysed.source.size) → \(total) bytes)")
+        }
+        return hasher.finalize().hexString
     }
 
     private func outcomes(_ commit: CommitOutcome, type: ItemType?, problems: [StageProblem]) -> [FileOutcome] {

@@ -1,6 +1,7 @@
 import FileSystem
 import Foundation
 import GRDB
+import MediaTypes
 
 /// What a library item is (SPEC 1, `ls --json` `type`).
 public enum ItemType: String, Codable, Sendable, DatabaseValueConvertible {
@@ -40,6 +41,18 @@ public struct ItemRecord: Codable, Sendable, FetchableRecord, PersistableRecord 
     /// A JPEG of the photo at a long edge of up to 2048 px, for a format browsers do not show (HEIC, RAW, TIFF);
     /// nil for other items and for those stored before renditions existed (absent from their records).
     public var renditionObject: String?
+}
+
+extension ItemRecord {
+    /// `metadataJSON` decoded; nil when the item has none or it does not decode.
+    public var metadata: MediaMetadata? {
+        metadataJSON.flatMap { try? JSONDecoder().decode(MediaMetadata.self, from: Data($0.utf8)) }
+    }
+
+    /// `stageProblems` decoded: the derived media that were not produced, and why.
+    public var problems: [StageProblem] {
+        stageProblems.flatMap { try? JSONDecoder().decode([StageProblem].self, from: Data($0.utf8)) } ?? []
+    }
 }
 
 public struct OriginalRecord: Codable, Sendable, FetchableRecord, PersistableRecord {

@@ -12,6 +12,8 @@ final class Keyring: Sendable {
     private let checkpointKey: SecretKey
     private let hashKey: SecretKey
     private let itemKeyKey: SecretKey
+    private let linkKey: SecretKey
+    private let identityKey: SecretKey
     /// Names the library without revealing anything (the index records it; sealed objects are bound to it).
     let identity: String
     private let albumKeys = Mutex<[String: SecretKey]>([:])
@@ -23,6 +25,8 @@ final class Keyring: Sendable {
         checkpointKey = master.derived(purpose: 3)
         hashKey = master.derived(purpose: 4)
         itemKeyKey = master.derived(purpose: 5)
+        linkKey = master.derived(purpose: 6)
+        identityKey = master.derived(purpose: 7)
         identity = Self.identity(of: master)
     }
 
@@ -52,19 +56,39 @@ final class Keyring: Sendable {
         catch { throw .doesNotParse("\(error)") }
     }
 
-    enum SealedKind: String { case log, item, checkpoint }
+    /// `link`: the owner's part of a public link record (docs/public-links.md).
+    enum SealedKind: String { case log, item, checkpoint, link }
 
     private func key(for kind: SealedKind) -> SecretKey {
         switch kind {
         case .log: logKey
         case .item: recordKey
         case .checkpoint: checkpointKey
+        case .link: linkKey
         }
     }
 
     /// Format-1 journal entries: secretstream under the master key itself.
     func openJournalEntry(_ bytes: [UInt8]) throws -> JournalEntry {
         try JournalEntry.open(bytes, key: master)
+    }
+
+    // MARK: The identity key pair
+
+    /// The identity's secret key sealed under the identity key (purpose 7), bound to the library, to `name` and to
+    /// its public key, so that neither half can be swapped for another pair's.
+    func sealIdentity(_ pair: IdentityKeyPair, name: ObjectName) -> [UInt8] {
+        pair.sealedSecretKey(associatedData: identityAssociatedData(pair.publicKey, name), key: identityKey)
+    }
+
+    /// Opens what `sealIdentity` sealed; throws `CryptoError` when it does not open or the halves do not match.
+    func openIdentity(publicKey: [UInt8], sealedSecretKey: [UInt8], name: ObjectName) throws(CryptoError) -> IdentityKeyPair {
+        try IdentityKeyPair(publicKey: publicKey, sealedSecretKey: sealedSecretKey,
+                            associatedData: identityAssociatedData(publicKey, name), key: identityKey)
+    }
+
+    private func identityAssociatedData(_ publicKey: [UInt8], _ name: ObjectName) -> [UInt8] {
+        associatedData("identity", name) + Array(" \(publicKey.hexString)".utf8)
     }
 
     // MARK: Hashes

@@ -38,6 +38,17 @@ extension Library {
         return (objectName, size)
     }
 
+    /// The small sealed object `name` of item `itemId` (a thumbnail, rendition or playlist), checked against its digest
+    /// and decrypted whole in memory; nil when the item does not own such an object or the store lacks it.
+    public func decryptedSmallObject(_ name: String, of itemId: String, upTo cap: UInt64) throws -> [UInt8]? {
+        guard let (object, size) = try ownedObject(name, of: itemId) else { return nil }
+        guard size <= cap else { throw ObjectTooLarge(name: name, limit: Int(cap)) }
+        var plain = [UInt8]()
+        plain.reserveCapacity(Int(size))
+        try readDecrypted(object, key: try fileKey(of: itemId)) { plain.append(contentsOf: $0) }
+        return plain
+    }
+
     /// Reads the bytes at `range` of the object as stored (ranges cannot be checked against the object's digest: the
     /// encryption authenticates them instead).
     public func readStored(_ name: ObjectName, range: Range<UInt64>, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -55,3 +66,4 @@ extension Library {
         }
     }
 }
+

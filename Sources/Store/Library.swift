@@ -82,6 +82,9 @@ public final class Library: Sendable {
 
     public static func storePath(library: String) -> String { library + "/store" }
 
+    /// Makes every object this library uploads from now on wait for `limit` (`--limit-upload`).
+    public func limitUploads(_ limit: UploadLimit) { ledger.uploadLimit.withLock { $0 = limit } }
+
     /// Opens the library at `path` whose objects are in `location`, creating it when `create` is true and neither the
     /// folder nor the store holds anything yet. With an existing store and no index in the folder (a new machine),
     /// or an index that is not a sound index of this library, the index is rebuilt from the store's journal;
@@ -257,6 +260,7 @@ public final class Library: Sendable {
         }
         try normalizeItems()
         if storeFormat < KeyFile.currentVersion { try upgradeStore(notice: notice) }
+        adoptIdentity(notice: notice)
     }
 
     /// The library folder's device and inode: an index found in another folder (a copy) gets a writer id of its own.

@@ -5,6 +5,8 @@ public enum LibraryError: Error, Sendable, CustomStringConvertible {
     case notALibrary(String)
     case corruptIndex(String)
     case keyFileDamaged(String)
+    /// The store's `keys/identity` does not open or does not hold a key pair; it is never replaced.
+    case identityRefused(String)
     case store(StoreError)
     case locked(String)
     /// The library folder's index describes the store `recorded`, not the one `given`.
@@ -17,6 +19,10 @@ public enum LibraryError: Error, Sendable, CustomStringConvertible {
         case .notALibrary(let path): "\(path) is not a Keepsake library"
         case .corruptIndex(let why): "the library index is unusable: \(why)"
         case .keyFileDamaged(let why): "the library's key file is damaged: \(why)"
+        case .identityRefused(let why):
+            "the library's identity (keys/identity in the store) is refused: \(why). It is not replaced, since the people "
+                + "the library shares with know it by its public key: put back keys/identity from a copy of the store, or "
+                + "the file `identity` of another library folder of this library"
         case .store(let error): error.description
         case .locked(let path): "another keepsake process is writing to \(path); try again when it has finished"
         case .otherStore(let library, let recorded, let given):

@@ -128,6 +128,7 @@ public final class LibraryIndex: Sendable {
         migrator.registerMigration("v7-renditions") { db in
             try db.execute(sql: "ALTER TABLE items ADD COLUMN renditionObject TEXT")
         }
+        registerWatchExclusionMigration(&migrator)
         return migrator
     }
 
@@ -244,6 +245,11 @@ public final class LibraryIndex: Sendable {
         public var isDeleted: Bool
         /// The albums the item is in, as `AlbumTarget`s.
         public var albums: Set<AlbumTarget>
+    }
+
+    /// The sizes of the originals the index holds (of every item, deleted ones too: their bytes may come again).
+    public func originalSizes() throws(LibraryError) -> Set<Int64> {
+        try read { db in Set(try Int64.fetchAll(db, sql: "SELECT DISTINCT size FROM originals")) }
     }
 
     /// Every known source file by path, read in one query at the start of a run, so that a re-run over many

@@ -12,6 +12,8 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
         /// When each object was last written, for listings.
         var modified: [ObjectName: Date] = [:]
         var capacity: Int?
+        /// The name of every writer made, in order: what tests count to prove an upload was not even begun.
+        var writersMade: [ObjectName] = []
         var used: Int { objects.values.reduce(0) { $0 + $1.count } }
         func isFull(adding count: Int) -> Bool { capacity.map { used + count > $0 } ?? false }
     }
@@ -32,7 +34,13 @@ public final class MemoryStore: ObjectStore, CustomStringConvertible {
     }
 
     public func makeWriter(for name: ObjectName) throws(StoreError) -> any ObjectWriter {
-        MemoryObjectWriter(store: self, name: name)
+        contents.withLock { $0.writersMade.append(name) }
+        return MemoryObjectWriter(store: self, name: name)
+    }
+
+    /// How many writes were begun of objects under `prefix` (committed, aborted or not).
+    public func writesBegun(under prefix: String) -> Int {
+        contents.withLock { $0.writersMade.filter { $0.path.hasPrefix(prefix) }.count }
     }
 
     public func read(_ name: ObjectName, range: Range<UInt64>?, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -10,6 +10,8 @@ final class ObjectLedger: Sendable {
     private let index: LibraryIndex
     /// The size and BLAKE2b of each object this process stored and has not yet committed or discarded.
     private let written = Mutex<[ObjectName: WrittenBytes]>([:])
+    /// `--limit-upload`: what every data object's bytes wait for on their way to the store.
+    let uploadLimit = Mutex<UploadLimit?>(nil)
 
     init(store: any ObjectStore, index: LibraryIndex) {
         self.store = store
@@ -20,7 +22,9 @@ final class ObjectLedger: Sendable {
     func begin() throws -> (ObjectName, any ObjectWriter) {
         let name = ObjectName.randomData()
         try index.recordObject(name, as: .pending)
-        let writer = HashingWriter(try store.makeWriter(for: name)) { bytes in
+        let stored = try store.makeWriter(for: name)
+        let limited = uploadLimit.withLock { $0 }.map { LimitedWriter(stored, limit: $0) } ?? stored
+        let writer = HashingWriter(limited) { bytes in
             self.written.withLock { $0[name] = bytes }
         }
         return (name, writer)

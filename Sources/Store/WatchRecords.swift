@@ -14,11 +14,14 @@ public struct WatchRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var path: String
     public var mode: Mode
     public var addedAt: Date
+    /// `watch add --exclude`: gitignore patterns rooted at the folder (JSON in the index).
+    public var exclude: [String]
 
-    public init(path: String, mode: Mode, addedAt: Date = Date()) {
+    public init(path: String, mode: Mode, addedAt: Date = Date(), exclude: [String] = []) {
         self.path = path
         self.mode = mode
         self.addedAt = addedAt
+        self.exclude = exclude
     }
 
     /// True when `file` lies under this watched folder.
@@ -51,6 +54,12 @@ extension LibraryIndex {
                 path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtimeNanoseconds INTEGER NOT NULL,
                 reason TEXT NOT NULL, at DATETIME NOT NULL);
             """)
+    }
+
+    static func registerWatchExclusionMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("watch-exclusions") { db in
+            try db.execute(sql: "ALTER TABLE watches ADD COLUMN exclude TEXT NOT NULL DEFAULT '[]'")
+        }
     }
 
     // MARK: Watches

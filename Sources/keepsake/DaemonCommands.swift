@@ -26,6 +26,7 @@ struct DaemonCommand: ParsableCommand {
     func run() throws {
         _ = try Executables.mediaEngine()
         let library = try libraryOptions.open()
+        work.limitUploads(of: library)
         let stop = StopSignal()
         let shouldStop = { @Sendable in stop.isSet }
         var configuration = Daemon.Configuration(jobs: work.jobCount, stream: work.stream)
@@ -51,13 +52,17 @@ struct WatchCommand: ParsableCommand {
         @Option(help: "single: one album named after the folder; separate: an album per (leaf) folder.")
         var mode: WatchRecord.Mode = .single
 
+        @Option(help: ArgumentHelp("Leave out what matches this gitignore pattern, rooted at the folder (repeatable; "
+                                   + ".keepsakeignore files in the folder are read too).", valueName: "PATTERN"))
+        var exclude: [String] = []
+
         @OptionGroup var libraryOptions: LibraryOptions
 
         func run() throws {
             let path = try resolvedFolder(folder)
             let library = try libraryOptions.open(create: true)
-            try library.index.saveWatch(WatchRecord(path: path, mode: mode))
-            print("watching \(path) (\(mode.rawValue))")
+            try library.index.saveWatch(WatchRecord(path: path, mode: mode, exclude: exclude))
+            print("watching \(path) (\(mode.rawValue))" + (exclude.isEmpty ? "" : ", excluding \(exclude.joined(separator: " "))"))
         }
     }
 
@@ -67,7 +72,9 @@ struct WatchCommand: ParsableCommand {
         @OptionGroup var libraryOptions: LibraryOptions
 
         func run() throws {
-            for watch in try libraryOptions.open().index.watches() { print("\(watch.path)  \(watch.mode.rawValue)") }
+            for watch in try libraryOptions.open().index.watches() {
+                print("\(watch.path)  \(watch.mode.rawValue)" + watch.exclude.map { "  --exclude \($0)" }.joined())
+            }
         }
     }
 

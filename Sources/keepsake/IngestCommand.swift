@@ -30,6 +30,10 @@ struct IngestCommand: ParsableCommand {
     @Flag(help: "Hash every file, even those unchanged (same path, size, mtime, inode) since the last run.")
     var rehash = false
 
+    @Option(help: ArgumentHelp("Leave out what matches this gitignore pattern, rooted at each folder given (repeatable; "
+                               + ".keepsakeignore files in the folders are read too).", valueName: "PATTERN"))
+    var exclude: [String] = []
+
     @Option(help: "Seconds to wait while the daemon (or another keepsake) is writing to the library.")
     var lockTimeout = 600
 
@@ -45,13 +49,14 @@ struct IngestCommand: ParsableCommand {
         }
         _ = try Executables.mediaEngine()
         let library = try libraryOptions.open(create: true)
+        work.limitUploads(of: library)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
         // Started for each file that needs one, after the unlock: the workers never overlap its 256 MiB.
         let mediaWork = try work.mediaWork(shouldStop: { false })
         let options = IngestOptions(albumMode: albumMode, jobs: work.jobCount,
                                     reuploadDeleted: reuploadDeleted, rehash: rehash, stream: work.stream,
                                     mediaWork: mediaWork, lockWait: .seconds(lockTimeout))
-        let (files, skips) = Ingest.discover(paths)
+        let (files, skips) = Ingest.discover(paths, exclude: exclude)
         let progress = ProgressView(enabled: !json && isatty(STDERR_FILENO) != 0, jsonLines: json)
         progress.setTotal(files: files.count + skips.unreadable.count, bytes: files.reduce(0) { $0 + $1.size })
         let summary: IngestSummary
@@ -80,6 +85,10 @@ struct IngestCommand: ParsableCommand {
         if s.skipped.hidden > 0 { skipped.append("\(s.skipped.hidden) hidden") }
         if s.skipped.systemFiles > 0 { skipped.append("\(s.skipped.systemFiles) system files") }
         if !skipped.isEmpty { lines.append("  not walked:  " + skipped.joined(separator: ", ")) }
+        if s.skipped.excluded > 0 {
+            lines.append("  excluded:    \(s.skipped.excludedFiles) files, \(s.skipped.excludedFolders) folders (not walked), "
+                         + "by --exclude and .keepsakeignore")
+        }
         if !s.skipped.notRegular.isEmpty {
             lines.append("  skipped:     \(s.skipped.notRegular.count) not regular files")
             lines += s.skipped.notRegular.map { "    \($0.path): \($0.reason)" }
@@ -112,6 +121,9 @@ struct SummaryJSON: Encodable {
     var files: Int, seconds: Double, bytesRead: Int64, bytesStored: Int64
     var images: Int, videos: Int, livePhotos: Int, motionPhotos: Int
     var duplicates: Int, addedToAlbum: Int, previouslyDeleted: Int, rejected: Int, failed: Int, storedWithProblems: Int
+    /// Files and folders left out by `--exclude` and `.keepsakeignore` (the files of an excluded folder are not counted:
+    /// it is not walked).
+    var excluded: Int, excludedFolders: Int
     /// What the walk skipped as not a regular file (FIFOs, sockets, devices, symlinks back up), path escaped.
     var skipped: [Skip]
     struct Skip: Encodable { var path: String, reason: String }
@@ -131,6 +143,8 @@ struct SummaryJSON: Encodable {
         rejected = s.count(.rejected)
         failed = s.count(.failed)
         storedWithProblems = s.storedWithProblems.count
+        excluded = s.skipped.excludedFiles
+        excludedFolders = s.skipped.excludedFolders
         skipped = s.skipped.notRegular.map { Skip(path: $0.path.description, reason: $0.reason) }
     }
 }

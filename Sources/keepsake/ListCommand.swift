@@ -60,7 +60,7 @@ struct ListEntry: Encodable {
         originals = try index.originals(of: item.id).map {
             Original(name: $0.name.description, path: $0.sourcePath.description, size: $0.size, blake2b: $0.blake2b, mimeType: $0.mimeType)
         }
-        let metadata = item.metadataJSON.flatMap { try? JSONDecoder().decode(MediaMetadata.self, from: Data($0.utf8)) }
+        let metadata = item.metadata
         captureTime = metadata?.captureTime?.local
         offset = metadata?.captureTime?.offsetSeconds.map(Self.formatOffset)
         timeSource = metadata?.captureTime?.source.rawValue
@@ -74,7 +74,7 @@ struct ListEntry: Encodable {
         durationS = metadata?.durationSeconds
         thumbnail = item.thumbnailObject != nil
         stream = item.streamObject != nil
-        notProduced = item.stageProblems.flatMap { try? JSONDecoder().decode([StageProblem].self, from: Data($0.utf8)) } ?? []
+        notProduced = item.problems
     }
 
     static func formatOffset(_ seconds: Int) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Gallery
+import Sharing
 import Store
 
 struct ServeCommand: ParsableCommand {
@@ -22,6 +23,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("tls-key"), help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "FILE"))
     var tlsKey: String?
 
+    @Flag(name: .customLong("links-only"), help: "Serve public links only (keepsake share link): no passphrase, and this process holds no key.")
+    var linksOnly = false
+
     @OptionGroup var libraryOptions: LibraryOptions
 
     func run() throws {
@@ -32,22 +36,42 @@ struct ServeCommand: ParsableCommand {
             catch { throw UsageError(message: "cannot use --tls-cert \(cert) / --tls-key \(tlsKey!): \(error)") }
         }
         if !address.isLoopback && tls == nil {
-            printError("keepsake: warning: listening on \(address.host) without TLS: anyone on the network can read what you "
-                       + "see and your passphrase as you type it; give --tls-cert and --tls-key")
+            printError(linksOnly
+                ? "keepsake: warning: listening on \(address.host) without TLS: browsers decrypt a link's album only on HTTPS "
+                    + "pages (or on localhost), so links will not open; give --tls-cert and --tls-key"
+                : "keepsake: warning: listening on \(address.host) without TLS: anyone on the network can read what you "
+                    + "see and your passphrase as you type it; give --tls-cert and --tls-key")
         }
-        let library = try libraryOptions.open()
-        let gallery = Gallery(library: library, secureCookies: tls != nil)
         let scheme = tls == nil ? "http" : "https"
-        let token = gallery.loginToken ?? ""
+        let serve: @Sendable (_ onRunning: @escaping @Sendable (String, Int) -> Void) async throws -> Void
+        let greeting: @Sendable (String) -> String
+        if linksOnly {
+            let location = try libraryOptions.storeLocation()
+            guard let shelf = try LinkShelf.open(library: libraryOptions.libraryPath, store: location) else {
+                throw LibraryError.notALibrary(location.describe(library: libraryOptions.libraryPath))
+            }
+            let links = LinkServer(host: LinkHost(shelf: shelf), secureCookies: tls != nil)
+            serve = { try await links.run(host: address.host, port: address.port, tls: tls, onRunning: $0) }
+            let path = libraryOptions.libraryPath
+            greeting = { base in "Serving the public links of \(path) at \(base)/l/…\nStop with Ctrl-C.\n" }
+        } else {
+            let library = try libraryOptions.open()
+            let links = LinkServer(host: LinkHost(shelf: library.linkShelf), secureCookies: tls != nil)
+            let gallery = Gallery(library: library, links: links, secureCookies: tls != nil)
+            serve = { try await gallery.run(host: address.host, port: address.port, tls: tls, onRunning: $0) }
+            let token = gallery.loginToken ?? ""
+            greeting = { base in
+                "Serving \(library.path) at \(base)/\nLog in with this link (it works once): \(base)/login?token=\(token)\n"
+                    + "Public links: \(base)/l/…\nStop with Ctrl-C.\n"
+            }
+        }
         let done = DispatchSemaphore(value: 0)
         let failure = ErrorBox()
         Task {
             do {
-                try await gallery.run(host: address.host, port: address.port, tls: tls) { host, port in
+                try await serve { host, port in
                     let base = "\(scheme)://\(ListenAddress.urlHost(host)):\(port)"
-                    let text = "Serving \(library.path) at \(base)/\nLog in with this link (it works once): \(base)/login?token=\(token)\n"
-                        + "Stop with Ctrl-C.\n"
-                    FileHandle.standardOutput.write(Data(text.utf8))
+                    FileHandle.standardOutput.write(Data(greeting(base).utf8))
                 }
             } catch {
                 failure.error = error

@@ -123,14 +123,23 @@ struct WorkOptions: ParsableArguments {
     @Option(help: "Seconds a media worker may go without answering (plus one per MiB of the file) before it counts as hung and is killed.")
     var workerTimeout = 60
 
+    @Option(help: ArgumentHelp("Upload at most this many KiB a second to the store, all uploads of the run together.", valueName: "KiB/s"))
+    var limitUpload: Int?
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if workerTimeout < 1 { throw ValidationError("--worker-timeout must be at least 1") }
+        if let limitUpload, limitUpload < 1 { throw ValidationError("--limit-upload must be at least 1 KiB/s") }
         let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
         if !presets.contains(videoPreset) { throw ValidationError("--video-preset must be one of \(presets.joined(separator: ", "))") }
     }
 
     var jobCount: Int { jobs ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    /// Applies `--limit-upload` to what `library` uploads.
+    func limitUploads(of library: Library) {
+        if let limitUpload { library.limitUploads(UploadLimit(bytesPerSecond: limitUpload * 1024)) }
+    }
     var stream: StreamOptions? { noStreams ? nil : StreamOptions(preset: videoPreset) }
 
     /// The media work in confined `keepsake-media` children, one for each request on a file.

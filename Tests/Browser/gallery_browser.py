@@ -6,8 +6,7 @@ Checks: token-login, passphrase-login, timeline, album, heic-rendition, video, l
 Prints one line per check ("PASS name" / "FAIL name: why") and exits 1 when any failed.
 """
 import hashlib, json, os, sys, time, urllib.request, http.cookiejar
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+import chromium
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -17,26 +16,15 @@ failures = []
 
 
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--autoplay-policy=no-user-gesture-required", "--mute-audio"]:
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    return chromium.browser()
 
 
 def wait(what, condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
+    return chromium.wait(what, condition, timeout, every=0.2)
 
 
 def shot(driver, name):
-    driver.save_screenshot(os.path.join(shots, name + ".png"))
+    chromium.shot(driver, shots, name)
 
 
 def login_with_passphrase(driver):

@@ -36,15 +36,7 @@ enum GalleryBrowser {
     static let screenshots = "/tmp/keepsake-gallery-shots"
 
     /// Why the browser tests cannot run here (said in the test summary), or nil.
-    static let missing: String? = {
-        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.isExecutableFile(atPath: tool) {
-            return "SKIPPED: \(tool) is missing (apt packages chromium, chromium-driver): run scripts/setup --test"
-        }
-        if (try? runProcess("python3", ["-c", "import selenium"]))?.status != 0 {
-            return "SKIPPED: python3's selenium is missing: run scripts/setup --test"
-        }
-        return nil
-    }()
+    static let missing = Chromium.missing
 
     /// The samples library, ingested once per test process.
     static let library = Result { () throws -> String in

@@ -31,9 +31,9 @@ import Glibc
         let listing = try moto.aws(["s3", "ls", "s3://\(bucket)/photos/keepsake/", "--recursive"])
         #expect(listing.status == 0, "\(listing.stderrText)")
         let keys = listing.stdoutText.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
-        #expect(keys.contains("photos/keepsake/keys/master"))
+        #expect(keys.contains("photos/keepsake/keys/master") && keys.contains("photos/keepsake/keys/identity"))
         #expect(keys.filter { $0.hasPrefix("photos/keepsake/data/") }.count >= 3)
-        for key in keys where key != "photos/keepsake/keys/master" {
+        for key in keys where key != "photos/keepsake/keys/master" && key != "photos/keepsake/keys/identity" {
             #expect(key.wholeMatch(of: /photos\/keepsake\/((data|items)\/[0-9a-f]{32}|log\/[0-9a-f]{16}-[0-9a-f]{16}-[0-9a-f]{16}|checkpoints\/[0-9a-f]{16}-[0-9a-f]{16}\.[0-9a-f]{4}-[0-9a-f]{4})/) != nil, "\(key)")
         }
 

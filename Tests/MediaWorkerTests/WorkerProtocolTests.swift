@@ -28,7 +28,7 @@ private func closeOnExec(_ fds: [Int32]) {
 
         static let pictures = StillPictures(thumbnail: [0xFF, 0xD8, 1, 2], rendition: [UInt8](repeating: 5, count: 700_000))
 
-        func pictures(of file: Int32, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
+        func pictures(of file: Int32, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
             guard orientation == nil else {
                 throw .notProduced(StageProblem(stage: "thumbnail", reason: "thumbnail: orientation \(orientation ?? 0) refused"))
             }

@@ -6,19 +6,6 @@ import Pipeline
 import Synchronization
 import Testing
 
-/// Media work that produces no derived media: what these tests are about is the store.
-private struct NoMediaWork: MediaWork {
-    static let problem = StageProblem(stage: "any", reason: "no media work in this test")
-    func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata { throw .notProduced(Self.problem) }
-    func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
-        throw .notProduced(Self.problem)
-    }
-    func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
-                iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
-        throw MediaWorkError.notProduced(Self.problem)
-    }
-}
-
 private final class Outcomes: IngestObserver {
     private let finishedFiles = Mutex<[FileOutcome]>([])
     var all: [FileOutcome] { finishedFiles.withLock { $0 } }

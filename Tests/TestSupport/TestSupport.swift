@@ -53,6 +53,25 @@ public enum TestEnvironment {
         (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
             .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
     }
+
+    /// True when python3 is on the PATH and imports `module`.
+    public static func hasPython(module: String) -> Bool {
+        hasTool("python3") && (try? runProcess("python3", ["-c", "import \(module)"]).status) == 0
+    }
+}
+
+/// Debian's chromium and chromedriver, and python3's selenium, which the browser tests drive (Tests/Browser).
+public enum Chromium {
+    /// Why the browser tests cannot run here (said in the test summary), or nil.
+    public static let missing: String? = {
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            return "SKIPPED: \(tool) is missing (apt packages chromium, chromium-driver): run scripts/setup --test"
+        }
+        if (try? runProcess("python3", ["-c", "import selenium"]))?.status != 0 {
+            return "SKIPPED: python3's selenium is missing: run scripts/setup --test"
+        }
+        return nil
+    }()
 }
 
 /// The outcome of running a program to completion.

@@ -12,8 +12,9 @@ public enum Thumbnailer {
     /// The thumbnail and, for a photo format browsers do not show (`MediaFormat.needsRendition`), its rendition:
     /// a JPEG of long edge ≤ 2048, upright and sRGB as the thumbnail is, both from one decode of the file.
     /// A rendition that cannot be encoded costs the rendition only.
-    public static func pictures(fileAt path: String, format: MediaFormat, orientation: Int?) throws(MediaError) -> StillPictures {
-        guard format.needsRendition else {
+    public static func pictures(fileAt path: String, format: MediaFormat, orientation: Int?,
+                                rendition: RenditionPolicy = .whereNeeded) throws(MediaError) -> StillPictures {
+        guard format.needsRendition || (rendition == .always && format.kind == .image) else {
             return StillPictures(thumbnail: try thumbnail(fileAt: path, format: format, orientation: orientation))
         }
         let image = try decode(fileAt: path, format: format, orientation: orientation, size: .rendition)
