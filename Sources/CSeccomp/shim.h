@@ -9,11 +9,12 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include "zygote.h"
 
 /* The limits a media worker starts under, in the order of keepsake_spawn_confined's `limits`. */
-#define KEEPSAKE_LIMIT_COUNT 5
+#define KEEPSAKE_LIMIT_COUNT 6
 static const int keepsake_limit_resources[KEEPSAKE_LIMIT_COUNT] = {
-    RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE
+    RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE
 };
 
 /* Starts `path` confined before its first instruction: in the child (vfork: no copy of the parent's memory, and

@@ -74,7 +74,10 @@ public final class Daemon {
     /// Runs until `shouldStop` says so; what is in flight then is finished, what is not started is left for the
     /// rescan of the next start.
     public func run() throws {
-        defer { board.remove() }
+        defer {
+            mediaWork.shutDown()
+            board.remove()
+        }
         try reloadWatches()
         while !shouldStop() {
             let events = try watcher.next(timeout: settling.isEmpty ? .seconds(1) : .milliseconds(250))
@@ -224,6 +227,7 @@ public final class Daemon {
             later = paths
         }
         for path in later { ready[path] = ready[path] ?? .now }
+        mediaWork.shutDown()  // the zygote would hold its memory until the next batch
         board.update(force: true) { $0.queued = self.settling.count + self.ready.count }
     }
 

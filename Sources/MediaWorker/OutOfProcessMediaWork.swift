@@ -1,3 +1,4 @@
+import CSeccomp
 import FileSystem
 import Foundation
 import Logging
@@ -7,43 +8,54 @@ import Synchronization
 import Glibc
 #endif
 
-/// One confined `keepsake-media` child process and the pipes to it. Spawned and reaped here rather than through Foundation's
-/// `Process`, which learns of a child's end only when every descendant has closed a descriptor the child inherited:
-/// a worker that left a descendant behind (or one that a lying worker forked) made `waitUntilExit` wait forever.
-/// The worker leads a process group of its own, so that killing it kills whatever it started.
-final class WorkerProcess: @unchecked Sendable {  // used by one thread at a time: checked out of the pool
-    let pid: pid_t
+/// One media worker: a child the zygote forked for one request on one file, and the pipes to it. Its end is what the
+/// zygote reports (its wait status); it is killed through its pidfd, which reaches it in the zygote's PID namespace.
+/// It can start no process, so nothing outlives it.
+final class WorkerProcess: @unchecked Sendable {  // used by one thread at a time: the request's
     let channel: FrameChannel
+    private let zygote: Zygote
+    private let id: UInt64
+    private var pidfd: Int32
     /// The parent's ends of the pipes: the worker's stdin (written) and stdout (read).
     private var toWorker: Int32
     private var fromWorker: Int32
-    /// `waitpid`'s status once the worker is reaped.
-    private var exitStatus: Int32?
+    /// How it ended, once the zygote said so (or could not).
+    private var end: Zygote.ChildEnd?
 
     /// How long a worker that closed its output, or was asked to stop, may take to exit before it is killed.
     static let exitGrace: Duration = .seconds(2)
 
-    /// Whether the pid is bwrap's, which reports a worker killed by signal N as exit status 128 + N.
-    private let underBubblewrap: Bool
-
-    /// Starts `executable` confined by `sandbox`, with `file` (opened read-only here) as the one file it may read.
-    init(executable: String, file: Int32, sandbox: WorkerSandbox, limits: WorkerSandbox.Limits) throws {
+    /// Has `zygote` fork a worker on `file` (opened read-only here), with `cpuSeconds` of CPU time.
+    init(zygote: Zygote, file: Int32, cpuSeconds: Int) throws {
         signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the death of this process
-        let launched = try sandbox.launch(worker: executable, file: file, limits: limits)
-        pid = launched.pid
-        toWorker = launched.toWorker
-        fromWorker = launched.fromWorker
-        underBubblewrap = sandbox.level == .bubblewrap
+        var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
+        guard keepsake_pipe_cloexec(&input) == 0 else { throw WorkerSandboxError.system("pipe", errno) }
+        guard keepsake_pipe_cloexec(&output) == 0 else {
+            let code = errno
+            close(input[0]); close(input[1])
+            throw WorkerSandboxError.system("pipe", code)
+        }
+        defer { close(input[0]); close(output[1]) }  // the worker's ends, sent to the zygote
+        do {
+            (id, pidfd) = try zygote.start([input[0], output[1], file], cpuSeconds: cpuSeconds)
+        } catch {
+            close(input[1]); close(output[0])
+            throw error
+        }
+        self.zygote = zygote
+        toWorker = input[1]
+        fromWorker = output[0]
         channel = FrameChannel(input: fromWorker, output: toWorker)
     }
 
     deinit {
-        if exitStatus == nil { kill() }
+        if end == nil { kill() }
         closePipes()
+        if pidfd >= 0 { close(pidfd) }
     }
 
     /// Why the worker stopped answering: its signal or exit status, or the timeout (after which it is killed).
-    /// Either way the worker is reaped when this returns.
+    /// Either way the worker has ended when this returns.
     func failure(after error: any Error, timeout: Duration) -> String {
         switch error {
         case FrameError.timedOut:
@@ -51,12 +63,13 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
             return "the media worker hung: no answer within \(timeout.components.seconds) s; killed"
         case FrameError.endOfFile, FrameError.io(_, errno: EPIPE):
             // It closed its end of a pipe: it is ending, or it means to go on without answering.
-            guard let status = reap(waitingUpTo: Self.exitGrace) else {
+            switch awaitEnd(waitingUpTo: Self.exitGrace) {
+            case .ended(let status): return describe(status)
+            case .zygoteGone(let why): return "the media worker ended with its zygote (\(why))"
+            case .stillRunning:
                 kill()
                 return "the media worker closed its output without answering; killed"
             }
-            kill()  // whatever it left behind
-            return describe(status)
         case FrameError.malformed(let why):
             kill()
             return "the media worker sent a malformed answer (\(why)); killed"
@@ -67,9 +80,8 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
     }
 
     private func describe(_ status: Int32) -> String {
-        var signal = status & 0x7F
+        let signal = status & 0x7F
         let code = (status >> 8) & 0xFF
-        if signal == 0 && underBubblewrap && code > 128 { signal = code - 128 }
         if signal == SIGSYS {
             return "the media worker was killed by its sandbox: a forbidden system call (SIGSYS)"
         }
@@ -82,42 +94,29 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
         return "the media worker exited with status \(code)"
     }
 
-    /// Kills the worker and everything it started, and reaps it.
+    /// Kills the worker (through its pidfd) and waits for the zygote to report it ended.
     func kill() {
-        if exitStatus == nil {
-            Glibc.kill(-pid, SIGKILL)
-            Glibc.kill(pid, SIGKILL)
-            _ = reap(waitingUpTo: nil)
-        } else {
-            Glibc.kill(-pid, SIGKILL)  // what it left behind in its group
+        if end == nil {
+            _ = keepsake_pidfd_send_signal(pidfd, SIGKILL)
+            _ = awaitEnd(waitingUpTo: nil)
         }
         closePipes()
     }
 
-    /// Closing its stdin makes an idle worker exit; one that does not within the grace is killed.
+    /// Closing its stdin makes a worker that has answered exit; one that does not within the grace is killed.
     func stop() {
         if toWorker >= 0 { close(toWorker); toWorker = -1 }
-        if reap(waitingUpTo: Self.exitGrace) == nil { kill() }
+        if case .stillRunning = awaitEnd(waitingUpTo: Self.exitGrace) { kill() }
         closePipes()
     }
 
-    /// The worker's `waitpid` status once it has ended: waits for ever (`nil`) or up to `limit`, then gives nil.
-    private func reap(waitingUpTo limit: Duration?) -> Int32? {
-        if let exitStatus { return exitStatus }
-        let deadline = limit.map { ContinuousClock.now + $0 }
-        var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
-            if result == pid { exitStatus = status; return status }
-            if result < 0 && errno != EINTR {  // not our child any more (ECHILD): nothing left to reap
-                exitStatus = 0
-                return 0
-            }
-            if let deadline {
-                if ContinuousClock.now >= deadline { return nil }
-                usleep(10_000)
-            }
-        }
+    /// How the worker ended, waiting for ever (`nil`) or up to `limit`.
+    private func awaitEnd(waitingUpTo limit: Duration?) -> Zygote.ChildEnd {
+        if let end { return end }
+        let reported = zygote.status(of: id, waitingUpTo: limit)
+        if case .stillRunning = reported { return reported }
+        end = reported
+        return reported
     }
 
     private func closePipes() {
@@ -132,9 +131,10 @@ private func signalName(_ number: Int32) -> String {
     return names[number] ?? String(cString: strsignal(number))
 }
 
-/// The media work done by `keepsake-media` child processes, each started confined (`WorkerSandbox`) for one request
-/// on one file, which this process opens read-only and hands over as the worker's fd 3: a file that crashes, hangs or
-/// takes over a decoder costs that file only, and a worker never sees another file, its path or its key.
+/// The media work done by `keepsake-media` child processes, each forked for one request on one file by a zygote
+/// started confined (`WorkerSandbox`, `Zygote`), and confined further: this process opens the file read-only and hands
+/// it over as the worker's fd 3. A file that crashes, hangs or takes over a decoder costs that file only, and a worker
+/// never sees another file, its path or its key.
 public final class OutOfProcessMediaWork: MediaWork {
     private let executable: String
     private let timeoutFloor: Duration
@@ -144,6 +144,10 @@ public final class OutOfProcessMediaWork: MediaWork {
     private static let stopGrace: Duration = .seconds(3)
     private let failures = Mutex<[BytePath: String]>([:])
     private static let logger = Logger(label: "keepsake.worker")
+    /// The zygote the next worker is forked from: started with the first request, again after it is gone or has
+    /// started `zygoteLifetime` workers.
+    private let zygote = Mutex<Zygote?>(nil)
+    static let zygoteLifetime = 500
 
     /// `executable` is the worker binary (`keepsake-media`); a worker may go `timeoutFloor` plus a second per MiB
     /// of the file without answering before it counts as hung (a stream's bytes are answers: a long video that keeps
@@ -153,6 +157,24 @@ public final class OutOfProcessMediaWork: MediaWork {
         self.executable = executable
         self.timeoutFloor = timeoutFloor
         self.shouldStop = shouldStop
+    }
+
+    deinit { shutDown() }
+
+    /// Ends the zygote (the next request would start another).
+    public func shutDown() {
+        zygote.withLock { zygote in defer { zygote = nil }; return zygote }?.end()
+    }
+
+    /// The zygote to fork the next worker from.
+    private func currentZygote() throws -> Zygote {
+        let sandbox = try WorkerSandbox.current.get()
+        return try zygote.withLock { zygote in
+            if let running = zygote, !running.isGone, running.forks < Self.zygoteLifetime { return running }
+            let started = try Zygote(executable: executable, sandbox: sandbox)
+            zygote = started
+            return started
+        }
     }
 
     /// The files that a worker crashed or hung on since the last call, with the reason.
@@ -247,10 +269,9 @@ public final class OutOfProcessMediaWork: MediaWork {
         let timeout = timeoutFloor + .seconds(megabytes)
         let worker: WorkerProcess
         do {
-            let sandbox = try WorkerSandbox.current.get()
             // CPU time across its threads: four times the silence it is allowed, at least a minute.
             let cpu = max(60, 4 * Int(timeout.components.seconds))
-            worker = try WorkerProcess(executable: executable, file: file, sandbox: sandbox, limits: .init(cpuSeconds: cpu))
+            worker = try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpu)
         } catch {
             throw MediaWorkError.workerFailed("cannot start a media worker (\(executable)): \(error)")
         }

@@ -6,9 +6,11 @@ import Synchronization
 import Glibc
 #endif
 
-/// How a media worker is confined: in place before the worker binary runs its first instruction, so that whatever
-/// program sits at the worker's path runs confined. The worker gets its request pipe (fd 0), its answer pipe (fd 1),
-/// /dev/null (fd 2) and the one file it works on, opened read-only by the parent (fd 3); nothing else.
+/// How the media workers are confined: in place before the worker binary runs its first instruction, so that whatever
+/// program sits at the worker's path runs confined. The binary runs as the workers' zygote (`Zygote`), with its socket
+/// to this process (fd 0), /dev/null (fds 1 and 2) and the child filter (fd 3); each worker it forks gets its request
+/// pipe (fd 0), its answer pipe (fd 1), /dev/null (fd 2) and the one file it works on, opened read-only by this
+/// process (fd 3), nothing else, and the child filter stacked on the zygote's (`SeccompFilter`).
 ///
 /// - `bubblewrap`: `bwrap` with every namespace it can unshare (no network, its own PID namespace and `/proc`, no
 ///   other process in sight), a file system of the read-only system libraries and the worker binary alone, a new
@@ -26,8 +28,9 @@ public struct WorkerSandbox: Sendable {
     public let level: Level
     /// Why the stronger level is not in force, if it is not.
     public let fallbackReason: String?
-    /// The compiled seccomp filter (BPF), as libseccomp exports it.
+    /// The compiled seccomp filters (BPF), as libseccomp exports them: the zygote's, and the one each child adds.
     let filter: [UInt8]
+    let childFilter: [UInt8]
 
     /// Set to `seccomp` to forbid bubblewrap (to test the fallback, or where it misbehaves).
     public static let levelVariable = "KEEPSAKE_WORKER_SANDBOX"
@@ -57,16 +60,17 @@ public struct WorkerSandbox: Sendable {
 
     private static let cached = Lazy { () -> Result<WorkerSandbox, WorkerSandboxError> in
         Result { () throws(WorkerSandboxError) in
-            let filter = try SeccompFilter.compile()
+            let filter = try SeccompFilter.zygote(), childFilter = try SeccompFilter.child()
             if ProcessInfo.processInfo.environment[levelVariable] == Level.seccomp.rawValue {
-                return WorkerSandbox(level: .seccomp, fallbackReason: "\(levelVariable)=seccomp", filter: filter)
+                return WorkerSandbox(level: .seccomp, fallbackReason: "\(levelVariable)=seccomp", filter: filter, childFilter: childFilter)
             }
             guard let bwrap = bubblewrapPath else {
-                return WorkerSandbox(level: .seccomp, fallbackReason: "bwrap is not installed (Debian: bubblewrap)", filter: filter)
+                return WorkerSandbox(level: .seccomp, fallbackReason: "bwrap is not installed (Debian: bubblewrap)", filter: filter,
+                                     childFilter: childFilter)
             }
-            let trial = WorkerSandbox(level: .bubblewrap, fallbackReason: nil, filter: filter)
+            let trial = WorkerSandbox(level: .bubblewrap, fallbackReason: nil, filter: filter, childFilter: childFilter)
             if let failure = trial.trialRun(bwrap: bwrap) {
-                return WorkerSandbox(level: .seccomp, fallbackReason: failure, filter: filter)
+                return WorkerSandbox(level: .seccomp, fallbackReason: failure, filter: filter, childFilter: childFilter)
             }
             return trial
         }
@@ -74,61 +78,52 @@ public struct WorkerSandbox: Sendable {
 
     static let bubblewrapPath = ([String](["/usr/bin/bwrap", "/bin/bwrap"])).first { access($0, X_OK) == 0 }
 
-    /// A worker started confined, with the parent's ends of its pipes.
-    struct Launched {
-        var pid: pid_t
-        var toWorker: Int32
-        var fromWorker: Int32
-    }
-
-    /// The resource limits of one worker.
-    struct Limits {
-        var cpuSeconds: Int
+    /// The resource limits of the zygote; a child adds its CPU limit.
+    enum Limits {
         static let addressSpace = 4 << 30
-        static let processes = 4096  // threads count; seccomp forbids processes (root ignores this limit anyway)
+        static let processes = 4096  // threads count; the child filter forbids processes (root ignores this limit anyway)
         static let openFiles = 64
 
-        var values: [rlim_t] {
-            [rlim_t(cpuSeconds), rlim_t(Self.addressSpace), rlim_t(Self.processes), 0, rlim_t(Self.openFiles)]
+        static func values(cpuSeconds: rlim_t = .max /* RLIM_INFINITY */) -> [rlim_t] {
+            [cpuSeconds, rlim_t(addressSpace), rlim_t(processes), 0, rlim_t(openFiles), 0 /* no core dump */]
         }
     }
 
-    /// Starts `worker` confined, reading `file` as its fd 3.
-    func launch(worker: String, file: Int32, limits: Limits) throws(WorkerSandboxError) -> Launched {
-        var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
-        guard keepsake_pipe_cloexec(&input) == 0 else { throw .system("pipe", errno) }
-        guard keepsake_pipe_cloexec(&output) == 0 else {
-            let code = errno
-            close(input[0]); close(input[1])
-            throw .system("pipe", code)
-        }
-        defer { close(input[0]); close(output[1]) }  // the child's ends
+    /// Starts `executable` confined as the workers' zygote: its pid (or bwrap's) and this process's end of its socket.
+    func launchZygote(_ executable: String) throws(WorkerSandboxError) -> (pid: pid_t, socket: Int32) {
+        var pair: [Int32] = [-1, -1]
+        guard keepsake_seqpacket_pair(&pair) == 0 else { throw .system("socketpair", errno) }
+        defer { close(pair[1]) }  // the zygote's end
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { if null >= 0 { close(null) } }
-        var fds = [input[0], output[1], null, file]
         let pid: pid_t
         do throws(WorkerSandboxError) {
+            let childFilterFD = try Self.memoryFile(childFilter)
+            defer { close(childFilterFD) }
+            var fds = [pair[1], null, null, childFilterFD]
             switch level {
             case .bubblewrap:
-                let filterFD = try filterDescriptor()
+                let filterFD = try Self.memoryFile(filter)
                 defer { close(filterFD) }
                 fds.append(filterFD)
-                let arguments = bubblewrapArguments(worker: worker, filterFD: Int32(fds.count - 1)) + [worker, "worker"]
-                pid = try spawn(Self.bubblewrapPath ?? "/usr/bin/bwrap", arguments: arguments, fds: fds, limits: limits, seccomp: false)
+                let arguments = bubblewrapArguments(worker: executable, filterFD: Int32(fds.count - 1)) + [executable, "zygote"]
+                pid = try spawn(Self.bubblewrapPath ?? "/usr/bin/bwrap", arguments: arguments, fds: fds, limits: Limits.values(), seccomp: false)
             case .seccomp:
-                pid = try spawn(worker, arguments: [worker, "worker"], fds: fds, limits: limits, seccomp: true)
+                pid = try spawn(executable, arguments: [executable, "zygote"], fds: fds, limits: Limits.values(), seccomp: true)
             }
         } catch {
-            close(input[1]); close(output[0])
+            close(pair[0])
             throw error
         }
-        return Launched(pid: pid, toWorker: input[1], fromWorker: output[0])
+        return (pid, pair[0])
     }
 
     /// bwrap's arguments up to the worker's own: the namespaces, a file system of the system libraries and the worker
     /// binary only (read-only), `/proc` of its own PID namespace, a minimal `/dev`, the environment allowlist.
     private func bubblewrapArguments(worker: String, filterFD: Int32) -> [String] {
-        var arguments = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        // No --die-with-parent: its signal comes when the *thread* that started bwrap ends, and a zygote outlives the
+        // request that started it; the zygote ends when its socket closes, with this process at the latest.
+        var arguments = ["bwrap", "--unshare-all", "--new-session", "--cap-drop", "ALL",
                          "--clearenv", "--proc", "/proc", "--dev", "/dev"]
         for library in ["/usr/lib", "/usr/lib64", "/usr/libx32", "/usr/lib32"] where access(library, F_OK) == 0 {
             arguments += ["--ro-bind", library, library]
@@ -169,14 +164,13 @@ public struct WorkerSandbox: Sendable {
         return folders.sorted()
     }()
 
-    private func spawn(_ path: String, arguments: [String], fds: [Int32], limits: Limits, seccomp: Bool) throws(WorkerSandboxError) -> pid_t {
+    private func spawn(_ path: String, arguments: [String], fds: [Int32], limits values: [rlim_t], seccomp: Bool) throws(WorkerSandboxError) -> pid_t {
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         // bwrap builds the worker's own environment (`--clearenv`, `--setenv`); a worker started directly gets the allowlist.
         let variables = seccomp ? Self.workerEnvironment.map { "\($0)=\($1)" } : []
         let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
         var child: pid_t = 0
-        let values = limits.values
         let failure: Int32 = filter.withUnsafeBytes { bytes in
             var program = sock_fprog(len: UInt16(bytes.count / MemoryLayout<sock_filter>.stride),
                                      filter: UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: sock_filter.self)))
@@ -191,12 +185,11 @@ public struct WorkerSandbox: Sendable {
         return child
     }
 
-    /// The filter as a file bwrap reads (`--seccomp FD`): a fresh one per worker, read from its start.
-    private func filterDescriptor() throws(WorkerSandboxError) -> Int32 {
+    /// A filter as a file the zygote or bwrap reads (`--seccomp FD`): a fresh one per zygote, read from its start.
+    private static func memoryFile(_ bytes: [UInt8]) throws(WorkerSandboxError) -> Int32 {
         let fd = keepsake_memfd("keepsake-seccomp")
         guard fd >= 0 else { throw .system("memfd_create", errno) }
         do throws(Errno) {
-            let bytes = filter
             try bytes.withUnsafeBufferPointer { buffer throws(Errno) in try FileIO.writeFully(fd, UnsafeRawBufferPointer(buffer)) }
         } catch {
             close(fd)
@@ -213,12 +206,12 @@ public struct WorkerSandbox: Sendable {
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { close(null) }
         do {
-            let filterFD = try filterDescriptor()
+            let filterFD = try Self.memoryFile(filter)
             defer { close(filterFD) }
             var arguments = bubblewrapArguments(worker: probe, filterFD: 4)
             arguments += [probe]
             let pid = try spawn(bwrap, arguments: arguments, fds: [null, null, null, null, filterFD],
-                                limits: Limits(cpuSeconds: 10), seccomp: false)
+                                limits: Limits.values(cpuSeconds: 10), seccomp: false)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             return status == 0 ? nil : "a trial run of bwrap failed (status \(status >> 8)): the kernel may refuse unprivileged namespaces"

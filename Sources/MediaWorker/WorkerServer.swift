@@ -1,3 +1,4 @@
+import CSeccomp
 import FileSystem
 import Foundation
 import MediaTypes
@@ -5,14 +6,32 @@ import MediaTypes
 import Glibc
 #endif
 
-/// `keepsake-media`: answers requests on stdin/stdout with `work` on the file it was handed as fd 3 (read-only),
-/// until stdin closes. It holds no library and no key but a video's segment key, and runs confined (`WorkerSandbox`).
+/// `keepsake-media`: runs as the workers' zygote (`runZygote`); each child it forks answers requests on stdin/stdout
+/// with `work` on the file it was handed as fd 3 (read-only), until stdin closes. It holds no library and no key but
+/// a video's segment key, and runs confined (`WorkerSandbox`).
 public enum WorkerServer {
     /// Tests plant faults: the worker aborts, or hangs, when asked to work on a file of this name.
     static let abortOnVariable = "KEEPSAKE_TEST_WORKER_ABORT_ON"
     static let hangOnVariable = "KEEPSAKE_TEST_WORKER_HANG_ON"
     /// Tests make a library as versions before renditions did: the worker makes none.
     static let noRenditionsVariable = "KEEPSAKE_TEST_WORKER_NO_RENDITIONS"
+
+    /// The zygote's loop (`CSeccomp/zygote.h`) until the parent closes its socket: `serve` runs in each child, which
+    /// exits with what it returns. It must capture nothing (a C function): it calls `serveOne(work:)` with the work.
+    public static func runZygote(_ serve: @convention(c) () -> Int32) -> Int32 {
+        keepsake_zygote_run(serve)
+    }
+
+    /// A child's service: `run`, and its exit status.
+    public static func serveOne(work: some DescriptorMediaWork) -> Int32 {
+        do {
+            try run(work: work)
+            return 0
+        } catch {
+            FileHandle.standardError.write(Data("keepsake-media: \(error)\n".utf8))
+            return 1
+        }
+    }
 
     public static func run(work: some DescriptorMediaWork) throws {
         signal(SIGPIPE, SIG_IGN)

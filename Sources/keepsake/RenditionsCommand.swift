@@ -23,6 +23,7 @@ struct RenditionsCommand: ParsableCommand {
         let (lock, _) = try library.lockForWriting(waitingUpTo: .seconds(lockTimeout))
         defer { withExtendedLifetime(lock) {} }
         let mediaWork = OutOfProcessMediaWork(executable: engine, timeoutFloor: .seconds(workerTimeout), shouldStop: { false })
+        defer { mediaWork.shutDown() }
         let report = try RenditionBackfill.run(library: library, mediaWork: mediaWork)
         print("renditions made: \(report.made)")
         for failure in report.failures { print("  failed \(failure.itemId): \(failure.reason)") }

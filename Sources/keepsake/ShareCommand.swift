@@ -149,6 +149,7 @@ struct LinkPublishing: ParsableArguments {
         let engine = try Executables.mediaEngine()
         let library = try libraryOptions.open()
         let mediaWork = OutOfProcessMediaWork(executable: engine, timeoutFloor: .seconds(workerTimeout), shouldStop: { false })
+        defer { mediaWork.shutDown() }
         let result = try body(LinkPublisher(library: library), publicBaseURL(baseURL)) { item, original in
             try RenditionBackfill.largePicture(of: original, of: item, library: library, mediaWork: mediaWork)
         }

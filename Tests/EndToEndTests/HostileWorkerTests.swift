@@ -6,8 +6,8 @@ import Testing
 import TestSupport
 
 /// A media worker taken over by a hostile file gets nothing and costs that file only: stand-in `keepsake-media`
-/// binaries (C, compiled here) try one attack each when handed the file `target.*`, and answer every other request
-/// honestly ("not produced"). Each attack fails or its answer is rejected: the target is reported failed with the
+/// binaries (C, compiled here, running the real zygote loop: each attack runs in a forked worker under both filters)
+/// try one attack each when handed the file `target.*`, and answer every other request honestly ("not produced"). Each attack fails or its answer is rejected: the target is reported failed with the
 /// reason, nothing of it is stored, the run goes on (the other files are stored) and ends soon, with no process of the
 /// stand-in left. The suite runs at both sandbox levels; the seccomp-only fallback cannot keep the worker from
 /// reading its user's files, so the attacks on files run under bubblewrap only.
@@ -50,21 +50,28 @@ import TestSupport
                         if (got > 0 && memmem(buffer, got, PASSPHRASE, strlen(PASSPHRASE))) leak(path);
                     }
                 }
-                /* The parent's memory, searched for the passphrase (without namespaces the parent is keepsake; in
-                   bubblewrap, bwrap's PID 1). */
-                snprintf(path, sizeof path, "/proc/%d/maps", getppid());
-                FILE *maps = fopen(path, "r");
-                snprintf(path, sizeof path, "/proc/%d/mem", getppid());
-                int memory = open(path, O_RDONLY);
-                char line[512];
-                while (maps && memory >= 0 && fgets(line, sizeof line, maps)) {
-                    unsigned long start, end;
-                    char permissions[8];
-                    if (sscanf(line, "%lx-%lx %7s", &start, &end, permissions) != 3 || permissions[0] != 'r') continue;
-                    for (unsigned long at = start; at < end; at += sizeof buffer - 64) {
-                        ssize_t got = pread(memory, buffer, sizeof buffer, (off_t)at);
-                        if (got <= 0) break;
-                        if (memmem(buffer, got, PASSPHRASE, strlen(PASSPHRASE))) leak(path);
+                /* The memory of its parent (the zygote) and grandparent (without namespaces, keepsake; in bubblewrap,
+                   bwrap's PID 1), searched for the passphrase. */
+                int ancestors[2] = { getppid(), 0 };
+                snprintf(path, sizeof path, "/proc/%d/stat", ancestors[0]);
+                FILE *stat = fopen(path, "r");
+                if (stat && fscanf(stat, "%*d (%*[^)]) %*c %d", &ancestors[1]) != 1) ancestors[1] = 0;
+                for (int generation = 0; generation < 2; generation++) {
+                    if (ancestors[generation] <= 0) continue;
+                    snprintf(path, sizeof path, "/proc/%d/maps", ancestors[generation]);
+                    FILE *maps = fopen(path, "r");
+                    snprintf(path, sizeof path, "/proc/%d/mem", ancestors[generation]);
+                    int memory = open(path, O_RDONLY);
+                    char line[512];
+                    while (maps && memory >= 0 && fgets(line, sizeof line, maps)) {
+                        unsigned long start, end;
+                        char permissions[8];
+                        if (sscanf(line, "%lx-%lx %7s", &start, &end, permissions) != 3 || permissions[0] != 'r') continue;
+                        for (unsigned long at = start; at < end; at += sizeof buffer - 64) {
+                            ssize_t got = pread(memory, buffer, sizeof buffer, (off_t)at);
+                            if (got <= 0) break;
+                            if (memmem(buffer, got, PASSPHRASE, strlen(PASSPHRASE))) leak(path);
+                        }
                     }
                 }
                 _exit(42);
@@ -109,6 +116,33 @@ import TestSupport
                 leak("forked");
             }
             """#, reason: "the media worker was killed by its sandbox: a forbidden system call (SIGSYS)"),
+        Attack(name: "run a program", code: #"""
+            static void attack(const char *request) {
+                /* Any program: the call itself is what the filter forbids (this one would fail with ENOENT). */
+                char *arguments[] = { "absent", 0 };
+                execve("/absent-program", arguments, environ);
+                _exit(42);
+            }
+            """#, reason: "the media worker was killed by its sandbox: a forbidden system call (SIGSYS)"),
+        Attack(name: "reach for the zygote's socket", code: #"""
+            static void attack(const char *request) {
+                struct stat info;
+                for (int fd = 0; fd < 1024; fd++) if (fstat(fd, &info) == 0 && S_ISSOCK(info.st_mode)) leak("found a socket");
+                /* A forged report where the zygote's socket was (its fd 0): "request 1 ended well". */
+                struct keepsake_zygote_report forged = { 1, KEEPSAKE_ZYGOTE_ENDED, 0 };
+                keepsake_send_with_fds(0, &forged, sizeof forged, 0, 0);
+                _exit(42);
+            }
+            """#, reason: "the media worker was killed by its sandbox: a forbidden system call (SIGSYS)"),
+        Attack(name: "kill the zygote", code: #"""
+            static void attack(const char *request) {
+                /* An abort is the one signal a worker may send; the files after this one get a new zygote. */
+                pid_t zygote = getppid();
+                syscall(SYS_tgkill, zygote, zygote, SIGABRT);
+                pause();
+                _exit(42);
+            }
+            """#, reason: "the media worker ended with its zygote"),
         Attack(name: "allocate 10 GB", code: #"""
             static void attack(const char *request) {
                 size_t size = (size_t)10 << 30;
@@ -229,14 +263,22 @@ import TestSupport
         let standIn = bin + "/keepsake-media"
         func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
         try StandInWorker.compile("""
-            #define PASSPHRASE \(quoted(passphrase))
+            /* Reversed in the binary, whose text the zygote maps too: only the worker that searches holds it forwards. */
+            static char *forwards(const char *reversed) {
+                static char text[256];
+                size_t length = strlen(reversed);
+                for (size_t index = 0; index < length && index < sizeof text - 1; index++) text[index] = reversed[length - 1 - index];
+                text[length < sizeof text ? length : sizeof text - 1] = 0;
+                return text;
+            }
+            #define PASSPHRASE forwards(\(quoted(String(passphrase.reversed()))))
             #define HOME_SECRET \(quoted(homeSecret))
             #define LIBRARY \(quoted(library))
             #define WRITTEN \(quoted(written))
             #define PORT \(port)
             \(Self.leak)
             \(attack.code)
-            int main(void) {
+            static int worker_main(void) {
                 char request[1 << 16];
                 while (read_request(request, sizeof request)) {
                     if (strstr(request, "\\"name\\":\\"target.")) attack(request); else not_produced(request);

@@ -149,7 +149,7 @@ private func closeOnExec(_ fds: [Int32]) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-slow-worker-\(UUID().uuidString)").path
         try StandInWorker.compile("""
             static void pause_ms(int ms) { struct timespec t = { ms / 1000, (ms % 1000) * 1000000L }; nanosleep(&t, 0); }
-            int main(void) {
+            static int worker_main(void) {
                 char request[65536];
                 while (read_request(request, sizeof request)) {
                     pause_ms(\(firstDelay));

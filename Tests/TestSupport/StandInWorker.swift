@@ -1,12 +1,17 @@
 import Foundation
 
 /// Stand-in `keepsake-media` binaries: small C programs compiled with `cc` by the test that needs them. A stand-in
-/// is started exactly as the real worker is (confined), so it must be a static binary or use only the system's
-/// libraries; `prelude` gives it the frame protocol: `read_request(buffer, size)` returns the request's JSON header,
-/// `send_frame(json, payload, length)` writes one answer frame.
+/// is started exactly as the real one is (confined, as the workers' zygote), so it must be a static binary or use only
+/// the system's libraries. It runs the real zygote loop (`Sources/CSeccomp/zygote.h`), which forks a child per request
+/// that runs the stand-in's `static int worker_main(void)` (under the child filter, on the request's pipes and file, as
+/// a real worker). `prelude` gives it the frame protocol: `read_request(buffer, size)` returns the request's JSON
+/// header, `send_frame(json, payload, length)` writes one answer frame.
 public enum StandInWorker {
+    static let zygoteHeader = TestEnvironment.packageRoot.appendingPathComponent("Sources/CSeccomp/zygote.h").path
+
     public static let prelude = #"""
         #define _GNU_SOURCE
+        #include "\#(zygoteHeader)"
         #include <errno.h>
         #include <fcntl.h>
         #include <signal.h>
@@ -80,10 +85,12 @@ public enum StandInWorker {
 
         """#
 
-    /// Compiles `body` (C, after `prelude`) into an executable at `path`; static, so that it needs no library.
+    /// Compiles `body` (C, after `prelude`, defining `worker_main`) into a zygote at `path`; static, so that it needs no
+    /// library.
     public static func compile(_ body: String, to path: String) throws {
         let source = path + ".c"
-        try (prelude + body).write(toFile: source, atomically: true, encoding: .utf8)
+        let main = "\nint main(void) { return keepsake_zygote_run(worker_main); }\n"
+        try (prelude + body + main).write(toFile: source, atomically: true, encoding: .utf8)
         let run = try runProcess("cc", ["-O1", "-static", "-o", path, source])
         guard run.status == 0 else {
             throw NSError(domain: "StandInWorker", code: Int(run.status), userInfo: [NSLocalizedDescriptionKey: "cc failed: \(run.stderrText)"])
