@@ -49,9 +49,9 @@ public struct WorkerSandbox: Sendable {
     public var summary: String {
         switch level {
         case .bubblewrap:
-            "bubblewrap (own namespaces without network or other processes, read-only system libraries, seccomp, resource limits, clean environment)"
+            "bubblewrap (own namespaces without network or other processes, read-only system libraries, seccomp, resource limits, clean environment; a worker forked per request, under a stricter filter)"
         case .seccomp:
-            "seccomp (seccomp, resource limits, no new privileges, clean environment; no namespaces: \(fallbackReason ?? "bubblewrap not used"))"
+            "seccomp (seccomp, resource limits, no new privileges, clean environment; a worker forked per request, under a stricter filter; no namespaces: \(fallbackReason ?? "bubblewrap not used"))"
         }
     }
 
