@@ -79,8 +79,8 @@ enum SeccompFilter {
         // Signals: an abort (SIGABRT to itself) is a crash the parent reports; no other signal is sent. (In bubblewrap
         // no other process is in sight; without it, this SIGABRT could reach the user's other processes.)
         try rule("tgkill", SCMP_ACT_ALLOW, [argument(2, SCMP_CMP_EQ, UInt64(SIGABRT))])
-        // Naming threads, and the resource limits read (never raised).
-        // The zygote: not dumpable; its child: dying with the zygote, then its own filter.
+        // Naming threads; the zygote making itself not dumpable; its child dying with it, then adding its own filter.
+        // Resource limits are read, never raised.
         for option in [PR_SET_NAME, PR_GET_NAME, 0x5356_4d41 /* PR_SET_VMA */, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_SECCOMP] {
             try rule("prctl", SCMP_ACT_ALLOW, [argument(0, SCMP_CMP_EQ, UInt64(option))])
         }

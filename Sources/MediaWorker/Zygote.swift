@@ -68,8 +68,8 @@ final class Zygote: @unchecked Sendable {  // the mutable state is `reports`, be
         }
     }
 
-    /// What became of request `id`'s child: its wait status, or nil when the zygote ended first (the status is lost) or
-    /// `limit` passed (nil: no limit). Each status is taken once.
+    /// What became of request `id`'s child: its wait status, or that the zygote ended first (the status is lost), or
+    /// that it is still running when `limit` has passed (nil: no limit). Each status is taken once.
     func status(of id: UInt64, waitingUpTo limit: Duration?) -> ChildEnd {
         let deadline = limit.map { Date().addingTimeInterval(Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }
         reports.condition.lock()
