@@ -36,6 +36,8 @@ let package = Package(
         systemLibrary("CHeif", pkgConfig: "libheif", apt: ["libheif-dev"]),
         systemLibrary("CJPEG", pkgConfig: "libjpeg", apt: ["libjpeg62-turbo-dev"]),
         systemLibrary("CLCMS2", pkgConfig: "lcms2", apt: ["liblcms2-dev"]),
+        // The media workers' sandbox: the seccomp filter, and the confined start (inline C: vfork, limits, exec).
+        systemLibrary("CSeccomp", pkgConfig: "libseccomp", apt: ["libseccomp-dev"]),
 
         // Crypto: libsodium primitives; knows nothing of media. (Not named `Crypto`, which is swift-crypto's module.)
         .target(name: "KeepsakeCrypto", dependencies: ["CSodium"]),
@@ -46,8 +48,8 @@ let package = Package(
         .target(name: "FileSystem"),
         // Media: metadata, thumbnails, streams with the C libraries; knows nothing of keys. Linked by `keepsake-media` only.
         .target(name: "Media", dependencies: ["MediaTypes", "FileSystem", "CFFmpeg", "CExif", "CHeif", "CJPEG", "CLCMS2"]),
-        // MediaWorker: the media work in `keepsake worker` child processes: the framed pipe protocol, both of its ends.
-        .target(name: "MediaWorker", dependencies: ["MediaTypes", "FileSystem", .product(name: "Logging", package: "swift-log")]),
+        // MediaWorker: the media work in confined `keepsake-media` child processes: the sandbox, the framed pipe protocol, both ends.
+        .target(name: "MediaWorker", dependencies: ["MediaTypes", "FileSystem", "CSeccomp", .product(name: "Logging", package: "swift-log")]),
         // Store: object backends, the library's keys and its index.
         .target(name: "Store", dependencies: [
             "KeepsakeCrypto", "MediaTypes", "FileSystem",
@@ -111,7 +113,7 @@ let package = Package(
         ]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Daemon", "Store", "MediaTypes", "FileSystem"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
-        .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem"]),
+        .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "GalleryTests", dependencies: [
             "Gallery", "Sharing", "Store", "KeepsakeCrypto", "CSodium", "MediaTypes", "FileSystem", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),

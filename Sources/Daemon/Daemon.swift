@@ -315,7 +315,7 @@ public final class Daemon {
             later = paths
         }
         for path in later { ready[path] = ready[path] ?? .now }
-        mediaWork.shutDown()  // idle workers would hold their memory until the next batch
+        mediaWork.shutDown()  // the zygote would hold its memory until the next batch
         board.update(force: true) { $0.queued = self.settling.count + self.ready.count }
     }
 

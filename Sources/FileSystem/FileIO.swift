@@ -51,7 +51,7 @@ public enum FileIO {
 }
 
 /// A file that lives in memory only (`memfd_create`): what a media worker reads a stored original from, so that its
-/// plaintext never touches a disk. Another process of this user opens it as `path(of:)`.
+/// plaintext never touches a disk. The media work opens it read-only as `path(of:)` and hands a worker that descriptor.
 public enum MemoryFile {
     /// glibc's `memfd_create`, looked up at run time: Swift's Glibc module leaves it out (it is declared under
     /// `_GNU_SOURCE`), and `syscall` is variadic, which Swift cannot call.
@@ -67,6 +67,7 @@ public enum MemoryFile {
         return fd
     }
 
-    /// The path by which a child process opens `fd` of this process.
-    public static func path(of fd: Int32) -> BytePath { BytePath("/proc/\(getpid())/fd/\(fd)") }
+    /// The path by which this process opens `fd` anew (a description of its own, read-only if asked): no other
+    /// process can, this one being not dumpable (`ProcessSecrets`).
+    public static func path(of fd: Int32) -> BytePath { BytePath("/proc/self/fd/\(fd)") }
 }

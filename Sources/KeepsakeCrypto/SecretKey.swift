@@ -1,6 +1,7 @@
 import CSodium
 
-/// A 32-byte symmetric key held in memory that is zeroed when the key is released.
+/// A 32-byte symmetric key held in libsodium's guarded memory (`sodium_malloc`: guard pages, locked, left out of core
+/// dumps with `MADV_DONTDUMP`), zeroed when the key is released.
 public final class SecretKey: Sendable {
     public static let byteCount = 32
 
@@ -20,13 +21,13 @@ public final class SecretKey: Sendable {
 
     init(filledBy fill: (UnsafeMutableRawBufferPointer) -> Void) {
         precondition((try? requireSodium()) != nil, "libsodium unavailable")
-        storage = .allocate(byteCount: Self.byteCount, alignment: 16)
+        guard let memory = sodium_malloc(Self.byteCount) else { fatalError("out of memory for a key") }
+        storage = UnsafeMutableRawBufferPointer(start: memory, count: Self.byteCount)
         fill(storage)
     }
 
     deinit {
-        sodium_memzero(storage.baseAddress, storage.count)
-        storage.deallocate()
+        sodium_free(storage.baseAddress)  // zeroes it first
     }
 
     /// Calls `body` with the key's bytes, which must not escape it.

@@ -76,7 +76,7 @@ extension StageProblem {
 
 /// The media work of the pipeline (metadata, thumbnail and rendition, stream): everything that parses or decodes a file's
 /// bytes with C libraries. `Media.InProcessMediaWork` does it on the calling thread; `ingest` and the daemon have it
-/// done in `keepsake worker` child processes (`MediaWorker`), so that a hostile file crashes a worker and not the
+/// done in confined `keepsake-media` child processes (`MediaWorker`), so that a hostile file crashes a worker and not the
 /// run, and so that the process holding the library's keys maps none of the media libraries. Keys other than the
 /// stream's segment key never reach it.
 public protocol MediaWork: Sendable {
@@ -86,6 +86,15 @@ public protocol MediaWork: Sendable {
     /// Transcodes the video (with `embedded`, the video stored inside the file at those bytes: a motion photo's),
     /// handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by `output` are rethrown as they are.
     func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+                iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
+}
+
+/// The same media work on a file that someone else opened read-only: a media worker's side, which is handed a
+/// descriptor, not a path, and the file's name and sidecars (`FileSurroundings`) rather than a folder to look in.
+public protocol DescriptorMediaWork: Sendable {
+    func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata
+    func pictures(of file: Int32, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures
+    func stream(of file: Int32, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
                 iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct
 }
 

@@ -1,3 +1,4 @@
+import CSeccomp
 import FileSystem
 import Foundation
 import Logging
@@ -7,80 +8,54 @@ import Synchronization
 import Glibc
 #endif
 
-/// One `keepsake worker` child process and the pipes to it. Spawned and reaped here rather than through Foundation's
-/// `Process`, which learns of a child's end only when every descendant has closed a descriptor the child inherited:
-/// a worker that left a descendant behind (or one that a lying worker forked) made `waitUntilExit` wait forever.
-/// The worker leads a process group of its own, so that killing it kills whatever it started.
-final class WorkerProcess: @unchecked Sendable {  // used by one thread at a time: checked out of the pool
-    let pid: pid_t
+/// One media worker: a child the zygote forked for one request on one file, and the pipes to it. Its end is what the
+/// zygote reports (its wait status); it is killed through its pidfd, which reaches it in the zygote's PID namespace.
+/// It can start no process, so nothing outlives it.
+final class WorkerProcess: @unchecked Sendable {  // used by one thread at a time: the request's
     let channel: FrameChannel
+    private let zygote: Zygote
+    private let id: UInt64
+    private var pidfd: Int32
     /// The parent's ends of the pipes: the worker's stdin (written) and stdout (read).
     private var toWorker: Int32
     private var fromWorker: Int32
-    /// `waitpid`'s status once the worker is reaped.
-    private var exitStatus: Int32?
+    /// How it ended, once the zygote said so (or could not).
+    private var end: Zygote.ChildEnd?
 
     /// How long a worker that closed its output, or was asked to stop, may take to exit before it is killed.
     static let exitGrace: Duration = .seconds(2)
-    private static let spawning = NSLock()
 
-    init(executable: String) throws {
+    /// Has `zygote` fork a worker on `file` (opened read-only here), with `cpuSeconds` of CPU time.
+    init(zygote: Zygote, file: Int32, cpuSeconds: Int) throws {
         signal(SIGPIPE, SIG_IGN)  // a worker that died must be an error on its pipe, not the death of this process
-        // Both pipes are made close-on-exec before any other worker can be spawned, so that no worker inherits
-        // another's pipe (and keeps it open after that one is gone).
-        Self.spawning.lock()
-        defer { Self.spawning.unlock() }
         var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1]
-        guard pipe(&input) == 0 else { throw FrameError.io("pipe", errno: errno) }
-        guard pipe(&output) == 0 else {
+        guard keepsake_pipe_cloexec(&input) == 0 else { throw WorkerSandboxError.system("pipe", errno) }
+        guard keepsake_pipe_cloexec(&output) == 0 else {
             let code = errno
             close(input[0]); close(input[1])
-            throw FrameError.io("pipe", errno: code)
+            throw WorkerSandboxError.system("pipe", code)
         }
-        for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        defer { close(input[0]); close(output[1]) }  // the child's ends, which only the child keeps
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input[0], STDIN_FILENO)
-        posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t(), none = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        var environment = ProcessInfo.processInfo.environment
-        for secret in ["KEEPSAKE_PASSPHRASE", "KEEPSAKE_NEW_PASSPHRASE"] { environment[secret] = nil }
-        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("worker"), nil]
-        let variables: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in arguments + variables { free(pointer) } }
-        var child: pid_t = 0
-        let result = posix_spawn(&child, executable, &actions, &attributes, arguments, variables)
-        guard result == 0 else {
+        defer { close(input[0]); close(output[1]) }  // the worker's ends, sent to the zygote
+        do {
+            (id, pidfd) = try zygote.start([input[0], output[1], file], cpuSeconds: cpuSeconds)
+        } catch {
             close(input[1]); close(output[0])
-            throw FrameError.io("posix_spawn \(executable)", errno: result)
+            throw error
         }
-        pid = child
+        self.zygote = zygote
         toWorker = input[1]
         fromWorker = output[0]
         channel = FrameChannel(input: fromWorker, output: toWorker)
     }
 
     deinit {
-        if exitStatus == nil { kill() }
+        if end == nil { kill() }
         closePipes()
+        if pidfd >= 0 { close(pidfd) }
     }
 
     /// Why the worker stopped answering: its signal or exit status, or the timeout (after which it is killed).
-    /// Either way the worker is reaped when this returns.
+    /// Either way the worker has ended when this returns.
     func failure(after error: any Error, timeout: Duration) -> String {
         switch error {
         case FrameError.timedOut:
@@ -88,12 +63,13 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
             return "the media worker hung: no answer within \(timeout.components.seconds) s; killed"
         case FrameError.endOfFile, FrameError.io(_, errno: EPIPE):
             // It closed its end of a pipe: it is ending, or it means to go on without answering.
-            guard let status = reap(waitingUpTo: Self.exitGrace) else {
+            switch awaitEnd(waitingUpTo: Self.exitGrace) {
+            case .ended(let status): return describe(status)
+            case .zygoteGone(let why): return "the media worker ended with its zygote (\(why))"
+            case .stillRunning:
                 kill()
                 return "the media worker closed its output without answering; killed"
             }
-            kill()  // whatever it left behind
-            return Self.describe(status)
         case FrameError.malformed(let why):
             kill()
             return "the media worker sent a malformed answer (\(why)); killed"
@@ -103,50 +79,44 @@ final class WorkerProcess: @unchecked Sendable {  // used by one thread at a tim
         }
     }
 
-    private static func describe(_ status: Int32) -> String {
+    private func describe(_ status: Int32) -> String {
         let signal = status & 0x7F
+        let code = (status >> 8) & 0xFF
+        if signal == SIGSYS {
+            return "the media worker was killed by its sandbox: a forbidden system call (SIGSYS)"
+        }
+        if signal == SIGXCPU {
+            return "the media worker was killed: it used up its CPU time (SIGXCPU)"
+        }
         if signal != 0 {
             return "the media worker crashed: killed by signal \(signal) (\(signalName(signal)))"
         }
-        return "the media worker exited with status \((status >> 8) & 0xFF)"
+        return "the media worker exited with status \(code)"
     }
 
-    /// Kills the worker and everything it started, and reaps it.
+    /// Kills the worker (through its pidfd) and waits for the zygote to report it ended.
     func kill() {
-        if exitStatus == nil {
-            Glibc.kill(-pid, SIGKILL)
-            Glibc.kill(pid, SIGKILL)
-            _ = reap(waitingUpTo: nil)
-        } else {
-            Glibc.kill(-pid, SIGKILL)  // what it left behind in its group
+        if end == nil {
+            _ = keepsake_pidfd_send_signal(pidfd, SIGKILL)
+            _ = awaitEnd(waitingUpTo: nil)
         }
         closePipes()
     }
 
-    /// Closing its stdin makes an idle worker exit; one that does not within the grace is killed.
+    /// Closing its stdin makes a worker that has answered exit; one that does not within the grace is killed.
     func stop() {
         if toWorker >= 0 { close(toWorker); toWorker = -1 }
-        if reap(waitingUpTo: Self.exitGrace) == nil { kill() }
+        if case .stillRunning = awaitEnd(waitingUpTo: Self.exitGrace) { kill() }
         closePipes()
     }
 
-    /// The worker's `waitpid` status once it has ended: waits for ever (`nil`) or up to `limit`, then gives nil.
-    private func reap(waitingUpTo limit: Duration?) -> Int32? {
-        if let exitStatus { return exitStatus }
-        let deadline = limit.map { ContinuousClock.now + $0 }
-        var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
-            if result == pid { exitStatus = status; return status }
-            if result < 0 && errno != EINTR {  // not our child any more (ECHILD): nothing left to reap
-                exitStatus = 0
-                return 0
-            }
-            if let deadline {
-                if ContinuousClock.now >= deadline { return nil }
-                usleep(10_000)
-            }
-        }
+    /// How the worker ended, waiting for ever (`nil`) or up to `limit`.
+    private func awaitEnd(waitingUpTo limit: Duration?) -> Zygote.ChildEnd {
+        if let end { return end }
+        let reported = zygote.status(of: id, waitingUpTo: limit)
+        if case .stillRunning = reported { return reported }
+        end = reported
+        return reported
     }
 
     private func closePipes() {
@@ -161,8 +131,10 @@ private func signalName(_ number: Int32) -> String {
     return names[number] ?? String(cString: strsignal(number))
 }
 
-/// The media work done by `keepsake worker` child processes, one request at a time each, so that a file that
-/// crashes or hangs a decoder costs that file only. A failed worker is discarded; the next request starts a new one.
+/// The media work done by `keepsake-media` child processes, each forked for one request on one file by a zygote
+/// started confined (`WorkerSandbox`, `Zygote`), and confined further: this process opens the file read-only and hands
+/// it over as the worker's fd 3. A file that crashes, hangs or takes over a decoder costs that file only, and a worker
+/// never sees another file, its path or its key.
 public final class OutOfProcessMediaWork: MediaWork {
     private let executable: String
     private let timeoutFloor: Duration
@@ -170,11 +142,14 @@ public final class OutOfProcessMediaWork: MediaWork {
     /// When the run was first seen stopping: work still running a grace period later is abandoned.
     private let stopSeen = Mutex<ContinuousClock.Instant?>(nil)
     private static let stopGrace: Duration = .seconds(3)
-    private let idle = Mutex<[WorkerProcess]>([])
     private let failures = Mutex<[BytePath: String]>([:])
     private static let logger = Logger(label: "keepsake.worker")
+    /// The zygote the next worker is forked from: started with the first request, again after it is gone or has
+    /// started `zygoteLifetime` workers.
+    private let zygote = Mutex<Zygote?>(nil)
+    static let zygoteLifetime = 500
 
-    /// `executable` is the `keepsake` binary (the caller's own); a worker may go `timeoutFloor` plus a second per MiB
+    /// `executable` is the worker binary (`keepsake-media`); a worker may go `timeoutFloor` plus a second per MiB
     /// of the file without answering before it counts as hung (a stream's bytes are answers: a long video that keeps
     /// producing them is never cut off). Once `shouldStop` holds, requests still running after
     /// a grace period are abandoned, their workers killed.
@@ -182,6 +157,24 @@ public final class OutOfProcessMediaWork: MediaWork {
         self.executable = executable
         self.timeoutFloor = timeoutFloor
         self.shouldStop = shouldStop
+    }
+
+    deinit { shutDown() }
+
+    /// Ends the zygote (the next request would start another).
+    public func shutDown() {
+        zygote.withLock { zygote in defer { zygote = nil }; return zygote }?.end()
+    }
+
+    /// The zygote to fork the next worker from.
+    private func currentZygote() throws -> Zygote {
+        let sandbox = try WorkerSandbox.current.get()
+        return try zygote.withLock { zygote in
+            if let running = zygote, !running.isGone, running.forks < Self.zygoteLifetime { return running }
+            let started = try Zygote(executable: executable, sandbox: sandbox)
+            zygote = started
+            return started
+        }
     }
 
     /// The files that a worker crashed or hung on since the last call, with the reason.
@@ -192,48 +185,50 @@ public final class OutOfProcessMediaWork: MediaWork {
         }
     }
 
-    /// Ends the idle workers.
-    public func shutDown() {
-        for worker in idle.withLock({ workers in defer { workers = [] }; return workers }) { worker.stop() }
-    }
-
-    private func timeout(forFileAt path: BytePath) -> Duration {
-        var info = stat()
-        let fd = try? PathOpener.open(path, flags: O_PATH)
-        defer { if let fd { close(fd) } }
-        let megabytes = fd.map { fstat($0, &info) } == 0 ? Int64(info.st_size) >> 20 : 0
-        return timeoutFloor + .seconds(megabytes)
-    }
-
     public func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
-        let (reply, _) = try performTyped(WorkerRequest(operation: .metadata, path: path, format: format), expecting: .metadata)
-        guard let metadata = reply.metadata else { throw .workerFailed("the media worker sent no metadata") }
-        return metadata
+        let request = WorkerRequest(operation: .metadata, name: path.lastComponent, format: format,
+                                    surroundings: FileSurroundings(beside: path))
+        let (reply, _) = try performTyped(request, path: path, expecting: .metadata) { reply, _, size in
+            guard let metadata = reply.metadata else { return "no metadata" }
+            return WorkerAnswerCheck.problem(with: metadata, fileSize: size).map { "metadata no file can hold: \($0)" }
+        }
+        return reply.metadata!
     }
 
     public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
-        let request = WorkerRequest(operation: .pictures, path: path, format: format, orientation: orientation, rendition: rendition)
-        let (reply, payload) = try performTyped(request, expecting: .pictures)
-        let bytes = Array(payload)
-        guard let split = reply.thumbnailByteCount, split > 0, split <= bytes.count else {
-            throw .workerFailed("the media worker sent pictures without a thumbnail")
+        let request = WorkerRequest(operation: .pictures, name: path.lastComponent, format: format, orientation: orientation,
+                                    rendition: rendition)
+        let (reply, payload) = try performTyped(request, path: path, expecting: .pictures) { reply, payload, _ in
+            guard let split = reply.thumbnailByteCount, split > 0, split <= payload.count else { return "pictures without a thumbnail" }
+            let bytes = Array(payload)
+            if let problem = WorkerAnswerCheck.problem(withJPEG: Array(bytes[..<split])) { return "a thumbnail that is not one: \(problem)" }
+            guard split < bytes.count else { return nil }
+            if let problem = WorkerAnswerCheck.problem(withJPEG: Array(bytes[split...]), maxLongEdge: WorkerAnswerCheck.renditionLongEdge,
+                                                       maxBytes: WorkerAnswerCheck.renditionBytes) {
+                return "a rendition that is not one: \(problem)"
+            }
+            return rendition == .always || format.needsRendition ? nil : "a rendition for a format that needs none (\(format.rawValue))"
         }
-        return StillPictures(thumbnail: Array(bytes[..<split]), rendition: split < bytes.count ? Array(bytes[split...]) : nil,
+        let split = reply.thumbnailByteCount!
+        return StillPictures(thumbnail: Array(payload.prefix(split)), rendition: split < payload.count ? Array(payload.dropFirst(split)) : nil,
                              renditionProblem: reply.problem, partial: reply.partial ?? false)
     }
 
     public func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions,
                        segmentKey: [UInt8], iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
-        let request = WorkerRequest(operation: .stream, path: path, format: format, preset: options.preset,
+        let request = WorkerRequest(operation: .stream, name: path.lastComponent, format: format, preset: options.preset,
                                     segmentKey: Data(segmentKey), iv: Data(iv), embedded: embedded)
-        let (reply, thumbnail) = try perform(request, expecting: .stream) { try $0.withUnsafeBytes(output) }
+        let (reply, thumbnail) = try perform(request, path: path, expecting: .stream, check: { _, jpeg, _ in
+            jpeg.isEmpty ? nil : WorkerAnswerCheck.problem(withJPEG: Array(jpeg)).map { "a thumbnail that is not one: \($0)" }
+        }) { try $0.withUnsafeBytes(output) }
         return StreamProduct(playlist: reply.playlist ?? "", thumbnail: thumbnail.isEmpty ? nil : Array(thumbnail),
                              thumbnailProblem: reply.problem)
     }
 
     /// `perform` without stream bytes, where nothing but a `MediaWorkError` can come out.
-    private func performTyped(_ request: WorkerRequest, expecting kind: WorkerReply.Kind) throws(MediaWorkError) -> (WorkerReply, Data) {
-        do { return try perform(request, expecting: kind) { _ in } } catch {
+    private func performTyped(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind,
+                              check: (WorkerReply, Data, Int64) -> String?) throws(MediaWorkError) -> (WorkerReply, Data) {
+        do { return try perform(request, path: path, expecting: kind, check: check) { _ in } } catch {
             throw error as? MediaWorkError ?? .workerFailed("\(error)")
         }
     }
@@ -258,22 +253,41 @@ public final class OutOfProcessMediaWork: MediaWork {
         }
     }
 
-    /// Sends `request` to an idle worker (or a new one) and reads its answer, handing stream bytes to `streamBytes`.
-    private func perform(_ request: WorkerRequest, expecting kind: WorkerReply.Kind,
-                         streamBytes: (Data) throws -> Void) throws -> (WorkerReply, Data) {
-        let timeout = timeout(forFileAt: request.path)
+    /// Opens the file at `path` read-only, starts a confined worker on it, sends `request` and reads the answer,
+    /// handing stream bytes to `streamBytes`; the worker is ended (and reaped) before this returns. `check` says what
+    /// is wrong with the final answer (given the file's size), if anything: the file then fails as a worker failure.
+    private func perform(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind,
+                         check: (WorkerReply, Data, Int64) -> String?, streamBytes: (Data) throws -> Void) throws -> (WorkerReply, Data) {
+        // O_NONBLOCK: opening a FIFO put in its place must not wait for a writer (the worker refuses it as not a file).
+        let file: Int32
+        do { file = try PathOpener.open(path, flags: O_RDONLY | O_NONBLOCK | O_CLOEXEC) } catch {
+            throw MediaWorkError.notProduced(StageProblem(stage: request.operation.rawValue, reason: "cannot open \(path): \(error)"))
+        }
+        defer { close(file) }
+        var info = stat()
+        let megabytes = fstat(file, &info) == 0 ? Int64(info.st_size) >> 20 : 0
+        let timeout = timeoutFloor + .seconds(megabytes)
         let worker: WorkerProcess
         do {
-            worker = try idle.withLock { $0.popLast() } ?? WorkerProcess(executable: executable)
+            // CPU time across its threads: four times the silence it is allowed, at least a minute.
+            let cpu = max(60, 4 * Int(timeout.components.seconds))
+            worker = try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpu)
         } catch {
-            throw MediaWorkError.workerFailed("cannot start a media worker (\(executable) worker): \(error)")
+            throw MediaWorkError.workerFailed("cannot start a media worker (\(executable)): \(error)")
         }
         do {
             let answer = try worker.channel.exchange(request, expecting: kind, nextFrame: { try awaitFrame(from: worker, deadline: .now + timeout) },
                                                      streamBytes: streamBytes)
-            idle.withLock { $0.append(worker) }
+            worker.stop()
             switch answer {
-            case .done(let reply, let payload): return (reply, payload)
+            case .done(let reply, let payload):
+                if let problem = check(reply, payload, Int64(info.st_size)) {
+                    let reason = "the media worker answered \(problem); the file is not stored"
+                    Self.logger.warning("\(path): \(reason)")
+                    failures.withLock { $0[path] = reason }
+                    throw MediaWorkError.workerFailed(reason)
+                }
+                return (reply, payload)
             case .notProduced(let problem): throw MediaWorkError.notProduced(problem)
             }
         } catch let error as MediaWorkError {
@@ -283,8 +297,8 @@ public final class OutOfProcessMediaWork: MediaWork {
             throw failed.error
         } catch {
             let reason = worker.failure(after: error, timeout: timeout)
-            Self.logger.warning("\(request.path): \(reason)")
-            failures.withLock { $0[request.path] = reason }
+            Self.logger.warning("\(path): \(reason)")
+            failures.withLock { $0[path] = reason }
             throw MediaWorkError.workerFailed(reason)
         }
     }

@@ -5,18 +5,21 @@ import MediaTypes
 import Glibc
 #endif
 
-// A run (ingest, the daemon) and its `keepsake worker` children speak in frames over the worker's stdin and stdout:
+// A run (ingest, the daemon) and its `keepsake-media` children speak in frames over the worker's stdin and stdout:
 //   UInt32 big-endian length of the rest | UInt32 big-endian header length | JSON header | binary payload.
-// The parent sends one `WorkerRequest` frame; the worker answers with any number of `streamBytes` frames and
-// then one final frame. Pipes only: no media, plaintext or encrypted, touches the disk on the way.
+// Each worker is started, confined (`WorkerSandbox`), for one request on one file, which it reads from its fd 3: the
+// parent sends one `WorkerRequest` frame; the worker answers with any number of `streamBytes` frames and then one
+// final frame. Pipes only: no media, plaintext or encrypted, touches the disk on the way.
 
 /// One piece of media work for a worker.
 struct WorkerRequest: Codable {
     enum Operation: String, Codable { case metadata, pictures, stream }
     var operation: Operation
-    /// The file's exact bytes (a JSON string when they are UTF-8); the worker opens it with `PathOpener`.
-    var path: BytePath
+    /// The file's name (its last component: the worker is handed the file, not its path).
+    var name: BytePath
     var format: MediaFormat
+    /// `metadata`: the file's name and sidecars, for the capture-time fallbacks.
+    var surroundings: FileSurroundings?
     var orientation: Int?
     /// `pictures`: when to make a rendition (absent: where the format needs one).
     var rendition: RenditionPolicy?

@@ -1,3 +1,4 @@
+import CSeccomp
 import FileSystem
 import Foundation
 import MediaTypes
@@ -5,8 +6,9 @@ import MediaTypes
 import Glibc
 #endif
 
-/// `keepsake worker` (the `keepsake-media` binary it becomes): answers requests on stdin/stdout with `work`, one at a
-/// time, until stdin closes. It holds no library and no key but a video's segment key.
+/// `keepsake-media`: runs as the workers' zygote (`runZygote`); each child it forks answers requests on stdin/stdout
+/// with `work` on the file it was handed as fd 3 (read-only), until stdin closes. It holds no library and no key but
+/// a video's segment key, and runs confined (`WorkerSandbox`).
 public enum WorkerServer {
     /// Tests plant faults: the worker aborts, or hangs, when asked to work on a file of this name.
     static let abortOnVariable = "KEEPSAKE_TEST_WORKER_ABORT_ON"
@@ -14,22 +16,39 @@ public enum WorkerServer {
     /// Tests make a library as versions before renditions did: the worker makes none.
     static let noRenditionsVariable = "KEEPSAKE_TEST_WORKER_NO_RENDITIONS"
 
-    public static func run(work: some MediaWork) throws {
+    /// The zygote's loop (`CSeccomp/zygote.h`) until the parent closes its socket: `serve` runs in each child, which
+    /// exits with what it returns. It must capture nothing (a C function): it calls `serveOne(work:)` with the work.
+    public static func runZygote(_ serve: @convention(c) () -> Int32) -> Int32 {
+        keepsake_zygote_run(serve)
+    }
+
+    /// A child's service: `run`, and its exit status.
+    public static func serveOne(work: some DescriptorMediaWork) -> Int32 {
+        do {
+            try run(work: work)
+            return 0
+        } catch {
+            FileHandle.standardError.write(Data("keepsake-media: \(error)\n".utf8))
+            return 1
+        }
+    }
+
+    public static func run(work: some DescriptorMediaWork) throws {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGINT, SIG_IGN)  // Ctrl-C reaches the whole process group: the parent decides when its workers end
         let environment = ProcessInfo.processInfo.environment
         let abortOn = environment[abortOnVariable]
         let hangOn = environment[hangOnVariable]
-        let work = environment[noRenditionsVariable] == nil ? work as any MediaWork : WithoutRenditions(work: work)
-        try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: work) { request in
-            let name = String(decoding: request.path.lastComponent.bytes, as: UTF8.self)
+        let work = environment[noRenditionsVariable] == nil ? work as any DescriptorMediaWork : WithoutRenditions(work: work)
+        try serve(FrameChannel(input: STDIN_FILENO, output: STDOUT_FILENO), work: work, file: WorkerSandbox.fileDescriptor) { request in
+            let name = String(decoding: request.name.bytes, as: UTF8.self)
             if name == abortOn { abort() }
             while name == hangOn { pause() }
         }
     }
 
-    /// Answers requests on `channel` until it closes; `before` sees each request first.
-    static func serve(_ channel: FrameChannel, work: some MediaWork, before: (WorkerRequest) -> Void = { _ in }) throws {
+    /// Answers requests about `file` on `channel` until it closes; `before` sees each request first.
+    static func serve(_ channel: FrameChannel, work: some DescriptorMediaWork, file: Int32, before: (WorkerRequest) -> Void = { _ in }) throws {
         while true {
             let request: WorkerRequest
             do {
@@ -38,39 +57,40 @@ public enum WorkerServer {
                 return
             }
             before(request)
-            try answer(request, work: work, channel: channel)
+            try answer(request, work: work, file: file, channel: channel)
         }
     }
 
     /// `work` as versions before renditions did it (see `noRenditionsVariable`).
-    private struct WithoutRenditions: MediaWork {
-        let work: any MediaWork
-        func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
-            try work.metadata(fileAt: path, format: format)
+    private struct WithoutRenditions: DescriptorMediaWork {
+        let work: any DescriptorMediaWork
+        func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata {
+            try work.metadata(of: file, format: format, surroundings: surroundings)
         }
-        func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
-            StillPictures(thumbnail: try work.pictures(fileAt: path, format: format, orientation: orientation, rendition: rendition).thumbnail)
+        func pictures(of file: Int32, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
+            StillPictures(thumbnail: try work.pictures(of: file, format: format, orientation: orientation, rendition: rendition).thumbnail)
         }
-        func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
+        func stream(of file: Int32, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
                     iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
-            try work.stream(fileAt: path, format: format, embedded: embedded, options: options, segmentKey: segmentKey, iv: iv, output: output)
+            try work.stream(of: file, format: format, embedded: embedded, options: options, segmentKey: segmentKey, iv: iv, output: output)
         }
     }
 
-    private static func answer(_ request: WorkerRequest, work: some MediaWork, channel: FrameChannel) throws {
+    private static func answer(_ request: WorkerRequest, work: some DescriptorMediaWork, file: Int32, channel: FrameChannel) throws {
         do {
             switch request.operation {
             case .metadata:
-                let metadata = try work.metadata(fileAt: request.path, format: request.format)
+                let metadata = try work.metadata(of: file, format: request.format,
+                                                 surroundings: request.surroundings ?? FileSurroundings(name: request.name))
                 try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
             case .pictures:
-                let pictures = try work.pictures(fileAt: request.path, format: request.format, orientation: request.orientation,
+                let pictures = try work.pictures(of: file, format: request.format, orientation: request.orientation,
                                                  rendition: request.rendition ?? .whereNeeded)
                 let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count,
                                         partial: pictures.partial ? true : nil)
                 try (pictures.thumbnail + (pictures.rendition ?? [])).withUnsafeBytes { try channel.send(reply, payload: $0) }
             case .stream:
-                let product = try work.stream(fileAt: request.path, format: request.format, embedded: request.embedded,
+                let product = try work.stream(of: file, format: request.format, embedded: request.embedded,
                                               options: StreamOptions(preset: request.preset ?? StreamOptions().preset),
                                               segmentKey: Array(request.segmentKey ?? Data()), iv: Array(request.iv ?? Data())) { bytes in
                     try channel.send(WorkerReply(kind: .streamBytes), payload: bytes)

@@ -24,7 +24,7 @@ public struct IngestOptions: Sendable {
     /// How much memory the videos being transcoded at once may hold, by `StreamOptions.estimatedMemory`: two 1080p
     /// or 1440p videos fit, a 4K one goes alone (the other workers take photos meanwhile), whatever `jobs` is.
     public var streamMemoryBudget = 320 << 20
-    /// Who parses and decodes the files: `keepsake worker` processes (`OutOfProcessMediaWork`), or this process.
+    /// Who parses and decodes the files: confined `keepsake-media` processes (`OutOfProcessMediaWork`), or this process.
     public var mediaWork: any MediaWork
     /// How long to wait for another process (the daemon) to release the library's writer lock.
     public var lockWait: Duration

@@ -60,20 +60,6 @@ struct DaemonCommand: ParsableCommand {
     }
 }
 
-struct WorkerCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "worker",
-        abstract: "The media worker that ingest and the daemon start (framed requests on stdin, answers on stdout); not for people.",
-        discussion: "It becomes the keepsake-media binary beside keepsake, the only one that maps the media libraries.")
-
-    func run() throws {
-        let engine = try Executables.mediaEngine()
-        var arguments: [UnsafeMutablePointer<CChar>?] = [strdup(engine), nil]
-        execv(engine, &arguments)
-        throw UsageError(message: "cannot start the media engine \(engine): \(String(cString: strerror(errno)))")
-    }
-}
-
 extension WatchRecord.Mode: ExpressibleByArgument {}
 
 struct WatchCommand: ParsableCommand {

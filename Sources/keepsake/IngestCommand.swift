@@ -56,7 +56,7 @@ struct IngestCommand: ParsableCommand {
         let library = try libraryOptions.open(create: true)
         work.limitUploads(of: library)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
-        // Started when the first file needs them, after the unlock: the workers never overlap its 256 MiB.
+        // The zygote is started when the first file needs it, after the unlock: the workers never overlap its 256 MiB.
         let mediaWork = try work.mediaWork(shouldStop: { false })
         defer { mediaWork.shutDown() }
         let options = IngestOptions(albumMode: albumMode, jobs: work.jobCount,

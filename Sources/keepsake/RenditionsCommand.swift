@@ -18,12 +18,11 @@ struct RenditionsCommand: ParsableCommand {
     @OptionGroup var libraryOptions: LibraryOptions
 
     func run() throws {
-        _ = try Executables.mediaEngine()
+        let engine = try Executables.mediaEngine()
         let library = try libraryOptions.open()
         let (lock, _) = try library.lockForWriting(waitingUpTo: .seconds(lockTimeout))
         defer { withExtendedLifetime(lock) {} }
-        let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout),
-                                              shouldStop: { false })
+        let mediaWork = OutOfProcessMediaWork(executable: engine, timeoutFloor: .seconds(workerTimeout), shouldStop: { false })
         defer { mediaWork.shutDown() }
         let report = try RenditionBackfill.run(library: library, mediaWork: mediaWork)
         print("renditions made: \(report.made)")

@@ -178,10 +178,9 @@ struct LinkPublishing: ParsableArguments {
     /// Runs `body` with a publisher over the open library and a maker of large pictures, then prints the link and,
     /// on stderr, the items shown with less than they have.
     func publish(_ body: (LinkPublisher, String, LinkPublisher.LargePictureMaker) throws -> LinkPublisher.Created) throws -> LinkPublisher.Created {
-        _ = try Executables.mediaEngine()
+        let engine = try Executables.mediaEngine()
         let library = try libraryOptions.open()
-        let mediaWork = OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout),
-                                              shouldStop: { false })
+        let mediaWork = OutOfProcessMediaWork(executable: engine, timeoutFloor: .seconds(workerTimeout), shouldStop: { false })
         defer { mediaWork.shutDown() }
         let result = try body(LinkPublisher(library: library), publicBaseURL(baseURL)) { item, original in
             try RenditionBackfill.largePicture(of: original, of: item, library: library, mediaWork: mediaWork)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Daemon
+import MediaWorker
 import Store
 
 struct StatusCommand: ParsableCommand {
@@ -43,6 +44,7 @@ struct StatusCommand: ParsableCommand {
         for device in sync.otherDevices {
             lines.append("  other device: \(device.name ?? "writer " + device.writer), last change \(Self.describe(device.lastChange))")
         }
+        lines.append("  media workers: " + Self.sandboxDescription)
         let daemon = DaemonState.current(library: library.path)
         for watch in try library.index.watches() {
             let rescanned = daemon?.rescans[watch.path].map { ", last rescan \(Self.describe($0))" } ?? ""
@@ -60,6 +62,14 @@ struct StatusCommand: ParsableCommand {
         print(lines.joined(separator: "\n"))
     }
 
+    /// The sandbox the media workers run in, as this machine allows (the same for ingest and the daemon).
+    static var sandboxDescription: String {
+        switch WorkerSandbox.current {
+        case .success(let sandbox): "sandboxed by \(sandbox.summary)"
+        case .failure(let error): "cannot be sandboxed, so none can start: \(error)"
+        }
+    }
+
     static func describe(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = .current
@@ -75,6 +85,9 @@ struct StatusCommand: ParsableCommand {
             var sync: Library.SyncStatus
             var daemonRunning: Bool
             var watches: [Watch]
+            /// `bubblewrap` or `seccomp` (see `WorkerSandbox`), nil when none can be set up.
+            var workerSandbox: String?
+            var workerSandboxDetail: String
         }
         struct Failure: Encodable { var path: String, reason: String }
         /// `method`: `inotify` or `rescan`, with `pollInterval` and the `fileSystem` that called for it (none: `--poll`).
@@ -97,6 +110,7 @@ struct StatusCommand: ParsableCommand {
                              originalsBytes: counts.originalsBytes, pendingObjects: counts.uncommittedObjects,
                              failed: recorded.filter { !$0.isSkip }.map { Failure(path: $0.path.description, reason: $0.reason) },
                              skipped: recorded.filter(\.isSkip).map { Failure(path: $0.path.description, reason: $0.reason) },
-                             sync: sync, daemonRunning: daemon != nil, watches: watches))
+                             sync: sync, daemonRunning: daemon != nil, watches: watches,
+                             workerSandbox: try? WorkerSandbox.current.get().level.rawValue, workerSandboxDetail: Self.sandboxDescription))
     }
 }

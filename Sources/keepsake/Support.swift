@@ -1,5 +1,6 @@
 import ArgumentParser
 import Daemon
+import KeepsakeCrypto
 import Foundation
 import Logging
 import MediaTypes
@@ -64,7 +65,7 @@ struct LibraryOptions: ParsableArguments {
     }
 
     static func readPassphrase(environment variable: String, file: String?, prompt text: String, confirm: Bool) throws -> String {
-        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
+        if let value = ProcessSecrets.take(variable) { return value }
         if let file { return try passphrase(fromFile: file) }
         guard isatty(STDIN_FILENO) != 0 else { throw LibraryError.noPassphrase }
         let first = try prompt(text)
@@ -167,15 +168,15 @@ struct WorkOptions: ParsableArguments {
     }
     var stream: StreamOptions? { noStreams ? nil : StreamOptions(preset: videoPreset) }
 
-    /// The media work in `keepsake worker` children of this binary, which start when the first file needs one.
+    /// The media work in confined `keepsake-media` children, one for each request on a file.
     func mediaWork(shouldStop: @escaping @Sendable () -> Bool) throws -> OutOfProcessMediaWork {
-        OutOfProcessMediaWork(executable: try Executables.keepsake(), timeoutFloor: .seconds(workerTimeout), shouldStop: shouldStop)
+        OutOfProcessMediaWork(executable: try Executables.mediaEngine(), timeoutFloor: .seconds(workerTimeout), shouldStop: shouldStop)
     }
 }
 
 /// Where this binary is, and the media engine installed beside it.
 enum Executables {
-    /// This process's binary, to start `keepsake worker` children with.
+    /// This process's binary, beside which the media engine lies.
     static func keepsake() throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
@@ -183,7 +184,7 @@ enum Executables {
         return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// `keepsake-media`, which `keepsake worker` becomes: it must lie beside `keepsake` (both are built and installed
+    /// `keepsake-media`, the media workers' binary: it must lie beside `keepsake` (both are built and installed
     /// together), so that a run never picks up another version's engine from the PATH.
     static func mediaEngine() throws -> String {
         let path = (try keepsake() as NSString).deletingLastPathComponent + "/keepsake-media"

@@ -37,5 +37,6 @@ func runMain() -> Int32 {
     }
 }
 
+ProcessSecrets.protect()
 bootstrapLogging()
 exit(runMain())

@@ -123,20 +123,20 @@ import TestSupport
     }
 
     @Test func takeoutSidecarNames() {
-        let names = CaptureTimeFallbacks.takeoutSidecarNames(for: "IMG_1234(1).jpg")
+        let names = FileSurroundings.takeoutNames(for: "IMG_1234(1).jpg")
         #expect(names.contains("IMG_1234.jpg(1).json"))
         #expect(names.contains("IMG_1234(1).jpg.json"))
         let long = "PXL_20230416_120000000.PORTRAIT-01.COVER.jpg"
-        #expect(CaptureTimeFallbacks.takeoutSidecarNames(for: long).contains(String((long + ".supplemental-metadata").prefix(46)) + ".json"))
+        #expect(FileSurroundings.takeoutNames(for: long).contains(String((long + ".supplemental-metadata").prefix(46)) + ".json"))
     }
 
     /// A Latin-1 name's sidecars are named with the same bytes, not with U+FFFD.
     @Test func takeoutSidecarNamesOfANameThatIsNotUTF8() {
         let cafe = Array("caf".utf8) + [0xE9]
-        let names = CaptureTimeFallbacks.takeoutSidecarNames(for: cafe + Array("(1).jpg".utf8))
+        let names = FileSurroundings.takeoutNames(for: cafe + Array("(1).jpg".utf8))
         #expect(names.contains(cafe + Array(".jpg(1).json".utf8)))
         #expect(names.contains(cafe + Array("(1).jpg.json".utf8)))
-        #expect(CaptureTimeFallbacks.takeoutSidecarNames(for: Array("a.jpg".utf8)) == CaptureTimeFallbacks.takeoutSidecarNames(for: "a.jpg").map { Array($0.utf8) })
+        #expect(FileSurroundings.takeoutNames(for: Array("a.jpg".utf8)) == FileSurroundings.takeoutNames(for: "a.jpg").map { Array($0.utf8) })
     }
 
     /// An implausible EXIF date (here 1985, patched into a copy of a corpus file) gives way to the fallbacks.

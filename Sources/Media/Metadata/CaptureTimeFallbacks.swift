@@ -15,54 +15,18 @@ enum CaptureTimeFallbacks {
         var caption: String?
     }
 
-    /// The XMP sidecar next to `path` (`NAME.EXT.xmp` as darktable writes it, or `NAME.xmp` as Lightroom does):
-    /// its capture time and location.
-    static func xmpSidecar(for path: BytePath, now: Int) -> Sidecar? {
-        let name = path.lastComponent.bytes
-        let stem = name.lastIndex(of: UInt8(ascii: ".")).map { Array(name[..<$0]) } ?? name
-        for candidate in [name + Array(".xmp".utf8), name + Array(".XMP".utf8), stem + Array(".xmp".utf8), stem + Array(".XMP".utf8)] {
-            guard let text = smallFile(path.parent.appending(candidate)).map({ String(decoding: $0, as: UTF8.self) }) else { continue }
-            return Sidecar(captureTime: XMP.captureTime(text, now: now), location: XMP.location(text))
-        }
-        return nil
+    /// An XMP sidecar's capture time and location.
+    static func xmpSidecar(_ data: Data?, now: Int) -> Sidecar? {
+        guard let data else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        return Sidecar(captureTime: XMP.captureTime(text, now: now), location: XMP.location(text))
     }
 
-    /// The contents of a sidecar-sized file (1 byte to 1 MiB), or nil.
-    private static func smallFile(_ path: BytePath) -> Data? {
-        guard let fd = try? PathOpener.open(path, flags: O_RDONLY | O_NONBLOCK) else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size > 0, info.st_size <= 1 << 20 else { return nil }
-        var data = Data(count: Int(info.st_size))
-        var offset = 0
-        while offset < data.count {
-            let got = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { return nil }
-            offset += got
-        }
-        return data
+    /// A Google Takeout JSON sidecar's capture time, location and description.
+    static func takeoutSidecar(_ data: Data?, now: Int) -> Sidecar? {
+        guard let data else { return nil }
+        return parseTakeoutSidecar(data, now: now)
     }
-
-    /// The Takeout JSON next to `path`, if any: `NAME.EXT.json`, `NAME.json`, `NAME.EXT.supplemental-metadata.json`,
-    /// the same names cut to Google's 51-character limit, and `NAME.EXT(1).json` for `NAME(1).EXT`.
-    static func takeoutSidecar(for path: BytePath, now: Int) -> Sidecar? {
-        for name in takeoutSidecarNames(for: path.lastComponent.bytes) {
-            guard let data = smallFile(path.parent.appending(name)), let sidecar = parseTakeoutSidecar(data, now: now) else { continue }
-            return sidecar
-        }
-        return nil
-    }
-
-    /// The names for a name of any bytes: one that is not UTF-8 is read as Latin-1 (one character a byte) and
-    /// its sidecars' names turned back to the same bytes, so `caf\xE9.jpg` finds `caf\xE9.jpg.json`.
-    static func takeoutSidecarNames(for fileName: [UInt8]) -> [[UInt8]] {
-        if let text = String(validating: fileName, as: UTF8.self) { return takeoutSidecarNames(for: text).map { Array($0.utf8) } }
-        let latin1 = String(String.UnicodeScalarView(fileName.map { Unicode.Scalar($0) }))
-        return takeoutSidecarNames(for: latin1).map { $0.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } }
-    }
-
-    static func takeoutSidecarNames(for fileName: String) -> [String] { TakeoutMetadata.sidecarNames(for: fileName) }
 
     static func parseTakeoutSidecar(_ data: Data, now: Int) -> Sidecar? {
         TakeoutMetadata.parse(data, now: now).map { Sidecar(captureTime: $0.captureTime, location: $0.location, caption: $0.caption) }

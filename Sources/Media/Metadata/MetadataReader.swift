@@ -6,9 +6,9 @@ public enum MetadataReader {
     /// Reads SPEC 3's metadata of the file at `path`, including the capture-time fallbacks (sidecar, file name, mtime).
     ///
     /// Reads only headers, segments and boxes, each bounded; throws when the file's structure cannot be read at all.
-    /// `origin` is where the file really is, when `path` is another name for it (`/proc/self/fd/N`): the fallbacks
-    /// look beside it for sidecars and read a date in its name.
-    public static func read(fileAt path: String, format: MediaFormat, origin: BytePath? = nil) throws(MediaError) -> MediaMetadata {
+    /// `surroundings` are the file's name and sidecars, when `path` is another name for it (`/proc/self/fd/N`) or
+    /// the caller cannot look beside it; without, they are read beside `path`.
+    public static func read(fileAt path: String, format: MediaFormat, surroundings: FileSurroundings? = nil) throws(MediaError) -> MediaMetadata {
         let file = try MediaFile(path: path, stage: .metadata)
         guard file.size > 0 else { throw MediaError(.metadata, .nothingToProcess("the file is empty")) }
         let now = Int(Date().timeIntervalSince1970)
@@ -17,7 +17,7 @@ public enum MetadataReader {
         case .image: try readImage(file, into: &metadata, now: now)
         case .video: try readVideo(file, into: &metadata, now: now)
         }
-        applyFallbacks(to: &metadata, file: file, origin: origin ?? BytePath(path), now: now)
+        applyFallbacks(to: &metadata, file: file, surroundings: surroundings ?? FileSurroundings(beside: BytePath(path)), now: now)
         return metadata
     }
 
@@ -128,18 +128,19 @@ public enum MetadataReader {
 
     // MARK: Fallbacks
 
-    private static func applyFallbacks(to metadata: inout MediaMetadata, file: MediaFile, origin: BytePath, now: Int) {
-        let sidecars: [(ValueSource, (BytePath, Int) -> CaptureTimeFallbacks.Sidecar?)] = [
-            (.xmp, CaptureTimeFallbacks.xmpSidecar), (.takeoutJSON, CaptureTimeFallbacks.takeoutSidecar),
+    private static func applyFallbacks(to metadata: inout MediaMetadata, file: MediaFile, surroundings: FileSurroundings, now: Int) {
+        let sidecars: [(ValueSource, CaptureTimeFallbacks.Sidecar?)] = [
+            (.xmp, CaptureTimeFallbacks.xmpSidecar(surroundings.xmpSidecar, now: now)),
+            (.takeoutJSON, CaptureTimeFallbacks.takeoutSidecar(surroundings.takeoutSidecar, now: now)),
         ]
-        for (source, read) in sidecars where metadata.captureTime == nil || metadata.location == nil {
-            guard let sidecar = read(origin, now) else { continue }
+        for (source, sidecar) in sidecars where metadata.captureTime == nil || metadata.location == nil {
+            guard let sidecar else { continue }
             if metadata.captureTime == nil { metadata.set(\.captureTime, sidecar.captureTime, .captureTime, from: source) }
             if metadata.location == nil { metadata.set(\.location, sidecar.location, .location, from: source) }
             if metadata.caption == nil { metadata.set(\.caption, sidecar.caption, .caption, from: source) }
         }
         if metadata.captureTime == nil {
-            let name = String(decoding: origin.lastComponent.bytes, as: UTF8.self)
+            let name = String(decoding: surroundings.name.bytes, as: UTF8.self)
             let time = CaptureTimeFallbacks.fromFileName(name, now: now)
                 ?? CaptureTimeFallbacks.fromModificationTime(file.modificationTime, now: now)
             if let time { metadata.set(\.captureTime, time, .captureTime, from: time.source) }
