@@ -317,3 +317,15 @@ public final class LibraryIndex: Sendable {
         }
     }
 }
+
+extension LibraryIndex {
+    /// The originals of live items with the plaintext BLAKE2b-512 `hash` and `size` (`free-up`).
+    func liveOriginals(blake2b hash: String, size: Int64) throws(LibraryError) -> [OriginalRecord] {
+        try read { db in
+            try OriginalRecord.fetchAll(db, sql: """
+                SELECT originals.* FROM originals JOIN items ON items.id = originals.itemId
+                WHERE originals.blake2b = ? AND originals.size = ? AND items.deletedAt IS NULL ORDER BY originals.id
+                """, arguments: [hash, size])
+        }
+    }
+}

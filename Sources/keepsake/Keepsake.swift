@@ -12,6 +12,6 @@ struct Keepsake: ParsableCommand {
             """,
         subcommands: [IngestCommand.self, ListCommand.self, StatusCommand.self, VerifyCommand.self,
                       ThumbCommand.self, StreamCommand.self, ExportCommand.self, RemoveCommand.self, AlbumCommand.self,
-                      SyncCommand.self, PasswordCommand.self, WatchCommand.self, DaemonCommand.self, ServiceCommand.self,
+                      SyncCommand.self, PasswordCommand.self, WatchCommand.self, DaemonCommand.self, ServiceCommand.self, FreeUpCommand.self,
                       RenditionsCommand.self, ServeCommand.self, ShareCommand.self, SharedCommand.self, IdentityCommand.self])
 }
