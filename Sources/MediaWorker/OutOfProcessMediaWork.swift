@@ -271,7 +271,14 @@ public final class OutOfProcessMediaWork: MediaWork {
         do {
             // CPU time across its threads: four times the silence it is allowed, at least a minute.
             let cpu = max(60, 4 * Int(timeout.components.seconds))
-            worker = try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpu)
+            do {
+                worker = try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpu)
+            } catch ZygoteError.gone(let why) {
+                // The zygote ended before it forked a worker for this file (at its own start, or since the last file):
+                // no worker saw the file, so a fresh zygote is tried once before the file fails.
+                Self.logger.warning("the media workers' zygote is gone (\(why)); starting another")
+                worker = try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpu)
+            }
         } catch {
             throw MediaWorkError.workerFailed("cannot start a media worker (\(executable)): \(error)")
         }
