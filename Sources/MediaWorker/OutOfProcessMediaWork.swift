@@ -166,6 +166,23 @@ public final class OutOfProcessMediaWork: MediaWork {
         zygote.withLock { zygote in defer { zygote = nil }; return zygote }?.end()
     }
 
+    /// A worker forked for `file`. A zygote that ended before it forked one (at its own start, or since the last file)
+    /// cost no file, since no worker saw it: a fresh zygote is tried, up to three more times a little later each
+    /// (under heavy load one was seen to end at its start with exit status 127), before the file fails.
+    private func startWorker(file: Int32, cpuSeconds: Int) throws -> WorkerProcess {
+        var pause: UInt32 = 200_000
+        for _ in 0..<3 {
+            do {
+                return try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpuSeconds)
+            } catch ZygoteError.gone(let why) {
+                Self.logger.warning("the media workers' zygote is gone (\(why)); starting another")
+                usleep(pause)
+                pause *= 2
+            }
+        }
+        return try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpuSeconds)
+    }
+
     /// The zygote to fork the next worker from.
     private func currentZygote() throws -> Zygote {
         let sandbox = try WorkerSandbox.current.get()
@@ -271,14 +288,7 @@ public final class OutOfProcessMediaWork: MediaWork {
         do {
             // CPU time across its threads: four times the silence it is allowed, at least a minute.
             let cpu = max(60, 4 * Int(timeout.components.seconds))
-            do {
-                worker = try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpu)
-            } catch ZygoteError.gone(let why) {
-                // The zygote ended before it forked a worker for this file (at its own start, or since the last file):
-                // no worker saw the file, so a fresh zygote is tried once before the file fails.
-                Self.logger.warning("the media workers' zygote is gone (\(why)); starting another")
-                worker = try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpu)
-            }
+            worker = try startWorker(file: file, cpuSeconds: cpu)
         } catch {
             throw MediaWorkError.workerFailed("cannot start a media worker (\(executable)): \(error)")
         }
