@@ -50,7 +50,7 @@ public enum ArchiveIngest {
     /// Lists the archives' members: media to ingest, sidecars (read now, they are small), and what is left out.
     public static func plan(_ paths: [String], exclude: [String] = []) -> Plan {
         var plan = Plan(archives: paths)
-        let patterns = exclude.compactMap(IgnorePattern.init)
+        let exclusions = Exclusions(patterns: exclude)
         var sidecars: [String: Data] = [:]
         var titles: [String: String] = [:]
         var media: [(Int, ArchiveMember)] = []
@@ -65,7 +65,7 @@ public enum ArchiveIngest {
                 if member.path.hasPrefix("__MACOSX/") || name.hasPrefix(".") { plan.skips.hidden += 1; continue }
                 // archive_browser.html: the index page Google puts at the top of every Takeout export.
                 if ["Thumbs.db", "desktop.ini", "archive_browser.html"].contains(name) { plan.skips.systemFiles += 1; continue }
-                if excluded(member.path, by: patterns) { plan.skips.excludedFiles += 1; continue }
+                if excluded(member.path, by: exclusions) { plan.skips.excludedFiles += 1; continue }
                 if name.lowercased().hasSuffix(".json") {
                     plan.skips.sidecars += 1
                     guard let data = archive.small(member, upTo: 1 << 20) else { continue }
@@ -213,16 +213,12 @@ public enum ArchiveIngest {
         return title
     }
 
-    /// Whether `--exclude` leaves out the member at `path` (or a folder it is in), by gitignore's rules.
-    static func excluded(_ path: String, by patterns: [IgnorePattern]) -> Bool {
-        guard !patterns.isEmpty else { return false }
+    /// Whether `--exclude` leaves out the member at `path` (or a folder it is in), by the same rules as a walk's.
+    static func excluded(_ path: String, by exclusions: Exclusions) -> Bool {
+        guard !exclusions.isEmpty else { return false }
         let parts = path.split(separator: "/").map { ArraySlice(Array($0.utf8)) }
-        for depth in 1...max(1, parts.count) where depth <= parts.count {
-            var decision: Bool?
-            for pattern in patterns where pattern.matches(Array(parts[..<depth]), isFolder: depth < parts.count) {
-                decision = !pattern.negated
-            }
-            if decision == true { return true }
+        for depth in 1..<(parts.count + 1) where exclusions.excludes(Array(parts[..<depth]), isFolder: depth < parts.count) {
+            return true
         }
         return false
     }

@@ -78,14 +78,7 @@ struct LinkCommand: ParsableCommand {
                        + (expiry.map { ", until \(ISO8601DateFormatter().string(from: $0))" } ?? ""))
         }
 
-        static func readPassword(_ file: String) throws -> String {
-            guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw UsageError(message: "cannot read the password file \(file)")
-            }
-            let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            guard !line.isEmpty else { throw UsageError(message: "the password file \(file) is empty") }
-            return line
-        }
+        static func readPassword(_ file: String) throws -> String { try firstLine(of: file, holding: "password") }
     }
 
     struct Update: ParsableCommand {

@@ -76,14 +76,7 @@ struct LibraryOptions: ParsableArguments {
     }
 
     /// The first line of `file`.
-    static func passphrase(fromFile file: String) throws -> String {
-        guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw UsageError(message: "cannot read the passphrase file \(file)")
-        }
-        let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        guard !line.isEmpty else { throw UsageError(message: "the passphrase file \(file) is empty") }
-        return line
-    }
+    static func passphrase(fromFile file: String) throws -> String { try firstLine(of: file, holding: "passphrase") }
 
     /// A passphrase file that a service reads unattended must be readable by its owner only, as ssh requires of a key.
     static func requirePrivate(passphraseFile file: String) throws {
@@ -203,6 +196,16 @@ func failureLines(_ failures: [(what: String, reason: String?)]) -> [String] {
 }
 
 /// Byte counts for people: 1.5 MB, 320 KB.
+/// The first line of a file that holds a secret (a passphrase, a link's password); `what` names it in errors.
+func firstLine(of file: String, holding what: String) throws -> String {
+    guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+        throw UsageError(message: "cannot read the \(what) file \(file)")
+    }
+    let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+    guard !line.isEmpty else { throw UsageError(message: "the \(what) file \(file) is empty") }
+    return line
+}
+
 func formatBytes(_ bytes: Int64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"]
     var value = Double(bytes)
