@@ -2,7 +2,8 @@
  * (`keepsake-media zygote`), forks one child per request. Libc and the kernel only, so that the hostile-worker
  * suite's stand-ins (static C programs) link the very same loop.
  *
- * The zygote: fd 0 is its end of a SOCK_SEQPACKET pair with the parent, fds 1 and 2 /dev/null, fd 3 the child filter
+ * The zygote: fd 0 is its end of a SOCK_SEQPACKET pair with the parent, fd 1 /dev/null, fd 2 a pipe to the parent
+ * until the loop starts (then /dev/null too), fd 3 the child filter
  * (a BPF program, as libseccomp exports it). It never reads a file: per request it receives, as SCM_RIGHTS, the file,
  * the request pipe's read end and the answer pipe's write end, forks, closes them, and reports the child (its pidfd,
  * as SCM_RIGHTS) and later the child's wait status. The child takes them as its fds 3, 0 and 1, closes everything
@@ -175,6 +176,9 @@ static inline int keepsake_zygote_run(int (*serve)(void)) {
     sigaction(SIGCHLD, &handler, 0);
     signal(SIGPIPE, SIG_IGN);
     pid_t zygote = getpid();
+    /* Up to here fd 2 was a pipe the parent reads when the zygote ends early (the loader's or the runtime's complaint);
+     * from here on it is /dev/null, like fd 1, for the zygote and every child. */
+    if (dup2(1, 2) < 0) return 2;
 
     static struct keepsake_zygote_child children[KEEPSAKE_ZYGOTE_CHILDREN];
     for (;;) {

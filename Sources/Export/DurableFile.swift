@@ -34,22 +34,10 @@ enum DurableFile {
 
     /// The bytes of the file at `path`; nil when there is none.
     static func contents(of path: BytePath) throws(ExportError) -> Data? {
-        let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else {
-            guard errno == ENOENT else { throw .io(operation: "open", path: "\(path)", errno: errno) }
-            return nil
-        }
-        defer { close(fd) }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "read", path: "\(path)", errno: errno)
-            }
-            if got == 0 { return data }
-            data.append(contentsOf: buffer[..<got])
+        do throws(Errno) {
+            return try FileIO.readAll(path).map { Data($0) }
+        } catch {
+            throw .io(operation: "read", path: "\(path)", errno: error.code)
         }
     }
 

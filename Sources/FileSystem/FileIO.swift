@@ -19,6 +19,28 @@ public enum FileIO {
         }
     }
 
+    /// The whole of the file at `path`, read to its end (the size `stat` gives is not trusted: `/proc` files say 0,
+    /// and Foundation's `String(contentsOfFile:)` then reads one page of them); nil when there is no such file.
+    public static func readAll(_ path: BytePath) throws(Errno) -> [UInt8]? {
+        let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw .current
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw .current
+            }
+            if got == 0 { return bytes }
+            bytes.append(contentsOf: buffer[..<got])
+        }
+    }
+
     /// Makes the names created, renamed or removed in the folder `path` durable (fsync of the folder).
     public static func syncDirectory(_ path: BytePath) throws(Errno) {
         let fd = path.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }

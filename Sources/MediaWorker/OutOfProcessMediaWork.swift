@@ -166,21 +166,16 @@ public final class OutOfProcessMediaWork: MediaWork {
         zygote.withLock { zygote in defer { zygote = nil }; return zygote }?.end()
     }
 
-    /// A worker forked for `file`. A zygote that ended before it forked one (at its own start, or since the last file)
-    /// cost no file, since no worker saw it: a fresh zygote is tried, up to three more times a little later each
-    /// (under heavy load one was seen to end at its start with exit status 127), before the file fails.
+    /// A worker forked for `file`. A zygote that ended before it forked one (since the last file, or at its own start)
+    /// cost no file, since no worker saw it: a fresh zygote is tried once before the file fails. Why it ended, with
+    /// what it said on stderr before its loop began, is in the warning and in the file's error.
     private func startWorker(file: Int32, cpuSeconds: Int) throws -> WorkerProcess {
-        var pause: UInt32 = 200_000
-        for _ in 0..<3 {
-            do {
-                return try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpuSeconds)
-            } catch ZygoteError.gone(let why) {
-                Self.logger.warning("the media workers' zygote is gone (\(why)); starting another")
-                usleep(pause)
-                pause *= 2
-            }
+        do {
+            return try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpuSeconds)
+        } catch ZygoteError.gone(let why) {
+            Self.logger.warning("the media workers' zygote is gone (\(why)); starting another")
+            return try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpuSeconds)
         }
-        return try WorkerProcess(zygote: try currentZygote(), file: file, cpuSeconds: cpuSeconds)
     }
 
     /// The zygote to fork the next worker from.

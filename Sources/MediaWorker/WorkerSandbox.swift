@@ -8,7 +8,8 @@ import Glibc
 
 /// How the media workers are confined: in place before the worker binary runs its first instruction, so that whatever
 /// program sits at the worker's path runs confined. The binary runs as the workers' zygote (`Zygote`), with its socket
-/// to this process (fd 0), /dev/null (fds 1 and 2) and the child filter (fd 3); each worker it forks gets its request
+/// to this process (fd 0), /dev/null (fd 1), a pipe to this process that says why it ended if it ends before its loop
+/// (fd 2; /dev/null from then on) and the child filter (fd 3); each worker it forks gets its request
 /// pipe (fd 0), its answer pipe (fd 1), /dev/null (fd 2) and the one file it works on, opened read-only by this
 /// process (fd 3), nothing else, and the child filter stacked on the zygote's (`SeccompFilter`).
 ///
@@ -89,18 +90,26 @@ public struct WorkerSandbox: Sendable {
         }
     }
 
-    /// Starts `executable` confined as the workers' zygote: its pid (or bwrap's) and this process's end of its socket.
-    func launchZygote(_ executable: String) throws(WorkerSandboxError) -> (pid: pid_t, socket: Int32) {
+    /// Starts `executable` confined as the workers' zygote: its pid (or bwrap's), this process's end of its socket, and
+    /// the read end (non-blocking) of the pipe that is its stderr until its loop starts.
+    func launchZygote(_ executable: String) throws(WorkerSandboxError) -> (pid: pid_t, socket: Int32, complaints: Int32) {
         var pair: [Int32] = [-1, -1]
         guard keepsake_seqpacket_pair(&pair) == 0 else { throw .system("socketpair", errno) }
         defer { close(pair[1]) }  // the zygote's end
+        var complaints: [Int32] = [-1, -1]
+        guard keepsake_pipe_cloexec(&complaints) == 0 else {
+            close(pair[0])
+            throw .system("pipe", errno)
+        }
+        defer { close(complaints[1]) }
+        _ = fcntl(complaints[0], F_SETFL, O_NONBLOCK)
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { if null >= 0 { close(null) } }
         let pid: pid_t
         do throws(WorkerSandboxError) {
             let childFilterFD = try Self.memoryFile(childFilter)
             defer { close(childFilterFD) }
-            var fds = [pair[1], null, null, childFilterFD]
+            var fds = [pair[1], null, complaints[1], childFilterFD]
             switch level {
             case .bubblewrap:
                 let filterFD = try Self.memoryFile(filter)
@@ -113,9 +122,10 @@ public struct WorkerSandbox: Sendable {
             }
         } catch {
             close(pair[0])
+            close(complaints[0])
             throw error
         }
-        return (pid, pair[0])
+        return (pid, pair[0], complaints[0])
     }
 
     /// bwrap's arguments up to the worker's own: the namespaces, a file system of the system libraries and the worker
@@ -151,9 +161,10 @@ public struct WorkerSandbox: Sendable {
     /// The folders of the shared libraries this process maps outside the system's (the Swift runtime, when the
     /// toolchain is not installed under /usr): the worker, built by the same toolchain, needs them too.
     private static let runtimeLibraryFolders: [String] = {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return [] }
+        // Read to the end: this process's libraries may come after thousands of lines of thread stacks.
+        guard let bytes = try? FileIO.readAll(BytePath("/proc/self/maps")) else { return [] }
         var folders: Set<String> = []
-        for line in maps.split(separator: "\n") {
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             guard let start = line.firstIndex(of: "/") else { continue }
             let path = String(line[start...])
             guard path.hasSuffix(".so") || path.contains(".so.") else { continue }

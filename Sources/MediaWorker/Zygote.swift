@@ -13,6 +13,8 @@ final class Zygote: @unchecked Sendable {  // the mutable state is `reports`, be
     /// The launched process: the zygote, or bwrap holding it.
     private let pid: pid_t
     private let socket: Int32
+    /// The read end of the zygote's stderr until its loop started: what the loader or the runtime said if it ended first.
+    private let complaints: Int32
     private let reports = Reports()
     private let nextId = Mutex<UInt64>(1)
     /// How long the zygote may take to report a child it was asked for.
@@ -30,9 +32,9 @@ final class Zygote: @unchecked Sendable {  // the mutable state is `reports`, be
     }
 
     init(executable: String, sandbox: WorkerSandbox) throws(WorkerSandboxError) {
-        (pid, socket) = try sandbox.launchZygote(executable)
-        let reports = reports, socket = socket, pid = pid
-        let reader = Thread { Self.read(socket, into: reports, launched: pid) }
+        (pid, socket, complaints) = try sandbox.launchZygote(executable)
+        let reports = reports, socket = socket, pid = pid, complaints = complaints
+        let reader = Thread { Self.read(socket, into: reports, launched: pid, complaints: complaints) }
         reader.name = "keepsake-zygote"
         reader.start()
     }
@@ -40,6 +42,7 @@ final class Zygote: @unchecked Sendable {  // the mutable state is `reports`, be
     deinit {
         end()
         close(socket)
+        close(complaints)
     }
 
     /// How many children it has started: a zygote is retired after a number of them (the children share its address
@@ -107,7 +110,7 @@ final class Zygote: @unchecked Sendable {  // the mutable state is `reports`, be
     }
 
     /// The reader thread: files each report until the socket ends, then reaps the zygote.
-    private static func read(_ socket: Int32, into reports: Reports, launched pid: pid_t) {
+    private static func read(_ socket: Int32, into reports: Reports, launched pid: pid_t, complaints: Int32) {
         var why = "it ended"
         while true {
             var report = keepsake_zygote_report()
@@ -135,11 +138,27 @@ final class Zygote: @unchecked Sendable {  // the mutable state is `reports`, be
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         if status != 0 { why += " (wait status \(status))" }
+        if let said = firstLine(of: complaints) { why += "; it said: \(said)" }
         reports.condition.withLock {
             reports.gone = why
             reports.readerDone = true
             reports.condition.broadcast()
         }
+    }
+}
+
+extension Zygote {
+    /// The first line the zygote wrote to its stderr before its loop started (nil when it wrote nothing), printable
+    /// and at most 300 characters: it comes from a confined program, so it is shown, never trusted.
+    static func firstLine(of complaints: Int32) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        var got: Int
+        repeat { got = buffer.withUnsafeMutableBytes { Glibc.read(complaints, $0.baseAddress, $0.count) } } while got < 0 && errno == EINTR
+        guard got > 0 else { return nil }
+        let text = String(decoding: buffer[..<got], as: UTF8.self)
+        let line = text.split(separator: "\n").first.map(String.init) ?? ""
+        let printable = String(line.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.map(Character.init)).prefix(300)
+        return printable.isEmpty ? nil : String(printable)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import FileSystem
 import MediaTypes
+import Synchronization
 import Testing
 import TestSupport
 @testable import MediaWorker
@@ -198,5 +199,41 @@ private func closeOnExec(_ fds: [Int32]) {
         } catch MediaWorkError.workerFailed(let reason) {
             #expect(reason == "the media worker hung: no answer within 3 s; killed")
         }
+    }
+
+    /// A zygote that ends before its loop starts (as when the loader cannot find a library in the sandbox: exit 127)
+    /// fails the file with what it said on stderr, after one fresh zygote was tried.
+    @Test func aZygoteThatEndsAtItsStartIsNamedWithWhatItSaid() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-dying-zygote-\(UUID().uuidString)").path
+        try StandInWorker.compile("static int worker_main(void) { return 0; }", main: """
+            int main(void) {
+                static const char said[] = "keepsake-media: error while loading shared libraries: libswiftCore.so\\n";
+                write(2, said, sizeof said - 1);
+                return 127;
+            }
+            """, to: path)
+        defer { unlink(path) }
+        let work = OutOfProcessMediaWork(executable: path, timeoutFloor: .seconds(3), shouldStop: { false })
+        do {
+            _ = try requestStream(from: work)
+            Issue.record("a zygote that never started produced a stream")
+        } catch MediaWorkError.workerFailed(let reason) {
+            #expect(reason.contains("wait status 32512") && reason.contains("it said: keepsake-media: error while loading shared libraries: libswiftCore.so"),
+                    "\(reason)")
+        }
+    }
+
+    /// This process's memory map is read to its end, however many threads' stacks come before the libraries in it
+    /// (Foundation's `String(contentsOfFile:)` reads one page of a `/proc` file: the Swift runtime's folder was then
+    /// missing from the workers' sandbox in runs with many threads, and every zygote died at its start).
+    @Test func theWholeMemoryMapIsRead() throws {
+        let stop = Mutex(false)
+        let threads = (0..<100).map { _ in Thread { while !stop.withLock({ $0 }) { usleep(10_000) } } }
+        threads.forEach { $0.start() }
+        defer { stop.withLock { $0 = true } }
+        usleep(100_000)
+        let bytes = try #require(try FileIO.readAll(BytePath("/proc/self/maps")))
+        #expect(bytes.count > 8192, "100 threads' stacks: more than two pages")
+        #expect(String(decoding: bytes, as: UTF8.self).contains("libswiftCore"))
     }
 }

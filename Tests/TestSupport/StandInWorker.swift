@@ -85,11 +85,14 @@ public enum StandInWorker {
 
         """#
 
-    /// Compiles `body` (C, after `prelude`, defining `worker_main`) into a zygote at `path`; static, so that it needs no
-    /// library.
-    public static func compile(_ body: String, to path: String) throws {
+    /// The `main` of a stand-in: the real zygote loop.
+    public static let zygoteMain = "int main(void) { return keepsake_zygote_run(worker_main); }"
+
+    /// Compiles `body` (C, after `prelude`, defining `worker_main`) and `main` into a zygote at `path`; static, so
+    /// that it needs no library.
+    public static func compile(_ body: String, main: String = zygoteMain, to path: String) throws {
         let source = path + ".c"
-        let main = "\nint main(void) { return keepsake_zygote_run(worker_main); }\n"
+        let main = "\n" + main + "\n"
         try (prelude + body + main).write(toFile: source, atomically: true, encoding: .utf8)
         let run = try runProcess("cc", ["-O1", "-static", "-o", path, source])
         guard run.status == 0 else {
