@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Issue 20: `keepsake ingest --no-streams` of the bench set's videos into an S3 server on loopback (moto), against
+# `aws s3 cp --recursive` of the same files into the same server, alternating (aws, keepsake, aws, keepsake, ...),
+# each into a bucket of its own. Prints every wall time, the medians and their ratio (the bar: 1.2 or less).
+# Run it from the project's root after `swift build -c release`; needs python3 with moto[server] and the AWS CLI
+# (scripts/setup --test installs both).
+#   usage: Benchmarks/S3/compare-upload.sh [ROUNDS]     (KEEPSAKE_BIN overrides .build/release/keepsake)
+set -euo pipefail
+rounds=${1:-3}
+root=$(pwd)
+bin=${KEEPSAKE_BIN:-.build/release/keepsake}
+[ -x "$bin" ] || { echo "no $bin: run 'swift build -c release' first" >&2; exit 2; }
+bench=${KEEPSAKE_SHARED:-$root/../shared}/bench
+set_dir=${BENCH_SET:-/tmp/keepsake-bench-set}
+"$bench/make-bench-set.sh" "$set_dir" >/dev/null
+
+work=$(mktemp -d)
+moto_pid=
+cleanup() { [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+mkdir "$work/videos"
+for video in "$set_dir"/bench_*; do ln -s "$video" "$work/videos/"; done
+# aws s3 cp does not follow symbolic links unless asked; keepsake does: both read the same bytes.
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -c "from moto.server import main; main(['-H', '127.0.0.1', '-p', '$port'])" >"$work/moto.log" 2>&1 &
+moto_pid=$!
+endpoint=http://127.0.0.1:$port
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+
+now() { date +%s.%N; }
+aws_times=() keepsake_times=()
+for ((round = 0; round < rounds; round++)); do
+  aws --endpoint-url "$endpoint" s3 mb "s3://aws-$round" >/dev/null
+  start=$(now)
+  aws --endpoint-url "$endpoint" s3 cp --recursive --follow-symlinks --only-show-errors "$work/videos" "s3://aws-$round/" 
+  end=$(now)
+  aws_times+=("$(awk "BEGIN{print $end - $start}")")
+
+  start=$(now)
+  KEEPSAKE_PASSPHRASE=bench "$bin" ingest "$work/videos" --no-streams --library "$work/library-$round" \
+    --store "s3://keepsake-$round/lib" --s3-endpoint "$endpoint" >"$work/out" 2>&1 ||
+    { echo "keepsake ingest failed:"; tail -20 "$work/out"; exit 1; }
+  end=$(now)
+  keepsake_times+=("$(awk "BEGIN{print $end - $start}")")
+done
+bytes=$(du -cLb "$work"/videos/* | tail -1 | cut -f1)
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+a=$(median "${aws_times[@]}") k=$(median "${keepsake_times[@]}")
+echo "$(ls "$work/videos" | wc -l) videos, $((bytes / 1000000)) MB, moto on loopback"
+echo "aws s3 cp --recursive wall s: ${aws_times[*]}"
+echo "keepsake ingest --no-streams wall s: ${keepsake_times[*]}"
+printf 'ratio keepsake/aws %.3f (median %.2f s vs %.2f s)\n' "$(awk "BEGIN{print $k / $a}")" "$k" "$a"
