@@ -37,8 +37,7 @@ enum BenchmarkData {
         make.executableURL = script
         make.arguments = [set]
         make.standardOutput = FileHandle.nullDevice
-        try? make.run()
-        make.waitUntilExit()
+        if (try? make.run()) != nil { make.waitUntilExit() }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: set)) ?? []
         return names.filter { $0.hasPrefix("bench_") }.sorted().map { set + "/" + $0 }
     }
