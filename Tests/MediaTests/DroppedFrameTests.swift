@@ -94,8 +94,8 @@ struct DroppedFrameTests {
         #expect(skipping.frames == everyFrame.frames && !everyFrame.frames.isEmpty)
     }
 
-    /// The stream of a 60 fps HEVC clip: 30 frames a second exactly, the playlist as long as the clip, no frame
-    /// repeated, and no worse in SSIM than the ffmpeg CLI's encoding minus 0.005.
+    /// The stream of a 60 fps HEVC clip: 30 frames a second exactly, the playlist as long as the clip, and no worse
+    /// in SSIM than the ffmpeg CLI's encoding minus 0.005.
     @Test(arguments: [Clip.hevcBFrames, .hevcNonReference])
     func streamOf60fpsHEVCHasExactFramesDurationAndQuality(_ clip: Clip) throws {
         guard hasFFmpeg else { print("NOTE: no ffmpeg; skipped"); return }
