@@ -28,6 +28,20 @@ enum BenchmarkData {
         }.sorted().map { corpus.appendingPathComponent($0).path }
     }
 
+    /// The videos of the benchmark set (`../shared/bench/make-bench-set.sh`, into `$BENCH_SET` or
+    /// `/tmp/keepsake-bench-set` as `compare.sh` makes it), made first when missing.
+    static func benchVideos() -> [String] {
+        let set = ProcessInfo.processInfo.environment["BENCH_SET"] ?? "/tmp/keepsake-bench-set"
+        let script = corpus.deletingLastPathComponent().appendingPathComponent("bench/make-bench-set.sh")
+        let make = Process()
+        make.executableURL = script
+        make.arguments = [set]
+        make.standardOutput = FileHandle.nullDevice
+        if (try? make.run()) != nil { make.waitUntilExit() }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: set)) ?? []
+        return names.filter { $0.hasPrefix("bench_") }.sorted().map { set + "/" + $0 }
+    }
+
     static func temporaryDirectory(_ label: String) -> String {
         let path = NSTemporaryDirectory() + "keepsake-bench-\(label)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -15,6 +15,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     cryptoBenchmarks()
     mediaBenchmarks()
+    streamFloorBenchmarks()
     storeBenchmarks()
     ingestBenchmarks()
     libraryBenchmarks()

@@ -107,6 +107,30 @@ func mediaBenchmarks() {
     }
 }
 
+/// Issue 20: the floor under each stream of the benchmark set: its video decoded alone (every frame, and skipping
+/// what the frame-rate step drops, as a transcode does), and libx264 alone encoding as many stream frames as the
+/// video has, going round its first 2 s of frames already filtered (held in memory, made before the measurement).
+func streamFloorBenchmarks() {
+    for path in BenchmarkData.benchVideos() {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        for skipping in [false, true] {
+            Benchmark("floor decode\(skipping ? " skipping dropped frames" : " every frame") (\(name))",
+                      configuration: .init(scalingFactor: .one, maxIterations: 3)) { benchmark in
+                for _ in benchmark.scaledIterations {
+                    blackHole(try StreamFloor.decode(fileAt: path, skippingDroppedFrames: skipping))
+                }
+            }
+        }
+        Benchmark("floor x264 alone (\(name))", configuration: .init(scalingFactor: .one, maxIterations: 3)) { benchmark in
+            let frames = try StreamFloor.frames(ofFileAt: path, limit: 60)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                blackHole(try StreamFloor.encode(frames, count: frames.streamFrameCount))
+            }
+        }
+    }
+}
+
 func storeBenchmarks() {
     let object = randomBytes(16 << 20)
     Benchmark("store put, local folder (16 MiB, fsync)", configuration: .init(scalingFactor: .one)) { benchmark in

@@ -250,10 +250,12 @@ struct StreamTests {
         #expect(error == MediaError(.stream, .nothingToProcess("no video stream")))
     }
 
-    /// 30 s of a 1080x1920 clip, and 8 s of a portrait 4K60 one (whose deblocking the decoder skips): the stream
-    /// holds 2 Mbps and is no worse in SSIM than the ffmpeg CLI's (reference-pipeline.sh's encoding settings) minus 0.005.
-    @Test(arguments: [("osxphotos__fullsizeoutput_7.mov", 30), ("androidx-media__portrait_4k60.mp4", 8)])
-    func bitrateAndQualityMatchTheReferenceCLI(clip: String, seconds duration: Int) throws {
+    /// 30 s of a 1080x1920 H.264 clip, 10 s of a 1440x1920 HEVC one and 8 s of a portrait 4K60 one (the decoder skips
+    /// the deblocking of all three): the stream holds 2 Mbps and is no worse in SSIM than the ffmpeg CLI's
+    /// (reference-pipeline.sh's encoding settings) minus 0.005.
+    @Test(arguments: [("osxphotos__fullsizeoutput_7.mov", 30, "720:1280"), ("osxphotos__IMG_4394.mov", 10, "720:960"),
+                      ("androidx-media__portrait_4k60.mp4", 8, "720:1280")])
+    func bitrateAndQualityMatchTheReferenceCLI(clip: String, seconds duration: Int, size: String) throws {
         guard let corpus = TestEnvironment.corpus, hasFFmpeg else { print("NOTE: no corpus or ffmpeg; skipped"); return }
         let directory = try TestEnvironment.makeTempDirectory("keepsake-quality")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -275,28 +277,10 @@ struct StreamTests {
         print("\(clip): stream video bitrate \(Int(bitrate)) b/s over \(seconds) s")
         #expect(abs(bitrate - 2_000_000) <= 300_000)
 
-        let reference = directory.appendingPathComponent("reference.ts")
-        let encoded = try runProcess("ffmpeg", [
-            "-v", "error", "-i", source.path, "-map", "0:v:0", "-map", "0:a:0?",
-            "-vf", "scale='if(lt(iw,ih),min(720,iw),-2)':'if(lt(iw,ih),-2,min(720,ih))',fps=30,format=yuv420p",
-            "-c:v", "libx264", "-preset", "veryfast", "-b:v", "2000k", "-maxrate", "2000k", "-bufsize", "4000k",
-            "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
-            "-f", "mpegts", reference.path])
-        try #require(encoded.status == 0, "\(encoded.stderrText)")
-
-        let ours = try ssim(of: WrittenStream.playerOptions + ["-i", stream.playlist.path], against: source)
-        let theirs = try ssim(of: ["-i", reference.path], against: source)
+        let ours = try ssim(of: WrittenStream.playerOptions + ["-i", stream.playlist.path], against: source, size: size)
+        let theirs = try ssim(of: ["-i", try referenceEncoding(of: source, in: directory).path], against: source, size: size)
         print("\(clip), \(duration) s: SSIM vs source: stream \(ours), ffmpeg CLI \(theirs)")
         #expect(ours >= theirs - 0.005)
-    }
-
-    /// The SSIM (all planes) of a 720x1280 encoding against its source scaled down to that size.
-    private func ssim(of input: [String], against source: URL) throws -> Double {
-        let run = try runProcess("ffmpeg", ["-v", "info", "-nostats"] + input + ["-i", source.path, "-lavfi",
-            "[0:v]setsar=1[a];[1:v]scale=720:1280:flags=bicubic,setsar=1[b];[a][b]ssim", "-f", "null", "-"])
-        let line = try #require(run.stderrText.split(separator: "\n").last { $0.contains("SSIM Y:") })
-        let all = try #require(line.split(separator: " ").first { $0.hasPrefix("All:") })
-        return try #require(Double(all.dropFirst(4)))
     }
 
     /// The videos the contract test does not already cover.
@@ -370,6 +354,27 @@ struct StreamBenchmark {
         }
     }
 
+    /// The floor under each file's stream (the figures of the floor benchmark, in a test build): its video decoded
+    /// alone, every frame and skipping the dropped ones, and libx264 alone on as many stream frames as the video has
+    /// (going round its first 2 s of filtered frames); wall and CPU seconds of each.
+    @Test func floorFigures() throws {
+        let files = (ProcessInfo.processInfo.environment["KEEPSAKE_STREAM_BENCH_FILES"] ?? "").split(separator: ",").map(String.init)
+        func measured(_ body: () throws -> Int) rethrows -> String {
+            let started = Date(), startedCPU = Self.processCPUSeconds()
+            let count = try body()
+            return "\(count): \(String(format: "%.2f", Date().timeIntervalSince(started))) s wall, "
+                + "\(String(format: "%.2f", Self.processCPUSeconds() - startedCPU)) s CPU"
+        }
+        for path in files {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            let every = try measured { try StreamFloor.decode(fileAt: path, skippingDroppedFrames: false) }
+            let skipping = try measured { try StreamFloor.decode(fileAt: path) }
+            let frames = try StreamFloor.frames(ofFileAt: path, limit: 60)
+            let x264 = try measured { _ = try StreamFloor.encode(frames, count: frames.streamFrameCount); return frames.streamFrameCount }
+            print("FLOOR \(name): decode every frame \(every); decode skipping \(skipping); x264 alone \(x264)")
+        }
+    }
+
     /// User + system time of all this process's threads, so that a busy machine does not skew the numbers.
     static func processCPUSeconds() -> Double {
         var usage = rusage()
@@ -388,8 +393,8 @@ extension StreamTests {
             #expect(geometry.rotation == 270)
             #expect((geometry.scaledWidth, geometry.scaledHeight) == (1280, 720))
             #expect((geometry.outputWidth, geometry.outputHeight) == (720, 1280))
-            #expect(geometry.frameRate == 30)
-            #expect(geometry.downscale == 3 && geometry.skipsLoopFilter)
+            #expect(geometry.frameRate == 30 && geometry.dropsFrames)
+            #expect(geometry.downscale == 3 && geometry.skipsLoopFilter(hevc: false) && geometry.skipsLoopFilter(hevc: true))
         }
 
         @Test func smallSourceIsNeverUpscaled() {
@@ -397,16 +402,20 @@ extension StreamTests {
                                           sourceFrameRate: 30000.0 / 1001)
             #expect(geometry.rotation == 90)
             #expect((geometry.outputWidth, geometry.outputHeight) == (320, 568))
-            #expect(geometry.frameRate == 30)
-            #expect(geometry.downscale == 1 && !geometry.skipsLoopFilter)
+            #expect(geometry.frameRate == 30 && !geometry.dropsFrames)
+            #expect(geometry.downscale == 1 && !geometry.skipsLoopFilter(hevc: false))
         }
 
         @Test func anamorphicAndSlowSources() {
             let geometry = StreamGeometry(width: 1440, height: 1080, pixelAspect: (4, 3), counterClockwiseDegrees: nil,
                                           sourceFrameRate: 25)
             #expect((geometry.outputWidth, geometry.outputHeight) == (1280, 720))
-            #expect(geometry.frameRate == 25)
-            #expect(geometry.downscale == 1.5 && !geometry.skipsLoopFilter)
+            #expect(geometry.frameRate == 25 && !geometry.dropsFrames)
+            #expect(geometry.downscale == 1.5 && geometry.skipsLoopFilter(hevc: false) && !geometry.skipsLoopFilter(hevc: true))
+            #expect(!StreamGeometry(width: 1280, height: 960, pixelAspect: nil, counterClockwiseDegrees: nil,
+                                    sourceFrameRate: 30).skipsLoopFilter(hevc: false))
+            #expect(StreamGeometry(width: 1920, height: 1440, pixelAspect: nil, counterClockwiseDegrees: -90,
+                                   sourceFrameRate: 30).skipsLoopFilter(hevc: true))
             #expect(StreamGeometry(width: 641, height: 481, pixelAspect: nil, counterClockwiseDegrees: 180,
                                    sourceFrameRate: nil).outputWidth == 640)
         }

@@ -12,12 +12,23 @@ struct StreamGeometry: Equatable {
     var frameRate: Int
     /// Source pixels per output pixel along the short side (1 when the source is not downscaled).
     var downscale: Double
+    /// The source has more frames a second than the stream: the frame-rate step drops some (`DroppedFrameSkipper`).
+    var dropsFrames: Bool
 
-    /// From this downscale on, the source's deblocking changes nothing the stream can show (720p renderings of a 4K
-    /// phone clip decoded with and without it: SSIM 0.996, PSNR 48 dB), and skipping it saves a quarter of an H.264
-    /// decode; below it (1440p, 1080p), the saving is small and the difference starts to show.
-    static let loopFilterSkippedFrom = 2.5
-    var skipsLoopFilter: Bool { downscale >= Self.loopFilterSkippedFrom }
+    /// From this downscale on, the source's deblocking changes nothing the stream can show, and skipping it saves a
+    /// quarter of an H.264 decode. 720p renderings decoded with and without it, SSIM against the source (ffmpeg CLI,
+    /// reference settings): a 1080p iPhone H.264 clip 0.9491 and 0.9488; a 4K phone clip 0.996 between the two.
+    /// Below it (upscaled or barely scaled), the stream shows the source's blocks.
+    static let loopFilterSkippedFrom = 1.5
+    /// HEVC's blocks are up to 32×32 (H.264's 8×8), and their edges still show at 1.5: a 1080p60 x265 clip 0.9945 and
+    /// 0.9913 (the stream 0.0042 under the ffmpeg CLI's, near the rule's 0.005); a 1440p iPhone HEVC clip 0.9737 and
+    /// 0.9740, a tenth of its decode saved.
+    static let hevcLoopFilterSkippedFrom = 2.0
+
+    /// Whether the decoder skips the deblocking (and, for HEVC, SAO) of a source in `hevc` or another codec.
+    func skipsLoopFilter(hevc: Bool) -> Bool {
+        downscale >= (hevc ? Self.hevcLoopFilterSkippedFrom : Self.loopFilterSkippedFrom)
+    }
 
     /// The upright output size.
     var outputWidth: Int { rotation % 180 == 0 ? scaledWidth : scaledHeight }
@@ -45,8 +56,10 @@ struct StreamGeometry: Equatable {
         // Rounded up so that 29.97 becomes 30 and a rate just under an integer keeps every frame.
         if let rate = sourceFrameRate, rate.isFinite, rate > 0 {
             frameRate = min(Self.maxFrameRate, max(1, Int((rate - 0.01).rounded(.up))))
+            dropsFrames = rate > Double(frameRate)
         } else {
             frameRate = Self.maxFrameRate
+            dropsFrames = false
         }
     }
 

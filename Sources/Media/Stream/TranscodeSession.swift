@@ -36,14 +36,16 @@ final class TranscodeSession {
         }
     }
 
-    private static func openVideo(in input: InputFile, preset: String?) throws(MediaError) -> VideoPath {
+    static func openVideo(in input: InputFile, preset: String?, filters: Bool = true,
+                          skipsDroppedFrames: Bool = true) throws(MediaError) -> VideoPath {
         let context = input.context
         let videoIndex = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         guard videoIndex >= 0, let videoStream = context.pointee.streams[Int(videoIndex)],
               videoStream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0 else {
             throw MediaError(.stream, .nothingToProcess("no video stream"))
         }
-        return try VideoPath(stream: videoStream, format: context, origin: origin(of: context), preset: preset)
+        return try VideoPath(stream: videoStream, format: context, origin: origin(of: context), preset: preset,
+                             filters: filters, skipsDroppedFrames: skipsDroppedFrames)
     }
 
     private static func origin(of context: UnsafeMutablePointer<AVFormatContext>) -> Int64 {

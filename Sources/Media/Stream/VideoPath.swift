@@ -14,10 +14,18 @@ final class VideoPath {
     let thumbnail = ThumbnailPicker()
     /// Frames that came out of the filters (and went into the encoder, if any).
     private(set) var framesOut = 0
+    /// Frames that came out of the decoder.
+    private(set) var framesDecoded = 0
+    /// When set, sees each frame that comes out of the filters, before the encoder (the floor benchmark holds them).
+    var filteredFrameTap: ((UnsafeMutablePointer<AVFrame>) -> Void)?
 
     private let stream: UnsafeMutablePointer<AVStream>
     private let decoder: CodecContext
-    private let geometry: StreamGeometry
+    let geometry: StreamGeometry
+    /// Nil when the frame-rate step drops nothing (or skipping is turned off): every packet is decoded.
+    private let skipper: DroppedFrameSkipper?
+    /// False: frames stop at the decoder (the floor benchmark's decode alone).
+    private let filters: Bool
     /// The file's start time in the stream's time base: frames are timed from it.
     private let origin: Int64
     /// Built from the first decoded frame, whose pixel format and colours it needs.
@@ -27,9 +35,11 @@ final class VideoPath {
     private let filtered = Frame()
     private let packet = Packet()
 
-    /// `preset` is x264's; nil makes a path that encodes nothing and only picks the thumbnail.
+    /// `preset` is x264's; nil makes a path that encodes nothing and only picks the thumbnail. `filters` false stops
+    /// frames at the decoder; `skipsDroppedFrames` false decodes the frames the frame-rate step drops too (both only
+    /// for measuring).
     init(stream: UnsafeMutablePointer<AVStream>, format: UnsafeMutablePointer<AVFormatContext>, origin: Int64,
-         preset: String?) throws(MediaError) {
+         preset: String?, filters: Bool = true, skipsDroppedFrames: Bool = true) throws(MediaError) {
         self.stream = stream
         streamIndex = stream.pointee.index
         self.origin = av_rescale_q(origin, cffmpeg_time_base_q(), stream.pointee.time_base)
@@ -45,23 +55,44 @@ final class VideoPath {
             pixelAspect: (Int(aspect.num), Int(aspect.den)),
             counterClockwiseDegrees: Self.displayRotation(of: stream),
             sourceFrameRate: rate.num > 0 && rate.den > 0 ? av_q2d(rate) : nil)
-        decoder = try openDecoder(for: stream, threads: 0, skipLoopFilter: geometry.skipsLoopFilter)
+        decoder = try openDecoder(for: stream, threads: 0,
+                                  skipLoopFilter: geometry.skipsLoopFilter(hevc: parameters.codec_id == AV_CODEC_ID_HEVC))
         encoder = if let preset { try Self.openEncoder(geometry: geometry, preset: preset) } else { nil }
+        self.filters = filters
+        skipper = geometry.dropsFrames && skipsDroppedFrames
+            ? DroppedFrameSkipper(timeBase: stream.pointee.time_base, origin: self.origin, frameRate: geometry.frameRate)
+            : nil
     }
 
     /// Decodes `packet` (nil: end of stream) and sends what comes out through the filters and the encoder.
+    /// The packet's data may be taken over (held back to see what comes after it).
     func decode(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: SegmentedTSMuxer?) throws(MediaError) {
+        let send = { (packet: UnsafeMutablePointer<AVPacket>, dropped: Bool) throws(MediaError) in
+            try self.decodeOne(packet, skippingIfUnreferenced: dropped, into: muxer)
+        }
+        if let packet {
+            if let skipper { try skipper.push(packet, send) } else { try send(packet, false) }
+            return
+        }
+        try skipper?.drain(send)
+        try decodeOne(nil, skippingIfUnreferenced: false, into: muxer)
+        try graph?.filter(nil, into: filtered) { frame throws(MediaError) in try encode(frame, into: muxer) }
+        guard let encoder, let muxer else { return }
+        try encoder.encode(nil, into: self.packet) { packet throws(MediaError) in try muxer.writeVideo(packet) }
+    }
+
+    private func decodeOne(_ packet: UnsafeMutablePointer<AVPacket>?, skippingIfUnreferenced skip: Bool,
+                           into muxer: SegmentedTSMuxer?) throws(MediaError) {
+        decoder.pointer.pointee.skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
         try decoder.decode(packet, into: decoded) { frame throws(MediaError) in
+            framesDecoded += 1
+            guard filters else { return }
             let pts = frame.pointee.best_effort_timestamp
             guard pts != cffmpeg_nopts() else { return }
             frame.pointee.pts = pts - origin
             if graph == nil { graph = try makeGraph(for: frame) }
             try graph!.filter(frame, into: filtered) { frame throws(MediaError) in try encode(frame, into: muxer) }
         }
-        guard packet == nil else { return }
-        try graph?.filter(nil, into: filtered) { frame throws(MediaError) in try encode(frame, into: muxer) }
-        guard let encoder, let muxer else { return }
-        try encoder.encode(nil, into: self.packet) { packet throws(MediaError) in try muxer.writeVideo(packet) }
     }
 
     private func encode(_ frame: UnsafeMutablePointer<AVFrame>, into muxer: SegmentedTSMuxer?) throws(MediaError) {
@@ -74,6 +105,7 @@ final class VideoPath {
         firstOutputPTS = first
         thumbnail.offer(frame, seconds: Double(frame.pointee.pts - first) * av_q2d(timeBase))
         framesOut += 1
+        filteredFrameTap?(frame)
         guard let encoder, let muxer else { return }
         // Keyframes come from the GOP size alone, not from where the source had its own.
         frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
@@ -107,7 +139,7 @@ final class VideoPath {
         return filters.joined(separator: ",")
     }
 
-    private static func openEncoder(geometry: StreamGeometry, preset: String) throws(MediaError) -> CodecContext {
+    static func openEncoder(geometry: StreamGeometry, preset: String) throws(MediaError) -> CodecContext {
         guard let codec = avcodec_find_encoder_by_name("libx264") else {
             throw MediaError(.stream, .encodeFailed("libx264 is not available"))
         }
