@@ -29,12 +29,7 @@ public enum StreamFloor {
         let video = try TranscodeSession.openVideo(in: input, preset: nil, filters: filters,
                                                    skipsDroppedFrames: skippingDroppedFrames)
         video.filteredFrameTap = tap
-        let packet = Packet()
-        while !done(), av_read_frame(input.context, packet.pointer) >= 0 {
-            defer { av_packet_unref(packet.pointer) }
-            if packet.pointer.pointee.stream_index == video.streamIndex { try video.decode(packet.pointer, into: nil) }
-        }
-        if !done() { try video.decode(nil, into: nil) }
+        try TranscodeSession.feedVideo(of: input, to: video, until: done)
         let duration = input.context.pointee.duration
         return Run(framesDecoded: video.framesDecoded, geometry: video.geometry,
                    seconds: duration > 0 ? Double(duration) / Double(AV_TIME_BASE) : 0)

@@ -24,16 +24,22 @@ final class TranscodeSession {
         do {
             let input = try InputFile(path: path)
             let video = try openVideo(in: input, preset: nil)
-            let packet = Packet()
-            while !video.thumbnail.settled, av_read_frame(input.context, packet.pointer) >= 0 {
-                defer { av_packet_unref(packet.pointer) }
-                if packet.pointer.pointee.stream_index == video.streamIndex { try video.decode(packet.pointer, into: nil) }
-            }
-            if !video.thumbnail.settled { try video.decode(nil, into: nil) }
+            try feedVideo(of: input, to: video, until: { video.thumbnail.settled })
             return try video.thumbnail.image()
         } catch {
             throw MediaError(.thumbnail, error.reason)
         }
+    }
+
+    /// Feeds the video track of `input` to `video`, which encodes nothing, until `done` holds or the input ends (then
+    /// `video` is flushed).
+    static func feedVideo(of input: InputFile, to video: VideoPath, until done: () -> Bool) throws(MediaError) {
+        let packet = Packet()
+        while !done(), av_read_frame(input.context, packet.pointer) >= 0 {
+            defer { av_packet_unref(packet.pointer) }
+            if packet.pointer.pointee.stream_index == video.streamIndex { try video.decode(packet.pointer, into: nil) }
+        }
+        if !done() { try video.decode(nil, into: nil) }
     }
 
     static func openVideo(in input: InputFile, preset: String?, filters: Bool = true,
