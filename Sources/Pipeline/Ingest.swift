@@ -141,14 +141,21 @@ public enum Ingest {
         let sharedSizes = Set(Dictionary(grouping: runSizes, by: { $0 }).filter { $0.value.count > 1 }.keys)
         let knownSizes = KnownSizes(try library.index.originalSizes().union(sharedSizes))
         let inFlight = InFlightHashes()
-        WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
-                       weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
-            guard !options.isCancelled(), !stop.isStopped else { return }
-            unit.files.forEach { observer.started($0.file) }
-            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop, knownSizes: knownSizes, inFlight: inFlight).run())
-        }
-        if let error = stop.error {
-            throw IngestStopped(cause: error, done: outcomes.withLock { $0.count }, total: files.count)
+        // Small items are committed in groups (their objects made durable together), the last group before this returns.
+        do {
+            try library.groupingCommits {
+                WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
+                               weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
+                    guard !options.isCancelled(), !stop.isStopped else { return }
+                    unit.files.forEach { observer.started($0.file) }
+                    report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop,
+                                    knownSizes: knownSizes, inFlight: inFlight).run())
+                }
+                if let error = stop.error { throw error }
+            }
+        } catch {
+            _ = stop.stops(on: error)
+            throw IngestStopped(cause: stop.error ?? LibraryError.corruptIndex("\(error)"), done: outcomes.withLock { $0.count }, total: files.count)
         }
         try library.checkpointIfDue()
         var summary = IngestSummary()
