@@ -56,9 +56,9 @@ struct CommitQueue {
 }
 
 /// Group commit (issue 20): many small items made durable together. An upload session's objects are put in place
-/// without fsync; committing a group then makes every object of its items durable in one pass, writes their item
-/// records and makes those durable in a second, writes their log entries and makes those durable in a third, and
-/// applies the entries to the index in one transaction. So an item is named by its record, its log entry or the
+/// without fsync; committing a group then makes every object of its items durable at once (`makeDurable`: on a local
+/// store one `syncfs`), writes their item records and makes those durable, writes their log entries and makes those
+/// durable, and applies the entries to the index in one transaction. So an item is named by its record, its log entry or the
 /// index only once all its objects are durable, as when each item was committed alone; a run killed at any moment
 /// leaves objects no item names (the next writer removes them) or items the next pull applies.
 extension Library {

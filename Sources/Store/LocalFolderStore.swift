@@ -6,8 +6,8 @@ import Glibc
 
 /// Objects as files under a folder: `ROOT/data/ab/abcdef…`, `ROOT/keys/master`. A writer fills `ROOT/tmp/…`, fsyncs
 /// it and renames it into place (links it, for `putIfAbsent`), then fsyncs the folder, so an object is either whole or
-/// absent after a crash. A writer made with `durably: false` skips both fsyncs: `makeDurable` does them later for many
-/// objects in one pass (group commit), before anything names them.
+/// absent after a crash. A writer made with `durably: false` skips both fsyncs: `makeDurable` makes many objects durable
+/// later in one call (group commit), before anything names them.
 public struct LocalFolderStore: ObjectStore {
     public let root: String
 
@@ -38,10 +38,11 @@ public struct LocalFolderStore: ObjectStore {
         try localWriter(for: name, durably: durably)
     }
 
+    /// One `syncfs` of the store's file system: the objects, and the folder entries that name them, all at once.
     public func makeDurable(_ names: [ObjectName]) throws(StoreError) {
-        let paths = names.map { BytePath(path(of: $0)) }
-        do throws(Errno) { try FileIO.syncFiles(paths) } catch {
-            throw .io(operation: "fsync", path: "\(names.count) objects under \(root)", errno: error.code)
+        guard !names.isEmpty else { return }
+        do throws(Errno) { try FileIO.syncFileSystem(holding: BytePath(root)) } catch {
+            throw .io(operation: "syncfs", path: root, errno: error.code)
         }
     }
 

@@ -75,8 +75,8 @@ public protocol ObjectStore: Sendable {
     /// apart, leaves making it survive a crash to `makeDurable`, which the caller must call before anything names the
     /// object (group commit: one pass for many objects).
     func makeWriter(for name: ObjectName, durably: Bool) throws(StoreError) -> any ObjectWriter
-    /// Makes objects written with `durably: false` survive a crash: on a local folder one fsync pass over them and
-    /// one over their folders; a no-op where an object is durable once written (S3: when its PUT returns).
+    /// Makes objects written with `durably: false` survive a crash: on a local folder one `syncfs` for all of them
+    /// and their folders; a no-op where an object is durable once written (S3: when its PUT returns).
     func makeDurable(_ names: [ObjectName]) throws(StoreError)
     /// Streams the object's bytes (or the given range of them) to `sink`, in pieces.
     func read(_ name: ObjectName, range: Range<UInt64>?, into sink: (UnsafeRawBufferPointer) throws -> Void) throws

@@ -72,9 +72,10 @@ import Glibc
         // Each library is killed once at its own moment of a run, then once more early in the rerun (a run killed while
         // it cleans up and resumes), then run to the end.
         var killedMidRun = 0, partial = 0
-        for point in 1...5 {
+        let points = [0.3, 0.55, 0.8]
+        for (point, fraction) in points.enumerated() {
             let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
-            if try Self.ingestKilled(after: fullRun * Double(point) / 6, folder: folder, library: library) { killedMidRun += 1 }
+            if try Self.ingestKilled(after: fullRun * fraction, folder: folder, library: library) { killedMidRun += 1 }
             let afterKill = try Self.storedPaths(library)
             #expect(Set(afterKill).count == afterKill.count, "kill point \(point): a file stored twice after the kill")
             if !afterKill.isEmpty && afterKill.count < paths.count { partial += 1 }
@@ -85,9 +86,9 @@ import Glibc
             let verify = try Keepsake.run(["verify", "--read-data", "--grace", "0", "--library", library])
             #expect(verify.status == 0 && !verify.stdoutText.contains("orphan"), "kill point \(point): \(verify.stdoutText)")
         }
-        print("group commit kill-and-rerun: \(killedMidRun) of 5 runs killed mid-way, \(partial) with part of the files "
+        print("group commit kill-and-rerun: \(killedMidRun) of \(points.count) runs killed mid-way, \(partial) with part of the files "
               + "committed (a whole run: \(String(format: "%.1f", fullRun)) s)")
-        #expect(killedMidRun >= 4, "the runs must really be killed mid-way for the test to mean anything")
+        #expect(killedMidRun >= 2, "the runs must really be killed mid-way for the test to mean anything")
         #expect(partial >= 2, "some kills must fall after part of the files was committed")
     }
 }
