@@ -141,18 +141,21 @@ public enum Ingest {
         let sharedSizes = Set(Dictionary(grouping: runSizes, by: { $0 }).filter { $0.value.count > 1 }.keys)
         let knownSizes = KnownSizes(try library.index.originalSizes().union(sharedSizes))
         let inFlight = InFlightHashes()
-        // Small items are committed in groups (their objects made durable together), the last group before this returns.
+        // Small items are committed in groups (their objects made durable together), the last group before this returns;
+        // a new item's files are reported once its group is committed.
+        let uncommitted = UncommittedOutcomes(report: report)
         do {
-            try library.groupingCommits {
+            try library.groupingCommits(committed: uncommitted.committed) {
                 WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
                                weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
                     guard !options.isCancelled(), !stop.isStopped else { return }
                     unit.files.forEach { observer.started($0.file) }
-                    report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop,
-                                    knownSizes: knownSizes, inFlight: inFlight).run())
+                    uncommitted.report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop,
+                                                knownSizes: knownSizes, inFlight: inFlight).run())
                 }
                 if let error = stop.error { throw error }
             }
+            uncommitted.flush()
         } catch {
             _ = stop.stops(on: error)
             throw IngestStopped(cause: stop.error ?? LibraryError.corruptIndex("\(error)"), done: outcomes.withLock { $0.count }, total: files.count)
@@ -165,5 +168,53 @@ public enum Ingest {
         let elapsed = ContinuousClock.now - start
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
+    }
+}
+
+/// The outcomes of a grouped run's new items, held until their group is committed (a group that fails to commit ends
+/// the run, and its files are then reported as neither stored nor failed: the next run stores them).
+private final class UncommittedOutcomes: Sendable {
+    private struct State {
+        var waiting: [String: [FileOutcome]] = [:]
+        /// Items committed before their job reported them.
+        var committed: Set<String> = []
+    }
+    private let state = Mutex(State())
+    private let reportNow: @Sendable ([FileOutcome]) -> Void
+
+    init(report: @escaping @Sendable ([FileOutcome]) -> Void) { reportNow = report }
+
+    func report(_ outcomes: [FileOutcome]) {
+        let now = state.withLock { state in
+            // A Live Photo's two files are one item.
+            defer { outcomes.compactMap(\.itemId).forEach { state.committed.remove($0) } }
+            return outcomes.filter { outcome in
+                guard outcome.status == .stored, let id = outcome.itemId, !state.committed.contains(id) else { return true }
+                state.waiting[id, default: []].append(outcome)
+                return false
+            }
+        }
+        reportNow(now)
+    }
+
+    /// Once the grouped run has returned, every item it stored is committed.
+    func flush() {
+        reportNow(state.withLock { state in
+            defer { state.waiting = [:] }
+            return state.waiting.values.flatMap { $0 }
+        })
+    }
+
+    func committed(_ ids: [String]) {
+        let now = state.withLock { state in
+            ids.flatMap { id in
+                guard let waiting = state.waiting.removeValue(forKey: id) else {
+                    state.committed.insert(id)
+                    return [FileOutcome]()
+                }
+                return waiting
+            }
+        }
+        reportNow(now)
     }
 }

@@ -28,12 +28,17 @@ struct QueuedItem {
 /// under `Library.commitLock`, so that the check-then-write of a commit sees the queued items as well as the index.
 struct CommitQueue {
     let grouping: CommitGrouping
+    /// Told the ids of each group's items once they are committed.
+    let committed: @Sendable ([String]) -> Void
     private(set) var items: [QueuedItem] = []
     /// The keyed content hashes of `items`: a later item with the same bytes is a duplicate of a queued one.
     private(set) var hashes: Set<String> = []
     private var oldest: ContinuousClock.Instant?
 
-    init(grouping: CommitGrouping) { self.grouping = grouping }
+    init(grouping: CommitGrouping, committed: @escaping @Sendable ([String]) -> Void) {
+        self.grouping = grouping
+        self.committed = committed
+    }
 
     var isDue: Bool {
         items.count >= grouping.maxItems || oldest.map { ContinuousClock.now - $0 >= grouping.maxDelay } ?? false
@@ -64,9 +69,11 @@ struct CommitQueue {
 extension Library {
     /// Runs `body` (an ingest's store phase) with the commits of new items grouped: a commit queues its item, with its
     /// id and its place among duplicates decided at once, and the queue is committed when `grouping` says it is due
-    /// and at the end. Outside such a run every commit is a group of one.
-    public func groupingCommits<T>(_ grouping: CommitGrouping = .standard, _ body: () throws -> T) throws -> T {
-        commitLock.withLock { $0 = CommitQueue(grouping: grouping) }
+    /// and at the end; `committed` is told the ids of each group's items once they are committed (what a commit
+    /// returned as stored is stored only then). Outside such a run every commit is a group of one.
+    public func groupingCommits<T>(_ grouping: CommitGrouping = .standard, committed: @escaping @Sendable ([String]) -> Void = { _ in },
+                                   _ body: () throws -> T) throws -> T {
+        commitLock.withLock { $0 = CommitQueue(grouping: grouping, committed: committed) }
         let result: T
         do {
             result = try body()
@@ -88,6 +95,7 @@ extension Library {
         guard queue != nil, keyedHash.map({ queue!.hashes.contains($0) }) ?? true else { return }
         let items = queue!.take()
         try commitGroup(items)
+        queue!.committed(items.map(\.state.item.id))
     }
 
     /// Queues `item` in a grouped run (committing the queue when due), else commits it alone. The caller holds
@@ -98,8 +106,8 @@ extension Library {
         if queue!.isDue { try commitQueued(&queue) }
     }
 
-    /// Commits new items, each durable before anything names it (see above). A failure is run-fatal: the run has
-    /// already reported these items, and the next run stores them again.
+    /// Commits new items, each durable before anything names it (see above). A failure is run-fatal: the run reports
+    /// these items as not stored, and the next run stores them.
     private func commitGroup(_ items: [QueuedItem]) throws {
         guard !items.isEmpty else { return }
         do {

@@ -61,6 +61,7 @@ extension Library {
                 try self.index.recordSources(item.sourceFiles, itemId: state.item.id, in: db)
             }
             try changeLog.checkpointIfDue()
+            queue?.committed([state.item.id])
             return .stored(itemId: state.item.id)
         }
     }
