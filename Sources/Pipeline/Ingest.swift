@@ -119,11 +119,14 @@ public enum Ingest {
         // Phase 1: type and metadata of every file, so that Live Photos can pair before anything is stored.
         let analysed = Mutex<[AnalysedFile]>([])
         let known = options.rehash ? [:] : try library.index.knownSourceFiles()
+        let librarySizes = try library.index.originalSizes()
+        let early = EarlyPictures(librarySizes: librarySizes)
         let stop = RunStop()
         WorkerPool.run(files, workers: options.jobs) { file in
             guard !options.isCancelled(), !stop.isStopped else { return }
             observer.started(file)
-            switch AnalyseJob(file: file, library: library, options: options, known: known, observer: observer, stop: stop).run() {
+            switch AnalyseJob(file: file, library: library, options: options, known: known, observer: observer, stop: stop,
+                                early: early).run() {
             case .analysed(let result): analysed.withLock { $0.append(result) }
             case .done(let outcome): report([outcome])
             case .abandoned: break
@@ -139,7 +142,7 @@ public enum Ingest {
         // Sizes the library holds, and sizes two units of this run share: such a unit may be a copy, and is hashed first.
         let runSizes = units.flatMap { $0.files.map(\.source.size) }
         let sharedSizes = Set(Dictionary(grouping: runSizes, by: { $0 }).filter { $0.value.count > 1 }.keys)
-        let knownSizes = KnownSizes(try library.index.originalSizes().union(sharedSizes))
+        let knownSizes = KnownSizes(librarySizes.union(sharedSizes))
         let inFlight = InFlightHashes()
         // Small items are committed in groups (their objects made durable together), the last group before this returns;
         // a new item's files are reported once its group is committed.
