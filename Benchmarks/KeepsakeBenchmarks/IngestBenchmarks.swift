@@ -42,6 +42,27 @@ func ingestBenchmarks() {
             precondition(summary.count(.duplicate) == 10_000, "every file of the re-scan must be recognised as unchanged")
         }
     }
+
+    // Issue 20, item 3: 10,000 small files into a new local library, through the built `keepsake` (media workers and
+    // the store's fsyncs included), so that group commit shows. Files/s = 10,000 / the time.
+    Benchmark("ingest 10,000 small JPEGs (new local library)", configuration: .init(scalingFactor: .one, maxIterations: 3)) { benchmark in
+        let folder = try makeTinyJPEGs(count: 10_000)
+        let library = BenchmarkData.temporaryDirectory("small") + "/lib"
+        let keepsake = BenchmarkData.packageRoot.appendingPathComponent(".build/release/keepsake").path
+        precondition(FileManager.default.isExecutableFile(atPath: keepsake), "build it first: swift build -c release")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: keepsake)
+        process.arguments = ["ingest", folder, "--library", library]
+        process.environment = ProcessInfo.processInfo.environment.merging(["KEEPSAKE_PASSPHRASE": passphrase]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        benchmark.startMeasurement()
+        try process.run()
+        process.waitUntilExit()
+        benchmark.stopMeasurement()
+        precondition(process.terminationStatus == 0, "keepsake ingest failed")
+        try? FileManager.default.removeItem(atPath: folder)
+        try? FileManager.default.removeItem(atPath: library)
+    }
 }
 
 /// 10,000 distinct small JPEGs: one 64×48 frame from the ffmpeg CLI, each copy made unique by bytes after its EOI.

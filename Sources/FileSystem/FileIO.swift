@@ -49,6 +49,23 @@ public enum FileIO {
         guard fsync(fd) == 0 else { throw .current }
     }
 
+    /// Makes everything written to the file system that holds `path` survive a crash, files' contents and names alike,
+    /// in one call (`syncfs`): how many files written without fsync (and renamed or linked into place) are made durable
+    /// together. It reports a write-back error of any of them (Linux 5.8 and later). On ext4 it costs about one fsync,
+    /// where an fsync of each file and each folder costs one journal commit each; it also writes back what other
+    /// programs have written to that file system, which the kernel would have written back within 30 s anyway.
+    public static func syncFileSystem(holding path: BytePath) throws(Errno) {
+        guard let syncfs = syncFileSystemCall else { throw Errno(ENOSYS) }
+        let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw .current }
+        defer { close(fd) }
+        guard syncfs(fd) == 0 else { throw .current }
+    }
+
+    /// glibc's `syncfs`, looked up at run time: Swift's Glibc module leaves it out (it is declared under `_GNU_SOURCE`).
+    private typealias SyncFileSystem = @convention(c) (Int32) -> Int32
+    private static let syncFileSystemCall: SyncFileSystem? = dlsym(nil, "syncfs").map { unsafeBitCast($0, to: SyncFileSystem.self) }
+
     /// Creates the folder `path` and its missing parents with `mode`, each durably (the folder it was made in is
     /// fsynced), so a file later made durable in it cannot vanish with its folder in a crash. Nothing to do when the
     /// folder exists; `ENOTDIR` when something else has its name.

@@ -83,6 +83,9 @@ public protocol MediaWork: Sendable {
     func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata
     /// The thumbnail and, where the format needs one (or `rendition` is `always`), the rendition, from one decode.
     func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures
+    /// `metadata`, then `pictures` turned as that metadata says, as one piece of work (for a photo: one worker
+    /// instead of two); each stage's outcome is its own.
+    func metadataAndPictures(fileAt path: BytePath, format: MediaFormat, rendition: RenditionPolicy) -> MetadataAndPictures
     /// Transcodes the video (with `embedded`, the video stored inside the file at those bytes: a motion photo's),
     /// handing the AES-128-encrypted stream bytes to `output` in order. Errors thrown by `output` are rethrown as they are.
     func stream(fileAt path: BytePath, format: MediaFormat, embedded: EmbeddedVideo?, options: StreamOptions, segmentKey: [UInt8],
@@ -106,7 +109,30 @@ public enum RenditionPolicy: String, Codable, Sendable {
     case always
 }
 
+/// A photo's metadata and pictures from one piece of work: each stage's product or why there is none. A worker that
+/// failed (`MediaWorkError.workerFailed`) before its metadata answer fails both; after it, the pictures only.
+public struct MetadataAndPictures: Sendable {
+    public var metadata: Result<MediaMetadata, MediaWorkError>
+    public var pictures: Result<StillPictures, MediaWorkError>
+
+    public init(metadata: Result<MediaMetadata, MediaWorkError>, pictures: Result<StillPictures, MediaWorkError>) {
+        self.metadata = metadata
+        self.pictures = pictures
+    }
+}
+
 extension MediaWork {
+    /// The two stages one after the other (what a process that does the work itself needs); a worker failure on the
+    /// metadata is the pictures' too, as it would be in one worker.
+    public func metadataAndPictures(fileAt path: BytePath, format: MediaFormat, rendition: RenditionPolicy) -> MetadataAndPictures {
+        let metadata = Result { () throws(MediaWorkError) in try self.metadata(fileAt: path, format: format) }
+        if case .failure(let error) = metadata, case .workerFailed = error { return MetadataAndPictures(metadata: metadata, pictures: .failure(error)) }
+        let orientation = try? metadata.get().orientation
+        return MetadataAndPictures(metadata: metadata, pictures: Result { () throws(MediaWorkError) in
+            try pictures(fileAt: path, format: format, orientation: orientation, rendition: rendition)
+        })
+    }
+
     /// The thumbnail and, where the format needs one, the rendition.
     public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?) throws(MediaWorkError) -> StillPictures {
         try pictures(fileAt: path, format: format, orientation: orientation, rendition: .whereNeeded)

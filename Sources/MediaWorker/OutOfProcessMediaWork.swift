@@ -200,17 +200,49 @@ public final class OutOfProcessMediaWork: MediaWork {
     public func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata {
         let request = WorkerRequest(operation: .metadata, name: path.lastComponent, format: format,
                                     surroundings: FileSurroundings(beside: path))
-        let (reply, _) = try performTyped(request, path: path, expecting: .metadata) { reply, _, size in
+        return try performTyped(request, path: path) { answer throws(MediaWorkError) in try Self.metadata(from: answer) }
+    }
+
+    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
+        let request = WorkerRequest(operation: .pictures, name: path.lastComponent, format: format, orientation: orientation,
+                                    rendition: rendition)
+        return try performTyped(request, path: path) { answer throws(MediaWorkError) in try Self.pictures(from: answer, format: format, rendition: rendition) }
+    }
+
+    /// One worker answers both: its metadata answer, then its pictures answer. A worker that fails after the first
+    /// costs the pictures only.
+    public func metadataAndPictures(fileAt path: BytePath, format: MediaFormat, rendition: RenditionPolicy) -> MetadataAndPictures {
+        let request = WorkerRequest(operation: .metadataAndPictures, name: path.lastComponent, format: format,
+                                    surroundings: FileSurroundings(beside: path), rendition: rendition)
+        var metadata: Result<MediaMetadata, MediaWorkError>?
+        var pictures: Result<StillPictures, MediaWorkError>?
+        do {
+            try performTyped(request, path: path) { answer throws(MediaWorkError) in
+                metadata = Result { () throws(MediaWorkError) in try Self.metadata(from: answer) }
+                if case .failure(let error) = metadata, case .workerFailed = error { throw error }
+                pictures = Result { () throws(MediaWorkError) in try Self.pictures(from: answer, format: format, rendition: rendition) }
+            }
+        } catch {
+            // The file could not be opened (each stage says so), or the worker failed before its metadata answer.
+            func named(_ stage: WorkerRequest.Operation) -> MediaWorkError {
+                guard case .notProduced(let problem) = error else { return error }
+                return .notProduced(StageProblem(stage: stage.rawValue, reason: problem.reason))
+            }
+            return MetadataAndPictures(metadata: metadata ?? .failure(named(.metadata)), pictures: pictures ?? .failure(named(.pictures)))
+        }
+        return MetadataAndPictures(metadata: metadata!, pictures: pictures!)
+    }
+
+    private static func metadata(from answer: AnswerReader) throws(MediaWorkError) -> MediaMetadata {
+        let (reply, _) = try answer(.metadata) { reply, _, size in
             guard let metadata = reply.metadata else { return "no metadata" }
             return WorkerAnswerCheck.problem(with: metadata, fileSize: size).map { "metadata no file can hold: \($0)" }
         }
         return reply.metadata!
     }
 
-    public func pictures(fileAt path: BytePath, format: MediaFormat, orientation: Int?, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
-        let request = WorkerRequest(operation: .pictures, name: path.lastComponent, format: format, orientation: orientation,
-                                    rendition: rendition)
-        let (reply, payload) = try performTyped(request, path: path, expecting: .pictures) { reply, payload, _ in
+    private static func pictures(from answer: AnswerReader, format: MediaFormat, rendition: RenditionPolicy) throws(MediaWorkError) -> StillPictures {
+        let (reply, payload) = try answer(.pictures) { reply, payload, _ in
             guard let split = reply.thumbnailByteCount, split > 0, split <= payload.count else { return "pictures without a thumbnail" }
             let bytes = Array(payload)
             if let problem = WorkerAnswerCheck.problem(withJPEG: Array(bytes[..<split])) { return "a thumbnail that is not one: \(problem)" }
@@ -230,17 +262,24 @@ public final class OutOfProcessMediaWork: MediaWork {
                        segmentKey: [UInt8], iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         let request = WorkerRequest(operation: .stream, name: path.lastComponent, format: format, preset: options.preset,
                                     segmentKey: Data(segmentKey), iv: Data(iv), embedded: embedded)
-        let (reply, thumbnail) = try perform(request, path: path, expecting: .stream, check: { _, jpeg, _ in
-            jpeg.isEmpty ? nil : WorkerAnswerCheck.problem(withJPEG: Array(jpeg)).map { "a thumbnail that is not one: \($0)" }
-        }) { try $0.withUnsafeBytes(output) }
-        return StreamProduct(playlist: reply.playlist ?? "", thumbnail: thumbnail.isEmpty ? nil : Array(thumbnail),
-                             thumbnailProblem: reply.problem)
+        return try perform(request, path: path, streamBytes: { try $0.withUnsafeBytes(output) }) { answer in
+            let (reply, thumbnail) = try answer(.stream) { _, jpeg, _ in
+                jpeg.isEmpty ? nil : WorkerAnswerCheck.problem(withJPEG: Array(jpeg)).map { "a thumbnail that is not one: \($0)" }
+            }
+            return StreamProduct(playlist: reply.playlist ?? "", thumbnail: thumbnail.isEmpty ? nil : Array(thumbnail),
+                                 thumbnailProblem: reply.problem)
+        }
     }
 
+    /// Reads the worker's next final answer, which must be of `kind`: a stage not produced is thrown as
+    /// `MediaWorkError.notProduced`; a worker that failed, or whose answer `check` finds wrong (given the file's size), as
+    /// `workerFailed` (it has ended, and every later answer fails alike).
+    typealias AnswerReader = (_ kind: WorkerReply.Kind, _ check: (WorkerReply, Data, Int64) -> String?) throws(MediaWorkError) -> (WorkerReply, Data)
+
     /// `perform` without stream bytes, where nothing but a `MediaWorkError` can come out.
-    private func performTyped(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind,
-                              check: (WorkerReply, Data, Int64) -> String?) throws(MediaWorkError) -> (WorkerReply, Data) {
-        do { return try perform(request, path: path, expecting: kind, check: check) { _ in } } catch {
+    private func performTyped<T>(_ request: WorkerRequest, path: BytePath,
+                                 answers: (AnswerReader) throws(MediaWorkError) -> T) throws(MediaWorkError) -> T {
+        do { return try perform(request, path: path, streamBytes: { _ in }, answers: answers) } catch {
             throw error as? MediaWorkError ?? .workerFailed("\(error)")
         }
     }
@@ -265,11 +304,11 @@ public final class OutOfProcessMediaWork: MediaWork {
         }
     }
 
-    /// Opens the file at `path` read-only, starts a confined worker on it, sends `request` and reads the answer,
-    /// handing stream bytes to `streamBytes`; the worker is ended (and reaped) before this returns. `check` says what
-    /// is wrong with the final answer (given the file's size), if anything: the file then fails as a worker failure.
-    private func perform(_ request: WorkerRequest, path: BytePath, expecting kind: WorkerReply.Kind,
-                         check: (WorkerReply, Data, Int64) -> String?, streamBytes: (Data) throws -> Void) throws -> (WorkerReply, Data) {
+    /// Opens the file at `path` read-only, starts a confined worker on it, sends `request` and has `answers` read the
+    /// final answers, handing stream bytes to `streamBytes`; the worker is ended (and reaped) before this returns.
+    /// Errors thrown by `streamBytes` are rethrown as they are.
+    private func perform<T>(_ request: WorkerRequest, path: BytePath, streamBytes: (Data) throws -> Void,
+                            answers: (AnswerReader) throws -> T) throws -> T {
         // O_NONBLOCK: opening a FIFO put in its place must not wait for a writer (the worker refuses it as not a file).
         let file: Int32
         do { file = try PathOpener.open(path, flags: O_RDONLY | O_NONBLOCK | O_CLOEXEC) } catch {
@@ -287,31 +326,48 @@ public final class OutOfProcessMediaWork: MediaWork {
         } catch {
             throw MediaWorkError.workerFailed("cannot start a media worker (\(executable)): \(error)")
         }
-        do {
-            let answer = try worker.channel.exchange(request, expecting: kind, nextFrame: { try awaitFrame(from: worker, deadline: .now + timeout) },
-                                                     streamBytes: streamBytes)
-            worker.stop()
-            switch answer {
-            case .done(let reply, let payload):
-                if let problem = check(reply, payload, Int64(info.st_size)) {
-                    let reason = "the media worker answered \(problem); the file is not stored"
-                    Self.logger.warning("\(path): \(reason)")
-                    failures.withLock { $0[path] = reason }
-                    throw MediaWorkError.workerFailed(reason)
-                }
-                return (reply, payload)
-            case .notProduced(let problem): throw MediaWorkError.notProduced(problem)
+        defer { worker.stop() }
+        // `answers` gets a reader of the answers, which hands stream bytes on: not a copy that outlives this call.
+        return try withoutActuallyEscaping(streamBytes) { streamBytes in
+            var failure: MediaWorkError?
+            func failed(_ reason: String) -> MediaWorkError {
+                Self.logger.warning("\(path): \(reason)")
+                failures.withLock { $0[path] = reason }
+                failure = .workerFailed(reason)
+                return failure!
             }
-        } catch let error as MediaWorkError {
-            throw error
-        } catch let failed as StreamSinkFailed {
-            worker.kill()  // it is mid-answer, and nobody will read the rest
-            throw failed.error
-        } catch {
-            let reason = worker.failure(after: error, timeout: timeout)
-            Self.logger.warning("\(path): \(reason)")
-            failures.withLock { $0[path] = reason }
-            throw MediaWorkError.workerFailed(reason)
+            var sinkError: (any Error)?
+            func answer(_ kind: WorkerReply.Kind, check: (WorkerReply, Data, Int64) -> String?) throws(MediaWorkError) -> (WorkerReply, Data) {
+                if let failure { throw failure }
+                let got: WorkerAnswer
+                do {
+                    got = try worker.channel.answer(to: request, expecting: kind, nextFrame: { try awaitFrame(from: worker, deadline: .now + timeout) },
+                                                       streamBytes: streamBytes)
+                } catch let error as MediaWorkError {
+                    failure = error
+                    throw error
+                } catch let sink as StreamSinkFailed {
+                    worker.kill()  // it is mid-answer, and nobody will read the rest
+                    sinkError = sink.error  // not the worker's fault: rethrown as it is
+                    failure = .workerFailed("\(sink.error)")
+                    throw failure!
+                } catch {
+                    throw failed(worker.failure(after: error, timeout: timeout))
+                }
+                switch got {
+                case .done(let reply, let payload):
+                    if let problem = check(reply, payload, Int64(info.st_size)) {
+                        worker.kill()
+                        throw failed("the media worker answered \(problem); the file is not stored")
+                    }
+                    return (reply, payload)
+                case .notProduced(let problem): throw .notProduced(problem)
+                }
+            }
+            do { try worker.channel.send(request) } catch { throw failed(worker.failure(after: error, timeout: timeout)) }
+            do { return try answers(answer) } catch {
+                throw sinkError ?? error
+            }
         }
     }
 }

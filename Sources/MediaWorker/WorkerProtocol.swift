@@ -9,19 +9,21 @@ import Glibc
 //   UInt32 big-endian length of the rest | UInt32 big-endian header length | JSON header | binary payload.
 // Each worker is started, confined (`WorkerSandbox`), for one request on one file, which it reads from its fd 3: the
 // parent sends one `WorkerRequest` frame; the worker answers with any number of `streamBytes` frames and then one
-// final frame. Pipes only: no media, plaintext or encrypted, touches the disk on the way.
+// final frame (to `metadataAndPictures`, two: the metadata's, then the pictures'). Pipes only: no media, plaintext or
+// encrypted, touches the disk on the way.
 
 /// One piece of media work for a worker.
 struct WorkerRequest: Codable {
-    enum Operation: String, Codable { case metadata, pictures, stream }
+    enum Operation: String, Codable { case metadata, pictures, stream, metadataAndPictures }
     var operation: Operation
     /// The file's name (its last component: the worker is handed the file, not its path).
     var name: BytePath
     var format: MediaFormat
-    /// `metadata`: the file's name and sidecars, for the capture-time fallbacks.
+    /// `metadata` (and `metadataAndPictures`): the file's name and sidecars, for the capture-time fallbacks.
     var surroundings: FileSurroundings?
+    /// `pictures`: how to turn the picture (`metadataAndPictures`: as the metadata says).
     var orientation: Int?
-    /// `pictures`: when to make a rendition (absent: where the format needs one).
+    /// `pictures` and `metadataAndPictures`: when to make a rendition (absent: where the format needs one).
     var rendition: RenditionPolicy?
     var preset: String?
     /// The AES-128 key and IV of the video's segments: the only key a worker ever sees.
@@ -154,6 +156,13 @@ extension FrameChannel {
     func exchange(_ request: WorkerRequest, expecting kind: WorkerReply.Kind, nextFrame: () throws -> Frame,
                   streamBytes: (Data) throws -> Void) throws -> WorkerAnswer {
         try send(request)
+        return try answer(to: request, expecting: kind, nextFrame: nextFrame, streamBytes: streamBytes)
+    }
+
+    /// The next final answer to `request`, which was sent: a `kind` answer, or a stage not produced (named as the
+    /// worker named it).
+    func answer(to request: WorkerRequest, expecting kind: WorkerReply.Kind, nextFrame: () throws -> Frame,
+                streamBytes: (Data) throws -> Void) throws -> WorkerAnswer {
         while true {
             let frame = try nextFrame()
             let reply = try frame.decodeHeader(WorkerReply.self)

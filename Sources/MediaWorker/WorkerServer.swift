@@ -77,19 +77,16 @@ public enum WorkerServer {
     }
 
     private static func answer(_ request: WorkerRequest, work: some DescriptorMediaWork, file: Int32, channel: FrameChannel) throws {
-        do {
-            switch request.operation {
-            case .metadata:
-                let metadata = try work.metadata(of: file, format: request.format,
-                                                 surroundings: request.surroundings ?? FileSurroundings(name: request.name))
-                try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
-            case .pictures:
-                let pictures = try work.pictures(of: file, format: request.format, orientation: request.orientation,
-                                                 rendition: request.rendition ?? .whereNeeded)
-                let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count,
-                                        partial: pictures.partial ? true : nil)
-                try (pictures.thumbnail + (pictures.rendition ?? [])).withUnsafeBytes { try channel.send(reply, payload: $0) }
-            case .stream:
+        switch request.operation {
+        case .metadata:
+            _ = try answerMetadata(request, work: work, file: file, channel: channel)
+        case .pictures:
+            try answerPictures(request, orientation: request.orientation, work: work, file: file, channel: channel)
+        case .metadataAndPictures:
+            let metadata = try answerMetadata(request, work: work, file: file, channel: channel)
+            try answerPictures(request, orientation: metadata?.orientation, work: work, file: file, channel: channel)
+        case .stream:
+            do {
                 let product = try work.stream(of: file, format: request.format, embedded: request.embedded,
                                               options: StreamOptions(preset: request.preset ?? StreamOptions().preset),
                                               segmentKey: Array(request.segmentKey ?? Data()), iv: Array(request.iv ?? Data())) { bytes in
@@ -97,7 +94,33 @@ public enum WorkerServer {
                 }
                 let reply = WorkerReply(kind: .stream, playlist: product.playlist, problem: product.thumbnailProblem)
                 try (product.thumbnail ?? []).withUnsafeBytes { try channel.send(reply, payload: $0) }
+            } catch MediaWorkError.notProduced(let problem) {
+                try channel.send(WorkerReply(kind: .notProduced, problem: problem))
             }
+        }
+    }
+
+    /// Sends the file's metadata, or why there is none (then nil).
+    private static func answerMetadata(_ request: WorkerRequest, work: some DescriptorMediaWork, file: Int32,
+                                       channel: FrameChannel) throws -> MediaMetadata? {
+        do {
+            let metadata = try work.metadata(of: file, format: request.format, surroundings: request.surroundings ?? FileSurroundings(name: request.name))
+            try channel.send(WorkerReply(kind: .metadata, metadata: metadata))
+            return metadata
+        } catch MediaWorkError.notProduced(let problem) {
+            try channel.send(WorkerReply(kind: .notProduced, problem: problem))
+            return nil
+        }
+    }
+
+    /// Sends the thumbnail and rendition, or why there are none.
+    private static func answerPictures(_ request: WorkerRequest, orientation: Int?, work: some DescriptorMediaWork, file: Int32,
+                                       channel: FrameChannel) throws {
+        do {
+            let pictures = try work.pictures(of: file, format: request.format, orientation: orientation, rendition: request.rendition ?? .whereNeeded)
+            let reply = WorkerReply(kind: .pictures, problem: pictures.renditionProblem, thumbnailByteCount: pictures.thumbnail.count,
+                                    partial: pictures.partial ? true : nil)
+            try (pictures.thumbnail + (pictures.rendition ?? [])).withUnsafeBytes { try channel.send(reply, payload: $0) }
         } catch MediaWorkError.notProduced(let problem) {
             try channel.send(WorkerReply(kind: .notProduced, problem: problem))
         }

@@ -2,6 +2,7 @@ import FileSystem
 import Foundation
 import MediaTypes
 import Store
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,6 +17,33 @@ struct AnalysedFile: Sendable {
     var format: MediaFormat
     var metadata: MediaMetadata?
     var metadataProblem: StageProblem?
+    /// A photo's thumbnail and rendition, when they came with its metadata (`EarlyPictures`): phase 2 asks for none.
+    var pictures: Result<StillPictures, MediaWorkError>?
+}
+
+/// Which photos get their pictures with their metadata in phase 1, from one worker request (where a photo otherwise
+/// costs two workers: its metadata, then its pictures in phase 2): those that cannot be copies of what the library
+/// holds (no original of it has their size: a copy needs no pictures), until the pictures held for phase 2 reach
+/// `budget` bytes (memory stays bounded: the photos after that get theirs in phase 2, from a second request). Two
+/// copies in one run both get pictures; the duplicate's are not used.
+final class EarlyPictures: Sendable {
+    private let librarySizes: Set<Int64>
+    private let budget: Mutex<Int>
+    static let defaultBudget = 64 << 20
+
+    init(librarySizes: Set<Int64>, budget: Int = EarlyPictures.defaultBudget) {
+        self.librarySizes = librarySizes
+        self.budget = Mutex(budget)
+    }
+
+    func wanted(format: MediaFormat, size: Int64) -> Bool {
+        format.kind == .image && !librarySizes.contains(size) && budget.withLock { $0 > 0 }
+    }
+
+    func hold(_ pictures: Result<StillPictures, MediaWorkError>) {
+        guard case .success(let made) = pictures else { return }
+        budget.withLock { $0 -= made.thumbnail.count + (made.rendition?.count ?? 0) }
+    }
 }
 
 /// Why a file's job stopped early: `rejected` for what is not media, `failed` for what could not be read or stored.
@@ -34,6 +62,7 @@ struct AnalyseJob {
     let known: [BytePath: LibraryIndex.KnownSourceFile]
     let observer: any IngestObserver
     let stop: RunStop
+    let early: EarlyPictures
 
     enum Result: Sendable {
         case analysed(AnalysedFile)
@@ -80,11 +109,18 @@ struct AnalyseJob {
         case .media(let sniffed): format = sniffed
         }
         var analysed = AnalysedFile(file: file, source: source, format: format)
-        do {
-            analysed.metadata = try options.mediaWork.metadata(fileAt: file.readPath, format: format)
-        } catch {
-            guard case .notProduced(let problem) = error else { throw JobStop.failed(error.description) }
-            analysed.metadataProblem = problem
+        let metadata: Swift.Result<MediaMetadata, MediaWorkError>
+        if early.wanted(format: format, size: source.size) {
+            let both = options.mediaWork.metadataAndPictures(fileAt: file.readPath, format: format, rendition: .whereNeeded)
+            (metadata, analysed.pictures) = (both.metadata, both.pictures)
+            early.hold(both.pictures)
+        } else {
+            metadata = Swift.Result { () throws(MediaWorkError) in try options.mediaWork.metadata(fileAt: file.readPath, format: format) }
+        }
+        switch metadata {
+        case .success(let read): analysed.metadata = read
+        case .failure(.notProduced(let problem)): analysed.metadataProblem = problem
+        case .failure(let error): throw JobStop.failed(error.description)
         }
         if let takeout = file.takeout, analysed.metadata != nil { takeout.fill(&analysed.metadata!) }
         return .analysed(analysed)

@@ -119,11 +119,14 @@ public enum Ingest {
         // Phase 1: type and metadata of every file, so that Live Photos can pair before anything is stored.
         let analysed = Mutex<[AnalysedFile]>([])
         let known = options.rehash ? [:] : try library.index.knownSourceFiles()
+        let librarySizes = try library.index.originalSizes()
+        let early = EarlyPictures(librarySizes: librarySizes)
         let stop = RunStop()
         WorkerPool.run(files, workers: options.jobs) { file in
             guard !options.isCancelled(), !stop.isStopped else { return }
             observer.started(file)
-            switch AnalyseJob(file: file, library: library, options: options, known: known, observer: observer, stop: stop).run() {
+            switch AnalyseJob(file: file, library: library, options: options, known: known, observer: observer, stop: stop,
+                                early: early).run() {
             case .analysed(let result): analysed.withLock { $0.append(result) }
             case .done(let outcome): report([outcome])
             case .abandoned: break
@@ -139,16 +142,26 @@ public enum Ingest {
         // Sizes the library holds, and sizes two units of this run share: such a unit may be a copy, and is hashed first.
         let runSizes = units.flatMap { $0.files.map(\.source.size) }
         let sharedSizes = Set(Dictionary(grouping: runSizes, by: { $0 }).filter { $0.value.count > 1 }.keys)
-        let knownSizes = KnownSizes(try library.index.originalSizes().union(sharedSizes))
+        let knownSizes = KnownSizes(librarySizes.union(sharedSizes))
         let inFlight = InFlightHashes()
-        WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
-                       weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
-            guard !options.isCancelled(), !stop.isStopped else { return }
-            unit.files.forEach { observer.started($0.file) }
-            report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop, knownSizes: knownSizes, inFlight: inFlight).run())
-        }
-        if let error = stop.error {
-            throw IngestStopped(cause: error, done: outcomes.withLock { $0.count }, total: files.count)
+        // Small items are committed in groups (their objects made durable together), the last group before this returns;
+        // a new item's files are reported once its group is committed.
+        let uncommitted = UncommittedOutcomes(report: report)
+        do {
+            try library.groupingCommits(committed: uncommitted.committed) {
+                WorkerPool.run(units, workers: options.jobs, capacity: options.streamMemoryBudget,
+                               weight: { options.stream == nil ? 0 : $0.streamMemory }) { unit in
+                    guard !options.isCancelled(), !stop.isStopped else { return }
+                    unit.files.forEach { observer.started($0.file) }
+                    uncommitted.report(StoreJob(unit: unit, library: library, options: options, observer: observer, stop: stop,
+                                                knownSizes: knownSizes, inFlight: inFlight).run())
+                }
+                if let error = stop.error { throw error }
+            }
+            uncommitted.flush()
+        } catch {
+            _ = stop.stops(on: error)
+            throw IngestStopped(cause: stop.error ?? LibraryError.corruptIndex("\(error)"), done: outcomes.withLock { $0.count }, total: files.count)
         }
         try library.checkpointIfDue()
         var summary = IngestSummary()
@@ -158,5 +171,53 @@ public enum Ingest {
         let elapsed = ContinuousClock.now - start
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return summary
+    }
+}
+
+/// The outcomes of a grouped run's new items, held until their group is committed (a group that fails to commit ends
+/// the run, and its files are then reported as neither stored nor failed: the next run stores them).
+private final class UncommittedOutcomes: Sendable {
+    private struct State {
+        var waiting: [String: [FileOutcome]] = [:]
+        /// Items committed before their job reported them.
+        var committed: Set<String> = []
+    }
+    private let state = Mutex(State())
+    private let reportNow: @Sendable ([FileOutcome]) -> Void
+
+    init(report: @escaping @Sendable ([FileOutcome]) -> Void) { reportNow = report }
+
+    func report(_ outcomes: [FileOutcome]) {
+        let now = state.withLock { state in
+            // A Live Photo's two files are one item.
+            defer { outcomes.compactMap(\.itemId).forEach { state.committed.remove($0) } }
+            return outcomes.filter { outcome in
+                guard outcome.status == .stored, let id = outcome.itemId, !state.committed.contains(id) else { return true }
+                state.waiting[id, default: []].append(outcome)
+                return false
+            }
+        }
+        reportNow(now)
+    }
+
+    /// Once the grouped run has returned, every item it stored is committed.
+    func flush() {
+        reportNow(state.withLock { state in
+            defer { state.waiting = [:] }
+            return state.waiting.values.flatMap { $0 }
+        })
+    }
+
+    func committed(_ ids: [String]) {
+        let now = state.withLock { state in
+            ids.flatMap { id in
+                guard let waiting = state.waiting.removeValue(forKey: id) else {
+                    state.committed.insert(id)
+                    return [FileOutcome]()
+                }
+                return waiting
+            }
+        }
+        reportNow(now)
     }
 }

@@ -39,7 +39,8 @@ struct MediaStages {
         } else if unit.primary.format.kind == .image || options.stream == nil {
             let primary = unit.primary
             let pictures = try attempt(into: &item) { () throws(MediaWorkError) in
-                try options.mediaWork.pictures(fileAt: primary.file.readPath, format: primary.format, orientation: primary.metadata?.orientation)
+                if let made = primary.pictures { return try made.get() }
+                return try options.mediaWork.pictures(fileAt: primary.file.readPath, format: primary.format, orientation: primary.metadata?.orientation)
             }
             thumbnail = pictures?.thumbnail
             if let rendition = pictures?.rendition { item.renditionObject = try upload.storeSealed(rendition, role: .rendition) }

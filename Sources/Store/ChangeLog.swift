@@ -65,14 +65,45 @@ final class ChangeLog: Sendable {
         }
     }
 
+    /// Writes `changes` as this writer's next entries, each with its `also`, as a group (group commit): every entry is
+    /// put in place, then all are made durable in one pass, then all are applied to the index in one transaction, so
+    /// that none is applied before it is durable. A run killed before that transaction leaves entries in the store
+    /// that the next pull applies, as it applies any entry the index has not seen. The caller holds the writer lock.
+    func append(group changes: [(change: Change, also: (Database) throws -> Void)]) throws {
+        guard !changes.isEmpty else { return }
+        try lock.withLock { _ in
+            var heads = try index.heads()
+            var written: [(name: LogEntryName, head: LogHead, time: Date)] = []
+            for (change, _) in changes {
+                let entry = try write(change, madeAt: nil, heads: heads, durably: false)
+                heads[writer] = entry.head
+                written.append(entry)
+            }
+            try store.makeDurable(written.map(\.name.objectName))
+            try index.write { db in
+                for ((change, also), entry) in zip(changes, written) {
+                    _ = try index.apply(change, at: entry.time, in: db)
+                    try index.advance(writer: writer, to: entry.head, in: db)
+                    try also(db)
+                }
+            }
+        }
+    }
+
     /// Writes `change` as this writer's next log entry; returns the writer's new head and the change's time: `made`
-    /// for an edit queued while the store was away, else now.
+    /// for an edit queued while the store was away, else now. `heads` are the index's, or those a group being written
+    /// has reached; an entry written with `durably: false` is made durable by the caller (see `append(group:)`).
     ///
     /// The entry is named, and a live change timed, never before any entry this writer has seen, so that a reader
     /// listing after that entry finds it; and a millisecond after it (the index keeps times to the millisecond), so
     /// that an edit made after seeing another always wins over it (see "Conflicts" in docs/store-format.md).
     private func write(_ change: Change, madeAt made: Date?) throws -> (LogHead, Date) {
-        let heads = try index.heads()
+        let written = try write(change, madeAt: made, heads: try index.heads(), durably: true)
+        return (written.head, written.time)
+    }
+
+    private func write(_ change: Change, madeAt made: Date?, heads: [String: LogHead],
+                       durably: Bool) throws -> (name: LogEntryName, head: LogHead, time: Date) {
         let own = heads[writer]
         let newest = heads.values.map(\.time).max() ?? 0
         let nameTime = max(Date().microseconds, newest + 1_001)
@@ -80,11 +111,11 @@ final class ChangeLog: Sendable {
         let name = LogEntryName(time: nameTime, writer: writer, sequence: (own?.sequence ?? 0) + 1)
         let entry = LogEntry(previous: own?.hash, time: time, device: device, change: change)
         let sealed = try keyring.seal(entry, kind: .log, name: name.objectName)
-        guard try store.putIfAbsent(name.objectName, bytes: sealed) else {
+        guard try store.putIfAbsent(name.objectName, bytes: sealed, durably: durably) else {
             throw LibraryError.corruptIndex("log entry \(name.objectName) exists already: another library folder uses this "
                                             + "folder's writer id (a copied library folder?)")
         }
-        return (LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: name.time, device: device), time)
+        return (name, LogHead(sequence: name.sequence, hash: LogHead.hash(ofSealed: sealed), time: name.time, device: device), time)
     }
 
     /// Pushes the changes queued while the store was away, in the order they were made (they are applied here already).
@@ -100,10 +131,13 @@ final class ChangeLog: Sendable {
         return queued.count
     }
 
-    /// Writes an item's own record (before the log entry that commits it).
-    func putRecord(_ state: ItemState) throws {
+    /// Writes an item's own record (before the log entry that commits it); with `durably: false` the caller makes it
+    /// durable (`store.makeDurable`) before that entry is written. Returns its name.
+    @discardableResult
+    func putRecord(_ state: ItemState, durably: Bool = true) throws -> ObjectName {
         let name = ItemRecordName.objectName(itemId: state.item.id)
-        try store.put(name, bytes: try keyring.seal(state, kind: .item, name: name))
+        try store.put(name, bytes: try keyring.seal(state, kind: .item, name: name), durably: durably)
+        return name
     }
 
     // MARK: Reading

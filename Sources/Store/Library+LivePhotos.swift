@@ -30,9 +30,11 @@ extension Library {
 
     /// Commits `item` (both originals, its objects durable, `digests` those this session stored) in place of the item
     /// of `half`, whose objects it reuses. When an item with the same bytes exists already, that one is used instead.
-    func commitLivePhoto(_ item: NewItem, completing half: LivePhotoHalf, album: AlbumTarget,
+    func commitLivePhoto(_ item: NewItem, completing half: LivePhotoHalf, album: AlbumTarget, objects: [ObjectName],
                          digests: (String) throws -> [ObjectDigest]) throws -> CommitOutcome {
-        try commitLock.withLock { _ in
+        try commitLock.withLock { queue in
+            // Committed alone, after what a grouped run queued (the items it looks up are in the index then).
+            try commitQueued(&queue)
             if let existing = try index.item(dedupHash: keyring.keyedHash(item.dedupHash)) {
                 return try resolve(existing, album: album, sourceFiles: item.sourceFiles, reuploadDeleted: false)
             }
@@ -52,12 +54,14 @@ extension Library {
                 }
             }
             state.replaces = half.item.id
+            try ledger.makeDurable(objects)
             try changeLog.putRecord(state)
             let membership = try membership(albumId: try ensureAlbum(album), fileKey: item.fileKey)
             try changeLog.append(.livePhotoMerge(state, replacing: half.item.id, memberships: [membership])) { db in
                 try self.index.recordSources(item.sourceFiles, itemId: state.item.id, in: db)
             }
             try changeLog.checkpointIfDue()
+            queue?.committed([state.item.id])
             return .stored(itemId: state.item.id)
         }
     }

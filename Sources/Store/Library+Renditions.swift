@@ -55,8 +55,9 @@ extension UploadSession {
     /// Commits the one rendition this session stored as that of `itemId` (see `Library.beginUpload(renditionOf:)`);
     /// false, with the object discarded, when the item has one already or is gone.
     public func commitRendition(of itemId: String) throws -> Bool {
-        guard let (name, digest) = try storedObjects(itemId: itemId).first(where: { $0.digest.role == ObjectRole.rendition.rawValue }),
-              try library.commitRendition(digest, of: itemId) else {
+        let rendition = try storedObjects(itemId: itemId).first { $0.digest.role == ObjectRole.rendition.rawValue }
+        if let (name, _) = rendition { try library.ledger.makeDurable([name]) }
+        guard let (name, digest) = rendition, try library.commitRendition(digest, of: itemId) else {
             try discard()
             return false
         }

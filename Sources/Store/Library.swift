@@ -77,8 +77,9 @@ public final class Library: Sendable {
     let keyring: Keyring
     let changeLog: ChangeLog
     let ledger: ObjectLedger
-    /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`).
-    let commitLock = Mutex(())
+    /// Serialises the check-then-write of commits inside this process (other processes are kept out by `WriterLock`);
+    /// holds the items queued for a group commit while a run groups them (`groupingCommits`).
+    let commitLock = Mutex<CommitQueue?>(nil)
     /// The albums others share with this library, decoded (`sharedView()`), with the index's stamp they were read at.
     let sharedCache = Mutex<(stamp: String, view: SharedView)?>(nil)
 
@@ -436,8 +437,10 @@ public final class Library: Sendable {
     /// happened; nil when it is new.
     public func resolveExisting(hash: String, album: AlbumTarget, sourceFiles: [SourceFileRecord],
                                 reuploadDeleted: Bool = false) throws -> CommitOutcome? {
-        try commitLock.withLock { _ in
-            guard let existing = try index.item(dedupHash: keyring.keyedHash(hash)) else { return nil }
+        try commitLock.withLock { queue in
+            let keyed = keyring.keyedHash(hash)
+            try commitQueued(&queue, holding: keyed)
+            guard let existing = try index.item(dedupHash: keyed) else { return nil }
             return try resolve(existing, album: album, sourceFiles: sourceFiles, reuploadDeleted: reuploadDeleted)
         }
     }
@@ -469,25 +472,24 @@ public final class Library: Sendable {
         return .addedToAlbum(itemId: existing.id)
     }
 
-    /// Commits `item`, last of all its work (its objects are all durable, `digests` measured as they were stored):
-    /// first its own record, then its log entry, then its rows into the index in one transaction. If an item with
-    /// the same hash was committed meanwhile (another worker, same bytes), nothing is committed and the existing
-    /// item is used; the caller discards the new objects.
-    func commit(_ item: NewItem, album: AlbumTarget, digests: (String) throws -> [ObjectDigest]) throws -> CommitOutcome {
-        try commitLock.withLock { _ in
-            if let existing = try index.item(dedupHash: keyring.keyedHash(item.dedupHash)) {
+    /// Commits `item`, last of all its work (`objects` are those its session stored, in place but not yet durable,
+    /// `digests` measured as they were stored): its objects made durable, then its own record, then its log entry,
+    /// then its rows into the index in one transaction; in a run that groups commits, together with the other items
+    /// queued (see `groupingCommits`). If an item with the same hash was committed or queued meanwhile (another
+    /// worker, same bytes), nothing is committed and the existing item is used; the caller discards the new objects.
+    func commit(_ item: NewItem, album: AlbumTarget, objects: [ObjectName],
+                digests: (String) throws -> [ObjectDigest]) throws -> CommitOutcome {
+        try commitLock.withLock { queue in
+            let keyed = keyring.keyedHash(item.dedupHash)
+            try commitQueued(&queue, holding: keyed)
+            if let existing = try index.item(dedupHash: keyed) {
                 return try resolve(existing, album: album, sourceFiles: item.sourceFiles, reuploadDeleted: false)
             }
             let albumId = try ensureAlbum(album)
             let state = try newState(of: item, digests: digests)
-            let itemId = state.item.id
-            try changeLog.putRecord(state)
             let membership = try membership(albumId: albumId, fileKey: item.fileKey)
-            try changeLog.append(.item(state, memberships: [membership])) { db in
-                try self.index.recordSources(item.sourceFiles, itemId: itemId, in: db)
-            }
-            try changeLog.checkpointIfDue()
-            return .stored(itemId: itemId)
+            try commitOrQueue(QueuedItem(state: state, membership: membership, sourceFiles: item.sourceFiles, objects: objects), in: &queue)
+            return .stored(itemId: state.item.id)
         }
     }
 

@@ -6,7 +6,8 @@ import Glibc
 
 /// Objects as files under a folder: `ROOT/data/ab/abcdef…`, `ROOT/keys/master`. A writer fills `ROOT/tmp/…`, fsyncs
 /// it and renames it into place (links it, for `putIfAbsent`), then fsyncs the folder, so an object is either whole or
-/// absent after a crash.
+/// absent after a crash. A writer made with `durably: false` skips both fsyncs: `makeDurable` makes many objects durable
+/// later in one call (group commit), before anything names them.
 public struct LocalFolderStore: ObjectStore {
     public let root: String
 
@@ -33,14 +34,26 @@ public struct LocalFolderStore: ObjectStore {
         try localWriter(for: name)
     }
 
+    public func makeWriter(for name: ObjectName, durably: Bool) throws(StoreError) -> any ObjectWriter {
+        try localWriter(for: name, durably: durably)
+    }
+
+    /// One `syncfs` of the store's file system: the objects, and the folder entries that name them, all at once.
+    public func makeDurable(_ names: [ObjectName]) throws(StoreError) {
+        guard !names.isEmpty else { return }
+        do throws(Errno) { try FileIO.syncFileSystem(holding: BytePath(root)) } catch {
+            throw .io(operation: "syncfs", path: root, errno: error.code)
+        }
+    }
+
     /// A writer filling a new file in `tmp/`, with the object's folder made (the first object under a new prefix).
-    private func localWriter(for name: ObjectName) throws(StoreError) -> LocalObjectWriter {
+    private func localWriter(for name: ObjectName, durably: Bool = true) throws(StoreError) -> LocalObjectWriter {
         let final = path(of: name)
         try makeDirectory(folder(of: final))
         let temp = "\(root)/tmp/\(ObjectID.random().hex).partial"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io(operation: "create", path: temp, errno: errno) }
-        return LocalObjectWriter(fd: fd, tempPath: temp, finalPath: final)
+        return LocalObjectWriter(fd: fd, tempPath: temp, finalPath: final, durably: durably)
     }
 
     public func read(_ name: ObjectName, range: Range<UInt64>?, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -124,7 +137,12 @@ public struct LocalFolderStore: ObjectStore {
     /// A writer's file linked into place, which fails rather than replace an existing object.
     @discardableResult
     public func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool {
-        let writer = try localWriter(for: name)
+        try putIfAbsent(name, bytes: bytes, durably: true)
+    }
+
+    @discardableResult
+    public func putIfAbsent(_ name: ObjectName, bytes: [UInt8], durably: Bool) throws(StoreError) -> Bool {
+        let writer = try localWriter(for: name, durably: durably)
         try writer.write(bytes)  // on failure the dropped writer removes its file
         return try writer.commitUnlessPresent()
     }
@@ -139,11 +157,14 @@ final class LocalObjectWriter: ObjectWriter {
     private var fd: Int32
     private let tempPath: String
     private let finalPath: String
+    /// False: `commit` neither fsyncs the file nor its folder (`LocalFolderStore.makeDurable` does, later).
+    private let durably: Bool
 
-    init(fd: Int32, tempPath: String, finalPath: String) {
+    init(fd: Int32, tempPath: String, finalPath: String, durably: Bool) {
         self.fd = fd
         self.tempPath = tempPath
         self.finalPath = finalPath
+        self.durably = durably
     }
 
     deinit { abort() }
@@ -166,7 +187,7 @@ final class LocalObjectWriter: ObjectWriter {
 
     private func place(replacing: Bool) throws(StoreError) -> Bool {
         guard fd >= 0 else { throw .unusable("writer for \(finalPath) already closed") }
-        guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: tempPath, errno: errno) }
+        guard !durably || fsync(fd) == 0 else { throw .io(operation: "fsync", path: tempPath, errno: errno) }
         close(fd)
         fd = -1
         if replacing {
@@ -183,7 +204,7 @@ final class LocalObjectWriter: ObjectWriter {
                 throw .io(operation: "link", path: finalPath, errno: code)
             }
         }
-        try syncDirectory(folder(of: finalPath))
+        if durably { try syncDirectory(folder(of: finalPath)) }
         return true
     }
 

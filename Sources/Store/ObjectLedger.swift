@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 
 /// What this library folder is writing into the store: every data object from the moment its upload begins
-/// (`pending`), once it is durable (`stored`), until the item that owns it commits (`committed`, by the change
-/// that applies the item). A run killed at any point leaves only pending or stored objects, which the next writer
+/// (`pending`) until the item that owns it commits (`committed`, by the change that applies the item; `stored`, between
+/// the two, is what earlier versions recorded once an object was durable). A run killed at any point leaves only pending or stored objects, which the next writer
 /// removes, after checking that no item in the store names them.
 final class ObjectLedger: Sendable {
     private let store: any ObjectStore
@@ -19,10 +19,12 @@ final class ObjectLedger: Sendable {
     }
 
     /// Starts writing a new object under a random name, recorded as pending; the writer measures what it stores.
+    /// The object is in place when the writer commits, but durable only after `makeDurable`, which its item's commit
+    /// calls for all the objects of a group of items at once.
     func begin() throws -> (ObjectName, any ObjectWriter) {
         let name = ObjectName.randomData()
         try index.recordObject(name, as: .pending)
-        let stored = try store.makeWriter(for: name)
+        let stored = try store.makeWriter(for: name, durably: false)
         let limited = uploadLimit.withLock { $0 }.map { LimitedWriter(stored, limit: $0) } ?? stored
         let writer = HashingWriter(limited) { bytes in
             self.written.withLock { $0[name] = bytes }
@@ -30,8 +32,8 @@ final class ObjectLedger: Sendable {
         return (name, writer)
     }
 
-    /// The object's writer has committed: it is durable, not yet part of an item.
-    func stored(_ name: ObjectName) throws { try index.recordObject(name, as: .stored) }
+    /// Makes objects this ledger began survive a crash (before anything names them).
+    func makeDurable(_ names: [ObjectName]) throws { try store.makeDurable(names) }
 
     /// What the writer measured of `name`; nil when this process did not store it.
     func measured(_ name: ObjectName) -> WrittenBytes? { written.withLock { $0[name] } }

@@ -71,6 +71,13 @@ extension ObjectWriter {
 /// from the pipeline's own worker threads, never from Swift's cooperative pool.
 public protocol ObjectStore: Sendable {
     func makeWriter(for name: ObjectName) throws(StoreError) -> any ObjectWriter
+    /// A writer whose `commit` puts the object in place but, when `durably` is false and the store can tell the two
+    /// apart, leaves making it survive a crash to `makeDurable`, which the caller must call before anything names the
+    /// object (group commit: one pass for many objects).
+    func makeWriter(for name: ObjectName, durably: Bool) throws(StoreError) -> any ObjectWriter
+    /// Makes objects written with `durably: false` survive a crash: on a local folder one `syncfs` for all of them
+    /// and their folders; a no-op where an object is durable once written (S3: when its PUT returns).
+    func makeDurable(_ names: [ObjectName]) throws(StoreError)
     /// Streams the object's bytes (or the given range of them) to `sink`, in pieces.
     func read(_ name: ObjectName, range: Range<UInt64>?, into sink: (UnsafeRawBufferPointer) throws -> Void) throws
     /// The object's size, or nil when it does not exist.
@@ -87,6 +94,9 @@ public protocol ObjectStore: Sendable {
     /// A server that ignores the condition overwrites: callers read the object back.
     @discardableResult
     func putIfAbsent(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) -> Bool
+    /// `putIfAbsent`, made durable by a later `makeDurable` when `durably` is false (see `makeWriter(for:durably:)`).
+    @discardableResult
+    func putIfAbsent(_ name: ObjectName, bytes: [UInt8], durably: Bool) throws(StoreError) -> Bool
     /// Removes what killed writers left half-written: the uploads of `orphans` (objects the library began and
     /// never committed) and any other partial upload too old to belong to a live writer.
     /// Called only under the library's writer lock.
@@ -94,14 +104,26 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    /// A store whose every write is durable when it returns has nothing to defer.
+    public func makeWriter(for name: ObjectName, durably: Bool) throws(StoreError) -> any ObjectWriter {
+        try makeWriter(for: name)
+    }
+
+    public func makeDurable(_ names: [ObjectName]) throws(StoreError) {}
+
+    @discardableResult
+    public func putIfAbsent(_ name: ObjectName, bytes: [UInt8], durably: Bool) throws(StoreError) -> Bool {
+        try putIfAbsent(name, bytes: bytes)
+    }
+
     /// Every object name under `prefix` (e.g. `data/`), in ascending byte order.
     public func list(prefix: String) throws(StoreError) -> [ObjectName] {
         try list(prefix: prefix, after: nil)
     }
 
-    /// Writes a small object in one call.
-    public func put(_ name: ObjectName, bytes: [UInt8]) throws(StoreError) {
-        let writer = try makeWriter(for: name)
+    /// Writes a small object in one call (with `durably: false`, made durable by a later `makeDurable`).
+    public func put(_ name: ObjectName, bytes: [UInt8], durably: Bool = true) throws(StoreError) {
+        let writer = try makeWriter(for: name, durably: durably)
         do throws(StoreError) { try writer.write(bytes) } catch {
             writer.abort()
             throw error

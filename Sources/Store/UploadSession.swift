@@ -50,7 +50,6 @@ public final class UploadSession: Sendable {
             if !error.isRunFatal { try? library.ledger.discard([name]) }
             throw error
         }
-        try library.ledger.stored(name)
         objects.withLock { $0.append((name, role)) }
         return (name, result)
     }
@@ -66,14 +65,15 @@ public final class UploadSession: Sendable {
 
     /// Commits `item`, whose objects this session stored (a completed Live Photo: and the objects it reuses of the
     /// item it replaces); when the same bytes were committed meanwhile, the existing item is used and this session's
-    /// objects are discarded.
+    /// objects are discarded. In a run that groups commits (`Library.groupingCommits`) a new item is queued: it is
+    /// in the index, and durable, once its group is committed.
     public func commit(_ item: NewItem, album: AlbumTarget) throws -> CommitOutcome {
         let stored = objects.withLock { $0 }
         let digests = { (itemId: String) in try self.storedObjects(itemId: itemId).map(\.digest) }
         let outcome = if let completing {
-            try library.commitLivePhoto(item, completing: completing, album: album, digests: digests)
+            try library.commitLivePhoto(item, completing: completing, album: album, objects: stored.map(\.name), digests: digests)
         } else {
-            try library.commit(item, album: album, digests: digests)
+            try library.commit(item, album: album, objects: stored.map(\.name), digests: digests)
         }
         if case .stored = outcome {
             library.ledger.committed(stored.map(\.name))

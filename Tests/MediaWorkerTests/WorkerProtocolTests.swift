@@ -22,8 +22,10 @@ private func closeOnExec(_ fds: [Int32]) {
         static let chunks = [Data(repeating: 7, count: 1 << 20), Data("second".utf8), Data(repeating: 9, count: 300_000)]
 
         func metadata(of file: Int32, format: MediaFormat, surroundings: FileSurroundings) throws(MediaWorkError) -> MediaMetadata {
+            if surroundings.name.description.hasPrefix("unreadable") { throw .notProduced(StageProblem(stage: "metadata", reason: "metadata: unreadable")) }
             var metadata = MediaMetadata(format: format)
             metadata.make = "Maker of \(surroundings.name) with \(surroundings.xmpSidecar?.count ?? 0) bytes of XMP"
+            if surroundings.name.description.hasPrefix("turned") { metadata.orientation = 6 }
             return metadata
         }
 
@@ -120,6 +122,44 @@ private func closeOnExec(_ fds: [Int32]) {
         #expect(connection.close())
     }
 
+    /// One request, two answers: the metadata, then the pictures turned as that metadata says; a stage not produced
+    /// leaves the other's answer as it is.
+    @Test func metadataAndPicturesAreTwoAnswersToOneRequest() throws {
+        let connection = Connection()
+        func ask(_ name: BytePath, _ format: MediaFormat) throws -> (metadata: WorkerAnswer, pictures: WorkerAnswer) {
+            let request = WorkerRequest(operation: .metadataAndPictures, name: name, format: format, surroundings: FileSurroundings(name: name))
+            try connection.client.send(request)
+            let next = { try connection.client.receive(deadline: .now + .seconds(20)) }
+            return (try connection.client.answer(to: request, expecting: .metadata, nextFrame: next, streamBytes: { _ in }),
+                    try connection.client.answer(to: request, expecting: .pictures, nextFrame: next, streamBytes: { _ in }))
+        }
+        let plain = try ask("a.heic", .heic)
+        guard case .done(let metadata, _) = plain.metadata, case .done(let pictures, let payload) = plain.pictures else {
+            Issue.record("\(plain)")
+            return
+        }
+        #expect(metadata.metadata?.make == "Maker of a.heic with 0 bytes of XMP")
+        #expect(pictures.thumbnailByteCount == StandInWork.pictures.thumbnail.count)
+        #expect(Array(payload) == StandInWork.pictures.thumbnail + StandInWork.pictures.rendition!)
+
+        let turned = try ask("turned.jpg", .jpeg)
+        guard case .done(let turnedMetadata, _) = turned.metadata, case .notProduced(let refused) = turned.pictures else {
+            Issue.record("\(turned)")
+            return
+        }
+        #expect(turnedMetadata.metadata?.orientation == 6)
+        #expect(refused == StageProblem(stage: "thumbnail", reason: "thumbnail: orientation 6 refused"), "the pictures were asked turned")
+
+        let unreadable = try ask("unreadable.jpg", .jpeg)
+        guard case .notProduced(let problem) = unreadable.metadata, case .done(_, let thumbnail) = unreadable.pictures else {
+            Issue.record("\(unreadable)")
+            return
+        }
+        #expect(problem == StageProblem(stage: "metadata", reason: "metadata: unreadable"))
+        #expect(Array(thumbnail) == StandInWork.pictures.thumbnail)
+        #expect(connection.close())
+    }
+
     @Test func aStageNotProducedIsAnAnswerNotAFailure() throws {
         let connection = Connection()
         let (answer, _) = try connection.ask(WorkerRequest(operation: .pictures, name: "a.jpg", format: .jpeg, orientation: 6),
@@ -199,6 +239,35 @@ private func closeOnExec(_ fds: [Int32]) {
         } catch MediaWorkError.workerFailed(let reason) {
             #expect(reason == "the media worker hung: no answer within 3 s; killed")
         }
+    }
+
+    /// A worker that dies after its metadata answer costs the pictures only: the metadata it sent is kept, and the
+    /// pictures fail as a worker failure, with why.
+    @Test func aWorkerThatDiesAfterItsMetadataCostsThePicturesOnly() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-half-worker-\(UUID().uuidString)").path
+        try StandInWorker.compile("""
+            static int worker_main(void) {
+                char request[65536];
+                while (read_request(request, sizeof request)) {
+                    if (strcmp(operation(request), "metadata") != 0) _exit(7);
+                    send_frame("{\\"kind\\":\\"metadata\\",\\"metadata\\":{\\"format\\":\\"jpeg\\",\\"make\\":\\"Half\\",\\"sources\\":{}}}", 0, 0);
+                }
+                return 0;
+            }
+            """, to: path)
+        defer { unlink(path) }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-half-\(UUID().uuidString).jpg").path
+        try Data(count: 100).write(to: URL(fileURLWithPath: file))
+        defer { unlink(file) }
+        let work = OutOfProcessMediaWork(executable: path, timeoutFloor: .seconds(3), shouldStop: { false })
+        let both = work.metadataAndPictures(fileAt: BytePath(file), format: .jpeg, rendition: .whereNeeded)
+        #expect((try? both.metadata.get())?.make == "Half")
+        guard case .failure(.workerFailed(let reason)) = both.pictures else {
+            Issue.record("pictures from a worker that died: \(both.pictures)")
+            return
+        }
+        #expect(reason == "the media worker exited with status 7")
+        #expect(work.takeWorkerFailures()[BytePath(file)] == reason)
     }
 
     /// A zygote that ends before its loop starts (as when the loader cannot find a library in the sandbox: exit 127)

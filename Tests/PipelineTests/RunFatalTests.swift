@@ -48,7 +48,9 @@ private final class Outcomes: IngestObserver {
             #expect(stopped.message.contains("resumes"), "\(stopped.message)")
         }
         let stored = first.all
-        #expect(!stored.isEmpty && stored.count < 12, "the store filled in the middle of the run: \(stored.count) stored")
+        // The files stored before the store filled were queued for one group commit, which the full store ended: none
+        // of them is reported stored (the next run stores them).
+        #expect(stored.count < 12, "the store filled in the middle of the run: \(stored.count) stored")
         #expect(stored.allSatisfy { $0.status == .stored }, "no file failed for the full store: \(stored.map(\.status))")
         #expect(try library.index.failedFiles().isEmpty)
 
