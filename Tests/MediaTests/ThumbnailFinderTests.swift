@@ -155,3 +155,35 @@ func differingBytes(_ one: RGBImage, _ other: RGBImage) -> Int {
         return count + zip(a, b).filter { $0 != $1 }.count
     }
 }
+
+/// Not a test: CPU time of a video's thumbnail alone, from the start (as before issue 20's finder) and found by
+/// seeking, alternating, and whether the two are the same picture. `KEEPSAKE_THUMBNAIL_BENCH=a.mov,b.mp4 swift test
+/// --filter ThumbnailFinderBenchmark` (ROUNDS from KEEPSAKE_THUMBNAIL_BENCH_ROUNDS, 3 unless set).
+@Suite("ThumbnailFinderBenchmark", .enabled(if: ProcessInfo.processInfo.environment["KEEPSAKE_THUMBNAIL_BENCH"] != nil))
+struct ThumbnailFinderBenchmark {
+    @Test func thumbnailCPUTime() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let rounds = Int(environment["KEEPSAKE_THUMBNAIL_BENCH_ROUNDS"] ?? "") ?? 3
+        let median = { (values: [Double]) in values.sorted()[values.count / 2] }
+        for path in environment["KEEPSAKE_THUMBNAIL_BENCH"]!.split(separator: ",").map(String.init) {
+            var before: [Double] = [], after: [Double] = []
+            var fromStart: ThumbnailFinder.Search?, found: ThumbnailFinder.Search?
+            for _ in 0..<rounds {
+                var started = StreamBenchmark.processCPUSeconds()
+                fromStart = try ThumbnailFinder.fromStart(path: path)
+                before.append(StreamBenchmark.processCPUSeconds() - started)
+                started = StreamBenchmark.processCPUSeconds()
+                found = try ThumbnailFinder.find(path: path)
+                after.append(StreamBenchmark.processCPUSeconds() - started)
+            }
+            let old = try #require(fromStart), new = try #require(found)
+            let same = differingBytes(try #require(old.frame), try #require(new.frame))
+            print("THUMB \(URL(fileURLWithPath: path).lastPathComponent): CPU s from the start "
+                  + before.map { String(format: "%.3f", $0) }.joined(separator: " ") + " (decoded \(old.framesDecoded), "
+                  + "filtered \(old.framesFiltered)); found " + after.map { String(format: "%.3f", $0) }.joined(separator: " ")
+                  + " (decoded \(new.framesDecoded), filtered \(new.framesFiltered), seeked \(new.seeked)); median ratio "
+                  + String(format: "%.3f", median(after) / median(before)) + "; bytes differing \(same)")
+            #expect(same == 0)
+        }
+    }
+}
