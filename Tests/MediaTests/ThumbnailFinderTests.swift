@@ -125,6 +125,36 @@ struct ThumbnailFinderTests {
         if clip == .rotated { #expect(frame.height > frame.width) }
     }
 
+    /// Every corpus video (phone clips with edit lists, rotation, HDR and Dolby Vision, a truncated one, AVI, MTS): the
+    /// same thumbnail as decoding from the start, or the same failure.
+    @Test func corpusVideosGetTheSameThumbnail() throws {
+        guard let corpus = TestEnvironment.corpus else { print("NOTE: no corpus; skipped"); return }
+        let videos = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter {
+            ["mov", "mp4", "m4v", "3gp", "mkv", "webm", "avi", "mts", "m2ts", "ts"].contains(($0 as NSString).pathExtension.lowercased())
+        }.sorted()
+        #expect(videos.count >= 19)
+        var seeked = 0
+        for name in videos {
+            let path = corpus.appendingPathComponent(name).path
+            let fromStart = Result { try ThumbnailFinder.fromStart(path: path) }
+            let found = Result { try ThumbnailFinder.find(path: path) }
+            switch (fromStart, found) {
+            case let (.success(old), .success(new)):
+                if let oldFrame = old.frame, let newFrame = new.frame {
+                    #expect(differingBytes(oldFrame, newFrame) == 0, "\(name)")
+                } else {
+                    #expect(old.frame == nil && new.frame == nil, "\(name)")
+                }
+                if new.seeked { seeked += 1 }
+                print("\(name): decoded \(new.framesDecoded) of \(old.framesDecoded), seeked \(new.seeked), "
+                      + "from the start \(new.decodedFromStart)")
+            case (.failure, .failure): break
+            default: Issue.record("\(name): from the start \(fromStart), found \(found)")
+            }
+        }
+        #expect(seeked >= 3)
+    }
+
     /// The work is counted so that the saving cannot silently go: frames decoded and filtered, quick against from the
     /// start (which decodes and filters every frame up to 1 s).
     @Test func fewFramesAreDecodedAndOneIsFiltered() throws {
