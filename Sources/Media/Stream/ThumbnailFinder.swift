@@ -87,12 +87,11 @@ final class ThumbnailFinder {
     /// Reads and decodes until a frame past the pick comes out; answers the pick, or nil when unsure.
     private func walk() throws(MediaError) -> Frame? {
         let context = input.context
-        /// The decode time of the last packet sent: where the input is.
+        // The decode time of the last packet sent: where the input is.
         var position = Int64.min
-        /// How much later than its decode time a frame is shown, at most (the index holds decode times).
         var seekDecided = false
         var awaitingKeyframe = false
-        /// Seeks that landed on a keyframe shown after the pick (the index holds decode times, earlier than those).
+        // Seeks that landed on a keyframe shown after the pick (the index holds decode times, earlier than those).
         var overshoots = 0
         while !passed, av_read_frame(context, packet.pointer) >= 0 {
             defer { av_packet_unref(packet.pointer) }
