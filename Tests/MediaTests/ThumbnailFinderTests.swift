@@ -24,10 +24,11 @@ struct ThumbnailFinderTests {
         /// 60 fps, a keyframe every 0.3 s and no B-frames (as the Android 4K60 clip): the frame-rate step drops half.
         case sixtyFPS
         /// The keyframe table (`stss`) renamed away: every frame looks like a keyframe to the demuxer, and a seek
-        /// lands on frames that refer to others not decoded (H.264, then HEVC with B-frames; keyframes every 0.4 s).
+        /// lands on frames that refer to others not decoded (H.264, then HEVC with B-frames; keyframes every 0.4 s). Seen:
+        /// the landing frame is no keyframe to the decoder, so both are decoded from the start.
         case damagedIndex
         case damagedIndexHEVC
-        /// MPEG-TS: no index to seek with; decoded from the start, still one frame filtered.
+        /// MPEG-TS: no index to seek with; read from the start without a seek, still one frame filtered.
         case unseekable
 
         var testDescription: String { rawValue }
