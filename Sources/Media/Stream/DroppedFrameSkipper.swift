@@ -15,9 +15,7 @@ final class DroppedFrameSkipper {
     /// H.264 and HEVC reorder at most 16 frames.
     static let lookahead = 16
 
-    private let timeBase: AVRational
-    private let outputTimeBase: AVRational
-    private let origin: Int64
+    private let step: FrameRateStep
     /// Packets read and not yet handed on, in decode order.
     private var held: [Packet] = []
     /// Presentation times of the last `lookahead` packets handed on (a B-frame's successor may be among them).
@@ -25,9 +23,7 @@ final class DroppedFrameSkipper {
 
     /// `origin` is the file's start in `timeBase` (frames are timed from it, as the filter graph sees them).
     init(timeBase: AVRational, origin: Int64, frameRate: Int) {
-        self.timeBase = timeBase
-        outputTimeBase = AVRational(num: 1, den: Int32(frameRate))
-        self.origin = origin
+        step = FrameRateStep(timeBase: timeBase, origin: origin, frameRate: frameRate)
     }
 
     /// Takes over `packet`'s data (leaving it blank) and hands on each packet whose fate is now known, with whether
@@ -64,18 +60,12 @@ final class DroppedFrameSkipper {
             if other > time, next.map({ other < $0 }) ?? true { next = other }
         }
         guard let next else { return false }
-        return slot(of: next) == slot(of: time)
-    }
-
-    /// The output frame `time` rounds to, as the `fps` filter rounds (to the nearest, halves away from zero).
-    private func slot(of time: Int64) -> Int64 {
-        let rounding = AVRounding(rawValue: AV_ROUND_NEAR_INF.rawValue | AV_ROUND_PASS_MINMAX.rawValue)
-        return av_rescale_q_rnd(time - origin, timeBase, outputTimeBase, rounding)
+        return step.slot(of: next) == step.slot(of: time)
     }
 
     /// A packet's presentation time; nil when it has none, or when the decoder is told to drop its frame anyway
     /// (`AV_PKT_FLAG_DISCARD`: samples an edit list cuts), so it is no one's successor.
-    private static func presentationTime(of packet: UnsafeMutablePointer<AVPacket>) -> Int64? {
+    static func presentationTime(of packet: UnsafeMutablePointer<AVPacket>) -> Int64? {
         let pts = packet.pointee.pts
         guard pts != cffmpeg_nopts(), packet.pointee.flags & AV_PKT_FLAG_DISCARD == 0 else { return nil }
         return pts

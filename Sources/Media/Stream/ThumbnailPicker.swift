@@ -20,9 +20,22 @@ final class ThumbnailPicker {
         settled = seconds >= Self.atSeconds
     }
 
+    /// How many output frames after the first the pick is, at `frameRate` (the `offer` rule in output frames).
+    static func framesToPick(frameRate: Int) -> Int64 {
+        let frame = av_q2d(AVRational(num: 1, den: Int32(frameRate)))
+        var count: Int64 = 0
+        while Double(count) * frame < atSeconds { count += 1 }
+        return count
+    }
+
     /// The picked frame as RGB24 of `PictureSize.thumbnail` (long edge at most 720); nil when no frame came by.
     func image() throws(MediaError) -> RGBImage? {
         guard held else { return nil }
+        return try Self.image(of: frame)
+    }
+
+    /// A stream frame (BT.709 limited range, as the encoder gets it) as the thumbnail's RGB24.
+    static func image(of frame: Frame) throws(MediaError) -> RGBImage {
         let source = RGBScaler.Source(frame, format: AVPixelFormat(frame.pointer.pointee.format),
                                       matrix: AVCOL_SPC_BT709, fullRange: false)
         let target = PictureSize.thumbnail.fitting(width: source.width, height: source.height)

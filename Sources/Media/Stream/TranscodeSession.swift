@@ -19,13 +19,10 @@ final class TranscodeSession {
         muxer = try SegmentedTSMuxer(video: video.encoder!, audio: audio?.encoder, cipher: cipher)
     }
 
-    /// The thumbnail frame alone: decodes up to the frame the thumbnail picker settles on, encodes nothing.
+    /// The thumbnail frame alone, the one the stream would pick (`ThumbnailFinder`); encodes nothing.
     static func thumbnail(path: String) throws(MediaError) -> RGBImage? {
         do {
-            let input = try InputFile(path: path)
-            let video = try openVideo(in: input, preset: nil)
-            try feedVideo(of: input, to: video, until: { video.thumbnail.settled })
-            return try video.thumbnail.image()
+            return try ThumbnailFinder.find(path: path).frame
         } catch {
             throw MediaError(.thumbnail, error.reason)
         }

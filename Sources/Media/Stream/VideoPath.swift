@@ -19,15 +19,15 @@ final class VideoPath {
     /// When set, sees each frame that comes out of the filters, before the encoder (the floor benchmark holds them).
     var filteredFrameTap: ((UnsafeMutablePointer<AVFrame>) -> Void)?
 
-    private let stream: UnsafeMutablePointer<AVStream>
-    private let decoder: CodecContext
+    let stream: UnsafeMutablePointer<AVStream>
+    let decoder: CodecContext
     let geometry: StreamGeometry
     /// Nil when the frame-rate step drops nothing (or skipping is turned off): every packet is decoded.
     private let skipper: DroppedFrameSkipper?
     /// False: frames stop at the decoder (the floor benchmark's decode alone).
     private let filters: Bool
     /// The file's start time in the stream's time base: frames are timed from it.
-    private let origin: Int64
+    let origin: Int64
     /// Built from the first decoded frame, whose pixel format and colours it needs.
     private var graph: FilterGraph?
     private var firstOutputPTS: Int64?
@@ -112,19 +112,21 @@ final class VideoPath {
         try encoder.encode(frame, into: packet) { packet throws(MediaError) in try muxer.writeVideo(packet) }
     }
 
-    private func makeGraph(for frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> FilterGraph {
+    /// The filters for frames like `frame`; without `retiming`, the chain lacks the frame-rate step, which picks and
+    /// retimes frames but changes no pixels (the rest works on each frame alone).
+    func makeGraph(for frame: UnsafeMutablePointer<AVFrame>, retiming: Bool = true) throws(MediaError) -> FilterGraph {
         let f = frame.pointee, timeBase = stream.pointee.time_base
         var aspect = f.sample_aspect_ratio
         if aspect.num <= 0 || aspect.den <= 0 { aspect = AVRational(num: 1, den: 1) }
         let source = "video_size=\(f.width)x\(f.height):pix_fmt=\(f.format):time_base=\(timeBase.num)/\(timeBase.den)"
             + ":pixel_aspect=\(aspect.num)/\(aspect.den)"
         return try FilterGraph(audio: false, sourceArguments: source,
-                               chain: Self.filterChain(geometry: geometry, colors: ColorConversion(of: f)))
+                               chain: Self.filterChain(geometry: geometry, colors: ColorConversion(of: f), retiming: retiming))
     }
 
-    static func filterChain(geometry: StreamGeometry, colors: ColorConversion) -> String {
+    static func filterChain(geometry: StreamGeometry, colors: ColorConversion, retiming: Bool = true) -> String {
         // Dropping frames first and scaling before rotating keep the costly steps on the fewest pixels.
-        var filters = ["fps=\(geometry.frameRate)"]
+        var filters = retiming ? ["fps=\(geometry.frameRate)"] : []
         let scale = "scale=w=\(geometry.scaledWidth):h=\(geometry.scaledHeight):flags=bicubic"
         // HDR is scaled in its own colours for the tone-map; the rest becomes 8-bit limited range right away.
         filters += colors == .toneMap ? [scale] : [scale + ":out_range=tv", "format=yuv420p"]
