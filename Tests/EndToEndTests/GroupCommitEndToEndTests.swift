@@ -42,23 +42,6 @@ import Glibc
         }.sorted()
     }
 
-    /// Starts `keepsake ingest` and SIGKILLs it after `delay` seconds; true when it was killed (still running then).
-    static func ingestKilled(after delay: Double, folder: String, library: String) throws -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Keepsake.binary)
-        process.arguments = ["ingest", folder, "--library", library]
-        process.environment = ProcessInfo.processInfo.environment.merging(["KEEPSAKE_PASSPHRASE": "test passphrase"]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let start = Date()
-        try process.run()
-        while process.isRunning && Date().timeIntervalSince(start) < delay { usleep(5_000) }
-        guard process.isRunning else { return false }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        return true
-    }
-
     @Test(.enabled(if: TestEnvironment.hasTool("ffmpeg"))) func killedDuringARunOfManySmallFilesTheRerunsConverge() throws {
         let (folder, paths) = try Self.smallJPEGs(count: Self.fileCount)
         // How long a whole run takes on this machine now, so that the kills fall inside a run.
@@ -71,21 +54,26 @@ import Glibc
 
         // Each library is killed once at its own moment of a run, then once more early in the rerun (a run killed while
         // it cleans up and resumes), then run to the end.
+        // The last point is not a time: the run is killed as soon as its first group's log entries are being written
+        // (most of a run is its first phase, every file's metadata and pictures, before anything is committed, so a
+        // kill at a fraction of the run's time may fall before the first commit or after the last).
         var killedMidRun = 0, partial = 0
-        let points = [0.35, 0.65, 0.9]
+        let points: [Double?] = [0.35, 0.65, 0.9, nil]
         for (point, fraction) in points.enumerated() {
             let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
+            let log = library + "/store/log"
+            let firstGroupCommitting = { fraction == nil && ((try? FileManager.default.contentsOfDirectory(atPath: log).count) ?? 0) >= 20 }
             // A run that ends before its kill point shortens the estimate (this machine's speed drifts).
-            let runStart = Date()
-            if try Self.ingestKilled(after: fullRun * fraction, folder: folder, library: library) {
-                killedMidRun += 1
+            if let finished = try Keepsake.ingestKilled(after: fraction.map { fullRun * $0 } ?? fullRun * 3, folder: folder,
+                                                        library: library, orWhen: firstGroupCommitting) {
+                fullRun = min(fullRun, finished)
             } else {
-                fullRun = min(fullRun, Date().timeIntervalSince(runStart))
+                killedMidRun += 1
             }
             let afterKill = try Self.storedPaths(library)
             #expect(Set(afterKill).count == afterKill.count, "kill point \(point): a file stored twice after the kill")
             if !afterKill.isEmpty && afterKill.count < paths.count { partial += 1 }
-            _ = try Self.ingestKilled(after: fullRun / 4, folder: folder, library: library)
+            _ = try Keepsake.ingestKilled(after: fullRun / 4, folder: folder, library: library)
             let rerun = try Keepsake.run(["ingest", folder, "--library", library])
             #expect(rerun.status == 0, "kill point \(point): \(rerun.stdoutText)\(rerun.stderrText)")
             #expect(try Self.storedPaths(library) == paths, "kill point \(point): every file stored exactly once")

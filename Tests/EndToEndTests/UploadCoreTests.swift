@@ -32,24 +32,6 @@ import Glibc
         return folder
     }
 
-    /// Starts `keepsake ingest` and SIGKILLs it after `delay` seconds. Returns nil when it was killed, else how long
-    /// the run took.
-    func ingestKilled(after delay: Double, folder: String, library: String) throws -> Double? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Keepsake.binary)
-        process.arguments = ["ingest", folder, "--library", library]
-        process.environment = ProcessInfo.processInfo.environment.merging(["KEEPSAKE_PASSPHRASE": "test passphrase"]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let start = Date()
-        try process.run()
-        while process.isRunning && Date().timeIntervalSince(start) < delay { usleep(5_000) }
-        guard process.isRunning else { return Date().timeIntervalSince(start) }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        return nil
-    }
-
     @Test func killedAtTwentyPointsTheRunsConverge() throws {
         let folder = try killTestFolder()
         let expected = try FileManager.default.contentsOfDirectory(atPath: folder).map { folder + "/" + $0 }.sorted()
@@ -63,7 +45,7 @@ import Glibc
         var killedMidRun = 0
         for point in 1...20 {
             let library = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path
-            if let finished = try ingestKilled(after: fullRun * Double(point) / 21, folder: folder, library: library) {
+            if let finished = try Keepsake.ingestKilled(after: fullRun * Double(point) / 21, folder: folder, library: library) {
                 fullRun = min(fullRun, finished)
             } else {
                 killedMidRun += 1

@@ -8,12 +8,6 @@ import Testing
 
 /// Issue 20, item 4: a file whose bytes the library holds is recognised before anything is encrypted or uploaded.
 @Suite struct DedupBeforeUploadTests {
-    private final class Quiet: IngestObserver {
-        func started(_ file: DiscoveredFile) {}
-        func read(bytes: Int64) {}
-        func finished(_ outcome: FileOutcome) {}
-    }
-
     private static func jpeg(_ body: [UInt8]) -> Data {
         Data([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF\0".utf8) + body)
     }
@@ -37,7 +31,7 @@ import Testing
                                        passphrase: "test passphrase", create: true)
         let options = IngestOptions(jobs: 2, stream: nil, mediaWork: NoMediaWork())
         let (files, skips) = Ingest.discover([first.path])
-        let firstRun = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: Quiet())
+        let firstRun = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: QuietObserver())
         #expect(firstRun.count(.stored) == 6)
         // The original and the metadata document of each (no media work here).
         let writtenFirst = store.writesBegun(under: "data/")
@@ -45,7 +39,7 @@ import Testing
         #expect(writtenFirst == perItem * 6 && perItem >= 1)
 
         let (copies, copySkips) = Ingest.discover([second.path])
-        let secondRun = try Ingest.run(files: copies, skips: copySkips, library: library, options: options, observer: Quiet())
+        let secondRun = try Ingest.run(files: copies, skips: copySkips, library: library, options: options, observer: QuietObserver())
         #expect(secondRun.count(.stored) == 1)
         #expect(secondRun.outcomes.filter { $0.status != .stored }.count == 6)
         #expect(secondRun.failures.isEmpty)
@@ -72,7 +66,7 @@ import Testing
                                        passphrase: "test passphrase", create: true)
         let one = Ingest.discover([folder.appendingPathComponent("photo-0.jpg").path])
         _ = try Ingest.run(files: one.files, skips: one.skips, library: control,
-                           options: IngestOptions(jobs: 1, stream: nil, mediaWork: NoMediaWork()), observer: Quiet())
+                           options: IngestOptions(jobs: 1, stream: nil, mediaWork: NoMediaWork()), observer: QuietObserver())
         let perItem = single.writesBegun(under: "data/")
         #expect(perItem >= 1)
 
@@ -81,7 +75,7 @@ import Testing
                                        passphrase: "test passphrase", create: true)
         let (files, skips) = Ingest.discover([folder.path])
         let run = try Ingest.run(files: files, skips: skips, library: library,
-                                 options: IngestOptions(jobs: 4, stream: nil, mediaWork: NoMediaWork()), observer: Quiet())
+                                 options: IngestOptions(jobs: 4, stream: nil, mediaWork: NoMediaWork()), observer: QuietObserver())
         #expect(run.count(.stored) == 4 && run.count(.duplicate) + run.count(.addedToAlbum) == 4 && run.failures.isEmpty)
         #expect(store.writesBegun(under: "data/") == 4 * perItem, "a copy was encrypted and uploaded")
     }

@@ -1,5 +1,6 @@
 import FileSystem
 import MediaTypes
+import Pipeline
 
 /// Media work that produces no derived media: the stand-in `MediaWork` of the pipeline tests about the store.
 struct NoMediaWork: MediaWork {
@@ -12,4 +13,11 @@ struct NoMediaWork: MediaWork {
                 iv: [UInt8], output: (UnsafeRawBufferPointer) throws -> Void) throws -> StreamProduct {
         throw MediaWorkError.notProduced(Self.problem)
     }
+}
+
+/// An observer that ignores what a run tells it.
+final class QuietObserver: IngestObserver {
+    func started(_ file: DiscoveredFile) {}
+    func read(bytes: Int64) {}
+    func finished(_ outcome: FileOutcome) {}
 }

@@ -9,12 +9,6 @@ import Testing
 /// Issue 20, item 3: a photo costs one media-worker request (its metadata and its pictures together), where it cost
 /// two; each stage still fails on its own, and a file that may be a copy asks for no pictures before it is known new.
 @Suite struct OneWorkerRequestTests {
-    private final class Quiet: IngestObserver {
-        func started(_ file: DiscoveredFile) {}
-        func read(bytes: Int64) {}
-        func finished(_ outcome: FileOutcome) {}
-    }
-
     /// Media work that counts its requests as `OutOfProcessMediaWork` makes them (one worker each), with metadata
     /// (orientation 6) and a thumbnail that says which orientation it was asked for; a file named `nometa-*` has no
     /// metadata and one named `nopictures-*` no pictures.
@@ -81,7 +75,7 @@ import Testing
         let work = CountingWork()
         let options = IngestOptions(jobs: 2, stream: nil, mediaWork: work)
         let (files, skips) = Ingest.discover([photos.path])
-        let first = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: Quiet())
+        let first = try Ingest.run(files: files, skips: skips, library: library, options: options, observer: QuietObserver())
         #expect(first.count(.stored) == names.count && first.failures.isEmpty)
         #expect(work.requests.withLock { $0 } == ["metadataAndPictures": names.count], "one request a photo")
 
@@ -102,7 +96,7 @@ import Testing
         // copies, for no pictures.
         let before = work.total
         let (copyFiles, copySkips) = Ingest.discover([copies.path])
-        let second = try Ingest.run(files: copyFiles, skips: copySkips, library: library, options: options, observer: Quiet())
+        let second = try Ingest.run(files: copyFiles, skips: copySkips, library: library, options: options, observer: QuietObserver())
         #expect(second.count(.stored) == 0 && second.failures.isEmpty && second.outcomes.count == names.count)
         #expect(work.total - before == names.count)
         #expect(work.requests.withLock { $0["metadata"] } == names.count)

@@ -125,6 +125,25 @@ public enum Keepsake {
                            environment: [String: String] = [:]) throws -> ProcessResult {
         try runProcess(binary, arguments, environment: ["KEEPSAKE_PASSPHRASE": passphrase].merging(environment) { $1 })
     }
+
+    /// Starts `keepsake ingest FOLDER --library LIBRARY` and SIGKILLs it after `delay` seconds, or as soon as `now`
+    /// holds (asked every 5 ms). Returns nil when it was killed, else how long the run took (it ended first).
+    public static func ingestKilled(after delay: Double, folder: String, library: String,
+                                    orWhen now: () -> Bool = { false }) throws -> Double? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["ingest", folder, "--library", library]
+        process.environment = ProcessInfo.processInfo.environment.merging(["KEEPSAKE_PASSPHRASE": "test passphrase"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let start = Date()
+        try process.run()
+        while process.isRunning && Date().timeIntervalSince(start) < delay && !now() { usleep(5_000) }
+        guard process.isRunning else { return Date().timeIntervalSince(start) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return nil
+    }
 }
 
 /// moto's S3 server on a free loopback port: started once per test process, on first use. It watches the test
