@@ -6,10 +6,9 @@
 #   usage: Benchmarks/compare-cpu.sh [ROUNDS]     (BINS defaults to .build/release/keepsake)
 set -euo pipefail
 rounds=${1:-2}
-root=$(pwd)
-bench=${KEEPSAKE_SHARED:-$root/../shared}/bench
-set_dir=${BENCH_SET:-/tmp/keepsake-bench-set}
-"$bench/make-bench-set.sh" "$set_dir" >/dev/null
+. "$(dirname "$0")/bench-set.sh"
+for b in ${BINS:-$bin}; do need_binary "$b"; done
+make_bench_set
 work=$(mktemp -d)
 if [ -d /sys/fs/cgroup/cpuacct ]; then
   cg=/sys/fs/cgroup/cpuacct/keepsake-compare-$$; mkdir "$cg"
@@ -32,8 +31,8 @@ measure() { # LABEL COMMAND...: runs COMMAND in the cgroup, prints its wall and 
 for ((i = 0; i < rounds; i++)); do
   rm -rf "$work/ref"
   measure reference "$bench/reference-pipeline.sh" "$set_dir" "$work/ref"
-  for bin in ${BINS:-.build/release/keepsake}; do
+  for build in ${BINS:-$bin}; do
     rm -rf "$work/lib"
-    KEEPSAKE_PASSPHRASE=bench measure "$bin" "$bin" ingest "$set_dir" --library "$work/lib"
+    KEEPSAKE_PASSPHRASE=bench measure "$build" "$build" ingest "$set_dir" --library "$work/lib"
   done
 done

@@ -5,12 +5,9 @@
 # Run it from the project's root after `swift build -c release`.
 #   usage: Benchmarks/copy-ingest.sh        (KEEPSAKE_BIN overrides .build/release/keepsake)
 set -euo pipefail
-root=$(pwd)
-bin=${KEEPSAKE_BIN:-.build/release/keepsake}
-[ -x "$bin" ] || { echo "no $bin: run 'swift build -c release' first" >&2; exit 2; }
-bench=${KEEPSAKE_SHARED:-$root/../shared}/bench
-set_dir=${BENCH_SET:-/tmp/keepsake-bench-set}
-"$bench/make-bench-set.sh" "$set_dir" >/dev/null
+. "$(dirname "$0")/bench-set.sh"
+need_binary "$bin"
+make_bench_set
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$set_dir" "$work/copy"

@@ -10,12 +10,9 @@
 #   usage: Benchmarks/S3/compare-upload.sh [ROUNDS]     (KEEPSAKE_BIN overrides .build/release/keepsake)
 set -euo pipefail
 rounds=${1:-3}
-root=$(pwd)
-bin=${KEEPSAKE_BIN:-.build/release/keepsake}
-[ -x "$bin" ] || { echo "no $bin: run 'swift build -c release' first" >&2; exit 2; }
-bench=${KEEPSAKE_SHARED:-$root/../shared}/bench
-set_dir=${BENCH_SET:-/tmp/keepsake-bench-set}
-"$bench/make-bench-set.sh" "$set_dir" >/dev/null
+. "$(dirname "$0")/../bench-set.sh"
+need_binary "$bin"
+make_bench_set
 
 work=$(mktemp -d)
 moto_pid=
