@@ -16,6 +16,9 @@ public enum SecretStreamFormat {
 }
 
 /// Encrypts a byte stream written in pieces of any size, handing ciphertext to `sink` chunk by chunk.
+///
+/// Its buffers grow with what is written, up to a chunk: a small object (a thumbnail, a metadata document) costs
+/// its own size, not the 4 MiB of a full chunk.
 public final class SealingStream {
     public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
 
@@ -32,8 +35,7 @@ public final class SealingStream {
         self.chunkSize = chunkSize
         self.sink = sink
         pending = []
-        pending.reserveCapacity(chunkSize)
-        sealed = [UInt8](repeating: 0, count: chunkSize + SecretStreamFormat.chunkOverhead)
+        sealed = []
         var header = [UInt8](repeating: 0, count: SecretStreamFormat.headerByteCount)
         key.withPointer { _ = crypto_secretstream_xchacha20poly1305_init_push(state, &header, $0) }
         try header.withUnsafeBytes { try sink($0) }
@@ -50,6 +52,7 @@ public final class SealingStream {
         var rest = bytes[...]
         while !rest.isEmpty {
             let take = min(chunkSize - pending.count, rest.count)
+            reservePending(pending.count + take)
             pending.append(contentsOf: rest.prefix(take))
             rest = rest.dropFirst(take)
             // A full chunk is sealed only once more data arrives, so that the last one can carry FINAL.
@@ -59,6 +62,9 @@ public final class SealingStream {
 
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
+    /// The bytes its buffers hold now.
+    var bufferByteCount: Int { pending.capacity + sealed.capacity }
+
     /// Seals what is left as the FINAL chunk.
     public func finish() throws {
         precondition(!finished, "SealingStream finished twice")
@@ -67,7 +73,20 @@ public final class SealingStream {
         finished = true
     }
 
+    /// Grows `pending` to hold `count` bytes (doubling, at most a chunk), wiping the plaintext it moves out of.
+    private func reservePending(_ count: Int) {
+        guard count > pending.capacity else { return }
+        var grown = [UInt8]()
+        grown.reserveCapacity(min(chunkSize, max(count, 2 * pending.capacity)))
+        grown.append(contentsOf: pending)
+        wipe(&pending)
+        pending = grown
+    }
+
     private func sealPending(final: Bool) throws {
+        if sealed.count < pending.count + SecretStreamFormat.chunkOverhead {
+            sealed = [UInt8](repeating: 0, count: pending.count + SecretStreamFormat.chunkOverhead)
+        }
         let tag = UInt8(final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
         var length: UInt64 = 0
         _ = crypto_secretstream_xchacha20poly1305_push(state, &sealed, &length, pending, UInt64(pending.count), nil, 0, tag)
@@ -109,7 +128,7 @@ public final class OpeningStream {
         self.key = key
         self.sealedChunkSize = chunkSize + SecretStreamFormat.chunkOverhead
         self.sink = sink
-        plain = [UInt8](repeating: 0, count: chunkSize)
+        plain = []
     }
 
     deinit {
@@ -133,6 +152,9 @@ public final class OpeningStream {
 
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
+    /// The bytes its buffers hold now.
+    var bufferByteCount: Int { pending.capacity + plain.capacity }
+
     /// Opens the last, shorter chunk and checks that the stream was complete.
     public func finish() throws {
         if !started { throw CryptoError.truncated }
@@ -148,11 +170,16 @@ public final class OpeningStream {
         let status = key.withPointer { crypto_secretstream_xchacha20poly1305_init_pull(state, pending, $0) }
         guard status == 0 else { throw CryptoError.malformed("invalid secretstream header") }
         pending.removeAll(keepingCapacity: true)
-        pending.reserveCapacity(sealedChunkSize)
         started = true
     }
 
     private func openPending() throws {
+        // Sized to the chunk at hand, so a small object costs its own size (pending grows with what is written).
+        let plainCount = max(1, pending.count - SecretStreamFormat.chunkOverhead)
+        if plain.count < plainCount {
+            wipe(&plain)
+            plain = [UInt8](repeating: 0, count: plainCount)
+        }
         var length: UInt64 = 0
         var tag: UInt8 = 0
         let status = crypto_secretstream_xchacha20poly1305_pull(state, &plain, &length, &tag, pending, UInt64(pending.count), nil, 0)

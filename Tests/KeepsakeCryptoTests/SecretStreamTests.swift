@@ -40,6 +40,22 @@ import Testing
         }
     }
 
+    /// Thumbnails and metadata documents are small: their streams must not cost a 4 MiB chunk's buffers each.
+    @Test func aSmallObjectsBuffersAreItsOwnSize() throws {
+        let key = SecretKey()
+        var sealed = [UInt8]()
+        let sealing = try SealingStream(key: key) { sealed.append(contentsOf: $0) }
+        try sealing.write(randomBytes(3000))
+        try sealing.finish()
+        #expect(sealing.bufferByteCount < 16 << 10)
+        var opened = [UInt8]()
+        let opening = try OpeningStream(key: key) { opened.append(contentsOf: $0) }
+        try opening.write(sealed)
+        try opening.finish()
+        #expect(opened.count == 3000)
+        #expect(opening.bufferByteCount < 16 << 10)
+    }
+
     @Test func defaultChunkSizeRoundTrip() throws {
         let key = SecretKey()
         let plaintext = randomBytes(SecretStreamFormat.chunkSize * 2 + 12345)
