@@ -113,7 +113,7 @@ let package = Package(
         ]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Daemon", "Store", "MediaTypes", "FileSystem"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Store", "KeepsakeCrypto", "MediaTypes", "FileSystem", "TestSupport"]),
-        .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "MediaTypes", "FileSystem", "TestSupport"]),
+        .testTarget(name: "MediaWorkerTests", dependencies: ["MediaWorker", "Media", "MediaTypes", "FileSystem", "TestSupport"]),
         .testTarget(name: "GalleryTests", dependencies: [
             "Gallery", "Sharing", "Store", "KeepsakeCrypto", "CSodium", "MediaTypes", "FileSystem", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -9,7 +9,8 @@ import Glibc
 /// How the media workers are confined: in place before the worker binary runs its first instruction, so that whatever
 /// program sits at the worker's path runs confined. The binary runs as the workers' zygote (`Zygote`), with its socket
 /// to this process (fd 0), /dev/null (fd 1), a pipe to this process that says why it ended if it ends before its loop
-/// (fd 2; /dev/null from then on) and the child filter (fd 3); each worker it forks gets its request
+/// (fd 2; /dev/null from then on), the child filter (fd 3) and the pictures it warms up on (`WarmUpPictures.descriptors`,
+/// `WorkerServer.warmUp`); each worker it forks gets its request
 /// pipe (fd 0), its answer pipe (fd 1), /dev/null (fd 2) and the one file it works on, opened read-only by this
 /// process (fd 3), nothing else, and the child filter stacked on the zygote's (`SeccompFilter`).
 ///
@@ -110,6 +111,10 @@ public struct WorkerSandbox: Sendable {
             let childFilterFD = try Self.memoryFile(childFilter)
             defer { close(childFilterFD) }
             var fds = [pair[1], null, complaints[1], childFilterFD]
+            let warmUpFDs = try WarmUpPictures.all.map { picture throws(WorkerSandboxError) in try Self.memoryFile(picture.bytes) }
+            defer { warmUpFDs.forEach { close($0) } }
+            assert(WarmUpPictures.descriptors == (0..<warmUpFDs.count).map { Int32(fds.count + $0) })
+            fds += warmUpFDs
             switch level {
             case .bubblewrap:
                 let filterFD = try Self.memoryFile(filter)
@@ -196,7 +201,8 @@ public struct WorkerSandbox: Sendable {
         return child
     }
 
-    /// A filter as a file the zygote or bwrap reads (`--seccomp FD`): a fresh one per zygote, read from its start.
+    /// A filter (or a warm-up picture) as a file the zygote or bwrap reads (`--seccomp FD`): a fresh one per zygote, read
+    /// from its start.
     private static func memoryFile(_ bytes: [UInt8]) throws(WorkerSandboxError) -> Int32 {
         let fd = keepsake_memfd("keepsake-seccomp")
         guard fd >= 0 else { throw .system("memfd_create", errno) }
@@ -204,7 +210,7 @@ public struct WorkerSandbox: Sendable {
             try bytes.withUnsafeBufferPointer { buffer throws(Errno) in try FileIO.writeFully(fd, UnsafeRawBufferPointer(buffer)) }
         } catch {
             close(fd)
-            throw .system("writing the seccomp filter", error.code)
+            throw .system("writing a memory file for the zygote", error.code)
         }
         lseek(fd, 0, SEEK_SET)
         return fd

@@ -76,7 +76,7 @@ public enum WorkerServer {
         }
     }
 
-    private static func answer(_ request: WorkerRequest, work: some DescriptorMediaWork, file: Int32, channel: FrameChannel) throws {
+    static func answer(_ request: WorkerRequest, work: some DescriptorMediaWork, file: Int32, channel: FrameChannel) throws {
         switch request.operation {
         case .metadata:
             _ = try answerMetadata(request, work: work, file: file, channel: channel)

@@ -8,4 +8,5 @@ guard CommandLine.arguments.dropFirst().first == "zygote" else {
     FileHandle.standardError.write(Data("keepsake-media: started by keepsake as `keepsake-media zygote`, not by hand\n".utf8))
     exit(2)
 }
+WorkerServer.warmUp(work: InProcessMediaWork())
 exit(WorkerServer.runZygote { WorkerServer.serveOne(work: InProcessMediaWork()) })
