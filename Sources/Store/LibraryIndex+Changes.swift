@@ -392,22 +392,29 @@ extension LibraryIndex {
     }
 
     private func checkpointItem(_ id: String, in db: Database) throws -> CheckpointItem {
-        guard var item = try ItemRecord.fetchOne(db, key: id) else { throw LibraryError.corruptIndex("item \(id) vanished") }
+        // Statements prepared once per connection: a checkpoint runs them for every item of the library.
+        guard var item = try ItemRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM items WHERE id = ?"), arguments: [id]) else {
+            throw LibraryError.corruptIndex("item \(id) vanished")
+        }
         let deletedAt = item.deletedAt
         item.deletedAt = nil
-        let wrapped = try Data.fetchOne(db, sql: "SELECT wrappedFileKey FROM items WHERE id = ?", arguments: [id])
-        let originals = try OriginalRecord.filter(Column("itemId") == id).order(Column("id")).fetchAll(db).map { original in
+        let wrapped = try Data.fetchOne(db.cachedStatement(sql: "SELECT wrappedFileKey FROM items WHERE id = ?"), arguments: [id])
+        let originals = try OriginalRecord.fetchAll(db.cachedStatement(sql: "SELECT * FROM originals WHERE itemId = ? ORDER BY id"),
+                                                    arguments: [id]).map { original in
             var original = original
             original.id = nil
             return original
         }
-        let memberships = try Row.fetchAll(db, sql: "SELECT * FROM albumItems WHERE itemId = ? ORDER BY albumId", arguments: [id]).map {
+        let memberships = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM albumItems WHERE itemId = ? ORDER BY albumId"),
+                                           arguments: [id]).map {
             TimedMembership(membership: Membership(albumId: $0["albumId"], wrappedFileKey: $0["wrappedFileKey"]), addedAt: $0["addedAt"])
         }
-        let removals = try Row.fetchAll(db, sql: "SELECT * FROM albumItemRemovals WHERE itemId = ? ORDER BY albumId", arguments: [id]).map {
+        let removals = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM albumItemRemovals WHERE itemId = ? ORDER BY albumId"),
+                                        arguments: [id]).map {
             TimedRemoval(albumId: $0["albumId"], removedAt: $0["removedAt"])
         }
-        let objects = try ObjectDigest.filter(Column("itemId") == id).order(Column("name")).fetchAll(db)
+        let objects = try ObjectDigest.fetchAll(db.cachedStatement(sql: "SELECT * FROM itemObjects WHERE itemId = ? ORDER BY name"),
+                                                arguments: [id])
         return CheckpointItem(state: ItemState(item: item, originals: originals, objects: objects, wrappedFileKey: wrapped),
                               deletedAt: deletedAt, memberships: memberships, removals: removals.isEmpty ? nil : removals)
     }
@@ -488,19 +495,19 @@ extension LibraryIndex {
     }
 
     func album(id: String) throws -> AlbumRecord? {
-        try read { db in try AlbumRecord.fetchOne(db, key: id) }
+        try read { db in try albumRecord(id, in: db) }
     }
 
     /// The album of `kind` named `name` (the earliest made, should two machines have made one each).
     func album(kind: AlbumRecord.Kind, name: String) throws -> AlbumRecord? {
         try read { db in
-            try AlbumRecord.fetchOne(db, sql: "SELECT * FROM albums WHERE kind = ? AND name = ? ORDER BY createdAt, id LIMIT 1",
+            try AlbumRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM albums WHERE kind = ? AND name = ? ORDER BY createdAt, id LIMIT 1"),
                                      arguments: [kind.rawValue, name])
         }
     }
 
     func item(dedupHash: String) throws -> ItemRecord? {
-        try read { db in try ItemRecord.filter(Column("dedupHash") == dedupHash).fetchOne(db) }
+        try read { db in try ItemRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM items WHERE dedupHash = ?"), arguments: [dedupHash]) }
     }
 
     func isMember(itemId: String, albumId: String) throws -> Bool {

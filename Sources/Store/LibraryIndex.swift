@@ -152,8 +152,8 @@ public final class LibraryIndex: Sendable {
 
     func recordObject(_ name: ObjectName, as state: ObjectState) throws {
         try write { db in
-            try db.execute(sql: "INSERT INTO objects (name, state) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state",
-                           arguments: [name.path, state.rawValue])
+            try db.run("INSERT INTO objects (name, state) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state",
+                       [name.path, state.rawValue])
         }
     }
 
