@@ -65,7 +65,7 @@ struct MediaStages {
         if let stored, stored.isStill {
             (item.thumbnailObject, item.renditionObject) = (stored.thumbnail, stored.rendition)
             item.stageProblems += stored.problems
-        } else if Self.picturesWanted(unit, options: options), let answer = unit.primary.pictures ?? picturesRequest?.join() {
+        } else if let answer = unit.primary.pictures ?? picturesRequest?.join() {  // one of them, when `picturesWanted`
             let pictures = try attempt(into: &item) { () throws(MediaWorkError) in try answer.get() }
             thumbnail = pictures?.thumbnail
             if let rendition = pictures?.rendition { item.renditionObject = try upload.storeSealed(rendition, role: .rendition) }
