@@ -13,7 +13,7 @@ import Testing
     /// The bytes of the originals read so far (the observer hears of each piece after it went to the store), and
     /// whether a pictures request has started. The first piece waits (at most `patience`) for a pictures request
     /// to start, so whether the request overlaps the upload does not depend on how busy the machine is.
-    private final class Progress: IngestObserver, @unchecked Sendable {  // the counters are guarded by `condition`
+    private final class ReadProgress: IngestObserver, @unchecked Sendable {  // the counters are guarded by `condition`
         private let condition = NSCondition()
         private var bytesRead: Int64 = 0
         private var picturesStarted = false
@@ -45,9 +45,9 @@ import Testing
     /// Media work whose pictures record how much of the original was read when they were asked for; a file named
     /// `crash-*` makes its worker fail, one named `none-*` has no picture.
     private final class RecordingWork: MediaWork {
-        let progress: Progress
+        let progress: ReadProgress
         let readAtPicturesStart = Mutex<[String: Int64]>([:])
-        init(progress: Progress) { self.progress = progress }
+        init(progress: ReadProgress) { self.progress = progress }
 
         func metadata(fileAt path: BytePath, format: MediaFormat) throws(MediaWorkError) -> MediaMetadata { MediaMetadata(format: format) }
 
@@ -79,7 +79,7 @@ import Testing
         try bytes.write(to: videos.appendingPathComponent(name))
         let library = try Library.open(at: root.appendingPathComponent("library").path, store: .memory(MemoryStore()),
                                        passphrase: "test passphrase", create: true)
-        let progress = Progress()
+        let progress = ReadProgress()
         let work = RecordingWork(progress: progress)
         let (files, skips) = Ingest.discover([videos.path])
         let summary = try Ingest.run(files: files, skips: skips, library: library, options: IngestOptions(jobs: 1, stream: nil, mediaWork: work),
