@@ -22,8 +22,37 @@ struct ItemDocument: Codable {
 struct MediaStages {
     let upload: UploadSession
     let options: IngestOptions
+    let unit: IngestUnit
+    /// The primary file's pictures, when a worker makes them in phase 2 (a video without streams, a photo whose
+    /// pictures did not come with its metadata): asked for as soon as the unit is known to be new, so that the worker
+    /// decodes while the originals are hashed, encrypted and uploaded.
+    private let picturesRequest: ThreadedValue<Result<StillPictures, MediaWorkError>>?
 
-    func produce(for item: inout NewItem, unit: IngestUnit) throws {
+    /// Starts the unit's pictures request, if it needs one; `finish` waits for it on every path.
+    init(upload: UploadSession, options: IngestOptions, unit: IngestUnit) {
+        (self.upload, self.options, self.unit) = (upload, options, unit)
+        let primary = unit.primary, work = options.mediaWork
+        guard Self.picturesWanted(unit, options: options), primary.pictures == nil else {
+            picturesRequest = nil
+            return
+        }
+        picturesRequest = ThreadedValue(name: "keepsake-pictures") {
+            Result { () throws(MediaWorkError) in
+                try work.pictures(fileAt: primary.file.readPath, format: primary.format, orientation: primary.metadata?.orientation)
+            }
+        }
+    }
+
+    /// Whether the unit's thumbnail (and rendition) come from its primary file's pictures: a photo's or a Live
+    /// Photo's still (unless an earlier run stored that still), and a video's when it gets no stream.
+    private static func picturesWanted(_ unit: IngestUnit, options: IngestOptions) -> Bool {
+        unit.completing.map { $0.item.type == .image } != true && (unit.primary.format.kind == .image || options.stream == nil)
+    }
+
+    /// Waits for the pictures request (a unit that failed or turned out to be a copy leaves it unused).
+    func finish() { picturesRequest?.join() }
+
+    func produce(for item: inout NewItem) throws {
         item.stageProblems += unit.files.compactMap(\.metadataProblem)
         // The half an earlier run stored (a Live Photo completed now): what it made is reused, not made again.
         let stored = unit.completing.map(StoredHalf.init)
@@ -36,12 +65,8 @@ struct MediaStages {
         if let stored, stored.isStill {
             (item.thumbnailObject, item.renditionObject) = (stored.thumbnail, stored.rendition)
             item.stageProblems += stored.problems
-        } else if unit.primary.format.kind == .image || options.stream == nil {
-            let primary = unit.primary
-            let pictures = try attempt(into: &item) { () throws(MediaWorkError) in
-                if let made = primary.pictures { return try made.get() }
-                return try options.mediaWork.pictures(fileAt: primary.file.readPath, format: primary.format, orientation: primary.metadata?.orientation)
-            }
+        } else if let answer = unit.primary.pictures ?? picturesRequest?.join() {  // one of them, when `picturesWanted`
+            let pictures = try attempt(into: &item) { () throws(MediaWorkError) in try answer.get() }
             thumbnail = pictures?.thumbnail
             if let rendition = pictures?.rendition { item.renditionObject = try upload.storeSealed(rendition, role: .rendition) }
             if let problem = pictures?.renditionProblem { item.stageProblems.append(problem) }

@@ -67,8 +67,8 @@ final class InFlightHashes: @unchecked Sendable {
     }
 }
 
-/// The second phase of a unit: hashes and encrypts each original in one read pass, deduplicates, produces the
-/// derived media and commits the item, last of all.
+/// The second phase of a unit: hashes and encrypts each original in one read pass (while a worker makes the
+/// pictures, `MediaStages`), deduplicates, produces the derived media and commits the item, last of all.
 struct StoreJob {
     let unit: IngestUnit
     let library: Library
@@ -104,6 +104,9 @@ struct StoreJob {
             if let existing = try resolveBeforeUpload(upload: upload, album: album, claim: &claim) {
                 return outcomes(existing, type: nil, problems: [])
             }
+            // The unit is new: a worker makes its pictures while its originals go up.
+            let stages = MediaStages(upload: upload, options: options, unit: unit)
+            defer { stages.finish() }
             var originals: [OriginalRecord] = []
             for analysed in unit.files {
                 let role = !unit.isLivePhoto ? "main" : analysed.format.kind == .video ? "video" : "still"
@@ -129,7 +132,7 @@ struct StoreJob {
             let type: ItemType = unit.isLivePhoto ? .livePhoto : unit.primary.format.kind == .video ? .video : .image
             var item = NewItem(type: type, dedupHash: dedupHash, fileKey: upload.fileKey, originals: originals)
             item.sourceFiles = sources
-            try MediaStages(upload: upload, options: options).produce(for: &item, unit: unit)
+            try stages.produce(for: &item)
             let committed = try upload.commit(item, album: album)
             knownSizes.insert(unit.files.map(\.source.size))
             return outcomes(committed, type: item.type, problems: item.stageProblems)

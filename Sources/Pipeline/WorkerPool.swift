@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs blocking work (file I/O, decoders, encoders) on threads of its own, so long C calls never occupy
 /// Swift's cooperative thread pool. `workers` bounds how many items run at once.
@@ -20,10 +21,39 @@ public enum WorkerPool {
                 finished.signal()
             }
             thread.name = "keepsake-worker-\(index)"
-            thread.stackSize = 8 << 20  // decoders recurse deeper than the 512 KiB default allows
+            thread.stackSize = threadStackSize
             thread.start()
         }
         for _ in 0..<count { finished.wait() }
+    }
+}
+
+/// Decoders recurse deeper than the 512 KiB default allows.
+private let threadStackSize = 8 << 20
+
+/// One value made on a thread of its own (not the cooperative pool) while the caller does something else. Whoever
+/// starts one joins it on every path, so that nothing it does outlives the job that started it.
+final class ThreadedValue<Value: Sendable>: Sendable {
+    private let made = DispatchSemaphore(value: 0)
+    private let value = Mutex<Value?>(nil)
+
+    init(name: String, _ make: @escaping @Sendable () -> Value) {
+        let thread = Thread { [self] in
+            let result = make()
+            value.withLock { $0 = result }
+            made.signal()
+        }
+        thread.name = name
+        thread.stackSize = threadStackSize
+        thread.start()
+    }
+
+    /// Waits for the value (at once when it is made); may be called again.
+    @discardableResult
+    func join() -> Value {
+        made.wait()
+        defer { made.signal() }
+        return value.withLock { $0! }
     }
 }
 
