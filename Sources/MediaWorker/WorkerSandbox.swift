@@ -60,6 +60,14 @@ public struct WorkerSandbox: Sendable {
     /// The sandbox this process's workers get, found once: bubblewrap when a trial run of it works, else seccomp.
     public static var current: Result<WorkerSandbox, WorkerSandboxError> { cached.value }
 
+    /// Finds `current` on a thread of its own, so that compiling the filters and bubblewrap's trial run (`/bin/true`,
+    /// not a worker) overlap what the caller does next (the library's unlock) instead of delaying the first file.
+    public static func findInBackground() {
+        let thread = Thread { _ = cached.value }
+        thread.name = "keepsake-sandbox-probe"
+        thread.start()
+    }
+
     private static let cached = Lazy { () -> Result<WorkerSandbox, WorkerSandboxError> in
         Result { () throws(WorkerSandboxError) in
             let filter = try SeccompFilter.zygote(), childFilter = try SeccompFilter.child()

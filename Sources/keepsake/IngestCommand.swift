@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MediaWorker
 import Pipeline
 import Store
 
@@ -53,6 +54,7 @@ struct IngestCommand: ParsableCommand {
             throw UsageError(message: "\(path): no such file or folder")
         }
         _ = try Executables.mediaEngine()
+        WorkerSandbox.findInBackground()
         let library = try libraryOptions.open(create: true)
         work.limitUploads(of: library)
         let albumMode: IngestOptions.AlbumMode = if let album { .named(album) } else if albumPerFolder { .perFolder } else { .none }
