@@ -153,7 +153,7 @@ import TestSupport
 
     /// A motion photo's embedded video gets its own stream at ingest (the corpus's HEIC one, whose video is whole), and
     /// a motion photo whose embedded video is cut short (the samples' Pixel one) says why it has none.
-    @Test(.enabled(if: TestEnvironment.corpus != nil, "the corpus is absent: set KEEPSAKE_CORPUS"))
+    @Test(.needsCorpus)
     func motionPhotosGetAStreamOfTheirEmbeddedVideo() throws {
         let corpus = try #require(TestEnvironment.corpus)
         let base = try TestEnvironment.makeTempDirectory("keepsake-motion-streams").path

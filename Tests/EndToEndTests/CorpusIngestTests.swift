@@ -7,7 +7,7 @@ import TestSupport
 @Suite(.serialized) struct CorpusIngestTests {
     struct Expected: Decodable { var file: String; var mime: String?; var kind: String }
 
-    @Test(.enabled(if: TestEnvironment.corpus != nil, "the corpus is absent: set KEEPSAKE_CORPUS"))
+    @Test(.needsCorpus)
     func corpusIngestHandlesEveryFile() throws {
         let corpus = try #require(TestEnvironment.corpus)
         let expected = try JSONDecoder().decode([Expected].self, from: Data(contentsOf: corpus.appendingPathComponent("expected.json")))

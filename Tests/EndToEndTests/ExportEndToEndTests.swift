@@ -12,7 +12,7 @@ import TestSupport
 @Suite(.serialized) struct ExportEndToEndTests {
     // MARK: Round trip of the corpus
 
-    @Test(.enabled(if: TestEnvironment.corpus != nil, "the corpus is absent: set KEEPSAKE_CORPUS"))
+    @Test(.needsCorpus)
     func theCorpusComesBackBitExactWithTakeoutSidecars() throws {
         let library = try CorpusLibrary.path.get()
         let out = try TestEnvironment.makeTempDirectory("keepsake-export").path
@@ -66,7 +66,7 @@ import TestSupport
 
     // MARK: Killed at random points
 
-    @Test(.enabled(if: TestEnvironment.corpus != nil, "the corpus is absent: set KEEPSAKE_CORPUS"))
+    @Test(.needsCorpus)
     func anExportKilledAtRandomPointsResumesWithoutPartialOrDuplicatedFiles() throws {
         let library = try CorpusLibrary.path.get()
         let expected = try CorpusLibrary.expectedFolders().filter { $0.key == "corpus" }

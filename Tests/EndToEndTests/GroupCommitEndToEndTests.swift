@@ -42,7 +42,7 @@ import Glibc
         }.sorted()
     }
 
-    @Test(.enabled(if: TestEnvironment.hasTool("ffmpeg"))) func killedDuringARunOfManySmallFilesTheRerunsConverge() throws {
+    @Test(.needs("ffmpeg")) func killedDuringARunOfManySmallFilesTheRerunsConverge() throws {
         let (folder, paths) = try Self.smallJPEGs(count: Self.fileCount)
         // How long a whole run takes on this machine now, so that the kills fall inside a run.
         let scratch = try TestEnvironment.makeTempDirectory().appendingPathComponent("lib").path

@@ -5,8 +5,8 @@ import TestSupport
 /// Issue 20, item 5, as a user sees it: the corpus pictures cut short are stored with a thumbnail of what is there,
 /// through the sandboxed media workers, and `ls --json` says which are partial.
 @Suite struct PartialPictureEndToEndTests {
-    @Test func shortenedPicturesHaveThumbnailsAndTheCutOnesAreMarkedPartial() throws {
-        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; partial-picture test skipped"); return }
+    @Test(.needsCorpus) func shortenedPicturesHaveThumbnailsAndTheCutOnesAreMarkedPartial() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let root = try TestEnvironment.makeTempDirectory("partial")
         let folder = root.appendingPathComponent("in")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -61,8 +61,7 @@ import TestSupport
     }
 
     /// An iPhone screenshot (PNG) has no EXIF, but its XMP iTXt chunk says when it was taken.
-    @Test func pngScreenshotDateFromXMP() throws {
-        guard TestEnvironment.corpus != nil else { return }
+    @Test(.needsCorpus) func pngScreenshotDateFromXMP() throws {
         let metadata = try #require(try corpusMetadata("osxphotos__IMG_2908.PNG"))
         #expect(metadata.captureTime == CaptureTime(local: "2015-09-27T16:29:28", offsetSeconds: nil, source: .xmp))
     }
@@ -140,8 +139,8 @@ import TestSupport
     }
 
     /// An implausible EXIF date (here 1985, patched into a copy of a corpus file) gives way to the fallbacks.
-    @Test func implausibleExifDateFallsBack() throws {
-        guard let corpus = TestEnvironment.corpus else { return }
+    @Test(.needsCorpus) func implausibleExifDateFallsBack() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let folder = try TestEnvironment.makeTempDirectory("keepsake-implausible")
         defer { try? FileManager.default.removeItem(at: folder) }
         var data = try Data(contentsOf: corpus.appendingPathComponent("osxphotos__Tulips.jpg"))

@@ -64,9 +64,8 @@ struct DroppedFrameTests {
         return (frames, run.framesDecoded)
     }
 
-    @Test(arguments: Clip.allCases)
+    @Test(.needs("ffmpeg"), arguments: Clip.allCases)
     func droppedFramesAreSkippedAndTheStreamFramesStayTheSame(_ clip: Clip) throws {
-        guard hasFFmpeg else { print("NOTE: no ffmpeg; skipped"); return }
         let directory = try TestEnvironment.makeTempDirectory("keepsake-dropped")
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = try clip.make(in: directory)
@@ -84,8 +83,8 @@ struct DroppedFrameTests {
     }
 
     /// A real phone clip whose dropped frames are all reference frames (Android 4K60, I P P P): decoded in full.
-    @Test func referenceFramesAreDecodedInFull() throws {
-        guard let corpus = TestEnvironment.corpus else { print("NOTE: no corpus; skipped"); return }
+    @Test(.needsCorpus) func referenceFramesAreDecodedInFull() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let source = corpus.appendingPathComponent("androidx-media__portrait_4k60.mp4")
         let everyFrame = try streamFrames(of: source, skipping: false)
         let skipping = try streamFrames(of: source, skipping: true)
@@ -96,9 +95,8 @@ struct DroppedFrameTests {
 
     /// The stream of a 60 fps HEVC clip: 30 frames a second exactly, the playlist as long as the clip, and no worse
     /// in SSIM than the ffmpeg CLI's encoding minus 0.005.
-    @Test(arguments: [Clip.hevcBFrames, .hevcNonReference])
+    @Test(.needs("ffmpeg", "ffprobe"), arguments: [Clip.hevcBFrames, .hevcNonReference])
     func streamOf60fpsHEVCHasExactFramesDurationAndQuality(_ clip: Clip) throws {
-        guard hasFFmpeg else { print("NOTE: no ffmpeg; skipped"); return }
         let directory = try TestEnvironment.makeTempDirectory("keepsake-dropped-stream")
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = try clip.make(in: directory)

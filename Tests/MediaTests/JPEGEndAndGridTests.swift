@@ -33,8 +33,8 @@ import TestSupport
     }
 
     /// In the corpus's motion photos the JPEG ends before the video the metadata stage finds.
-    @Test func motionPhotoJPEGsEndBeforeTheirVideo() throws {
-        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
+    @Test(.needsCorpus) func motionPhotoJPEGsEndBeforeTheirVideo() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         for name in ["androidx-media__pixel-motion-photo-shortened.jpg", "androidx-media__ss-motion-photo-shortened.jpg"] {
             let motion = try #require(try corpusMetadata(name)?.motionPhoto, "\(name)")
             let file = try MediaFile(path: corpus.appendingPathComponent(name).path, stage: .thumbnail)

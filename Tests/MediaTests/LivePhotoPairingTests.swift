@@ -13,8 +13,8 @@ import TestSupport
     }
 
     /// The corpus's four Live Photos pair, IMG_2908.PNG/.MOV do not, and stills with an identifier but no video stay single.
-    @Test func corpusPairs() throws {
-        guard let corpus = TestEnvironment.corpus else { return }
+    @Test(.needsCorpus) func corpusPairs() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         var candidates: [PairingCandidate] = []
         for url in try TestEnvironment.corpusFiles() {
             guard case .media(let format) = sniffFile(url.path),

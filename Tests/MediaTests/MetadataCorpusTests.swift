@@ -46,8 +46,8 @@ import TestSupport
         var description: String { "\(file) \(field): expected \(expected), got \(actual)" }
     }
 
-    @Test func metadataAgreesWithExiftoolAndFFprobe() throws {
-        guard let corpus = TestEnvironment.corpus else { return }
+    @Test(.needsCorpus) func metadataAgreesWithExiftoolAndFFprobe() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         var comparisons: [Comparison] = []
         for expected in try ExpectedFile.load() where expected.kind == "image" || expected.kind == "video" {
             let path = corpus.appendingPathComponent(expected.file).path

@@ -7,7 +7,7 @@ import TestSupport
 /// Not a test of speed: prints sniff + metadata throughput over the corpus next to `exiftool -j` on the same
 /// files, when KEEPSAKE_TIMING is set (the benchmark proper belongs in Benchmarks/).
 @Suite struct MetadataTiming {
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["KEEPSAKE_TIMING"] != nil))
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["KEEPSAKE_TIMING"] != nil), .needsCorpus)
     func sniffAndMetadataThroughput() throws {
         let files = try TestEnvironment.corpusFiles()
         var groups: [MediaKind: [(String, MediaFormat)]] = [:]

@@ -5,8 +5,7 @@ import Testing
 import TestSupport
 
 @Suite struct MotionPhotoTests {
-    @Test func corpusMotionPhotos() throws {
-        guard TestEnvironment.corpus != nil else { return }
+    @Test(.needsCorpus) func corpusMotionPhotos() throws {
         let pixel = try #require(try corpusMetadata("androidx-media__pixel-motion-photo-shortened.jpg"))
         #expect(pixel.motionPhoto == MotionPhotoInfo(flavour: .googleXMP, videoOffset: 131_582, videoLength: 8_730))
         let samsung = try #require(try corpusMetadata("androidx-media__ss-motion-photo-shortened.jpg"))
@@ -23,8 +22,8 @@ import TestSupport
     }
 
     /// The embedded video's recorded bytes are a whole MP4 that libavformat reads.
-    @Test func embeddedVideoBytesAreAVideo() throws {
-        guard let corpus = TestEnvironment.corpus else { return }
+    @Test(.needsCorpus) func embeddedVideoBytesAreAVideo() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let folder = try TestEnvironment.makeTempDirectory("keepsake-motion")
         defer { try? FileManager.default.removeItem(at: folder) }
         for name in ["androidx-media__pixel-motion-photo-shortened.jpg", "ente-motion_photos__motionphoto.heic",
@@ -74,8 +73,8 @@ import TestSupport
     }
 
     /// HEIF keeps XMP in a `mime` item; Google's HEIC motion photos put their Container directory there.
-    @Test func heifXMPItem() throws {
-        guard let corpus = TestEnvironment.corpus else { return }
+    @Test(.needsCorpus) func heifXMPItem() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let file = try MediaFile(path: corpus.appendingPathComponent("ente-motion_photos__motionphoto.heic").path, stage: .metadata)
         let summary = try HEIFReader.read(file)
         #expect(summary.xmp?.contains("Item:Semantic=\"MotionPhoto\"") == true)

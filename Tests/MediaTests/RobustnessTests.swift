@@ -37,8 +37,8 @@ import TestSupport
         return Array(Set((small + fractions).filter { $0 < size })).sorted()
     }
 
-    @Test func truncatedAndCorruptedCopiesNeverCrash() throws {
-        guard let corpus = TestEnvironment.corpus else { return }
+    @Test(.needsCorpus) func truncatedAndCorruptedCopiesNeverCrash() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let folder = try TestEnvironment.makeTempDirectory("keepsake-fuzz")
         defer { try? FileManager.default.removeItem(at: folder) }
         var random = SplitMix(state: 0x5EED)
@@ -80,7 +80,7 @@ import TestSupport
     }
 
     /// The pipeline's workers call the reader concurrently: results match a sequential run.
-    @Test func concurrentReadsAgreeWithSequentialOnes() async throws {
+    @Test(.needsCorpus) func concurrentReadsAgreeWithSequentialOnes() async throws {
         let files = try TestEnvironment.corpusFiles().compactMap { url -> (String, MediaFormat)? in
             guard case .media(let format) = sniffFile(url.path) else { return nil }
             return (url.path, format)
@@ -98,9 +98,9 @@ import TestSupport
     }
 
     /// 10 GiB files (sparse: a real JPEG's or MOV's bytes, then a hole) are read from their headers, in no time.
-    @Test(arguments: ["osxphotos__IMG_4179.jpeg", "metadata-extractor-images__with-gps.mov"])
+    @Test(.needsCorpus, arguments: ["osxphotos__IMG_4179.jpeg", "metadata-extractor-images__with-gps.mov"])
     func hugeFilesAreReadFromTheirHeaders(name: String) throws {
-        guard let corpus = TestEnvironment.corpus else { return }
+        let corpus = try #require(TestEnvironment.corpus)
         let folder = try TestEnvironment.makeTempDirectory("keepsake-huge")
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent(name)
@@ -137,8 +137,7 @@ import TestSupport
     }
 
     /// The truncated corpus files: what survives is read, what is gone is an error.
-    @Test func truncatedCorpusFiles() throws {
-        guard TestEnvironment.corpus != nil else { return }
+    @Test(.needsCorpus) func truncatedCorpusFiles() throws {
         let heic = try #require(try corpusMetadata("derived-truncated__osxphotos__IMG_0102.HEIC"))
         #expect(heic.captureTime?.local.hasPrefix("2021-08-06T11:32:22") == true)
         #expect(heic.width == 2320 && heic.height == 3088)

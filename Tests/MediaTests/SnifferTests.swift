@@ -99,8 +99,8 @@ import TestSupport
     }
 
     /// Every corpus file sniffs to expected.json's MIME type, by content (misnamed and extensionless files too).
-    @Test func corpusFilesSniffAsExiftoolSays() throws {
-        guard let corpus = TestEnvironment.corpus else { return }
+    @Test(.needsCorpus) func corpusFilesSniffAsExiftoolSays() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let expected = try ExpectedFile.load()
         #expect(!expected.isEmpty)
         for entry in expected where !["expected.json", "SOURCES.md", "MANIFEST.tsv"].contains(entry.file) {

@@ -96,8 +96,6 @@ struct ExpectedVideo: Decodable {
     }
 }
 
-let hasFFmpeg = TestEnvironment.hasTool("ffmpeg") && TestEnvironment.hasTool("ffprobe")
-
 @Suite("StreamTests")
 struct StreamTests {
     static let representative = [
@@ -110,9 +108,9 @@ struct StreamTests {
         "androidx-media__portrait_4k60.mp4",                // 4K 60 fps, rotated
     ]
 
-    @Test(arguments: representative)
+    @Test(.needsCorpus, .needs("ffmpeg", "ffprobe"), arguments: representative)
     func streamPlaysWithTheContractShape(_ name: String) throws {
-        guard let corpus = TestEnvironment.corpus, hasFFmpeg else { print("NOTE: no corpus or ffmpeg; skipped"); return }
+        let corpus = try #require(TestEnvironment.corpus)
         let expected = try #require(try ExpectedVideo.named(name))
         let displaySize = try #require(expected.display_size)
         let stream = try WrittenStream.make(from: corpus.appendingPathComponent(name))
@@ -158,8 +156,8 @@ struct StreamTests {
         try? FileManager.default.removeItem(at: stream.directory)
     }
 
-    @Test func playlistFollowsTheHLSContract() throws {
-        guard let corpus = TestEnvironment.corpus, hasFFmpeg else { print("NOTE: no corpus or ffmpeg; skipped"); return }
+    @Test(.needsCorpus, .needs("ffmpeg", "ffprobe")) func playlistFollowsTheHLSContract() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let stream = try WrittenStream.make(from: corpus.appendingPathComponent("metadata-extractor-images__with-gps.mov"))
         let lines = stream.result.playlist.split(separator: "\n").map(String.init)
         #expect(Array(lines.prefix(5)) == ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-TARGETDURATION:2",
@@ -217,8 +215,8 @@ struct StreamTests {
         }
     }
 
-    @Test func damagedAndNonVideoInputsFailWithAReason() throws {
-        guard let corpus = TestEnvironment.corpus else { print("NOTE: no corpus; skipped"); return }
+    @Test(.needsCorpus) func damagedAndNonVideoInputsFailWithAReason() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let cases: [(String, (MediaError.Reason) -> Bool)] = [
             ("derived-truncated__androidx-media__portrait_4k60.mp4", { if case .corrupt = $0 { true } else { false } }),
             ("metadata-extractor-images__crash-01a78eb7fa112646117c23a99dd0d632ac3c7c2e.fuzzed", { _ in true }),
@@ -235,8 +233,7 @@ struct StreamTests {
         }
     }
 
-    @Test func audioOnlyFileHasNoStream() throws {
-        guard hasFFmpeg else { print("NOTE: no ffmpeg; skipped"); return }
+    @Test(.needs("ffmpeg")) func audioOnlyFileHasNoStream() throws {
         let directory = try TestEnvironment.makeTempDirectory("keepsake-audio")
         defer { try? FileManager.default.removeItem(at: directory) }
         let audio = directory.appendingPathComponent("tone.m4a")
@@ -253,10 +250,11 @@ struct StreamTests {
     /// 30 s of a 1080x1920 H.264 clip, 10 s of a 1440x1920 HEVC one and 8 s of a portrait 4K60 one (the decoder skips
     /// the deblocking of all three): the stream holds 2 Mbps and is no worse in SSIM than the ffmpeg CLI's
     /// (reference-pipeline.sh's encoding settings) minus 0.005.
-    @Test(arguments: [("osxphotos__fullsizeoutput_7.mov", 30, "720:1280"), ("osxphotos__IMG_4394.mov", 10, "720:960"),
+    @Test(.needsCorpus, .needs("ffmpeg", "ffprobe"),
+          arguments: [("osxphotos__fullsizeoutput_7.mov", 30, "720:1280"), ("osxphotos__IMG_4394.mov", 10, "720:960"),
                       ("androidx-media__portrait_4k60.mp4", 8, "720:1280")])
     func bitrateAndQualityMatchTheReferenceCLI(clip: String, seconds duration: Int, size: String) throws {
-        guard let corpus = TestEnvironment.corpus, hasFFmpeg else { print("NOTE: no corpus or ffmpeg; skipped"); return }
+        let corpus = try #require(TestEnvironment.corpus)
         let directory = try TestEnvironment.makeTempDirectory("keepsake-quality")
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = directory.appendingPathComponent("looped.mov")
@@ -285,8 +283,8 @@ struct StreamTests {
 
     /// The videos the contract test does not already cover.
     /// Several videos at once, as the worker pool runs them: no shared state between transcodes.
-    @Test func concurrentTranscodesAreIndependent() throws {
-        guard let corpus = TestEnvironment.corpus, hasFFmpeg else { print("NOTE: no corpus or ffmpeg; skipped"); return }
+    @Test(.needsCorpus, .needs("ffmpeg")) func concurrentTranscodesAreIndependent() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let names = ["metadata-extractor-images__with-gps.mov", "androidx-media__sample_sef_slow_motion.mp4",
                      "metadata-extractor-images__with-gps.mov", "androidx-media__sample_sef_slow_motion.mp4"]
         let results = Mutex<[Int: Result<WrittenStream, any Error>]>([:])
@@ -303,7 +301,7 @@ struct StreamTests {
         }
     }
 
-    @Test func everyOtherCorpusVideoGivesAStreamOrAReason() throws {
+    @Test(.needsCorpus) func everyOtherCorpusVideoGivesAStreamOrAReason() throws {
         let videos = try TestEnvironment.corpusFiles().filter {
             ["mov", "mp4", "avi", "mts"].contains($0.pathExtension.lowercased())
                 && !Self.representative.contains($0.lastPathComponent)

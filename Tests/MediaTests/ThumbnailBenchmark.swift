@@ -9,8 +9,7 @@ import TestSupport
 @Suite struct ThumbnailBenchmark {
     static let enabled = ProcessInfo.processInfo.environment["KEEPSAKE_THUMB_BENCH"] == "1"
 
-    @Test(.enabled(if: enabled)) func throughputAgainstVipsthumbnail() throws {
-        guard TestEnvironment.corpus != nil, TestEnvironment.hasTool("vipsthumbnail") else { return }
+    @Test(.enabled(if: enabled), .needsCorpus, .needs("vipsthumbnail")) func throughputAgainstVipsthumbnail() throws {
         let groups: [(String, MediaFormat, [String])] = [
             ("JPEG", .jpeg, ["jpg", "jpeg", "JPG"]), ("HEIC", .heic, ["heic", "HEIC"]),
             ("PNG", .png, ["png", "PNG"]), ("WebP", .webp, ["webp"]),
@@ -56,9 +55,9 @@ import TestSupport
 
 extension ThumbnailBenchmark {
     /// Writes every corpus thumbnail to $KEEPSAKE_THUMB_OUT for looking at and comparing with other tools.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["KEEPSAKE_THUMB_OUT"] != nil)) func writeThumbnails() throws {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["KEEPSAKE_THUMB_OUT"] != nil), .needsCorpus) func writeThumbnails() throws {
         let out = URL(fileURLWithPath: ProcessInfo.processInfo.environment["KEEPSAKE_THUMB_OUT"]!)
-        guard let corpus = TestEnvironment.corpus else { return }
+        let corpus = try #require(TestEnvironment.corpus)
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("expected.json"))) as! [[String: Any]]
         for entry in expected where entry["kind"] as? String == "image" {
             let name = entry["file"] as! String

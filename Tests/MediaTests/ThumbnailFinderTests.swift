@@ -102,9 +102,8 @@ struct ThumbnailFinderTests {
         }
     }
 
-    @Test(arguments: Clip.allCases)
+    @Test(.needs("ffmpeg"), arguments: Clip.allCases)
     func thumbnailIsTheStreamsPick(_ clip: Clip) throws {
-        guard hasFFmpeg else { print("NOTE: no ffmpeg; skipped"); return }
         let directory = try TestEnvironment.makeTempDirectory("keepsake-thumbnail-finder")
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = try clip.make(in: directory)
@@ -128,8 +127,8 @@ struct ThumbnailFinderTests {
 
     /// Every corpus video (phone clips with edit lists, rotation, HDR and Dolby Vision, a truncated one, AVI, MTS): the
     /// same thumbnail as decoding from the start, or the same failure.
-    @Test func corpusVideosGetTheSameThumbnail() throws {
-        guard let corpus = TestEnvironment.corpus else { print("NOTE: no corpus; skipped"); return }
+    @Test(.needsCorpus) func corpusVideosGetTheSameThumbnail() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let videos = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter {
             ["mov", "mp4", "m4v", "3gp", "mkv", "webm", "avi", "mts", "m2ts", "ts"].contains(($0 as NSString).pathExtension.lowercased())
         }.sorted()
@@ -158,8 +157,7 @@ struct ThumbnailFinderTests {
 
     /// The work is counted so that the saving cannot silently go: frames decoded and filtered, quick against from the
     /// start (which decodes and filters every frame up to 1 s).
-    @Test func fewFramesAreDecodedAndOneIsFiltered() throws {
-        guard hasFFmpeg else { print("NOTE: no ffmpeg; skipped"); return }
+    @Test(.needs("ffmpeg")) func fewFramesAreDecodedAndOneIsFiltered() throws {
         let directory = try TestEnvironment.makeTempDirectory("keepsake-thumbnail-count")
         defer { try? FileManager.default.removeItem(at: directory) }
         for (clip, decodedAtMost) in [(Clip.keyframesEveryHalfSecond, 8), (.sixtyFPS, 12), (.singleKeyframe, 16)] {

@@ -64,10 +64,7 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 }
 
 @Suite struct ThumbnailTests {
-    @Test func everyDecodableCorpusImageGetsAnUprightThumbnail() throws {
-        guard TestEnvironment.corpus != nil, TestEnvironment.hasTool("ffprobe") else {
-            print("NOTE: corpus or ffprobe missing; thumbnail corpus test skipped"); return
-        }
+    @Test(.needsCorpus, .needs("ffprobe")) func everyDecodableCorpusImageGetsAnUprightThumbnail() throws {
         var produced = 0
         for image in try CorpusImage.all() {
             guard let displaySize = image.display_size, let format = image.format else { continue }
@@ -97,10 +94,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
     /// Every shortened picture gets a thumbnail of what is decodable; those whose picture the file cuts short are
     /// marked partial, and look like vipsthumbnail's (the part that is there, grey below).
-    @Test func shortenedPicturesGetAThumbnailOfWhatIsThere() throws {
-        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("vipsthumbnail"), TestEnvironment.hasTool("ffmpeg") else {
-            print("NOTE: corpus, vipsthumbnail or ffmpeg missing; shortened-picture test skipped"); return
-        }
+    @Test(.needsCorpus, .needs("vipsthumbnail", "ffmpeg")) func shortenedPicturesGetAThumbnailOfWhatIsThere() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let sizes = Dictionary(try CorpusImage.all().compactMap { image in image.display_size.map { (image.file, $0) } }) { a, _ in a }
         for (file, format, partial) in shortened {
             let path = corpus.appendingPathComponent(file).path
@@ -120,12 +115,12 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
     }
 
     /// The corpus has no BMP or TIFF, nor 16-bit, grey or transparent PNGs: ffmpeg makes them from a corpus photo.
-    @Test(arguments: [
+    @Test(.needsCorpus, .needs("ffmpeg"), arguments: [
         ("bmp", MediaFormat.bmp, "bgr24"), ("tiff", .tiff, "rgb24"), ("png", .png, "rgba64be"),
         ("png", .png, "gray"), ("png", .png, "ya8"), ("webp", .webp, "yuv420p"),
     ])
     func generatedPicturesGetThumbnails(_ container: String, _ format: MediaFormat, _ pixelFormat: String) throws {
-        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffmpeg") else { print("NOTE: corpus or ffmpeg missing; skipped"); return }
+        let corpus = try #require(TestEnvironment.corpus)
         let source = corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg").path
         let url = try TestEnvironment.makeTempDirectory("generated").appendingPathComponent("picture.\(container)")
         let made = try runProcess("ffmpeg", ["-v", "error", "-i", source, "-pix_fmt", pixelFormat, url.path])
@@ -138,8 +133,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         #expect(meanAbsoluteDifference(try rgbPixels(bytes), reference) < tolerance)
     }
 
-    @Test func heifFilesLibheifRefusesStillGetThumbnails() throws {
-        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
+    @Test(.needsCorpus) func heifFilesLibheifRefusesStillGetThumbnails() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         for name in ["osxphotos__IMG_3582.HEIC", "osxphotos__IMG_3582_edited.heic", "osxphotos__IMG_4394.HEIC",
                      "osxphotos__IMG_5747.HEIC", "derived-misnamed__osxphotos__IMG_0102.jpg"] {
             let bytes = try Thumbnailer.thumbnail(fileAt: corpus.appendingPathComponent(name).path, format: .heic, orientation: 6)
@@ -147,10 +142,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
     }
 
-    @Test func allEightExifOrientationsShowTheSameUprightPicture() throws {
-        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffmpeg") else {
-            print("NOTE: corpus or ffmpeg missing; orientation test skipped"); return
-        }
+    @Test(.needsCorpus, .needs("ffmpeg")) func allEightExifOrientationsShowTheSameUprightPicture() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         func thumbnail(_ n: Int, orientation: Int?) throws -> [UInt8] {
             let path = corpus.appendingPathComponent("exif-orientation-examples__Landscape_\(n).jpg").path
             return try rgbPixels(Thumbnailer.thumbnail(fileAt: path, format: .jpeg, orientation: orientation))
@@ -168,10 +161,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
     /// The Canon 7D sample embeds Adobe RGB (1998): converted, it matches vipsthumbnail's sRGB export,
     /// and it differs clearly from the same pixels taken as sRGB unconverted.
-    @Test func embeddedICCProfileIsConvertedToSRGB() throws {
-        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("vipsthumbnail"), TestEnvironment.hasTool("ffmpeg") else {
-            print("NOTE: corpus, vipsthumbnail or ffmpeg missing; ICC test skipped"); return
-        }
+    @Test(.needsCorpus, .needs("vipsthumbnail", "ffmpeg")) func embeddedICCProfileIsConvertedToSRGB() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let source = corpus.appendingPathComponent("metadata-extractor-images__Canon EOS 7D.jpg").path
         let ours = try rgbPixels(Thumbnailer.thumbnail(fileAt: source, format: .jpeg, orientation: nil))
         let folder = try TestEnvironment.makeTempDirectory("icc")
@@ -186,8 +177,7 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         #expect(meanAbsoluteDifference(ours, unconverted) > 8)
     }
 
-    @Test func damagedAndNonImageInputsGiveATypedErrorOrAThumbnail() throws {
-        guard TestEnvironment.corpus != nil else { print("NOTE: corpus missing; skipped"); return }
+    @Test(.needsCorpus) func damagedAndNonImageInputsGiveATypedErrorOrAThumbnail() throws {
         let suspects = try TestEnvironment.corpusFiles().filter {
             $0.lastPathComponent.contains("truncated") || $0.lastPathComponent.contains("badimage")
                 || $0.pathExtension == "fuzzed" || $0.lastPathComponent.hasPrefix("synthetic__")
@@ -207,8 +197,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
     /// What follows a JPEG's end (a motion photo's video) is never read: with 3 GB appended, more than a
     /// whole-file read could hold, the thumbnail is still the one of the JPEG alone.
-    @Test func bytesAfterTheJPEGAreNotRead() throws {
-        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
+    @Test(.needsCorpus) func bytesAfterTheJPEGAreNotRead() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let source = corpus.appendingPathComponent("osxphotos__IMG_4179.jpeg").path
         let url = try TestEnvironment.makeTempDirectory("trailer").appendingPathComponent("motion.jpg")
         try FileManager.default.copyItem(atPath: source, toPath: url.path)
@@ -265,8 +255,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
     /// A little-endian TIFF like a DNG: IFD0 holds a small JPEG as a compressed strip and orientation 6,
     /// its SubIFD a bigger JPEG as JpgFromRaw. The bigger one must be chosen and turned upright.
-    @Test func rawUsesTheLargestEmbeddedJPEGPreview() throws {
-        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffprobe") else { print("NOTE: corpus missing; skipped"); return }
+    @Test(.needsCorpus, .needs("ffprobe")) func rawUsesTheLargestEmbeddedJPEGPreview() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let small = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("androidx-media__tokyo.jpg")))  // 600×800
         let large = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg")))  // 1800×1200
         func le(_ value: Int, _ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
@@ -291,8 +281,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
     /// Renditions are made for the formats a browser does not show (HEIC, TIFF here), at most 2048 px and never
     /// upscaled, beside a thumbnail as `thumbnail` makes it; a JPEG gets none.
-    @Test func renditionsOnlyForFormatsBrowsersDoNotShow() throws {
-        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffmpeg") else { print("NOTE: corpus missing; skipped"); return }
+    @Test(.needsCorpus, .needs("ffmpeg")) func renditionsOnlyForFormatsBrowsersDoNotShow() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let jpeg = corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg").path  // 1800×1200
         #expect(try Thumbnailer.pictures(fileAt: jpeg, format: .jpeg, orientation: nil).rendition == nil)
         let tiff = try TestEnvironment.makeTempDirectory("rendition").appendingPathComponent("landscape.tif").path
@@ -312,8 +302,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
 
     /// A CR3 laid out as lclevy's canon_cr3 notes describe: `ftyp crx `, then the preview `uuid` box with
     /// 8 bytes, and a `PRVW` box (4 + 2 bytes, width, height, 2 bytes, JPEG length, JPEG).
-    @Test func cr3UsesItsPRVWPreview() throws {
-        guard let corpus = TestEnvironment.corpus, TestEnvironment.hasTool("ffprobe") else { print("NOTE: corpus missing; skipped"); return }
+    @Test(.needsCorpus, .needs("ffprobe")) func cr3UsesItsPRVWPreview() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let jpeg = try [UInt8](Data(contentsOf: corpus.appendingPathComponent("exif-orientation-examples__Landscape_1.jpg")))
         func be(_ value: Int, _ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * (size - 1 - $0))) } }
         let ftyp = be(24, 4) + Array("ftypcrx ".utf8) + be(1, 4) + Array("crx isom".utf8)
@@ -337,8 +327,8 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         }
     }
 
-    @Test func concurrentThumbnailsMatchSequentialOnes() throws {
-        guard let corpus = TestEnvironment.corpus else { print("NOTE: corpus missing; skipped"); return }
+    @Test(.needsCorpus) func concurrentThumbnailsMatchSequentialOnes() throws {
+        let corpus = try #require(TestEnvironment.corpus)
         let jobs: [(String, MediaFormat)] = [
             ("osxphotos__IMG_4179.jpeg", .jpeg), ("osxphotos__IMG_1853.HEIC", .heic), ("libheif__example.avif", .avif),
             ("osxphotos__IMG_2908.PNG", .png), ("metadata-extractor-images__Photo (1).webp", .webp),
@@ -371,16 +361,14 @@ private func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
         return RGBImage(width: width, height: height, bytesPerRow: width * 3, pixels: pixels)
     }
 
-    @Test func scalesDownToTheLongEdgeLimit() throws {
-        guard TestEnvironment.hasTool("ffprobe") else { print("NOTE: ffprobe missing; skipped"); return }
+    @Test(.needs("ffprobe")) func scalesDownToTheLongEdgeLimit() throws {
         let bytes = try ThumbnailEncoder.jpeg(from: gradient(width: 1920, height: 1080))
         #expect(bytes.count <= 100 * 1024)
         let size = try #require(try probeJPEG(bytes))
         #expect(size == (720, 405))
     }
 
-    @Test func neverUpscalesAndHonoursRowPadding() throws {
-        guard TestEnvironment.hasTool("ffmpeg") else { print("NOTE: ffmpeg missing; skipped"); return }
+    @Test(.needs("ffmpeg")) func neverUpscalesAndHonoursRowPadding() throws {
         let image = gradient(width: 100, height: 60)
         var padded = RGBImage(width: 100, height: 60, bytesPerRow: 320, pixels: [UInt8](repeating: 0, count: 320 * 60))
         for y in 0..<60 { padded.pixels.replaceSubrange(y * 320..<y * 320 + 300, with: image.pixels[y * 300..<y * 300 + 300]) }

@@ -6,11 +6,7 @@ import TestSupport
 
 /// Video values expected.json lacks, checked against ffprobe run on the same files.
 @Suite struct VideoOracleTests {
-    @Test func frameRateAndHDRTransferAgreeWithFFprobe() throws {
-        guard TestEnvironment.corpus != nil, TestEnvironment.hasTool("ffprobe") else {
-            print("NOTE: corpus or ffprobe missing; skipped")
-            return
-        }
+    @Test(.needsCorpus, .needs("ffprobe")) func frameRateAndHDRTransferAgreeWithFFprobe() throws {
         var compared = 0
         for url in try TestEnvironment.corpusFiles() {
             guard case .media(let format) = sniffFile(url.path), format.kind == .video,
