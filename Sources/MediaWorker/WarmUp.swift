@@ -33,7 +33,7 @@ extension WorkerServer {
     }
 }
 
-/// The pictures the zygote warms up on, handed to it as memory files from fd `firstDescriptor` on: two 16×16 JPEGs
+/// The pictures the zygote warms up on, handed to it as memory files at `descriptors`: two 16×16 JPEGs
 /// made with the ffmpeg CLI, one with EXIF (a capture time, orientation 6, a camera) added by exiftool and one with none
 /// (the capture time then comes from its name), so that both ways through the metadata run.
 public enum WarmUpPictures {
