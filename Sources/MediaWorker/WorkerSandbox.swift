@@ -119,7 +119,9 @@ public struct WorkerSandbox: Sendable {
             let childFilterFD = try Self.memoryFile(childFilter)
             defer { close(childFilterFD) }
             var fds = [pair[1], null, complaints[1], childFilterFD]
-            let warmUpFDs = try WarmUpPictures.all.map { picture throws(WorkerSandboxError) in try Self.memoryFile(picture.bytes) }
+            let warmUpFDs = try WarmUpPictures.all.map { picture throws(WorkerSandboxError) in
+                try Self.memoryFile(picture.bytes, name: "keepsake-warm-up")
+            }
             defer { warmUpFDs.forEach { close($0) } }
             assert(WarmUpPictures.descriptors == (0..<warmUpFDs.count).map { Int32(fds.count + $0) })
             fds += warmUpFDs
@@ -210,9 +212,9 @@ public struct WorkerSandbox: Sendable {
     }
 
     /// A filter (or a warm-up picture) as a file the zygote or bwrap reads (`--seccomp FD`): a fresh one per zygote, read
-    /// from its start.
-    private static func memoryFile(_ bytes: [UInt8]) throws(WorkerSandboxError) -> Int32 {
-        let fd = keepsake_memfd("keepsake-seccomp")
+    /// from its start; `name` is what /proc shows of it.
+    private static func memoryFile(_ bytes: [UInt8], name: String = "keepsake-seccomp") throws(WorkerSandboxError) -> Int32 {
+        let fd = keepsake_memfd(name)
         guard fd >= 0 else { throw .system("memfd_create", errno) }
         do throws(Errno) {
             try bytes.withUnsafeBufferPointer { buffer throws(Errno) in try FileIO.writeFully(fd, UnsafeRawBufferPointer(buffer)) }
